@@ -178,6 +178,9 @@ func ParseNumber(s string) (int, bool) {
 		}
 		u, _ := unitValue(r)
 		if u == 10000 {
+			if digit < 0 && section == 0 {
+				return 0, false
+			}
 			if digit > 0 {
 				section += digit
 			}

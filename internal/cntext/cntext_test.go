@@ -34,7 +34,7 @@ func TestParseNumber(t *testing.T) {
 		{"两", 2, true}, {"十", 10, true}, {"十五", 15, true}, {"二十", 20, true},
 		{"一O八O", 1080, true}, {"一〇八〇", 1080, true}, {"三八六", 386, true},
 		{"二百四十八", 248, true}, {"一千零一", 1001, true}, {"一万二千", 12000, true},
-		{"", 0, false}, {"abc", 0, false}, {"十十五六", 0, false}, {"O八", 0, false},
+		{"", 0, false}, {"万", 0, false}, {"百", 0, false}, {"abc", 0, false}, {"十十五六", 0, false}, {"O八", 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

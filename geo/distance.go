@@ -1,0 +1,119 @@
+package geo
+
+import (
+	"math"
+
+	"github.com/paulmach/orb"
+)
+
+// EarthRadius is the mean Earth radius in metres (IUGG R1), the sphere on
+// which all distances of this package are measured.
+const EarthRadius = 6371008.8
+
+const deg2rad = math.Pi / 180
+
+// DistanceM returns the great-circle distance in metres between two WGS-84
+// points (haversine formula on the sphere of radius EarthRadius).
+func DistanceM(a, b orb.Point) float64 {
+	return havToMetres(haversineA(a[0], a[1], math.Cos(a[1]*deg2rad), b[0], b[1], math.Cos(b[1]*deg2rad)))
+}
+
+// haversineA returns the haversine term a = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2),
+// a monotone function of the distance (d = 2R asin √a).
+func haversineA(lon1, lat1, cos1, lon2, lat2, cos2 float64) float64 {
+	s1 := sinHalf((lat2 - lat1) * deg2rad)
+	s2 := sinHalf((lon2 - lon1) * deg2rad)
+	return s1*s1 + cos1*cos2*s2*s2
+}
+
+// sinHalf returns sin(x/2). For the small angles of local queries it uses the
+// Taylor series to x^9, whose truncation error (< 1e-20 relative for
+// |x/2| < 0.05) is far below float64 rounding; elsewhere math.Sin.
+func sinHalf(x float64) float64 {
+	h := x * 0.5
+	if h > -0.05 && h < 0.05 {
+		h2 := h * h
+		return h * (1 - h2/6*(1-h2/20*(1-h2/42*(1-h2/72))))
+	}
+	return math.Sin(h)
+}
+
+func havToMetres(a float64) float64 {
+	if a >= 1 {
+		return math.Pi * EarthRadius
+	}
+	if a <= 0 {
+		return 0
+	}
+	return 2 * EarthRadius * math.Asin(math.Sqrt(a))
+}
+
+// radiusToA converts a distance in metres to the haversine term bound.
+func radiusToA(r float64) float64 {
+	s := math.Sin(r / (2 * EarthRadius))
+	return s * s
+}
+
+// capBounds returns the bounding boxes (one, or two across the antimeridian)
+// that contain every point within radius metres of c on the sphere. They are
+// exact up to a 1e-9° margin: Δλ = asin(sin δ / cos φ) is the true
+// longitude half-width of a spherical cap, and a cap reaching a pole covers
+// every longitude.
+func capBounds(c orb.Point, radius float64) []orb.Bound {
+	delta := radius / EarthRadius
+	dLat := delta/deg2rad + 1e-9
+	minLat, maxLat := c[1]-dLat, c[1]+dLat
+	if delta >= math.Pi/2 || maxLat >= 90 || minLat <= -90 {
+		return []orb.Bound{{Min: orb.Point{-180, math.Max(minLat, -90)}, Max: orb.Point{180, math.Min(maxLat, 90)}}}
+	}
+	s := math.Sin(delta) / math.Cos(c[1]*deg2rad)
+	if s >= 1 {
+		return []orb.Bound{{Min: orb.Point{-180, minLat}, Max: orb.Point{180, maxLat}}}
+	}
+	dLon := math.Asin(s)/deg2rad + 1e-9
+	minLon, maxLon := c[0]-dLon, c[0]+dLon
+	switch {
+	case minLon < -180:
+		return []orb.Bound{
+			{Min: orb.Point{minLon + 360, minLat}, Max: orb.Point{180, maxLat}},
+			{Min: orb.Point{-180, minLat}, Max: orb.Point{maxLon, maxLat}},
+		}
+	case maxLon > 180:
+		return []orb.Bound{
+			{Min: orb.Point{minLon, minLat}, Max: orb.Point{180, maxLat}},
+			{Min: orb.Point{-180, minLat}, Max: orb.Point{maxLon - 360, maxLat}},
+		}
+	}
+	return []orb.Bound{{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}}
+}
+
+// boxLowerBoundA returns a haversine term that is ≤ the term of every point
+// in the box [min, max], for the k-nearest search. Inside the box's longitude
+// span the nearest point is straight north or south; outside it the nearest
+// point lies on the nearer bounding meridian, where the distance along the
+// meridian has a single minimum that clamping finds.
+func boxLowerBoundA(lon, lat, cosLat float64, min, max [2]float64) float64 {
+	cl := math.Min(math.Max(lat, min[1]), max[1])
+	if lon >= min[0] && lon <= max[0] {
+		s := sinHalf((cl - lat) * deg2rad)
+		return s * s
+	}
+	// longitude difference to the nearer edge, through either side of the globe
+	d1 := math.Mod(min[0]-lon+720, 360)
+	d2 := math.Mod(lon-max[0]+720, 360)
+	edge, dl := min[0], d1
+	if d2 < d1 {
+		edge, dl = max[0], d2
+	}
+	if dl >= 90 {
+		// far side: the latitude difference alone is a valid lower bound
+		s := sinHalf((cl - lat) * deg2rad)
+		return s * s
+	}
+	// latitude of the point of the meridian nearest to (lon, lat)
+	near := math.Atan(math.Tan(lat*deg2rad)/math.Cos(dl*deg2rad)) / deg2rad
+	near = math.Min(math.Max(near, min[1]), max[1])
+	a := haversineA(lon, lat, cosLat, edge, near, math.Cos(near*deg2rad))
+	// guard against rounding making the bound exceed a true distance
+	return math.Max(0, a*(1-1e-12)-1e-18)
+}

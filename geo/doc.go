@@ -1,0 +1,25 @@
+// Package geo is the in-memory spatial core of marketgeo: the model of a
+// regulator's map (market entities, buildings, places of interest and zones)
+// and an R-tree index per layer that answers radius, k-nearest, bounding-box,
+// polygon and point-in-zone queries.
+//
+// All coordinates are WGS-84 longitude/latitude ([orb.Point] is [lon, lat]).
+// Distances are great-circle distances on the mean Earth sphere (radius
+// [EarthRadius]), computed with the haversine formula, which is exact on the
+// sphere for every distance this package handles.
+//
+// An [Index] is safe for any number of concurrent readers and writers. Every
+// query runs against an immutable [Snapshot]; a write (Upsert, Delete or a
+// [Batch]) builds the next snapshot with copy-on-write R-trees and B-trees and
+// publishes it atomically, so a reader never sees a half-applied update and
+// never waits for a writer.
+//
+// A minimal session:
+//
+//	idx, _ := geo.New(geo.Options{})
+//	_ = idx.UpsertEntity(geo.Entity{ID: "91500000MA5U7XXXXX", Name: "…", Location: orb.Point{106.58, 29.66}})
+//	hits, _ := idx.Nearby(ctx, geo.LayerEntities, orb.Point{106.58, 29.66}, 200, geo.Query{})
+//	for _, h := range hits.Hits {
+//		fmt.Println(h.ID, h.DistanceM)
+//	}
+package geo

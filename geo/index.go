@@ -1,0 +1,602 @@
+package geo
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/paulmach/orb"
+	"github.com/tidwall/btree"
+	"github.com/tidwall/rtree"
+)
+
+// Index is the in-memory spatial index of all layers. It is safe for
+// concurrent use by any number of goroutines: reads run on the current
+// immutable [Snapshot], and writes are serialised and published atomically.
+type Index struct {
+	opts Options
+	mu   sync.Mutex // serialises writers and subscriber calls
+	cur  atomic.Pointer[Snapshot]
+	subs map[int]func(ChangeSet)
+	next int
+}
+
+// New returns an empty index.
+func New(opts Options) (*Index, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	ix := &Index{opts: opts.withDefaults(), subs: map[int]func(ChangeSet){}}
+	ix.cur.Store(newSnapshot(ix.opts))
+	return ix, nil
+}
+
+// Options returns the effective options (defaults filled in).
+func (ix *Index) Options() Options { return ix.opts }
+
+// Snapshot returns the current immutable snapshot. Queries on it see one
+// consistent state however many writes happen meanwhile.
+func (ix *Index) Snapshot() *Snapshot { return ix.cur.Load() }
+
+// Change describes one feature written by a commit. Old is nil for an
+// insert, New is nil for a delete; both are *Entity, *Building, *Place or
+// *Zone according to Layer.
+type Change struct {
+	Layer Layer
+	ID    string
+	Old   any
+	New   any
+}
+
+// ChangeSet is what a commit changed, with the version it produced.
+type ChangeSet struct {
+	Version uint64
+	Changes []Change
+}
+
+// Subscribe registers fn to be called after every commit, synchronously, in
+// commit order, before the writing call returns: a dependent index (search,
+// address database, tile cache) updated by fn is current for the next query.
+// fn must be quick and must not write to the index. The returned function
+// removes the subscription.
+func (ix *Index) Subscribe(fn func(ChangeSet)) (cancel func()) {
+	ix.mu.Lock()
+	id := ix.next
+	ix.next++
+	ix.subs[id] = fn
+	ix.mu.Unlock()
+	return func() {
+		ix.mu.Lock()
+		delete(ix.subs, id)
+		ix.mu.Unlock()
+	}
+}
+
+// pitem is what the point R-trees hold: the feature and what the hot loop
+// of a radius query needs without dereferencing it.
+type pitem[T any] struct {
+	v      *T
+	cosLat float64
+	bits   uint32
+}
+
+type pointLayer[T any] struct {
+	tree *rtree.RTreeG[pitem[T]]
+	ids  *btree.Map[string, *T]
+}
+
+func newPointLayer[T any]() pointLayer[T] {
+	return pointLayer[T]{tree: &rtree.RTreeG[pitem[T]]{}, ids: btree.NewMap[string, *T](32)}
+}
+
+func (l pointLayer[T]) copy() pointLayer[T] {
+	return pointLayer[T]{tree: l.tree.Copy(), ids: l.ids.Copy()}
+}
+
+func (l pointLayer[T]) len() int { return l.ids.Len() }
+
+func (l pointLayer[T]) insert(id string, v *T, p orb.Point, bits uint32) {
+	l.ids.Set(id, v)
+	l.tree.Insert(p, p, pitem[T]{v: v, cosLat: cosDeg(p[1]), bits: bits})
+}
+
+func (l pointLayer[T]) remove(id string, v *T, p orb.Point, bits uint32) {
+	l.ids.Delete(id)
+	l.tree.Delete(p, p, pitem[T]{v: v, cosLat: cosDeg(p[1]), bits: bits})
+}
+
+type zoneEntry struct {
+	zone *Zone
+	area *PreparedArea
+}
+
+// Snapshot is an immutable state of the index. All its methods are safe for
+// concurrent use. Features returned by it are shared: do not modify them.
+type Snapshot struct {
+	opts      Options
+	version   uint64
+	entities  pointLayer[Entity]
+	places    pointLayer[Place]
+	buildings pointLayer[Building]
+	bldBounds *rtree.RTreeG[*Building]
+	zones     *rtree.RTreeG[*zoneEntry]
+	zoneIDs   *btree.Map[string, *zoneEntry]
+	zoneCount map[string]int
+}
+
+func newSnapshot(opts Options) *Snapshot {
+	return &Snapshot{
+		opts:      opts,
+		entities:  newPointLayer[Entity](),
+		places:    newPointLayer[Place](),
+		buildings: newPointLayer[Building](),
+		bldBounds: &rtree.RTreeG[*Building]{},
+		zones:     &rtree.RTreeG[*zoneEntry]{},
+		zoneIDs:   btree.NewMap[string, *zoneEntry](32),
+		zoneCount: map[string]int{},
+	}
+}
+
+func (s *Snapshot) clone() *Snapshot {
+	zc := make(map[string]int, len(s.zoneCount))
+	for k, v := range s.zoneCount {
+		zc[k] = v
+	}
+	return &Snapshot{
+		opts:      s.opts,
+		version:   s.version + 1,
+		entities:  s.entities.copy(),
+		places:    s.places.copy(),
+		buildings: s.buildings.copy(),
+		bldBounds: s.bldBounds.Copy(),
+		zones:     s.zones.Copy(),
+		zoneIDs:   s.zoneIDs.Copy(),
+		zoneCount: zc,
+	}
+}
+
+// Version counts the commits that produced this snapshot.
+func (s *Snapshot) Version() uint64 { return s.version }
+
+// Counts returns the number of features per layer, and of zones per zone layer.
+type Counts struct {
+	Entities  int            `json:"entities"`
+	Buildings int            `json:"buildings"`
+	Places    int            `json:"places"`
+	Zones     int            `json:"zones"`
+	ZoneLayer map[string]int `json:"zone_layers"`
+}
+
+// Counts returns the feature counts of the snapshot.
+func (s *Snapshot) Counts() Counts {
+	c := Counts{Entities: s.entities.len(), Buildings: s.buildings.len(), Places: s.places.len(), Zones: s.zoneIDs.Len(), ZoneLayer: map[string]int{}}
+	for k, v := range s.zoneCount {
+		c.ZoneLayer[k] = v
+	}
+	return c
+}
+
+// Entity returns the entity with the given USCC.
+func (s *Snapshot) Entity(id string) (*Entity, bool) { return s.entities.ids.Get(id) }
+
+// Building returns the building with the given ID.
+func (s *Snapshot) Building(id string) (*Building, bool) { return s.buildings.ids.Get(id) }
+
+// Place returns the place with the given ID.
+func (s *Snapshot) Place(id string) (*Place, bool) { return s.places.ids.Get(id) }
+
+// Zone returns the zone with the given ID.
+func (s *Snapshot) Zone(id string) (*Zone, bool) {
+	z, ok := s.zoneIDs.Get(id)
+	if !ok {
+		return nil, false
+	}
+	return z.zone, true
+}
+
+// ZoneLayers returns the zone layer names, sorted.
+func (s *Snapshot) ZoneLayers() []string {
+	out := make([]string, 0, len(s.zoneCount))
+	for k := range s.zoneCount {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ScanEntities calls fn for every entity in ID order until fn returns false.
+func (s *Snapshot) ScanEntities(fn func(*Entity) bool) {
+	s.entities.ids.Scan(func(_ string, e *Entity) bool { return fn(e) })
+}
+
+// ScanBuildings calls fn for every building in ID order until fn returns false.
+func (s *Snapshot) ScanBuildings(fn func(*Building) bool) {
+	s.buildings.ids.Scan(func(_ string, b *Building) bool { return fn(b) })
+}
+
+// ScanPlaces calls fn for every place in ID order until fn returns false.
+func (s *Snapshot) ScanPlaces(fn func(*Place) bool) {
+	s.places.ids.Scan(func(_ string, p *Place) bool { return fn(p) })
+}
+
+// ScanZones calls fn for every zone in ID order until fn returns false.
+func (s *Snapshot) ScanZones(fn func(*Zone) bool) {
+	s.zoneIDs.Scan(func(_ string, z *zoneEntry) bool { return fn(z.zone) })
+}
+
+// Bounds returns the bounding box of all features of the snapshot.
+func (s *Snapshot) Bounds() orb.Bound {
+	var b orb.Bound
+	first := true
+	add := func(min, max [2]float64) {
+		nb := orb.Bound{Min: min, Max: max}
+		if first {
+			b, first = nb, false
+			return
+		}
+		b = b.Union(nb)
+	}
+	if s.entities.len() > 0 {
+		add(s.entities.tree.Bounds())
+	}
+	if s.places.len() > 0 {
+		add(s.places.tree.Bounds())
+	}
+	if s.buildings.len() > 0 {
+		add(s.bldBounds.Bounds())
+	}
+	if s.zoneIDs.Len() > 0 {
+		add(s.zones.Bounds())
+	}
+	return b
+}
+
+func cosDeg(lat float64) float64 { return math.Cos(lat * deg2rad) }
+
+func entityBits(e *Entity) uint32 { return e.Risk.bit() | e.Status.bit() }
+
+// Batch collects writes to commit together as one new snapshot. A Batch is
+// not safe for concurrent use; the Index it commits to is.
+type Batch struct {
+	ix  *Index
+	ops []op
+}
+
+type op struct {
+	layer Layer
+	id    string
+	v     any // *Entity, *Building, *Place, *Zone; nil = delete
+}
+
+// Batch starts a batch of writes.
+func (ix *Index) Batch() *Batch { return &Batch{ix: ix} }
+
+// Len returns the number of writes queued.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// UpsertEntity validates e and queues its insertion or replacement. The
+// index keeps its own copy.
+func (b *Batch) UpsertEntity(e Entity) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, op{LayerEntities, e.ID, &e})
+	return nil
+}
+
+// UpsertBuilding validates bld and queues it.
+func (b *Batch) UpsertBuilding(bld Building) error {
+	if err := bld.Validate(b.ix.opts.MaxVertices); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, op{LayerBuildings, bld.ID, &bld})
+	return nil
+}
+
+// UpsertPlace validates p and queues it.
+func (b *Batch) UpsertPlace(p Place) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, op{LayerPlaces, p.ID, &p})
+	return nil
+}
+
+// UpsertZone validates z and queues it.
+func (b *Batch) UpsertZone(z Zone) error {
+	if err := z.Validate(b.ix.opts.MaxVertices); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, op{LayerZones, z.ID, &z})
+	return nil
+}
+
+// Delete queues the removal of a feature; deleting an unknown ID is a no-op
+// at commit.
+func (b *Batch) Delete(layer Layer, id string) error {
+	if _, err := ParseLayer(string(layer)); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, op{layer, id, nil})
+	return nil
+}
+
+// Commit applies the queued writes as one new snapshot, notifies the
+// subscribers and returns the new version. The batch is empty afterwards.
+func (b *Batch) Commit() uint64 {
+	ix := b.ix
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ops := b.ops
+	b.ops = nil
+	s := ix.cur.Load().clone()
+	changes := s.apply(ops)
+	ix.cur.Store(s)
+	if len(changes) > 0 {
+		cs := ChangeSet{Version: s.version, Changes: changes}
+		for _, fn := range ix.subs {
+			fn(cs)
+		}
+	}
+	return s.version
+}
+
+// UpsertEntity validates and writes one entity.
+func (ix *Index) UpsertEntity(e Entity) error {
+	b := ix.Batch()
+	if err := b.UpsertEntity(e); err != nil {
+		return err
+	}
+	b.Commit()
+	return nil
+}
+
+// UpsertBuilding validates and writes one building.
+func (ix *Index) UpsertBuilding(bld Building) error {
+	b := ix.Batch()
+	if err := b.UpsertBuilding(bld); err != nil {
+		return err
+	}
+	b.Commit()
+	return nil
+}
+
+// UpsertPlace validates and writes one place.
+func (ix *Index) UpsertPlace(p Place) error {
+	b := ix.Batch()
+	if err := b.UpsertPlace(p); err != nil {
+		return err
+	}
+	b.Commit()
+	return nil
+}
+
+// UpsertZone validates and writes one zone.
+func (ix *Index) UpsertZone(z Zone) error {
+	b := ix.Batch()
+	if err := b.UpsertZone(z); err != nil {
+		return err
+	}
+	b.Commit()
+	return nil
+}
+
+// Delete removes one feature. It returns an error wrapping ErrNotFound when
+// the layer holds no such ID.
+func (ix *Index) Delete(layer Layer, id string) error {
+	if _, err := ParseLayer(string(layer)); err != nil {
+		return err
+	}
+	if !ix.Snapshot().has(layer, id) {
+		return fmt.Errorf("%w: %s %q", ErrNotFound, layer, id)
+	}
+	b := ix.Batch()
+	_ = b.Delete(layer, id)
+	b.Commit()
+	return nil
+}
+
+func (s *Snapshot) has(layer Layer, id string) bool {
+	var ok bool
+	switch layer {
+	case LayerEntities:
+		_, ok = s.entities.ids.Get(id)
+	case LayerBuildings:
+		_, ok = s.buildings.ids.Get(id)
+	case LayerPlaces:
+		_, ok = s.places.ids.Get(id)
+	case LayerZones:
+		_, ok = s.zoneIDs.Get(id)
+	}
+	return ok
+}
+
+// apply performs ops on s (a fresh clone owned by the writer). Zones go
+// first so that entities written in the same batch get their grid.
+func (s *Snapshot) apply(ops []op) []Change {
+	var changes []Change
+	sort.SliceStable(ops, func(i, j int) bool { return layerOrder(ops[i].layer) < layerOrder(ops[j].layer) })
+	var gridDirty []orb.Bound
+	for _, o := range ops {
+		if o.layer != LayerZones {
+			continue
+		}
+		old, had := s.zoneIDs.Get(o.id)
+		if had {
+			s.zones.Delete(old.area.bound.Min, old.area.bound.Max, old)
+			s.zoneIDs.Delete(o.id)
+			s.zoneCount[old.zone.Layer]--
+			if s.zoneCount[old.zone.Layer] == 0 {
+				delete(s.zoneCount, old.zone.Layer)
+			}
+			if old.zone.Layer == s.opts.GridLayer {
+				gridDirty = append(gridDirty, old.area.bound)
+			}
+		}
+		var nz *Zone
+		if o.v != nil {
+			nz = o.v.(*Zone)
+			ze := &zoneEntry{zone: nz, area: Prepare(nz.Geometry)}
+			s.zones.Insert(ze.area.bound.Min, ze.area.bound.Max, ze)
+			s.zoneIDs.Set(o.id, ze)
+			s.zoneCount[nz.Layer]++
+			if nz.Layer == s.opts.GridLayer {
+				gridDirty = append(gridDirty, ze.area.bound)
+			}
+		}
+		if had || nz != nil {
+			c := Change{Layer: LayerZones, ID: o.id}
+			if had {
+				c.Old = old.zone
+			}
+			if nz != nil {
+				c.New = nz
+			}
+			changes = append(changes, c)
+		}
+	}
+	// Re-derive the grid of existing entities under changed grid zones.
+	for _, b := range gridDirty {
+		var moved []*Entity
+		s.entities.tree.Search(b.Min, b.Max, func(_, _ [2]float64, it pitem[Entity]) bool {
+			if g := s.gridAt(it.v.Location); g != it.v.GridID {
+				moved = append(moved, it.v)
+			}
+			return true
+		})
+		for _, e := range moved {
+			ne := *e
+			ne.GridID = s.gridAt(e.Location)
+			s.entities.remove(e.ID, e, e.Location, entityBits(e))
+			s.entities.insert(ne.ID, &ne, ne.Location, entityBits(&ne))
+			changes = append(changes, Change{Layer: LayerEntities, ID: e.ID, Old: e, New: &ne})
+		}
+	}
+	// Large loads: insert in Hilbert order for a faster build and a tighter tree.
+	pts := ops
+	if len(pts) > 1024 {
+		pts = append([]op(nil), ops...)
+		sort.SliceStable(pts, func(i, j int) bool { return opKey(pts[i]) < opKey(pts[j]) })
+	}
+	for _, o := range pts {
+		switch o.layer {
+		case LayerEntities:
+			old, had := s.entities.ids.Get(o.id)
+			if had {
+				s.entities.remove(o.id, old, old.Location, entityBits(old))
+			}
+			var ne *Entity
+			if o.v != nil {
+				ne = o.v.(*Entity)
+				ne.GridID = s.gridAt(ne.Location)
+				s.entities.insert(o.id, ne, ne.Location, entityBits(ne))
+			}
+			if had || ne != nil {
+				changes = append(changes, Change{Layer: LayerEntities, ID: o.id, Old: nilIf(old, had), New: nilIf(ne, ne != nil)})
+			}
+		case LayerPlaces:
+			old, had := s.places.ids.Get(o.id)
+			if had {
+				s.places.remove(o.id, old, old.Location, 0)
+			}
+			var np *Place
+			if o.v != nil {
+				np = o.v.(*Place)
+				s.places.insert(o.id, np, np.Location, 0)
+			}
+			if had || np != nil {
+				changes = append(changes, Change{Layer: LayerPlaces, ID: o.id, Old: nilIf(old, had), New: nilIf(np, np != nil)})
+			}
+		case LayerBuildings:
+			old, had := s.buildings.ids.Get(o.id)
+			if had {
+				s.buildings.remove(o.id, old, old.Center(), 0)
+				ob := old.Footprint.Bound()
+				s.bldBounds.Delete(ob.Min, ob.Max, old)
+			}
+			var nb *Building
+			if o.v != nil {
+				nb = o.v.(*Building)
+				s.buildings.insert(o.id, nb, nb.Center(), 0)
+				bb := nb.Footprint.Bound()
+				s.bldBounds.Insert(bb.Min, bb.Max, nb)
+			}
+			if had || nb != nil {
+				changes = append(changes, Change{Layer: LayerBuildings, ID: o.id, Old: nilIf(old, had), New: nilIf(nb, nb != nil)})
+			}
+		}
+	}
+	return changes
+}
+
+func nilIf[T any](v *T, keep bool) any {
+	if !keep || v == nil {
+		return nil
+	}
+	return v
+}
+
+func layerOrder(l Layer) int {
+	if l == LayerZones {
+		return 0
+	}
+	return 1
+}
+
+func opKey(o op) uint64 {
+	var p orb.Point
+	switch v := o.v.(type) {
+	case *Entity:
+		p = v.Location
+	case *Place:
+		p = v.Location
+	case *Building:
+		p = v.Center()
+	}
+	return hilbert(p)
+}
+
+// hilbert returns the position of p on a 2^16 × 2^16 Hilbert curve over the globe.
+func hilbert(p orb.Point) uint64 {
+	const n = 1 << 16
+	x := uint64((p[0] + 180) / 360 * (n - 1))
+	y := uint64((p[1] + 90) / 180 * (n - 1))
+	var d uint64
+	for s := uint64(n / 2); s > 0; s /= 2 {
+		var rx, ry uint64
+		if x&s > 0 {
+			rx = 1
+		}
+		if y&s > 0 {
+			ry = 1
+		}
+		d += s * s * ((3 * rx) ^ ry)
+		if ry == 0 {
+			if rx == 1 {
+				x = n - 1 - x
+				y = n - 1 - y
+			}
+			x, y = y, x
+		}
+	}
+	return d
+}
+
+// gridAt returns the ID of the grid zone containing p, or "".
+func (s *Snapshot) gridAt(p orb.Point) string {
+	if s.zoneCount[s.opts.GridLayer] == 0 {
+		return ""
+	}
+	id := ""
+	s.zones.Search(p, p, func(_, _ [2]float64, ze *zoneEntry) bool {
+		if ze.zone.Layer == s.opts.GridLayer && ze.area.Contains(p) {
+			if id == "" || ze.zone.ID < id {
+				id = ze.zone.ID
+			}
+		}
+		return true
+	})
+	return id
+}

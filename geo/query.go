@@ -1,0 +1,521 @@
+package geo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/paulmach/orb"
+)
+
+// Filter restricts a query to features with the given attributes. Empty
+// fields do not restrict. Filters are applied while the index is traversed,
+// before any limit.
+type Filter struct {
+	// Industry keeps entities whose GB/T 4754 class starts with one of these
+	// prefixes: a section ("I"), a division with or without the section
+	// ("I65" or "65"), down to a class ("I6510" or "6510").
+	Industry []string
+	// Risk keeps entities of these risk classes.
+	Risk []Risk
+	// Status keeps entities with these statuses.
+	Status []Status
+	// Kind keeps places of these kinds.
+	Kind []string
+}
+
+// Query holds the options of a query besides its geometry.
+type Query struct {
+	// Limit caps the hits returned; 0 means Options.DefaultLimit. It may not
+	// exceed Options.MaxLimit.
+	Limit int
+	// Filter restricts the features considered.
+	Filter Filter
+}
+
+// Hit is one feature found by a query. Exactly one of Entity, Building,
+// Place and Zone is set, according to the layer queried. The features are
+// shared with the index: do not modify them.
+type Hit struct {
+	ID        string
+	DistanceM float64 // distance from the query point (0 for box and polygon queries)
+	Location  orb.Point
+	Entity    *Entity
+	Building  *Building
+	Place     *Place
+	Zone      *Zone
+}
+
+// Result is the answer to a query: the hits (at most the limit), how many
+// features matched in all, and whether hits were cut by the limit.
+type Result struct {
+	Hits      []Hit
+	Total     int
+	Truncated bool
+}
+
+type compiled struct {
+	maskRisk, maskStatus uint32
+	industry             []string
+	kinds                []string
+}
+
+func (q Query) compile() compiled {
+	var c compiled
+	for _, r := range q.Filter.Risk {
+		c.maskRisk |= r.bit()
+	}
+	for _, st := range q.Filter.Status {
+		c.maskStatus |= st.bit()
+	}
+	for _, in := range q.Filter.Industry {
+		if in = strings.ToUpper(strings.TrimSpace(in)); in != "" {
+			c.industry = append(c.industry, in)
+		}
+	}
+	for _, k := range q.Filter.Kind {
+		if k = strings.TrimSpace(k); k != "" {
+			c.kinds = append(c.kinds, k)
+		}
+	}
+	return c
+}
+
+func (c *compiled) bitsOK(bits uint32) bool {
+	return (c.maskRisk == 0 || bits&c.maskRisk != 0) && (c.maskStatus == 0 || bits&c.maskStatus != 0)
+}
+
+func (c *compiled) entityOK(e *Entity) bool {
+	if len(c.industry) == 0 {
+		return true
+	}
+	for _, p := range c.industry {
+		if strings.HasPrefix(e.Industry, p) || (len(e.Industry) > 1 && p[0] >= '0' && p[0] <= '9' && strings.HasPrefix(e.Industry[1:], p)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiled) placeOK(p *Place) bool {
+	if len(c.kinds) == 0 {
+		return true
+	}
+	return slices.Contains(c.kinds, p.Kind)
+}
+
+func (s *Snapshot) limit(q Query) (int, error) {
+	switch {
+	case q.Limit < 0:
+		return 0, fmt.Errorf("%w: limit %d is negative", ErrInvalidQuery, q.Limit)
+	case q.Limit > s.opts.MaxLimit:
+		return 0, fmt.Errorf("%w: limit %d exceeds the maximum of %d", ErrInvalidQuery, q.Limit, s.opts.MaxLimit)
+	case q.Limit == 0:
+		return s.opts.DefaultLimit, nil
+	}
+	return q.Limit, nil
+}
+
+func (s *Snapshot) checkFilter(layer Layer, q Query) error {
+	f := q.Filter
+	if layer != LayerEntities && (len(f.Industry) > 0 || len(f.Risk) > 0 || len(f.Status) > 0) {
+		return fmt.Errorf("%w: industry, risk and status filters apply to entities only", ErrInvalidQuery)
+	}
+	if layer != LayerPlaces && len(f.Kind) > 0 {
+		return fmt.Errorf("%w: the kind filter applies to places only", ErrInvalidQuery)
+	}
+	return nil
+}
+
+type cand[T any] struct {
+	a  float64
+	it pitem[T]
+}
+
+var candPool sync.Pool
+
+// yieldStep is how often long loops check their context.
+const yieldStep = 256
+
+func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius float64, keep func(*pitem[T]) bool, buf []cand[T]) ([]cand[T], error) {
+	aMax := radiusToA(radius)
+	lon0, lat0 := center[0], center[1]
+	cos0 := math.Cos(lat0 * deg2rad)
+	n := 0
+	var err error
+	for _, b := range capBounds(center, radius) {
+		l.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[T]) bool {
+			s1 := sinHalf((min[1] - lat0) * deg2rad)
+			s2 := sinHalf((min[0] - lon0) * deg2rad)
+			a := s1*s1 + cos0*it.cosLat*s2*s2
+			if a <= aMax && (keep == nil || keep(&it)) {
+				buf = append(buf, cand[T]{a, it})
+			}
+			n++
+			if n%yieldStep == 0 && ctx.Err() != nil {
+				err = ctx.Err()
+				return false
+			}
+			return true
+		})
+	}
+	return buf, err
+}
+
+// sortCands sorts candidates by distance. Near-uniform keys (the haversine
+// term grows with the area of the disc, so a city's points spread evenly
+// over it) make a bucket pass followed by insertion sort linear in practice.
+func sortCands[T any](c []cand[T], aMax float64) {
+	if len(c) < 64 || aMax <= 0 {
+		slices.SortFunc(c, func(x, y cand[T]) int { return cmpFloat(x.a, y.a) })
+		return
+	}
+	nb := len(c)
+	counts := make([]int32, nb+1)
+	scale := float64(nb) / aMax
+	key := func(a float64) int {
+		k := int(a * scale)
+		if k >= nb {
+			k = nb - 1
+		}
+		return k
+	}
+	for i := range c {
+		counts[key(c[i].a)+1]++
+	}
+	for i := 1; i <= nb; i++ {
+		counts[i] += counts[i-1]
+	}
+	out := make([]cand[T], len(c))
+	for i := range c {
+		k := key(c[i].a)
+		out[counts[k]] = c[i]
+		counts[k]++
+	}
+	// insertion sort finishes the nearly sorted sequence
+	for i := 1; i < len(out); i++ {
+		v := out[i]
+		j := i - 1
+		for j >= 0 && out[j].a > v.a {
+			out[j+1] = out[j]
+			j--
+		}
+		out[j+1] = v
+	}
+	copy(c, out)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Nearby returns the features of layer within radius metres of center,
+// nearest first, after applying q's filter and then its limit. The hits
+// carry their exact great-circle distance.
+func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, radius float64, q Query) (Result, error) {
+	if err := ValidatePoint(center); err != nil {
+		return Result{}, err
+	}
+	if !(radius > 0) || radius > s.opts.MaxRadiusM {
+		return Result{}, fmt.Errorf("%w: radius %v m must be > 0 and ≤ %v", ErrInvalidQuery, radius, s.opts.MaxRadiusM)
+	}
+	limit, err := s.limit(q)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.checkFilter(layer, q); err != nil {
+		return Result{}, err
+	}
+	c := q.compile()
+	aMax := radiusToA(radius)
+	switch layer {
+	case LayerEntities:
+		var keep func(*pitem[Entity]) bool
+		if c.maskRisk != 0 || c.maskStatus != 0 || len(c.industry) > 0 {
+			keep = func(it *pitem[Entity]) bool { return c.bitsOK(it.bits) && c.entityOK(it.v) }
+		}
+		return collect(ctx, s.entities, center, radius, aMax, limit, keep, func(h *Hit, e *Entity) {
+			h.ID, h.Entity, h.Location = e.ID, e, e.Location
+		})
+	case LayerPlaces:
+		var keep func(*pitem[Place]) bool
+		if len(c.kinds) > 0 {
+			keep = func(it *pitem[Place]) bool { return c.placeOK(it.v) }
+		}
+		return collect(ctx, s.places, center, radius, aMax, limit, keep, func(h *Hit, p *Place) {
+			h.ID, h.Place, h.Location = p.ID, p, p.Location
+		})
+	case LayerBuildings:
+		return collect(ctx, s.buildings, center, radius, aMax, limit, nil, func(h *Hit, b *Building) {
+			h.ID, h.Building, h.Location = b.ID, b, b.Center()
+		})
+	}
+	return Result{}, fmt.Errorf("%w: nearby works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
+}
+
+func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, keep func(*pitem[T]) bool, fill func(*Hit, *T)) (Result, error) {
+	var buf []cand[T]
+	if p, ok := candPool.Get().(*[]cand[T]); ok {
+		buf = (*p)[:0]
+	}
+	buf, err := nearbyLayer(ctx, l, center, radius, keep, buf)
+	defer func() {
+		if cap(buf) <= 1<<16 {
+			candPool.Put(&buf)
+		}
+	}()
+	if err != nil {
+		return Result{}, err
+	}
+	sortCands(buf, aMax)
+	res := Result{Total: len(buf)}
+	n := len(buf)
+	if n > limit {
+		n, res.Truncated = limit, true
+	}
+	res.Hits = make([]Hit, n)
+	for i := 0; i < n; i++ {
+		fill(&res.Hits[i], buf[i].it.v)
+		res.Hits[i].DistanceM = havToMetres(buf[i].a)
+	}
+	return res, nil
+}
+
+// KNearest returns the k features of layer nearest to center that pass q's
+// filter, nearest first (q.Limit is ignored; k is capped by MaxLimit).
+func (s *Snapshot) KNearest(ctx context.Context, layer Layer, center orb.Point, k int, q Query) (Result, error) {
+	if err := ValidatePoint(center); err != nil {
+		return Result{}, err
+	}
+	if k <= 0 || k > s.opts.MaxLimit {
+		return Result{}, fmt.Errorf("%w: k %d must be between 1 and %d", ErrInvalidQuery, k, s.opts.MaxLimit)
+	}
+	if err := s.checkFilter(layer, q); err != nil {
+		return Result{}, err
+	}
+	c := q.compile()
+	switch layer {
+	case LayerEntities:
+		return knearest(ctx, s.entities, center, k, func(it *pitem[Entity]) bool { return c.bitsOK(it.bits) && c.entityOK(it.v) },
+			func(h *Hit, e *Entity) { h.ID, h.Entity, h.Location = e.ID, e, e.Location })
+	case LayerPlaces:
+		return knearest(ctx, s.places, center, k, func(it *pitem[Place]) bool { return c.placeOK(it.v) },
+			func(h *Hit, p *Place) { h.ID, h.Place, h.Location = p.ID, p, p.Location })
+	case LayerBuildings:
+		return knearest(ctx, s.buildings, center, k, nil,
+			func(h *Hit, b *Building) { h.ID, h.Building, h.Location = b.ID, b, b.Center() })
+	}
+	return Result{}, fmt.Errorf("%w: knearest works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
+}
+
+func knearest[T any](ctx context.Context, l pointLayer[T], center orb.Point, k int, keep func(*pitem[T]) bool, fill func(*Hit, *T)) (Result, error) {
+	lon0, lat0 := center[0], center[1]
+	cos0 := math.Cos(lat0 * deg2rad)
+	var res Result
+	var err error
+	n := 0
+	l.tree.Nearby(func(min, max [2]float64, it pitem[T], item bool) float64 {
+		if item {
+			return haversineA(lon0, lat0, cos0, min[0], min[1], it.cosLat)
+		}
+		return boxLowerBoundA(lon0, lat0, cos0, min, max)
+	}, func(min, _ [2]float64, it pitem[T], a float64) bool {
+		n++
+		if n%yieldStep == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			return false
+		}
+		if keep != nil && !keep(&it) {
+			return true
+		}
+		var h Hit
+		fill(&h, it.v)
+		h.DistanceM = havToMetres(a)
+		res.Hits = append(res.Hits, h)
+		return len(res.Hits) < k
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	res.Total = len(res.Hits)
+	return res, nil
+}
+
+// InBBox returns the features of layer inside the box (points on its edge
+// included; for buildings, footprints that intersect it; for zones, zones
+// whose bounding box intersects it), in no particular order, with q's filter
+// and limit.
+func (s *Snapshot) InBBox(ctx context.Context, layer Layer, b orb.Bound, q Query) (Result, error) {
+	if err := ValidatePoint(b.Min); err != nil {
+		return Result{}, err
+	}
+	if err := ValidatePoint(b.Max); err != nil {
+		return Result{}, err
+	}
+	if b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1] {
+		return Result{}, fmt.Errorf("%w: box min %v is not below max %v", ErrInvalidQuery, b.Min, b.Max)
+	}
+	return s.region(ctx, layer, b, nil, q)
+}
+
+// Within returns the features of layer inside the polygon or multipolygon g
+// (entities and places by position, buildings by footprint centre, zones by
+// their bounding box intersecting g's), with q's filter and limit, in no
+// particular order. The boundary rule is that of [PreparedArea].
+func (s *Snapshot) Within(ctx context.Context, layer Layer, g orb.Geometry, q Query) (Result, error) {
+	var mp orb.MultiPolygon
+	switch v := g.(type) {
+	case orb.Polygon:
+		mp = orb.MultiPolygon{v}
+	case orb.MultiPolygon:
+		mp = v
+	case orb.Bound:
+		return s.InBBox(ctx, layer, v, q)
+	default:
+		return Result{}, fmt.Errorf("%w: within needs a Polygon or MultiPolygon, got %T", ErrInvalidGeometry, g)
+	}
+	total := 0
+	for _, p := range mp {
+		if err := validatePolygon(p, 0); err != nil {
+			return Result{}, err
+		}
+		for _, r := range p {
+			total += len(r)
+		}
+	}
+	if total > s.opts.MaxVertices {
+		return Result{}, fmt.Errorf("%w: polygon has %d vertices, the limit is %d", ErrTooLarge, total, s.opts.MaxVertices)
+	}
+	pa := Prepare(mp)
+	return s.region(ctx, layer, pa.bound, pa, q)
+}
+
+func (s *Snapshot) region(ctx context.Context, layer Layer, b orb.Bound, pa *PreparedArea, q Query) (Result, error) {
+	limit, err := s.limit(q)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.checkFilter(layer, q); err != nil {
+		return Result{}, err
+	}
+	c := q.compile()
+	var res Result
+	n := 0
+	add := func(h Hit) bool {
+		res.Total++
+		if len(res.Hits) < limit {
+			res.Hits = append(res.Hits, h)
+		}
+		n++
+		if n%yieldStep == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			return false
+		}
+		return true
+	}
+	inside := func(p orb.Point) bool { return pa == nil || pa.Contains(p) }
+	switch layer {
+	case LayerEntities:
+		s.entities.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[Entity]) bool {
+			if !c.bitsOK(it.bits) || !c.entityOK(it.v) || !inside(min) {
+				return true
+			}
+			return add(Hit{ID: it.v.ID, Entity: it.v, Location: min})
+		})
+	case LayerPlaces:
+		s.places.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[Place]) bool {
+			if !c.placeOK(it.v) || !inside(min) {
+				return true
+			}
+			return add(Hit{ID: it.v.ID, Place: it.v, Location: min})
+		})
+	case LayerBuildings:
+		if pa == nil {
+			s.bldBounds.Search(b.Min, b.Max, func(_, _ [2]float64, bl *Building) bool {
+				return add(Hit{ID: bl.ID, Building: bl, Location: bl.Center()})
+			})
+		} else {
+			s.buildings.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[Building]) bool {
+				if !inside(min) {
+					return true
+				}
+				return add(Hit{ID: it.v.ID, Building: it.v, Location: min})
+			})
+		}
+	case LayerZones:
+		s.zones.Search(b.Min, b.Max, func(_, _ [2]float64, ze *zoneEntry) bool {
+			return add(Hit{ID: ze.zone.ID, Zone: ze.zone})
+		})
+	default:
+		return Result{}, fmt.Errorf("%w: %q", ErrUnknownLayer, layer)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	res.Truncated = res.Total > len(res.Hits)
+	return res, nil
+}
+
+// ZonesAt returns the zones containing p, of the given zone layers (all
+// layers when none is given), sorted by layer then ID. Containment is exact
+// (holes and multipolygons included) under the boundary rule of
+// [PreparedArea].
+func (s *Snapshot) ZonesAt(ctx context.Context, p orb.Point, layers ...string) ([]*Zone, error) {
+	if err := ValidatePoint(p); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []*Zone
+	s.zones.Search(p, p, func(_, _ [2]float64, ze *zoneEntry) bool {
+		if len(layers) > 0 && !slices.Contains(layers, ze.zone.Layer) {
+			return true
+		}
+		if ze.area.Contains(p) {
+			out = append(out, ze.zone)
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b *Zone) int {
+		if c := strings.Compare(a.Layer, b.Layer); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// Nearby runs [Snapshot.Nearby] on the current snapshot.
+func (ix *Index) Nearby(ctx context.Context, layer Layer, center orb.Point, radius float64, q Query) (Result, error) {
+	return ix.Snapshot().Nearby(ctx, layer, center, radius, q)
+}
+
+// KNearest runs [Snapshot.KNearest] on the current snapshot.
+func (ix *Index) KNearest(ctx context.Context, layer Layer, center orb.Point, k int, q Query) (Result, error) {
+	return ix.Snapshot().KNearest(ctx, layer, center, k, q)
+}
+
+// InBBox runs [Snapshot.InBBox] on the current snapshot.
+func (ix *Index) InBBox(ctx context.Context, layer Layer, b orb.Bound, q Query) (Result, error) {
+	return ix.Snapshot().InBBox(ctx, layer, b, q)
+}
+
+// Within runs [Snapshot.Within] on the current snapshot.
+func (ix *Index) Within(ctx context.Context, layer Layer, g orb.Geometry, q Query) (Result, error) {
+	return ix.Snapshot().Within(ctx, layer, g, q)
+}
+
+// ZonesAt runs [Snapshot.ZonesAt] on the current snapshot.
+func (ix *Index) ZonesAt(ctx context.Context, p orb.Point, layers ...string) ([]*Zone, error) {
+	return ix.Snapshot().ZonesAt(ctx, p, layers...)
+}

@@ -1,0 +1,290 @@
+package geo
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/paulmach/orb"
+	orbgeo "github.com/paulmach/orb/geo"
+)
+
+func buildIndex(t testing.TB, pts []orb.Point) (*Index, []Entity) {
+	t.Helper()
+	ix, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ix.Batch()
+	ents := make([]Entity, len(pts))
+	for i, p := range pts {
+		ents[i] = testEntity(i, p)
+		if err := b.UpsertEntity(ents[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Commit()
+	return ix, ents
+}
+
+// oracle distance: orb's haversine on the same sphere, computed independently.
+func oracleM(a, b orb.Point) float64 {
+	return orbgeo.DistanceHaversine(a, b) * EarthRadius / orb.EarthRadius
+}
+
+func TestNearbyMatchesBruteForce(t *testing.T) {
+	ctx := context.Background()
+	lats := []struct {
+		name     string
+		lon, lat float64
+	}{
+		{"chongqing", 106.55, 29.56},
+		{"equator", 10, 0},
+		{"oslo", 10.75, 59.9},
+		{"arctic", 20, 84.5},
+		{"antarctic", -60, -88.9},
+		{"antimeridian", 179.995, 65},
+		{"antimeridian west", -179.99, -20},
+	}
+	for _, loc := range lats {
+		t.Run(loc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(loc.lat*1000)))
+			pts := clusteredPoints(r, 5000, loc.lon, loc.lat)
+			ix, ents := buildIndex(t, pts)
+			for q := 0; q < 60; q++ {
+				c := pts[r.IntN(len(pts))]
+				c = orb.Point{c[0] + r.NormFloat64()*0.001, math.Max(-90, math.Min(90, c[1]+r.NormFloat64()*0.001))}
+				if c[0] > 180 {
+					c[0] -= 360
+				}
+				if c[0] < -180 {
+					c[0] += 360
+				}
+				radius := []float64{50, 200, 1000, 5000, 50000}[q%5]
+				filter := Filter{}
+				if q%3 == 1 {
+					filter.Risk = []Risk{RiskC, RiskD}
+				}
+				if q%6 == 2 {
+					filter.Industry = []string{"I65"}
+					filter.Status = []Status{StatusActive}
+				}
+				res, err := ix.Nearby(ctx, LayerEntities, c, radius, Query{Limit: 10000, Filter: filter})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cf := Query{Filter: filter}.compile()
+				var want []string
+				wantD := map[string]float64{}
+				for _, e := range ents {
+					d := oracleM(c, e.Location)
+					if d <= radius*(1-1e-9) && cf.bitsOK(entityBits(&e)) && cf.entityOK(&e) {
+						want = append(want, e.ID)
+						wantD[e.ID] = d
+					}
+				}
+				got := map[string]bool{}
+				for i, h := range res.Hits {
+					got[h.ID] = true
+					if i > 0 && h.DistanceM < res.Hits[i-1].DistanceM {
+						t.Fatalf("hits not sorted at %d", i)
+					}
+					if h.DistanceM > radius*(1+1e-9) {
+						t.Fatalf("hit %s at %.3f m beyond radius %v", h.ID, h.DistanceM, radius)
+					}
+					if od := oracleM(c, h.Location); math.Abs(od-h.DistanceM) > 1e-6*math.Max(1, od) {
+						t.Fatalf("distance %.6f, oracle %.6f", h.DistanceM, od)
+					}
+				}
+				for _, id := range want {
+					if !got[id] {
+						t.Fatalf("q%d r=%v: missed %s at %.4f m (got %d, want %d)", q, radius, id, wantD[id], len(res.Hits), len(want))
+					}
+				}
+				if res.Total != len(res.Hits) {
+					t.Fatalf("total %d != hits %d without truncation", res.Total, len(res.Hits))
+				}
+			}
+		})
+	}
+}
+
+func TestNearbyLimitAndTruncation(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	pts := clusteredPoints(r, 3000, 106.55, 29.56)
+	ix, _ := buildIndex(t, pts)
+	ctx := context.Background()
+	all, err := ix.Nearby(ctx, LayerEntities, pts[0], 2000, Query{Limit: 10000})
+	if err != nil || all.Total < 20 {
+		t.Fatalf("setup: %v total %d", err, all.Total)
+	}
+	cut, err := ix.Nearby(ctx, LayerEntities, pts[0], 2000, Query{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cut.Truncated || cut.Total != all.Total || len(cut.Hits) != 10 {
+		t.Fatalf("truncated=%v total=%d hits=%d, want true %d 10", cut.Truncated, cut.Total, len(cut.Hits), all.Total)
+	}
+	for i := range cut.Hits {
+		if cut.Hits[i].DistanceM != all.Hits[i].DistanceM {
+			t.Fatalf("limited hit %d differs from the full answer", i)
+		}
+	}
+	// Filter before limit: a filter on risk D still yields 10 D hits when ≥ 10 exist.
+	d, _ := ix.Nearby(ctx, LayerEntities, pts[0], 2000, Query{Limit: 10, Filter: Filter{Risk: []Risk{RiskD}}})
+	for _, h := range d.Hits {
+		if h.Entity.Risk != RiskD {
+			t.Fatalf("filter ignored: %s", h.Entity.Risk)
+		}
+	}
+	if len(d.Hits) != min(10, d.Total) {
+		t.Fatalf("got %d hits with total %d", len(d.Hits), d.Total)
+	}
+}
+
+func TestKNearestMatchesBruteForce(t *testing.T) {
+	ctx := context.Background()
+	for _, loc := range []orb.Point{{106.55, 29.56}, {0, 0}, {179.99, 70}, {-30, -89.5}} {
+		r := rand.New(rand.NewPCG(3, uint64(loc[1]*100+1000)))
+		pts := clusteredPoints(r, 4000, loc[0], loc[1])
+		ix, ents := buildIndex(t, pts)
+		for q := 0; q < 40; q++ {
+			c := orb.Point{loc[0] + r.NormFloat64()*0.1, math.Max(-90, math.Min(90, loc[1]+r.NormFloat64()*0.1))}
+			if c[0] > 180 {
+				c[0] -= 360
+			}
+			k := []int{1, 10, 100}[q%3]
+			filter := Filter{}
+			if q%2 == 1 {
+				filter.Risk = []Risk{RiskB}
+			}
+			res, err := ix.KNearest(ctx, LayerEntities, c, k, Query{Filter: filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf := Query{Filter: filter}.compile()
+			var ds []float64
+			for _, e := range ents {
+				if cf.bitsOK(entityBits(&e)) {
+					ds = append(ds, oracleM(c, e.Location))
+				}
+			}
+			sort.Float64s(ds)
+			if len(res.Hits) != min(k, len(ds)) {
+				t.Fatalf("got %d hits, want %d", len(res.Hits), min(k, len(ds)))
+			}
+			for i, h := range res.Hits {
+				if math.Abs(h.DistanceM-ds[i]) > 1e-6*math.Max(1, ds[i]) {
+					t.Fatalf("at %v k=%d: hit %d at %.6f m, brute force %.6f m", c, k, i, h.DistanceM, ds[i])
+				}
+			}
+		}
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	ix, _ := buildIndex(t, []orb.Point{{106.5, 29.5}})
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		run  func() error
+		want error
+	}{
+		{"radius zero", func() error { _, err := ix.Nearby(ctx, LayerEntities, orb.Point{106, 29}, 0, Query{}); return err }, ErrInvalidQuery},
+		{"radius too big", func() error { _, err := ix.Nearby(ctx, LayerEntities, orb.Point{106, 29}, 50001, Query{}); return err }, ErrInvalidQuery},
+		{"radius NaN", func() error {
+			_, err := ix.Nearby(ctx, LayerEntities, orb.Point{106, 29}, math.NaN(), Query{})
+			return err
+		}, ErrInvalidQuery},
+		{"lat out of range", func() error { _, err := ix.Nearby(ctx, LayerEntities, orb.Point{106, 91}, 10, Query{}); return err }, ErrInvalidCoordinate},
+		{"lon NaN", func() error {
+			_, err := ix.Nearby(ctx, LayerEntities, orb.Point{math.NaN(), 0}, 10, Query{})
+			return err
+		}, ErrInvalidCoordinate},
+		{"limit too big", func() error {
+			_, err := ix.Nearby(ctx, LayerEntities, orb.Point{106, 29}, 10, Query{Limit: 10001})
+			return err
+		}, ErrInvalidQuery},
+		{"zones layer", func() error { _, err := ix.Nearby(ctx, LayerZones, orb.Point{106, 29}, 10, Query{}); return err }, ErrUnknownLayer},
+		{"risk on places", func() error {
+			_, err := ix.Nearby(ctx, LayerPlaces, orb.Point{106, 29}, 10, Query{Filter: Filter{Risk: []Risk{RiskA}}})
+			return err
+		}, ErrInvalidQuery},
+		{"k zero", func() error { _, err := ix.KNearest(ctx, LayerEntities, orb.Point{106, 29}, 0, Query{}); return err }, ErrInvalidQuery},
+		{"delete unknown", func() error { return ix.Delete(LayerEntities, "nope") }, ErrNotFound},
+		{"bad uscc", func() error { return ix.UpsertEntity(Entity{ID: "123", Name: "x"}) }, ErrInvalidUSCC},
+		{"bad location", func() error {
+			return ix.UpsertEntity(Entity{ID: makeUSCC(1), Name: "x", Location: orb.Point{200, 0}})
+		}, ErrInvalidCoordinate},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.run(); !errors.Is(err, c.want) {
+				t.Fatalf("error %v, want %v", err, c.want)
+			}
+		})
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	r := rand.New(rand.NewPCG(5, 5))
+	big, _ := buildIndex(t, clusteredPoints(r, 3000, 106.5, 29.5))
+	if _, err := big.Nearby(cctx, LayerEntities, orb.Point{106.5, 29.5}, 50000, Query{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+func TestInBBoxAndWithin(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	pts := clusteredPoints(r, 4000, 106.55, 29.56)
+	ix, ents := buildIndex(t, pts)
+	ctx := context.Background()
+	b := orb.Bound{Min: orb.Point{106.52, 29.53}, Max: orb.Point{106.58, 29.6}}
+	res, err := ix.InBBox(ctx, LayerEntities, b, Query{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, e := range ents {
+		if b.Contains(e.Location) {
+			want++
+		}
+	}
+	if res.Total != want || len(res.Hits) != want {
+		t.Fatalf("InBBox got %d, want %d", res.Total, want)
+	}
+	// A polygon with a hole.
+	poly := orb.Polygon{
+		{{106.50, 29.50}, {106.62, 29.50}, {106.62, 29.62}, {106.50, 29.62}, {106.50, 29.50}},
+		{{106.54, 29.54}, {106.54, 29.58}, {106.58, 29.58}, {106.58, 29.54}, {106.54, 29.54}},
+	}
+	res, err = ix.Within(ctx, LayerEntities, poly, Query{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, h := range res.Hits {
+		got[h.ID] = true
+	}
+	for _, e := range ents {
+		if planarContains(orb.MultiPolygon{poly}, e.Location) != got[e.ID] {
+			t.Fatalf("Within disagrees with orb/planar at %v", e.Location)
+		}
+	}
+}
+
+func TestResultOrderDeterministic(t *testing.T) {
+	pts := make([]orb.Point, 50)
+	for i := range pts {
+		pts[i] = orb.Point{106.5 + float64(i%5)*0.001, 29.5}
+	}
+	ix, _ := buildIndex(t, pts)
+	a, _ := ix.Nearby(context.Background(), LayerEntities, orb.Point{106.5, 29.5}, 1000, Query{})
+	b, _ := ix.Nearby(context.Background(), LayerEntities, orb.Point{106.5, 29.5}, 1000, Query{})
+	if !slices.EqualFunc(a.Hits, b.Hits, func(x, y Hit) bool { return x.DistanceM == y.DistanceM }) {
+		t.Fatal("two identical queries disagree")
+	}
+}

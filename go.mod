@@ -1,0 +1,12 @@
+module github.com/marketgeo/marketgeo
+
+go 1.26
+
+require (
+	github.com/golang/geo v0.0.0-20260818125358-b200a1149890 // indirect
+	github.com/gorilla/mux v1.8.1 // indirect
+	github.com/paulmach/orb v0.14.0 // indirect
+	github.com/tidwall/btree v1.8.2 // indirect
+	github.com/tidwall/geoindex v1.7.0 // indirect
+	github.com/tidwall/rtree v1.10.0 // indirect
+)
