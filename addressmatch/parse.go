@@ -206,7 +206,7 @@ var directionWords = map[string]bool{"东": true, "西": true, "南": true, "北
 // is part of a road or place name (陕西南路, 上海城), not an admin unit.
 var shortRejectPrefixes = []string{"路", "街", "大道", "大街", "道", "巷", "弄", "城", "广场", "花园", "小区", "大厦", "商场", "商城",
 	"饭店", "酒店", "宾馆", "大学", "中学", "小学", "学院", "医院", "公园", "站", "机场", "银行", "公司", "厂", "店", "湾", "村",
-	"桥", "港", "苑", "园", "国际", "新村", "商厦", "大楼", "中心", "饭庄", "菜", "人家", "会馆", "大酒店", "楼", "里", "坊", "湖", "江"}
+	"桥", "港", "苑", "园", "国际", "新村", "商厦", "大楼", "中心", "饭庄", "菜", "人家", "会馆", "大酒店", "楼", "里", "坊"}
 
 // parseState carries the scanner state of one Parse call.
 type parseState struct {
@@ -281,6 +281,10 @@ func (p *Parser) Parse(s string) Components {
 				i = j
 				continue
 			}
+		}
+		if j, ok := skipJunk(st, i, n); ok {
+			i = j
+			continue
 		}
 		if st.last == LabelRoad && (r == '与' || r == '和' || r == '及' || r == '、') {
 			i++
@@ -402,14 +406,16 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		var level AdminLevel
 		for _, ref := range refs {
 			u := &d.units[ref.unit]
-			if u.level <= st.deepest && st.unit[u.level] != ref.unit {
-				continue
+			if u.level <= st.deepest && (st.unit[u.level] != ref.unit || ref.short) {
+				if !(u.level == LevelDistrict && st.prevCountyCity(d, ref.unit)) {
+					continue
+				}
 			}
 			if u.level == LevelCommunity && st.unit[LevelTown] < 0 && st.unit[LevelDistrict] < 0 {
 				continue
 			}
 			if ref.short {
-				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) {
+				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) {
 					continue
 				}
 				if u.level >= LevelDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == LevelDistrict && L >= 3 && len(refs) == 1) {
@@ -605,6 +611,45 @@ func (p *Parser) matchNumber(st *parseState, i, n int) (int, Label, bool) {
 	return i, "", false
 }
 
+var junkWords = []string{"联系电话", "电话", "电联", "中华人民共和国", "中国"}
+
+// skipJunk skips contact words (电联) and a leading 中国.
+func skipJunk(st *parseState, i, n int) (int, bool) {
+	rest := st.fstr[st.boff[i]:st.boff[n]]
+	for _, w := range junkWords {
+		if strings.HasPrefix(rest, w) {
+			if (w == "中国" || w == "中华人民共和国") && len(st.spans) > 0 {
+				continue
+			}
+			j := i + utf8.RuneCountInString(w)
+			if w != "中国" && w != "中华人民共和国" && j < n && !cntext.IsSpaceOrPunct(st.f[j]) {
+				continue
+			}
+			return j, true
+		}
+	}
+	return i, false
+}
+
+// prevCountyCity: the previous span is a county-level city (吉首市) and u is
+// another district: the county-level city was really naming the city.
+func (st *parseState) prevCountyCity(d *adminDict, u int32) bool {
+	if len(st.spans) == 0 {
+		return false
+	}
+	last := &st.spans[len(st.spans)-1]
+	if last.Label != LabelDistrict || !strings.HasSuffix(last.Text, "市") {
+		return false
+	}
+	prev := st.unit[LevelDistrict]
+	if prev < 0 || prev == u || d.units[prev].parent != d.units[u].parent {
+		return false
+	}
+	last.Label = LabelCity
+	st.unit[LevelDistrict] = -1
+	return true
+}
+
 // lastRoadBeforePoi: a road was seen and no poi since (延安路西湖银泰68号 is rare;
 // keep 号 after a road as roadno).
 func (st *parseState) lastRoadBeforePoi() bool {
@@ -671,6 +716,17 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			return i + L, l
 		}
 	}
+	if st.open && st.deepest < LevelDistrict {
+		for k := i + 1; k < i+4 && k < n; k++ {
+			if cntext.IsSpaceOrPunct(f[k]) || isAlnum(f[k]) {
+				break
+			}
+			if strings.ContainsRune("区县市旗", f[k]) && !p.endsWithSuffix(st, i, k+1) && !roadAhead(st, k+1, n) &&
+				!p.hasPrefixAt(st, k+1, n, []string{"场", "区", "委", "政府", "中心", "人民", "第", "局"}) {
+				return k + 1, LabelDistrict
+			}
+		}
+	}
 	for k := i + 1; k < limit; k++ {
 		if cntext.IsSpaceOrPunct(f[k]) {
 			return k, p.fallbackLabel(st, i, k)
@@ -693,7 +749,11 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			}
 			end := k + L
 			switch l {
-			case LabelPOI, LabelSubPOI, LabelDevzone, LabelCommunity, LabelTown:
+			case LabelPOI, LabelSubPOI:
+				if L == 1 || roadAhead(st, end, n) {
+					l = "" // weak single-character suffix: never splits a name
+				}
+			case LabelDevzone:
 				if roadAhead(st, end, n) {
 					l = ""
 				}
@@ -724,6 +784,16 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 		}
 	}
 	return limit, p.fallbackLabel(st, i, limit)
+}
+
+// endsWithSuffix: the text [i,j) ends with a multi-rune suffix word (小区, 园区).
+func (p *Parser) endsWithSuffix(st *parseState, i, j int) bool {
+	for L := 2; L <= p.maxSuf && j-L >= i; L++ {
+		if _, ok := p.suffix[st.ftext(j-L, j)]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Parser) fallbackLabel(st *parseState, i, j int) Label {
