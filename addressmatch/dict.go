@@ -17,26 +17,26 @@ type AdminLevel int
 
 // Administrative levels, from coarse to fine.
 const (
-	LevelNone      AdminLevel = iota
-	LevelProvince             // 省/自治区/直辖市
-	LevelCity                 // 地级市/地区/州/盟
-	LevelDistrict             // 区/县/县级市/旗
-	LevelTown                 // 街道/镇/乡
-	LevelCommunity            // 社区/村
+	AdminNone      AdminLevel = iota
+	AdminProvince             // 省/自治区/直辖市
+	AdminCity                 // 地级市/地区/州/盟
+	AdminDistrict             // 区/县/县级市/旗
+	AdminTown                 // 街道/镇/乡
+	AdminCommunity            // 社区/村
 )
 
 // String returns the lower-case English name of the level.
 func (l AdminLevel) String() string {
 	switch l {
-	case LevelProvince:
+	case AdminProvince:
 		return "province"
-	case LevelCity:
+	case AdminCity:
 		return "city"
-	case LevelDistrict:
+	case AdminDistrict:
 		return "district"
-	case LevelTown:
+	case AdminTown:
 		return "town"
-	case LevelCommunity:
+	case AdminCommunity:
 		return "community"
 	}
 	return "none"
@@ -186,7 +186,7 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 			continue
 		}
 		muni := r[0] == "11" || r[0] == "12" || r[0] == "31" || r[0] == "50"
-		idx := add(adminUnit{code: r[0], name: r[1], level: LevelProvince, parent: -1, muni: muni})
+		idx := add(adminUnit{code: r[0], name: r[1], level: AdminProvince, parent: -1, muni: muni})
 		addName(r[1], idx, false)
 		for _, s := range provinceShort(r[1]) {
 			addName(s, idx, true)
@@ -207,10 +207,10 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		if pseudoCities[r[1]] {
 			// Pseudo-city: the code exists so that districts find their province,
 			// but it has no name of its own.
-			add(adminUnit{code: r[0], name: "", level: LevelCity, parent: p})
+			add(adminUnit{code: r[0], name: "", level: AdminCity, parent: p})
 			continue
 		}
-		idx := add(adminUnit{code: r[0], name: r[1], level: LevelCity, parent: p})
+		idx := add(adminUnit{code: r[0], name: r[1], level: AdminCity, parent: p})
 		addName(r[1], idx, false)
 		for _, s := range cityShort(r[1]) {
 			addName(s, idx, true)
@@ -228,7 +228,7 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		if !ok {
 			continue
 		}
-		idx := add(adminUnit{code: r[0], name: r[1], level: LevelDistrict, parent: p})
+		idx := add(adminUnit{code: r[0], name: r[1], level: AdminDistrict, parent: p})
 		addName(r[1], idx, false)
 		for _, s := range districtShort(r[1]) {
 			addName(s, idx, true)
@@ -246,7 +246,7 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		if !ok {
 			continue
 		}
-		idx := add(adminUnit{code: r[0], name: r[1], level: LevelTown, parent: p})
+		idx := add(adminUnit{code: r[0], name: r[1], level: AdminTown, parent: p})
 		addName(r[1], idx, false)
 		if s, ok := trimAny(r[1], "街道办事处", "街道", "民族乡", "镇", "乡"); ok {
 			addName(s, idx, true)
@@ -266,7 +266,7 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 				continue
 			}
 			name := communityName(r[1])
-			idx := add(adminUnit{code: r[0], name: name, level: LevelCommunity, parent: p})
+			idx := add(adminUnit{code: r[0], name: name, level: AdminCommunity, parent: p})
 			addName(name, idx, false)
 		}
 	}

@@ -146,3 +146,38 @@ func indexByte(s string, b byte) int {
 	}
 	return len(s)
 }
+
+func TestEvalCompareDev(t *testing.T) {
+	recs := readJSONL[matchDevRecord](t, "match_dev.jsonl")
+	p := testParser(t)
+	labels := []MatchLabel{Match, Partial, None}
+	conf := map[[2]MatchLabel]int{}
+	for _, r := range recs {
+		got := p.Compare(r.A, r.B).Label
+		conf[[2]MatchLabel{MatchLabel(r.Label), got}]++
+	}
+	macro := 0.0
+	for _, l := range labels {
+		var c prf
+		for _, g := range labels {
+			for _, q := range labels {
+				n := conf[[2]MatchLabel{g, q}]
+				switch {
+				case g == l && q == l:
+					c.tp += n
+				case g == l:
+					c.fn += n
+				case q == l:
+					c.fp += n
+				}
+			}
+		}
+		t.Logf("compare %-8s F1=%.3f (tp=%d fp=%d fn=%d)", l, c.f1(), c.tp, c.fp, c.fn)
+		macro += c.f1() / 3
+	}
+	t.Logf("compare confusion (gold→pred): %v", conf)
+	t.Logf("compare macro-F1 = %.4f over %d pairs", macro, len(recs))
+	if macro < compareMacroF1Floor {
+		t.Errorf("compare macro-F1 %.4f below floor %.4f", macro, compareMacroF1Floor)
+	}
+}

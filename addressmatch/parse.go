@@ -326,12 +326,12 @@ func (st *parseState) emit(l Label, i, j int) {
 		st.roadNo = true
 		st.open = false
 	case LabelTown:
-		if st.deepest < LevelTown {
-			st.deepest = LevelTown
+		if st.deepest < AdminTown {
+			st.deepest = AdminTown
 		}
 	case LabelCommunity:
-		if st.deepest < LevelCommunity {
-			st.deepest = LevelCommunity
+		if st.deepest < AdminCommunity {
+			st.deepest = AdminCommunity
 		}
 	case LabelDevzone, LabelProvince, LabelCity, LabelDistrict:
 	default:
@@ -374,16 +374,16 @@ func roadAhead(st *parseState, k, n int) bool {
 
 func adminLabel(u *adminUnit, short bool) Label {
 	switch u.level {
-	case LevelProvince:
+	case AdminProvince:
 		if u.muni && !short {
 			return LabelCity
 		}
 		return LabelProvince
-	case LevelCity:
+	case AdminCity:
 		return LabelCity
-	case LevelDistrict:
+	case AdminDistrict:
 		return LabelDistrict
-	case LevelTown:
+	case AdminTown:
 		return LabelTown
 	}
 	return LabelCommunity
@@ -401,33 +401,36 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		if !ok {
 			continue
 		}
-		var cands []int32
+		var cands, incons []int32
 		var candShort bool
 		var level AdminLevel
 		for _, ref := range refs {
 			u := &d.units[ref.unit]
 			if u.level <= st.deepest && (st.unit[u.level] != ref.unit || ref.short) {
-				if !(u.level == LevelDistrict && st.prevCountyCity(d, ref.unit)) {
+				if !(u.level == AdminDistrict && st.prevCountyCity(d, ref.unit)) {
 					continue
 				}
 			}
-			if u.level == LevelCommunity && st.unit[LevelTown] < 0 && st.unit[LevelDistrict] < 0 {
+			if u.level == AdminCommunity && st.unit[AdminTown] < 0 && st.unit[AdminDistrict] < 0 {
 				continue
 			}
 			if ref.short {
 				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) {
 					continue
 				}
-				if u.level >= LevelDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == LevelDistrict && L >= 3 && len(refs) == 1) {
+				if u.level >= AdminDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == AdminDistrict && L >= 3 && len(refs) == 1) {
 					continue
 				}
 			} else if roadAhead(st, i+L, n) {
 				continue
 			}
-			if u.level == LevelTown && st.unit[LevelProvince] < 0 && st.unit[LevelDistrict] < 0 && len(refs) > 1 {
+			if u.level == AdminTown && st.unit[AdminProvince] < 0 && st.unit[AdminDistrict] < 0 && len(refs) > 1 {
 				continue
 			}
 			if !p.consistent(st, ref.unit) {
+				if !ref.short && u.level >= AdminDistrict {
+					incons = append(incons, ref.unit)
+				}
 				continue
 			}
 			if len(cands) == 0 || u.level < level {
@@ -436,6 +439,22 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 				continue
 			}
 			cands = append(cands, ref.unit)
+		}
+		if len(cands) == 0 && len(incons) == 1 {
+			u := &d.units[incons[0]]
+			parent := ""
+			for l := u.level - 1; l >= AdminProvince; l-- {
+				if a := st.unit[l]; a >= 0 && d.units[a].name != "" {
+					parent = d.units[a].name
+					break
+				}
+			}
+			st.issues = append(st.issues, fmt.Sprintf("%s %s 不属于 %s", u.level, u.name, parent))
+			if u.level > st.deepest {
+				st.deepest = u.level
+			}
+			st.emit(adminLabel(u, false), i, i+L)
+			return i + L, true
 		}
 		if len(cands) == 0 {
 			continue
@@ -458,7 +477,7 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		}
 		l := adminLabel(u, candShort)
 		st.emit(l, i, i+L)
-		if level >= LevelTown {
+		if level >= AdminTown {
 			// towns and communities do not close admin matching of finer levels
 		}
 		return i + L, true
@@ -481,8 +500,8 @@ func (st *parseState) resolvePending(d *adminDict, u int32) {
 
 // hasAncestorCtx: some resolved unit in the context is an ancestor of u.
 func (p *Parser) hasAncestorCtx(st *parseState, u int32) bool {
-	for l := LevelProvince; l < p.dict.units[u].level; l++ {
-		if a := st.unit[l]; a >= 0 && p.dict.isAncestor(a, u) && (l >= LevelCity || p.dict.units[a].muni) {
+	for l := AdminProvince; l < p.dict.units[u].level; l++ {
+		if a := st.unit[l]; a >= 0 && p.dict.isAncestor(a, u) && (l >= AdminCity || p.dict.units[a].muni) {
 			return true
 		}
 	}
@@ -492,7 +511,7 @@ func (p *Parser) hasAncestorCtx(st *parseState, u int32) bool {
 // consistent: every resolved coarser unit in context is an ancestor of u.
 func (p *Parser) consistent(st *parseState, u int32) bool {
 	lv := p.dict.units[u].level
-	for l := LevelProvince; l < lv; l++ {
+	for l := AdminProvince; l < lv; l++ {
 		if a := st.unit[l]; a >= 0 && !p.dict.isAncestor(a, u) {
 			return false
 		}
@@ -641,12 +660,12 @@ func (st *parseState) prevCountyCity(d *adminDict, u int32) bool {
 	if last.Label != LabelDistrict || !strings.HasSuffix(last.Text, "市") {
 		return false
 	}
-	prev := st.unit[LevelDistrict]
+	prev := st.unit[AdminDistrict]
 	if prev < 0 || prev == u || d.units[prev].parent != d.units[u].parent {
 		return false
 	}
 	last.Label = LabelCity
-	st.unit[LevelDistrict] = -1
+	st.unit[AdminDistrict] = -1
 	return true
 }
 
@@ -716,7 +735,7 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			return i + L, l
 		}
 	}
-	if st.open && st.deepest < LevelDistrict {
+	if st.open && st.deepest < AdminDistrict {
 		for k := i + 1; k < i+4 && k < n; k++ {
 			if cntext.IsSpaceOrPunct(f[k]) || isAlnum(f[k]) {
 				break
@@ -805,7 +824,7 @@ func (p *Parser) fallbackLabel(st *parseState, i, j int) Label {
 
 func (p *Parser) finish(st *parseState) Components {
 	d := p.dict
-	c := Components{Input: st.raw, Spans: st.spans, unit: st.unit}
+	c := Components{Input: st.raw, Spans: st.spans, unit: st.unit, Issues: st.issues}
 	// remainder
 	covered := make([]bool, len(st.f))
 	for _, s := range st.spans {
@@ -822,7 +841,7 @@ func (p *Parser) finish(st *parseState) Components {
 	c.Remainder = rem.String()
 	// finest resolved unit
 	finest := int32(-1)
-	for l := LevelCommunity; l >= LevelProvince; l-- {
+	for l := AdminCommunity; l >= AdminProvince; l-- {
 		if st.unit[l] >= 0 {
 			finest = st.unit[l]
 			break
@@ -841,21 +860,21 @@ func (p *Parser) finish(st *parseState) Components {
 	for _, s := range st.spans {
 		switch s.Label {
 		case LabelProvince:
-			written[LevelProvince] = true
+			written[AdminProvince] = true
 		case LabelCity:
-			written[LevelCity] = true
+			written[AdminCity] = true
 			if p.isMuniName(s.Text) {
-				written[LevelProvince] = true
+				written[AdminProvince] = true
 			}
 		case LabelDistrict:
-			written[LevelDistrict] = true
+			written[AdminDistrict] = true
 		case LabelTown:
-			written[LevelTown] = true
+			written[AdminTown] = true
 		case LabelCommunity:
-			written[LevelCommunity] = true
+			written[AdminCommunity] = true
 		}
 	}
-	for l := LevelProvince; l < LevelCommunity; l++ {
+	for l := AdminProvince; l < AdminCommunity; l++ {
 		if u := st.unit[l]; u >= 0 && !d.isAncestor(u, finest) {
 			c.Issues = append(c.Issues, fmt.Sprintf("%s %s 不属于 %s", d.units[finest].level, d.units[finest].name, d.units[u].name))
 		}
@@ -865,15 +884,15 @@ func (p *Parser) finish(st *parseState) Components {
 		au := &d.units[u]
 		c.unit[au.level] = u
 		switch au.level {
-		case LevelProvince:
+		case AdminProvince:
 			c.Admin.Province = au.name
-		case LevelCity:
+		case AdminCity:
 			c.Admin.City = au.name
-		case LevelDistrict:
+		case AdminDistrict:
 			c.Admin.District = au.name
-		case LevelTown:
+		case AdminTown:
 			c.Admin.Town = au.name
-		case LevelCommunity:
+		case AdminCommunity:
 			c.Admin.Community = au.name
 		}
 		if !written[au.level] && au.name != "" {
