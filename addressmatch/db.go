@@ -464,15 +464,24 @@ func (db *DB) LoadStandardCSV(r io.Reader) (int, error) {
 	cerr := &CSVError{}
 	added := 0
 	var batch []Record
+	var batchRows []int
+	seenIDs := map[string]bool{}
 	flush := func() {
-		for _, rec := range batch {
-			if err := db.Add(rec); err != nil {
-				cerr.Rows = append(cerr.Rows, RowError{Row: -1, Field: "id", Reason: err.Error()})
-				continue
-			}
-			added++
+		if len(batch) == 0 {
+			return
 		}
-		batch = batch[:0]
+		if err := db.Add(batch...); err == nil {
+			added += len(batch)
+		} else {
+			for i, rec := range batch { // a concurrent writer raced us: add one by one
+				if err := db.Add(rec); err != nil {
+					cerr.Rows = append(cerr.Rows, RowError{Row: batchRows[i], Field: "id", Reason: err.Error()})
+					continue
+				}
+				added++
+			}
+		}
+		batch, batchRows = batch[:0], batchRows[:0]
 	}
 	row := 1
 	for {
@@ -535,11 +544,13 @@ func (db *DB) LoadStandardCSV(r io.Reader) (int, error) {
 			}
 			r.EntityCount = n
 		}
-		if db.hasID(r.ID) {
+		if seenIDs[r.ID] || db.hasID(r.ID) {
 			bad("id", "duplicate id")
 			continue
 		}
+		seenIDs[r.ID] = true
 		batch = append(batch, r)
+		batchRows = append(batchRows, row)
 		if len(batch) >= 1024 {
 			flush()
 		}
