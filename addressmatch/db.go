@@ -702,18 +702,27 @@ func (db *DB) candidatesLocked(ctx context.Context, f *fields) []scored {
 	}
 	// 1. exact locality key
 	consider(db.byLocal[f.local])
-	// 2. component keys, with one-typo variants of the road and POI names
+	// 2. component keys
 	if f.road != "" && f.roadno != "" {
-		for _, r := range db.similarNamesLocked(f.road) {
-			consider(db.byRoadNo[r+"|"+f.roadno])
-		}
+		consider(db.byRoadNo[f.road+"|"+f.roadno])
 	}
 	if f.poi != "" {
-		for _, pn := range db.similarNamesLocked(f.poi) {
-			consider(db.byPoi[pn+"|"+f.houseno])
+		consider(db.byPoi[f.poi+"|"+f.houseno])
+	}
+	if !hasLevel(out, LevelExact) {
+		// 3. one-typo variants of the road and POI names
+		if f.road != "" && f.roadno != "" && db.names[f.road] == 0 {
+			for _, r := range db.similarNamesLocked(f.road) {
+				consider(db.byRoadNo[r+"|"+f.roadno])
+			}
+		}
+		if f.poi != "" && db.names[f.poi] == 0 {
+			for _, pn := range db.similarNamesLocked(f.poi) {
+				consider(db.byPoi[pn+"|"+f.houseno])
+			}
 		}
 	}
-	// 3. fuzzy: rarest locality bigrams
+	// 4. fuzzy: rarest locality bigrams
 	if !hasLevel(out, LevelExact) {
 		consider(db.fuzzyLocked(f.local))
 	}
@@ -745,7 +754,7 @@ func hasLevel(s []scored, l Level) bool {
 // similarNamesLocked returns name itself (if known) and known names at edit
 // distance 1.
 func (db *DB) similarNamesLocked(name string) []string {
-	out := []string{name}
+	var out []string
 	n := utf8.RuneCountInString(name)
 	if n < 3 {
 		return out
@@ -786,8 +795,8 @@ func (db *DB) fuzzyLocked(s string) []int32 {
 		}
 	}
 	sort.Slice(lists, func(i, j int) bool { return lists[i].n < lists[j].n })
-	counts := map[int32]int{}
-	budget := 20000
+	counts := make(map[int32]int, 256)
+	budget := 6000
 	for i, l := range lists {
 		if i >= 6 || l.n > budget {
 			break

@@ -1,0 +1,118 @@
+package addressmatch
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+)
+
+var benchAddrs = []string{
+	"重庆市江北区寸滩街道港城东路9号3栋2单元5-1",
+	"渝北区金开大道六十八号",
+	"浙江省温州市瓯海区梧田街道佳景花园00栋",
+	"湖州市安吉县递铺镇梅灵路与机场路交叉口港中旅游公司",
+}
+
+func BenchmarkNormalize(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = Normalize(benchAddrs[i%len(benchAddrs)])
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	p := testParser(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = p.Parse(benchAddrs[i%len(benchAddrs)])
+	}
+}
+
+func BenchmarkCompare(b *testing.B) {
+	p := testParser(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = p.Compare(benchAddrs[i%len(benchAddrs)], benchAddrs[(i+1)%len(benchAddrs)])
+	}
+}
+
+// benchSize is the number of addresses for the DB benchmarks: 1,000,000 with
+// MARKETGEO_SLOW=1, 100,000 otherwise.
+func benchSize() int {
+	if os.Getenv("MARKETGEO_SLOW") != "" {
+		return 1_000_000
+	}
+	return 100_000
+}
+
+// BenchmarkDBBuild measures building a DB; reports bytes of heap per address.
+func BenchmarkDBBuild(b *testing.B) {
+	p := testParser(b)
+	addrs, _ := genDataset(p, 1, benchSize())
+	recs := make([]Record, len(addrs))
+	for i, a := range addrs {
+		recs[i] = Record{ID: strconv.Itoa(i), Address: a.full, Location: a.loc}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		db, err := NewDB(DBOptions{Parser: p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < len(recs); i += 4096 {
+			if err := db.Add(recs[i:min(i+4096, len(recs))]...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		b.ReportMetric(float64(m1.HeapAlloc-m0.HeapAlloc)/float64(len(recs)), "heapB/addr")
+		b.ReportMetric(float64(len(recs)), "addrs")
+		runtime.KeepAlive(db)
+	}
+}
+
+// BenchmarkCheck measures Check against a DB of benchSize addresses with
+// clerk-style variants as queries, and reports the p50/p99 latency.
+func BenchmarkCheck(b *testing.B) {
+	p := testParser(b)
+	addrs, _ := genDataset(p, 1, benchSize())
+	db := buildGenDB(b, addrs)
+	queries := make([]string, 1000)
+	for i := range queries {
+		a := addrs[(i*7919)%len(addrs)]
+		q := cntext.Fold(a.full)
+		if i%3 == 0 {
+			q = a.road + strconv.Itoa(a.no) + "号"
+		}
+		queries[i] = q
+	}
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, 1<<16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		if _, err := db.Check(ctx, queries[i%len(queries)]); err != nil {
+			b.Fatal(err)
+		}
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	}
+}
