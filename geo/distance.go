@@ -45,7 +45,13 @@ func havToMetres(a float64) float64 {
 	if a <= 0 {
 		return 0
 	}
-	return 2 * EarthRadius * math.Asin(math.Sqrt(a))
+	x := math.Sqrt(a)
+	if x < 0.01 {
+		// asin series to x^7: the next term is below 1e-20 relative here
+		x2 := x * x
+		return 2 * EarthRadius * x * (1 + x2*(1.0/6+x2*(3.0/40+x2*(5.0/112))))
+	}
+	return 2 * EarthRadius * math.Asin(x)
 }
 
 // radiusToA converts a distance in metres to the haversine term bound.

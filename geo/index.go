@@ -74,37 +74,57 @@ func (ix *Index) Subscribe(fn func(ChangeSet)) (cancel func()) {
 	}
 }
 
-// pitem is what the point R-trees hold: the feature and what the hot loop
-// of a radius query needs without dereferencing it.
-type pitem[T any] struct {
-	v      *T
-	cosLat float64
+// pitem is what the point R-trees hold: the feature's slot and what the
+// hot loop of a radius query needs without dereferencing it. It holds no
+// pointer, so the trees are invisible to the garbage collector.
+type pitem struct {
+	slot   uint32
 	bits   uint32
+	cosLat float64
 }
 
 type pointLayer[T any] struct {
-	tree *rtree.RTreeG[pitem[T]]
-	ids  *btree.Map[string, *T]
+	tree  *rtree.RTreeG[pitem]
+	ids   *btree.Map[string, uint32]
+	slots *slotArr[T]
 }
 
 func newPointLayer[T any]() pointLayer[T] {
-	return pointLayer[T]{tree: &rtree.RTreeG[pitem[T]]{}, ids: btree.NewMap[string, *T](32)}
+	return pointLayer[T]{tree: &rtree.RTreeG[pitem]{}, ids: btree.NewMap[string, uint32](32), slots: &slotArr[T]{}}
 }
 
-func (l pointLayer[T]) copy() pointLayer[T] {
-	return pointLayer[T]{tree: l.tree.Copy(), ids: l.ids.Copy()}
+func (l pointLayer[T]) copyFor(gen uint64) pointLayer[T] {
+	return pointLayer[T]{tree: l.tree.Copy(), ids: l.ids.Copy(), slots: l.slots.copyFor(gen)}
 }
 
 func (l pointLayer[T]) len() int { return l.ids.Len() }
 
-func (l pointLayer[T]) insert(id string, v *T, p orb.Point, bits uint32) {
-	l.ids.Set(id, v)
-	l.tree.Insert(p, p, pitem[T]{v: v, cosLat: cosDeg(p[1]), bits: bits})
+func (l pointLayer[T]) get(id string) (*T, bool) {
+	i, ok := l.ids.Get(id)
+	if !ok {
+		return nil, false
+	}
+	return l.slots.get(i), true
 }
 
-func (l pointLayer[T]) remove(id string, v *T, p orb.Point, bits uint32) {
-	l.ids.Delete(id)
-	l.tree.Delete(p, p, pitem[T]{v: v, cosLat: cosDeg(p[1]), bits: bits})
+func (l pointLayer[T]) scan(fn func(*T) bool) {
+	l.ids.Scan(func(_ string, i uint32) bool { return fn(l.slots.get(i)) })
+}
+
+func (l pointLayer[T]) insert(id string, v *T, p orb.Point, bits uint32) {
+	i := l.slots.put(v)
+	l.ids.Set(id, i)
+	l.tree.Insert(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+}
+
+// remove deletes the feature with id, located at p.
+func (l pointLayer[T]) remove(id string, p orb.Point, bits uint32) {
+	i, ok := l.ids.Delete(id)
+	if !ok {
+		return
+	}
+	l.tree.Delete(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+	l.slots.release(i)
 }
 
 type zoneEntry struct {
@@ -144,12 +164,13 @@ func (s *Snapshot) clone() *Snapshot {
 	for k, v := range s.zoneCount {
 		zc[k] = v
 	}
+	gen := s.version + 1
 	return &Snapshot{
 		opts:      s.opts,
-		version:   s.version + 1,
-		entities:  s.entities.copy(),
-		places:    s.places.copy(),
-		buildings: s.buildings.copy(),
+		version:   gen,
+		entities:  s.entities.copyFor(gen),
+		places:    s.places.copyFor(gen),
+		buildings: s.buildings.copyFor(gen),
 		bldBounds: s.bldBounds.Copy(),
 		zones:     s.zones.Copy(),
 		zoneIDs:   s.zoneIDs.Copy(),
@@ -179,13 +200,13 @@ func (s *Snapshot) Counts() Counts {
 }
 
 // Entity returns the entity with the given USCC.
-func (s *Snapshot) Entity(id string) (*Entity, bool) { return s.entities.ids.Get(id) }
+func (s *Snapshot) Entity(id string) (*Entity, bool) { return s.entities.get(id) }
 
 // Building returns the building with the given ID.
-func (s *Snapshot) Building(id string) (*Building, bool) { return s.buildings.ids.Get(id) }
+func (s *Snapshot) Building(id string) (*Building, bool) { return s.buildings.get(id) }
 
 // Place returns the place with the given ID.
-func (s *Snapshot) Place(id string) (*Place, bool) { return s.places.ids.Get(id) }
+func (s *Snapshot) Place(id string) (*Place, bool) { return s.places.get(id) }
 
 // Zone returns the zone with the given ID.
 func (s *Snapshot) Zone(id string) (*Zone, bool) {
@@ -208,17 +229,17 @@ func (s *Snapshot) ZoneLayers() []string {
 
 // ScanEntities calls fn for every entity in ID order until fn returns false.
 func (s *Snapshot) ScanEntities(fn func(*Entity) bool) {
-	s.entities.ids.Scan(func(_ string, e *Entity) bool { return fn(e) })
+	s.entities.scan(fn)
 }
 
 // ScanBuildings calls fn for every building in ID order until fn returns false.
 func (s *Snapshot) ScanBuildings(fn func(*Building) bool) {
-	s.buildings.ids.Scan(func(_ string, b *Building) bool { return fn(b) })
+	s.buildings.scan(fn)
 }
 
 // ScanPlaces calls fn for every place in ID order until fn returns false.
 func (s *Snapshot) ScanPlaces(fn func(*Place) bool) {
-	s.places.ids.Scan(func(_ string, p *Place) bool { return fn(p) })
+	s.places.scan(fn)
 }
 
 // ScanZones calls fn for every zone in ID order until fn returns false.
@@ -417,7 +438,6 @@ func (s *Snapshot) has(layer Layer, id string) bool {
 // first so that entities written in the same batch get their grid.
 func (s *Snapshot) apply(ops []op) []Change {
 	var changes []Change
-	sort.SliceStable(ops, func(i, j int) bool { return layerOrder(ops[i].layer) < layerOrder(ops[j].layer) })
 	var gridDirty []orb.Bound
 	for _, o := range ops {
 		if o.layer != LayerZones {
@@ -460,32 +480,48 @@ func (s *Snapshot) apply(ops []op) []Change {
 	// Re-derive the grid of existing entities under changed grid zones.
 	for _, b := range gridDirty {
 		var moved []*Entity
-		s.entities.tree.Search(b.Min, b.Max, func(_, _ [2]float64, it pitem[Entity]) bool {
-			if g := s.gridAt(it.v.Location); g != it.v.GridID {
-				moved = append(moved, it.v)
+		s.entities.tree.Search(b.Min, b.Max, func(_, _ [2]float64, it pitem) bool {
+			e := s.entities.slots.get(it.slot)
+			if g := s.gridAt(e.Location); g != e.GridID {
+				moved = append(moved, e)
 			}
 			return true
 		})
 		for _, e := range moved {
 			ne := *e
 			ne.GridID = s.gridAt(e.Location)
-			s.entities.remove(e.ID, e, e.Location, entityBits(e))
+			s.entities.remove(e.ID, e.Location, entityBits(e))
 			s.entities.insert(ne.ID, &ne, ne.Location, entityBits(&ne))
 			changes = append(changes, Change{Layer: LayerEntities, ID: e.ID, Old: e, New: &ne})
 		}
 	}
 	// Large loads: insert in Hilbert order for a faster build and a tighter tree.
 	pts := ops
-	if len(pts) > 1024 {
-		pts = append([]op(nil), ops...)
-		sort.SliceStable(pts, func(i, j int) bool { return opKey(pts[i]) < opKey(pts[j]) })
+	if len(pts) > 1024 && uniqueOps(ops) {
+		keys := make([]uint64, len(ops))
+		order := make([]int, len(ops))
+		for i := range ops {
+			keys[i], order[i] = opKey(ops[i]), i
+		}
+		sort.Slice(order, func(i, j int) bool {
+			if keys[order[i]] != keys[order[j]] {
+				return keys[order[i]] < keys[order[j]]
+			}
+			return order[i] < order[j]
+		})
+		pts = make([]op, len(ops))
+		for i, k := range order {
+			pts[i] = ops[k]
+		}
 	}
 	for _, o := range pts {
 		switch o.layer {
+		case LayerZones:
+			// applied above
 		case LayerEntities:
-			old, had := s.entities.ids.Get(o.id)
+			old, had := s.entities.get(o.id)
 			if had {
-				s.entities.remove(o.id, old, old.Location, entityBits(old))
+				s.entities.remove(o.id, old.Location, entityBits(old))
 			}
 			var ne *Entity
 			if o.v != nil {
@@ -497,9 +533,9 @@ func (s *Snapshot) apply(ops []op) []Change {
 				changes = append(changes, Change{Layer: LayerEntities, ID: o.id, Old: nilIf(old, had), New: nilIf(ne, ne != nil)})
 			}
 		case LayerPlaces:
-			old, had := s.places.ids.Get(o.id)
+			old, had := s.places.get(o.id)
 			if had {
-				s.places.remove(o.id, old, old.Location, 0)
+				s.places.remove(o.id, old.Location, 0)
 			}
 			var np *Place
 			if o.v != nil {
@@ -510,9 +546,9 @@ func (s *Snapshot) apply(ops []op) []Change {
 				changes = append(changes, Change{Layer: LayerPlaces, ID: o.id, Old: nilIf(old, had), New: nilIf(np, np != nil)})
 			}
 		case LayerBuildings:
-			old, had := s.buildings.ids.Get(o.id)
+			old, had := s.buildings.get(o.id)
 			if had {
-				s.buildings.remove(o.id, old, old.Center(), 0)
+				s.buildings.remove(o.id, old.Center(), 0)
 				ob := old.Footprint.Bound()
 				s.bldBounds.Delete(ob.Min, ob.Max, old)
 			}
@@ -538,11 +574,18 @@ func nilIf[T any](v *T, keep bool) any {
 	return v
 }
 
-func layerOrder(l Layer) int {
-	if l == LayerZones {
-		return 0
+// uniqueOps reports whether no feature is written twice in ops, so that
+// the writes may be reordered.
+func uniqueOps(ops []op) bool {
+	seen := make(map[string]struct{}, len(ops))
+	for _, o := range ops {
+		k := string(o.layer) + "\x00" + o.id
+		if _, dup := seen[k]; dup {
+			return false
+		}
+		seen[k] = struct{}{}
 	}
-	return 1
+	return true
 }
 
 func opKey(o op) uint64 {

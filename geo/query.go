@@ -34,19 +34,55 @@ type Query struct {
 	Limit int
 	// Filter restricts the features considered.
 	Filter Filter
+	// Reuse, when non-nil, receives the hits (appended to Reuse[:0]) instead
+	// of a newly allocated slice, so that a hot loop can query without
+	// allocating. The caller must not use the previous hits afterwards.
+	Reuse []Hit
 }
 
 // Hit is one feature found by a query. Exactly one of Entity, Building,
 // Place and Zone is set, according to the layer queried. The features are
 // shared with the index: do not modify them.
 type Hit struct {
-	ID        string
-	DistanceM float64 // distance from the query point (0 for box and polygon queries)
-	Location  orb.Point
+	// DistanceM is the distance from the query point in metres (0 for box,
+	// polygon and zone queries).
+	DistanceM float64
 	Entity    *Entity
 	Building  *Building
 	Place     *Place
 	Zone      *Zone
+}
+
+// ID returns the ID of the feature hit.
+func (h *Hit) ID() string {
+	switch {
+	case h.Entity != nil:
+		return h.Entity.ID
+	case h.Building != nil:
+		return h.Building.ID
+	case h.Place != nil:
+		return h.Place.ID
+	case h.Zone != nil:
+		return h.Zone.ID
+	}
+	return ""
+}
+
+// Location returns the point that the distance was measured to: the
+// entity's or place's location or the building's footprint centre (for a
+// zone, the centre of its bounding box).
+func (h *Hit) Location() orb.Point {
+	switch {
+	case h.Entity != nil:
+		return h.Entity.Location
+	case h.Building != nil:
+		return h.Building.Center()
+	case h.Place != nil:
+		return h.Place.Location
+	case h.Zone != nil:
+		return h.Zone.Geometry.Bound().Center()
+	}
+	return orb.Point{}
 }
 
 // Result is the answer to a query: the hits (at most the limit), how many
@@ -130,9 +166,9 @@ func (s *Snapshot) checkFilter(layer Layer, q Query) error {
 	return nil
 }
 
-type cand[T any] struct {
-	a  float64
-	it pitem[T]
+type cand struct {
+	a    float64
+	slot uint32
 }
 
 var candPool sync.Pool
@@ -140,19 +176,19 @@ var candPool sync.Pool
 // yieldStep is how often long loops check their context.
 const yieldStep = 256
 
-func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius float64, keep func(*pitem[T]) bool, buf []cand[T]) ([]cand[T], error) {
+func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius float64, keep func(pitem) bool, buf []cand) ([]cand, error) {
 	aMax := radiusToA(radius)
 	lon0, lat0 := center[0], center[1]
 	cos0 := math.Cos(lat0 * deg2rad)
 	n := 0
 	var err error
 	for _, b := range capBounds(center, radius) {
-		l.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[T]) bool {
+		l.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
 			s1 := sinHalf((min[1] - lat0) * deg2rad)
 			s2 := sinHalf((min[0] - lon0) * deg2rad)
 			a := s1*s1 + cos0*it.cosLat*s2*s2
-			if a <= aMax && (keep == nil || keep(&it)) {
-				buf = append(buf, cand[T]{a, it})
+			if a <= aMax && (keep == nil || keep(it)) {
+				buf = append(buf, cand{a, it.slot})
 			}
 			n++
 			if n%yieldStep == 0 && ctx.Err() != nil {
@@ -165,37 +201,48 @@ func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, 
 	return buf, err
 }
 
-// sortCands sorts candidates by distance. Near-uniform keys (the haversine
-// term grows with the area of the disc, so a city's points spread evenly
-// over it) make a bucket pass followed by insertion sort linear in practice.
-func sortCands[T any](c []cand[T], aMax float64) {
-	if len(c) < 64 || aMax <= 0 {
-		slices.SortFunc(c, func(x, y cand[T]) int { return cmpFloat(x.a, y.a) })
-		return
+// sortCands sorts candidates by distance, using tmp as scratch space (and
+// returning it for reuse). Near-uniform keys (the haversine term grows with
+// the area of the disc, so a city's points spread evenly over it) make a
+// counting pass over as many buckets as candidates, followed by an insertion
+// sort of the nearly sorted result, linear in practice.
+func sortCands(c, tmp []cand, aMax float64) []cand {
+	if len(c) < 64 || !(aMax > 0) {
+		slices.SortFunc(c, func(x, y cand) int { return cmpFloat(x.a, y.a) })
+		return tmp
 	}
 	nb := len(c)
-	counts := make([]int32, nb+1)
-	scale := float64(nb) / aMax
-	key := func(a float64) int {
-		k := int(a * scale)
-		if k >= nb {
-			k = nb - 1
-		}
-		return k
+	if cap(tmp) < 2*nb {
+		tmp = make([]cand, 2*nb)
 	}
+	tmp = tmp[:2*nb]
+	var countsArr [1025]int32
+	var counts []int32
+	if nb+1 <= len(countsArr) {
+		counts = countsArr[:nb+1]
+	} else {
+		counts = make([]int32, nb+1)
+	}
+	scale := float64(nb) * (1 - 1e-12) / aMax
+	// the bucket of each candidate, kept in the scratch's upper half
+	keys := tmp[nb:]
 	for i := range c {
-		counts[key(c[i].a)+1]++
+		k := int32(c[i].a * scale)
+		if k >= int32(nb) {
+			k = int32(nb) - 1
+		}
+		keys[i].slot = uint32(k)
+		counts[k+1]++
 	}
 	for i := 1; i <= nb; i++ {
 		counts[i] += counts[i-1]
 	}
-	out := make([]cand[T], len(c))
+	out := tmp[:nb]
 	for i := range c {
-		k := key(c[i].a)
+		k := keys[i].slot
 		out[counts[k]] = c[i]
 		counts[k]++
 	}
-	// insertion sort finishes the nearly sorted sequence
 	for i := 1; i < len(out); i++ {
 		v := out[i]
 		j := i - 1
@@ -206,6 +253,7 @@ func sortCands[T any](c []cand[T], aMax float64) {
 		out[j+1] = v
 	}
 	copy(c, out)
+	return tmp
 }
 
 func cmpFloat(a, b float64) int {
@@ -239,53 +287,56 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 	aMax := radiusToA(radius)
 	switch layer {
 	case LayerEntities:
-		var keep func(*pitem[Entity]) bool
+		var keep func(pitem) bool
 		if c.maskRisk != 0 || c.maskStatus != 0 || len(c.industry) > 0 {
-			keep = func(it *pitem[Entity]) bool { return c.bitsOK(it.bits) && c.entityOK(it.v) }
+			sl := s.entities.slots
+			keep = func(it pitem) bool { return c.bitsOK(it.bits) && c.entityOK(sl.get(it.slot)) }
 		}
-		return collect(ctx, s.entities, center, radius, aMax, limit, keep, func(h *Hit, e *Entity) {
-			h.ID, h.Entity, h.Location = e.ID, e, e.Location
-		})
+		return collect(ctx, s.entities, center, radius, aMax, limit, q.Reuse, keep, func(h *Hit, e *Entity) { h.Entity = e })
 	case LayerPlaces:
-		var keep func(*pitem[Place]) bool
+		var keep func(pitem) bool
 		if len(c.kinds) > 0 {
-			keep = func(it *pitem[Place]) bool { return c.placeOK(it.v) }
+			sl := s.places.slots
+			keep = func(it pitem) bool { return c.placeOK(sl.get(it.slot)) }
 		}
-		return collect(ctx, s.places, center, radius, aMax, limit, keep, func(h *Hit, p *Place) {
-			h.ID, h.Place, h.Location = p.ID, p, p.Location
-		})
+		return collect(ctx, s.places, center, radius, aMax, limit, q.Reuse, keep, func(h *Hit, p *Place) { h.Place = p })
 	case LayerBuildings:
-		return collect(ctx, s.buildings, center, radius, aMax, limit, nil, func(h *Hit, b *Building) {
-			h.ID, h.Building, h.Location = b.ID, b, b.Center()
-		})
+		return collect(ctx, s.buildings, center, radius, aMax, limit, q.Reuse, nil, func(h *Hit, b *Building) { h.Building = b })
 	}
 	return Result{}, fmt.Errorf("%w: nearby works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
 }
 
-func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, keep func(*pitem[T]) bool, fill func(*Hit, *T)) (Result, error) {
-	var buf []cand[T]
-	if p, ok := candPool.Get().(*[]cand[T]); ok {
-		buf = (*p)[:0]
+type candBuf struct{ c, tmp []cand }
+
+func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, reuse []Hit, keep func(pitem) bool, fill func(*Hit, *T)) (Result, error) {
+	cb, ok := candPool.Get().(*candBuf)
+	if !ok {
+		cb = &candBuf{}
 	}
-	buf, err := nearbyLayer(ctx, l, center, radius, keep, buf)
 	defer func() {
-		if cap(buf) <= 1<<16 {
-			candPool.Put(&buf)
+		if cap(cb.c) <= 1<<16 {
+			candPool.Put(cb)
 		}
 	}()
+	var err error
+	cb.c, err = nearbyLayer(ctx, l, center, radius, keep, cb.c[:0])
 	if err != nil {
 		return Result{}, err
 	}
-	sortCands(buf, aMax)
-	res := Result{Total: len(buf)}
-	n := len(buf)
+	cb.tmp = sortCands(cb.c, cb.tmp, aMax)
+	res := Result{Total: len(cb.c)}
+	n := len(cb.c)
 	if n > limit {
 		n, res.Truncated = limit, true
 	}
-	res.Hits = make([]Hit, n)
+	if reuse != nil {
+		res.Hits = reuse[:0]
+	} else {
+		res.Hits = make([]Hit, 0, n)
+	}
 	for i := 0; i < n; i++ {
-		fill(&res.Hits[i], buf[i].it.v)
-		res.Hits[i].DistanceM = havToMetres(buf[i].a)
+		res.Hits = append(res.Hits, Hit{DistanceM: havToMetres(cb.c[i].a)})
+		fill(&res.Hits[i], l.slots.get(cb.c[i].slot))
 	}
 	return res, nil
 }
@@ -305,40 +356,41 @@ func (s *Snapshot) KNearest(ctx context.Context, layer Layer, center orb.Point, 
 	c := q.compile()
 	switch layer {
 	case LayerEntities:
-		return knearest(ctx, s.entities, center, k, func(it *pitem[Entity]) bool { return c.bitsOK(it.bits) && c.entityOK(it.v) },
-			func(h *Hit, e *Entity) { h.ID, h.Entity, h.Location = e.ID, e, e.Location })
+		return knearest(ctx, s.entities, center, k, func(it pitem, e *Entity) bool { return c.bitsOK(it.bits) && c.entityOK(e) },
+			func(h *Hit, e *Entity) { h.Entity = e })
 	case LayerPlaces:
-		return knearest(ctx, s.places, center, k, func(it *pitem[Place]) bool { return c.placeOK(it.v) },
-			func(h *Hit, p *Place) { h.ID, h.Place, h.Location = p.ID, p, p.Location })
+		return knearest(ctx, s.places, center, k, func(_ pitem, p *Place) bool { return c.placeOK(p) },
+			func(h *Hit, p *Place) { h.Place = p })
 	case LayerBuildings:
 		return knearest(ctx, s.buildings, center, k, nil,
-			func(h *Hit, b *Building) { h.ID, h.Building, h.Location = b.ID, b, b.Center() })
+			func(h *Hit, b *Building) { h.Building = b })
 	}
 	return Result{}, fmt.Errorf("%w: knearest works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
 }
 
-func knearest[T any](ctx context.Context, l pointLayer[T], center orb.Point, k int, keep func(*pitem[T]) bool, fill func(*Hit, *T)) (Result, error) {
+func knearest[T any](ctx context.Context, l pointLayer[T], center orb.Point, k int, keep func(pitem, *T) bool, fill func(*Hit, *T)) (Result, error) {
 	lon0, lat0 := center[0], center[1]
 	cos0 := math.Cos(lat0 * deg2rad)
 	var res Result
 	var err error
 	n := 0
-	l.tree.Nearby(func(min, max [2]float64, it pitem[T], item bool) float64 {
+	l.tree.Nearby(func(min, max [2]float64, it pitem, item bool) float64 {
 		if item {
 			return haversineA(lon0, lat0, cos0, min[0], min[1], it.cosLat)
 		}
 		return boxLowerBoundA(lon0, lat0, cos0, min, max)
-	}, func(min, _ [2]float64, it pitem[T], a float64) bool {
+	}, func(min, _ [2]float64, it pitem, a float64) bool {
 		n++
 		if n%yieldStep == 0 && ctx.Err() != nil {
 			err = ctx.Err()
 			return false
 		}
-		if keep != nil && !keep(&it) {
+		v := l.slots.get(it.slot)
+		if keep != nil && !keep(it, v) {
 			return true
 		}
 		var h Hit
-		fill(&h, it.v)
+		fill(&h, v)
 		h.DistanceM = havToMetres(a)
 		res.Hits = append(res.Hits, h)
 		return len(res.Hits) < k
@@ -425,35 +477,40 @@ func (s *Snapshot) region(ctx context.Context, layer Layer, b orb.Bound, pa *Pre
 	inside := func(p orb.Point) bool { return pa == nil || pa.Contains(p) }
 	switch layer {
 	case LayerEntities:
-		s.entities.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[Entity]) bool {
-			if !c.bitsOK(it.bits) || !c.entityOK(it.v) || !inside(min) {
+		s.entities.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
+			if !c.bitsOK(it.bits) || !inside(min) {
 				return true
 			}
-			return add(Hit{ID: it.v.ID, Entity: it.v, Location: min})
+			e := s.entities.slots.get(it.slot)
+			if !c.entityOK(e) {
+				return true
+			}
+			return add(Hit{Entity: e})
 		})
 	case LayerPlaces:
-		s.places.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[Place]) bool {
-			if !c.placeOK(it.v) || !inside(min) {
+		s.places.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
+			p := s.places.slots.get(it.slot)
+			if !c.placeOK(p) || !inside(min) {
 				return true
 			}
-			return add(Hit{ID: it.v.ID, Place: it.v, Location: min})
+			return add(Hit{Place: p})
 		})
 	case LayerBuildings:
 		if pa == nil {
 			s.bldBounds.Search(b.Min, b.Max, func(_, _ [2]float64, bl *Building) bool {
-				return add(Hit{ID: bl.ID, Building: bl, Location: bl.Center()})
+				return add(Hit{Building: bl})
 			})
 		} else {
-			s.buildings.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem[Building]) bool {
+			s.buildings.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
 				if !inside(min) {
 					return true
 				}
-				return add(Hit{ID: it.v.ID, Building: it.v, Location: min})
+				return add(Hit{Building: s.buildings.slots.get(it.slot)})
 			})
 		}
 	case LayerZones:
 		s.zones.Search(b.Min, b.Max, func(_, _ [2]float64, ze *zoneEntry) bool {
-			return add(Hit{ID: ze.zone.ID, Zone: ze.zone})
+			return add(Hit{Zone: ze.zone})
 		})
 	default:
 		return Result{}, fmt.Errorf("%w: %q", ErrUnknownLayer, layer)

@@ -89,14 +89,14 @@ func TestNearbyMatchesBruteForce(t *testing.T) {
 				}
 				got := map[string]bool{}
 				for i, h := range res.Hits {
-					got[h.ID] = true
+					got[h.ID()] = true
 					if i > 0 && h.DistanceM < res.Hits[i-1].DistanceM {
 						t.Fatalf("hits not sorted at %d", i)
 					}
 					if h.DistanceM > radius*(1+1e-9) {
-						t.Fatalf("hit %s at %.3f m beyond radius %v", h.ID, h.DistanceM, radius)
+						t.Fatalf("hit %s at %.3f m beyond radius %v", h.ID(), h.DistanceM, radius)
 					}
-					if od := oracleM(c, h.Location); math.Abs(od-h.DistanceM) > 1e-6*math.Max(1, od) {
+					if od := oracleM(c, h.Location()); math.Abs(od-h.DistanceM) > 1e-6*math.Max(1, od) {
 						t.Fatalf("distance %.6f, oracle %.6f", h.DistanceM, od)
 					}
 				}
@@ -267,7 +267,7 @@ func TestInBBoxAndWithin(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, h := range res.Hits {
-		got[h.ID] = true
+		got[h.ID()] = true
 	}
 	for _, e := range ents {
 		if planarContains(orb.MultiPolygon{poly}, e.Location) != got[e.ID] {

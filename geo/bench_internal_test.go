@@ -1,0 +1,69 @@
+package geo
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/paulmach/orb"
+)
+
+// cityPoints packs n points into a city of ~25 km across with dense cores,
+// so that a 200 m circle in a core holds a few hundred points at 1M.
+func cityPoints(n int) []orb.Point {
+	r := rand.New(rand.NewPCG(42, 42))
+	const lon, lat = 106.55, 29.6
+	centres := make([]orb.Point, 300)
+	for i := range centres {
+		centres[i] = orb.Point{lon + r.NormFloat64()*0.06, lat + r.NormFloat64()*0.06}
+	}
+	out := make([]orb.Point, n)
+	for i := range out {
+		c := centres[r.IntN(len(centres))]
+		sd := 0.004 + r.ExpFloat64()*0.002
+		out[i] = orb.Point{c[0] + r.NormFloat64()*sd/math.Cos(lat*deg2rad), c[1] + r.NormFloat64()*sd}
+	}
+	return out
+}
+
+func BenchmarkNearbyInternal(b *testing.B) {
+	pts := cityPoints(1_000_000)
+	ix, _ := buildIndex(b, pts)
+	s := ix.Snapshot()
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(1, 2))
+	queries := make([]orb.Point, 1024)
+	for i := range queries {
+		queries[i] = pts[r.IntN(len(pts))]
+	}
+	b.Run("nearby200", func(b *testing.B) {
+		hits := 0
+		var buf []Hit
+		for i := 0; i < b.N; i++ {
+			res, _ := s.Nearby(ctx, LayerEntities, queries[i%1024], 200, Query{Limit: 10000, Reuse: buf})
+			buf = res.Hits
+			hits += len(res.Hits)
+		}
+		b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
+	})
+	b.Run("floor200", func(b *testing.B) {
+		hits := 0
+		aMax := radiusToA(200)
+		for i := 0; i < b.N; i++ {
+			c := queries[i%1024]
+			cos0 := math.Cos(c[1] * deg2rad)
+			for _, bb := range capBounds(c, 200) {
+				s.entities.tree.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
+					s1 := sinHalf((min[1] - c[1]) * deg2rad)
+					s2 := sinHalf((min[0] - c[0]) * deg2rad)
+					if s1*s1+cos0*it.cosLat*s2*s2 <= aMax {
+						hits++
+					}
+					return true
+				})
+			}
+		}
+		b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
+	})
+}
