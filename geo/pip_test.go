@@ -50,7 +50,7 @@ func TestPreparedAreaMatchesOrbPlanar(t *testing.T) {
 			{{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}},
 			{{{2, 2}, {3, 2}, {3, 3}, {2, 3}, {2, 2}}, {{2.2, 2.2}, {2.2, 2.8}, {2.8, 2.8}, {2.8, 2.2}, {2.2, 2.2}}},
 		},
-		"star 5000 vertices": {{starPolygon(r, orb.Point{106.5, 29.6}, 0.3, 5000)}},
+		"star 5000 vertices":  {{starPolygon(r, orb.Point{106.5, 29.6}, 0.3, 5000)}},
 		"star with star hole": {{starPolygon(r, orb.Point{0, 0}, 1, 300), reverse(starPolygon(r, orb.Point{0, 0}, 0.3, 200))}},
 	}
 	for name, mp := range shapes {
