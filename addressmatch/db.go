@@ -722,8 +722,9 @@ func (db *DB) candidatesLocked(ctx context.Context, f *fields) []scored {
 			}
 		}
 	}
-	// 4. fuzzy: rarest locality bigrams
-	if !hasLevel(out, LevelExact) {
+	// 4. fuzzy: rarest locality bigrams, unless component keys already found
+	// enough same-POI candidates
+	if !hasLevel(out, LevelExact) && !(len(out) >= db.maxCand && (hasLevel(out, LevelSamePOI) || hasLevel(out, LevelSameBuilding))) {
 		consider(db.fuzzyLocked(f.local))
 	}
 	sort.Slice(out, func(i, j int) bool {
