@@ -74,6 +74,24 @@ func (ix *Index) Subscribe(fn func(ChangeSet)) (cancel func()) {
 	}
 }
 
+// Follow is Subscribe plus the snapshot the subscription starts from,
+// taken atomically: fn receives exactly the commits after that snapshot.
+// Dependent indexes fill themselves from the snapshot, then apply fn's
+// change sets.
+func (ix *Index) Follow(fn func(ChangeSet)) (*Snapshot, func()) {
+	ix.mu.Lock()
+	id := ix.next
+	ix.next++
+	ix.subs[id] = fn
+	s := ix.cur.Load()
+	ix.mu.Unlock()
+	return s, func() {
+		ix.mu.Lock()
+		delete(ix.subs, id)
+		ix.mu.Unlock()
+	}
+}
+
 // pitem is what the point R-trees hold: the feature's slot and what the
 // hot loop of a radius query needs without dereferencing it. It holds no
 // pointer, so the trees are invisible to the garbage collector.

@@ -1,0 +1,144 @@
+package addressmatch
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/marketgeo/marketgeo/geo"
+)
+
+// Record IDs given to the geo store's features.
+const (
+	entityPrefix   = "entity:"
+	buildingPrefix = "building:"
+)
+
+// Follower keeps a DB equal to the addresses of a geo index: one record per
+// entity (its registered address) and one per building (its street address,
+// counting the entities ever registered in it, cancelled ones included),
+// current on every commit of the index.
+type Follower struct {
+	db     *DB
+	mu     sync.Mutex
+	counts map[string]int           // building ID → entities in it
+	blds   map[string]*geo.Building // buildings with an address
+	stop   func()
+	errs   []error
+}
+
+// Follow fills db from idx and keeps it current until Stop. The DB should
+// start empty of entity and building records (standard addresses loaded
+// from CSV are left alone). Commits are applied synchronously, so the next
+// Check after a write sees it.
+func Follow(db *DB, idx *geo.Index) (*Follower, error) {
+	f := &Follower{db: db, counts: map[string]int{}, blds: map[string]*geo.Building{}}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	snap, stop := idx.Follow(f.apply)
+	f.stop = stop
+	var recs []Record
+	snap.ScanEntities(func(e *geo.Entity) bool {
+		if e.BuildingID != "" {
+			f.counts[e.BuildingID]++
+		}
+		if e.Address != "" {
+			recs = append(recs, entityRecord(e))
+		}
+		return true
+	})
+	snap.ScanBuildings(func(b *geo.Building) bool {
+		if b.Address != "" {
+			f.blds[b.ID] = b
+			recs = append(recs, f.buildingRecord(b))
+		}
+		return true
+	})
+	if err := db.Add(recs...); err != nil {
+		stop()
+		return nil, fmt.Errorf("addressmatch: filling from the geo index: %w", err)
+	}
+	return f, nil
+}
+
+// Stop ends the subscription.
+func (f *Follower) Stop() { f.stop() }
+
+// Errors returns (and clears) the errors met while applying commits, such
+// as an address too long to index. They never stop the follower.
+func (f *Follower) Errors() []error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.errs
+	f.errs = nil
+	return e
+}
+
+func entityRecord(e *geo.Entity) Record {
+	return Record{ID: entityPrefix + e.ID, Address: e.Address, Location: e.Location, Kind: KindEntity, EntityCount: 1}
+}
+
+func (f *Follower) buildingRecord(b *geo.Building) Record {
+	return Record{ID: buildingPrefix + b.ID, Address: b.Address, Location: b.Center(), Kind: KindBuilding, EntityCount: f.counts[b.ID]}
+}
+
+func (f *Follower) apply(cs geo.ChangeSet) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var del []string
+	var add []Record
+	touched := map[string]bool{}
+	for _, c := range cs.Changes {
+		switch c.Layer {
+		case geo.LayerEntities:
+			if old, ok := c.Old.(*geo.Entity); ok {
+				if old.Address != "" {
+					del = append(del, entityPrefix+old.ID)
+				}
+				if old.BuildingID != "" {
+					f.counts[old.BuildingID]--
+					touched[old.BuildingID] = true
+				}
+			}
+			if ne, ok := c.New.(*geo.Entity); ok {
+				if ne.Address != "" {
+					add = append(add, entityRecord(ne))
+				}
+				if ne.BuildingID != "" {
+					f.counts[ne.BuildingID]++
+					touched[ne.BuildingID] = true
+				}
+			}
+		case geo.LayerBuildings:
+			if old, ok := c.Old.(*geo.Building); ok && old.Address != "" {
+				delete(f.blds, old.ID)
+				touched[old.ID] = true
+			}
+			if nb, ok := c.New.(*geo.Building); ok && nb.Address != "" {
+				f.blds[nb.ID] = nb
+				touched[nb.ID] = true
+			}
+		}
+	}
+	for id := range touched {
+		del = append(del, buildingPrefix+id)
+		if b, ok := f.blds[id]; ok {
+			add = append(add, f.buildingRecord(b))
+		}
+	}
+	if len(del) > 0 {
+		if err := f.db.Remove(del...); err != nil && !errors.Is(err, ErrNotFound) {
+			f.errs = append(f.errs, err)
+		}
+	}
+	if len(add) > 0 {
+		if err := f.db.Add(add...); err != nil {
+			// add one by one so that one bad record does not lose the others
+			for _, r := range add {
+				if err := f.db.Add(r); err != nil {
+					f.errs = append(f.errs, fmt.Errorf("addressmatch: %s: %w", r.ID, err))
+				}
+			}
+		}
+	}
+}

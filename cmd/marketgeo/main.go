@@ -1,0 +1,159 @@
+// Command marketgeo runs the marketgeo engine.
+//
+//	marketgeo serve [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84]
+//	marketgeo gen --entities N --out DIR [--seed S]
+//
+// serve with no --data starts on the embedded demo region (the Liangjiang
+// area of the Chongqing FTZ, 79,000 entities).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/server"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "marketgeo:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  marketgeo serve [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84|gcj02|bd09]
+  marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
+`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "gen":
+		return gen(args[1:], stdout)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+}
+
+func serve(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	dataDir := fs.String("data", "", "data directory (entities.csv, buildings.geojson, places.geojson, zones*.geojson); default: the embedded demo region")
+	strict := fs.Bool("strict", false, "reject a whole file at its first bad record")
+	inCRS := fs.String("crs", "wgs84", "coordinate system of the files in --data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	start := time.Now()
+	idx, err := geo.New(geo.Options{})
+	if err != nil {
+		return err
+	}
+	if *dataDir == "" {
+		ds, err := demo.Generate(demo.Options{})
+		if err != nil {
+			return err
+		}
+		if err := ds.Load(idx); err != nil {
+			return err
+		}
+		log.Info("demo region loaded", "took", time.Since(start).Round(time.Millisecond))
+	} else {
+		c, err := crs.Parse(*inCRS)
+		if err != nil {
+			return err
+		}
+		reports, err := geo.LoadDir(idx, *dataDir, geo.LoadOptions{Strict: *strict, CRS: c})
+		for _, r := range reports {
+			log.Info("loaded", "file", r.Source, "layer", r.Layer, "loaded", r.Loaded, "rejected", r.Rejected)
+			for _, e := range r.Errors {
+				log.Warn("rejected record", "file", r.Source, "error", e.Error())
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	c := idx.Snapshot().Counts()
+	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
+	db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+	if err != nil {
+		return err
+	}
+	follower, err := addressmatch.Follow(db, idx)
+	if err != nil {
+		return err
+	}
+	defer follower.Stop()
+	log.Info("address database ready", "addresses", db.Len(), "took", time.Since(start).Round(time.Millisecond))
+	h, err := server.New(server.Deps{Index: idx, Addresses: db, Logger: log}, server.Options{})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("listening", "addr", "http://"+*addr, "startup", time.Since(start).Round(time.Millisecond))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func gen(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	n := fs.Int("entities", 79000, "number of entities")
+	nb := fs.Int("buildings", 0, "number of buildings (default: entities × 20,000 / 79,000)")
+	seed := fs.Uint64("seed", 0, "random seed (default 20170401)")
+	out := fs.String("out", "", "output directory (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("gen: --out is required")
+	}
+	if *n <= 0 {
+		return fmt.Errorf("gen: --entities must be positive")
+	}
+	start := time.Now()
+	ds, err := demo.Generate(demo.Options{Entities: *n, Buildings: *nb, Seed: *seed})
+	if err != nil {
+		return err
+	}
+	if err := demo.WriteDir(ds, *out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d entities, %d buildings, %d places, %d zones to %s in %v\n",
+		len(ds.Entities), len(ds.Buildings), len(ds.Places), len(ds.Zones), *out, time.Since(start).Round(time.Millisecond))
+	return nil
+}

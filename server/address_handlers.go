@@ -1,0 +1,260 @@
+package server
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/paulmach/orb"
+)
+
+// maxAddressRunes is the longest address accepted (characters).
+const maxAddressRunes = 200
+
+// decodeBody reads a JSON body of at most limit bytes into v, rejecting
+// unknown fields, trailing data and oversized bodies.
+func decodeBody(r *http.Request, limit int64, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return badParam("reading the body: %v", err)
+	}
+	if int64(len(body)) > limit {
+		return fmt.Errorf("%w: request body exceeds %d bytes", errTooLarge, limit)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badParam("body is not the expected JSON: %v", err)
+	}
+	if dec.More() {
+		return badParam("body has data after the JSON object")
+	}
+	return nil
+}
+
+func checkAddress(field, a string) error {
+	if strings.TrimSpace(a) == "" {
+		return badParam("%s is empty", field)
+	}
+	if n := utf8.RuneCountInString(a); n > maxAddressRunes {
+		return badParam("%s has %d characters, the limit is %d", field, n, maxAddressRunes)
+	}
+	return nil
+}
+
+func (s *Server) addresses() (*addressmatch.DB, error) {
+	if s.deps.Addresses == nil {
+		return nil, fmt.Errorf("%w: the address database is not configured", errUnavailable)
+	}
+	return s.deps.Addresses, nil
+}
+
+type addressReq struct {
+	Address string `json:"address"`
+}
+
+type candidateJSON struct {
+	Address     string    `json:"address"`
+	Score       float64   `json:"score"`
+	Level       string    `json:"level"`
+	EntityCount int       `json:"entity_count"`
+	Location    []float64 `json:"location"`
+}
+
+type checkJSON struct {
+	Verdict    string          `json:"verdict"`
+	Normalized string          `json:"normalized"`
+	Components map[string]any  `json:"components"`
+	Candidates []candidateJSON `json:"candidates"`
+	Location   []float64       `json:"location"`
+	Message    string          `json:"message"`
+	Reason     string          `json:"reason,omitempty"`
+}
+
+func lonLat(p orb.Point) []float64 {
+	if p == (orb.Point{}) {
+		return nil
+	}
+	return []float64{roundTo(p[0], 7), roundTo(p[1], 7)}
+}
+
+// componentsJSON flattens parsed components to label → text (the first of
+// each label), plus the resolved administrative chain and any issues.
+func componentsJSON(c addressmatch.Components) map[string]any {
+	m := map[string]any{}
+	for _, sp := range c.Spans {
+		if _, seen := m[string(sp.Label)]; !seen {
+			m[string(sp.Label)] = sp.Text
+		}
+	}
+	if c.Remainder != "" {
+		m["remainder"] = c.Remainder
+	}
+	m["admin"] = c.Admin
+	if len(c.Issues) > 0 {
+		m["issues"] = c.Issues
+	}
+	return m
+}
+
+func toCheckJSON(res addressmatch.CheckResult) checkJSON {
+	out := checkJSON{Verdict: string(res.Verdict), Normalized: res.Normalized, Components: componentsJSON(res.Components),
+		Location: lonLat(res.Location), Message: res.Message, Reason: res.Reason, Candidates: []candidateJSON{}}
+	for _, c := range res.Candidates {
+		out.Candidates = append(out.Candidates, candidateJSON{Address: c.Address, Score: roundTo(c.Score, 4), Level: string(c.Level), EntityCount: c.EntityCount, Location: lonLat(c.Location)})
+	}
+	return out
+}
+
+// addressCheck: POST /api/v1/address/check {"address": "..."}
+func (s *Server) addressCheck(w http.ResponseWriter, r *http.Request) error {
+	db, err := s.addresses()
+	if err != nil {
+		return err
+	}
+	var req addressReq
+	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if err := checkAddress("address", req.Address); err != nil {
+		return err
+	}
+	res, err := db.Check(r.Context(), req.Address)
+	if err != nil && !errors.Is(err, addressmatch.ErrEmpty) && !errors.Is(err, addressmatch.ErrTooLong) {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toCheckJSON(res))
+	return nil
+}
+
+// addressParse: POST /api/v1/address/parse {"address": "..."}
+func (s *Server) addressParse(w http.ResponseWriter, r *http.Request) error {
+	db, err := s.addresses()
+	if err != nil {
+		return err
+	}
+	var req addressReq
+	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if err := checkAddress("address", req.Address); err != nil {
+		return err
+	}
+	p := db.Parser()
+	c := p.Parse(req.Address)
+	writeJSON(w, http.StatusOK, map[string]any{"normalized": addressmatch.Normalize(req.Address), "filled": p.Canonical(req.Address), "components": componentsJSON(c), "spans": c.Spans})
+	return nil
+}
+
+// addressCompare: POST /api/v1/address/compare {"a": "...", "b": "..."}
+func (s *Server) addressCompare(w http.ResponseWriter, r *http.Request) error {
+	db, err := s.addresses()
+	if err != nil {
+		return err
+	}
+	var req struct {
+		A string `json:"a"`
+		B string `json:"b"`
+	}
+	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if err := checkAddress("a", req.A); err != nil {
+		return err
+	}
+	if err := checkAddress("b", req.B); err != nil {
+		return err
+	}
+	res := db.Parser().Compare(req.A, req.B)
+	diff := res.Diff
+	if diff == nil {
+		diff = []addressmatch.FieldDiff{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"label": res.Label, "level": res.Level, "score": roundTo(res.Score, 4), "diff": diff})
+	return nil
+}
+
+// addressGeocode: POST /api/v1/address/geocode {"address": "..."}
+func (s *Server) addressGeocode(w http.ResponseWriter, r *http.Request) error {
+	db, err := s.addresses()
+	if err != nil {
+		return err
+	}
+	var req addressReq
+	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if err := checkAddress("address", req.Address); err != nil {
+		return err
+	}
+	g, err := db.Geocode(r.Context(), req.Address)
+	if err != nil && !errors.Is(err, addressmatch.ErrNotFound) && !errors.Is(err, addressmatch.ErrNotAddress) {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"location": lonLat(g.Location), "precision": g.Precision, "address": g.Address})
+	return nil
+}
+
+// maxBatchAddresses caps /address/batch.
+const maxBatchAddresses = 10000
+
+// addressBatch: POST /api/v1/address/batch {"addresses": ["...", ...]} →
+// NDJSON, one check result per line in input order, each with its index.
+func (s *Server) addressBatch(w http.ResponseWriter, r *http.Request) error {
+	db, err := s.addresses()
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Addresses []string `json:"addresses"`
+	}
+	if err := decodeBody(r, s.opts.MaxBatchBodyBytes, &req); err != nil {
+		return err
+	}
+	if len(req.Addresses) == 0 {
+		return badParam("addresses is empty")
+	}
+	if len(req.Addresses) > maxBatchAddresses {
+		return fmt.Errorf("%w: %d addresses, the limit is %d", errTooLarge, len(req.Addresses), maxBatchAddresses)
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	flusher, _ := w.(http.Flusher)
+	for i, a := range req.Addresses {
+		if err := r.Context().Err(); err != nil {
+			_ = enc.Encode(map[string]any{"index": i, "error": err.Error()})
+			break
+		}
+		line := struct {
+			Index int `json:"index"`
+			checkJSON
+			Error string `json:"error,omitempty"`
+		}{Index: i}
+		if err := checkAddress("address", a); err != nil {
+			line.Verdict, line.Error = string(addressmatch.Invalid), err.Error()
+		} else {
+			res, err := db.Check(r.Context(), a)
+			line.checkJSON = toCheckJSON(res)
+			if err != nil {
+				line.Error = err.Error()
+			}
+		}
+		_ = enc.Encode(line)
+		if i%256 == 255 {
+			_ = bw.Flush()
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/paulmach/orb"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	snap := s.deps.Index.Snapshot()
+	c := snap.Counts()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":      "ok",
+		"entities":    c.Entities,
+		"buildings":   c.Buildings,
+		"places":      c.Places,
+		"zones":       c.Zones,
+		"zone_layers": c.ZoneLayer,
+		"addresses":   s.deps.Addresses != nil,
+		"version":     snap.Version(),
+		"uptime_s":    int(time.Since(s.started).Seconds()),
+	})
+	return nil
+}
+
+// nearby: GET /api/v1/nearby?lon=&lat=&radius=&layer=&limit=&industry=&risk=&status=&kind=&crs=
+func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
+	c, err := queryCRS(r)
+	if err != nil {
+		return err
+	}
+	layer, err := queryLayer(r, geo.LayerEntities, geo.LayerPlaces, geo.LayerBuildings)
+	if err != nil {
+		return err
+	}
+	opts := s.deps.Index.Options()
+	radius, err := queryFloat(r, "radius", 200, false)
+	if err != nil {
+		return err
+	}
+	if radius <= 0 || radius > opts.MaxRadiusM {
+		return badParam("radius=%v must be > 0 and ≤ %v metres", radius, opts.MaxRadiusM)
+	}
+	limit, err := queryInt(r, "limit", opts.DefaultLimit, 1, opts.MaxLimit)
+	if err != nil {
+		return err
+	}
+	filter, err := queryFilter(r)
+	if err != nil {
+		return err
+	}
+	center, err := queryPoint(r, c)
+	if err != nil {
+		return err
+	}
+	res, err := s.deps.Index.Nearby(r.Context(), layer, center, radius, geo.Query{Limit: limit, Filter: filter})
+	if err != nil {
+		return err
+	}
+	fc := featureCollection(res, c, true)
+	fc.ExtraMembers["radius_m"] = radius
+	writeJSON(w, http.StatusOK, fc)
+	return nil
+}
+
+// knearest: GET /api/v1/knearest?lon=&lat=&k=&layer=&…&crs=
+func (s *Server) knearest(w http.ResponseWriter, r *http.Request) error {
+	c, err := queryCRS(r)
+	if err != nil {
+		return err
+	}
+	layer, err := queryLayer(r, geo.LayerEntities, geo.LayerPlaces, geo.LayerBuildings)
+	if err != nil {
+		return err
+	}
+	k, err := queryInt(r, "k", 10, 1, s.deps.Index.Options().MaxLimit)
+	if err != nil {
+		return err
+	}
+	filter, err := queryFilter(r)
+	if err != nil {
+		return err
+	}
+	center, err := queryPoint(r, c)
+	if err != nil {
+		return err
+	}
+	res, err := s.deps.Index.KNearest(r.Context(), layer, center, k, geo.Query{Filter: filter})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, featureCollection(res, c, true))
+	return nil
+}
+
+// entity: GET /api/v1/entities/{id}?crs=
+func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
+	c, err := queryCRS(r)
+	if err != nil {
+		return err
+	}
+	id := strings.ToUpper(strings.TrimSpace(mux.Vars(r)["id"]))
+	if err := geo.ValidateUSCC(id); err != nil {
+		return err
+	}
+	e, ok := s.deps.Index.Snapshot().Entity(id)
+	if !ok {
+		return &notFoundError{what: "entity " + id}
+	}
+	f := geo.EntityFeature(e)
+	f.Geometry = project(orb.Point(e.Location), c)
+	writeJSON(w, http.StatusOK, f)
+	return nil
+}
+
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return e.what + " not found" }
+func (e *notFoundError) Unwrap() error { return errNotFound }

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/geo"
+)
+
+// Deps are the engines the server answers from. Index is required; the
+// others are optional and their endpoints answer 503 when absent.
+type Deps struct {
+	// Index is the geo index (required).
+	Index *geo.Index
+	// Addresses is the address database of the address endpoints.
+	Addresses *addressmatch.DB
+	// Logger receives request errors; nil discards.
+	Logger *slog.Logger
+}
+
+// Options configure the server. Zero values mean the defaults given.
+type Options struct {
+	// RequestTimeout bounds each request's work. Default 30 s.
+	RequestTimeout time.Duration
+	// MaxBodyBytes caps JSON request bodies. Default 64 KiB.
+	MaxBodyBytes int64
+	// MaxBatchBodyBytes caps the bodies of batch endpoints. Default 64 MiB.
+	MaxBatchBodyBytes int64
+}
+
+// DefaultOptions returns the options with every default filled in.
+func DefaultOptions() Options {
+	return Options{RequestTimeout: 30 * time.Second, MaxBodyBytes: 64 << 10, MaxBatchBodyBytes: 64 << 20}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = d.RequestTimeout
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.MaxBatchBodyBytes == 0 {
+		o.MaxBatchBodyBytes = d.MaxBatchBodyBytes
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	if o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.MaxBatchBodyBytes < 0 {
+		return fmt.Errorf("server: options must not be negative")
+	}
+	return nil
+}
+
+// Server holds the handler's state. Obtain one with New.
+type Server struct {
+	deps    Deps
+	opts    Options
+	log     *slog.Logger
+	router  *mux.Router
+	started time.Time
+}
+
+// New returns the HTTP handler of the API.
+func New(deps Deps, opts Options) (http.Handler, error) {
+	s, err := NewServer(deps, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewServer is New returning the concrete *Server.
+func NewServer(deps Deps, opts Options) (*Server, error) {
+	if deps.Index == nil {
+		return nil, fmt.Errorf("server: Deps.Index is required")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{deps: deps, opts: opts.withDefaults(), log: deps.Logger, started: time.Now()}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.router = mux.NewRouter()
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves a request: with a timeout, a panic guard and the
+// JSON error contract.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		}
+	}()
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	s.router.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// handler adapts a function returning an error to the JSON error contract.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+func (s *Server) routes() {
+	r := s.router
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint"})
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+	})
+	r.HandleFunc("/healthz", s.handle(s.healthz)).Methods(http.MethodGet)
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.HandleFunc("/nearby", s.handle(s.nearby)).Methods(http.MethodGet)
+	api.HandleFunc("/knearest", s.handle(s.knearest)).Methods(http.MethodGet)
+	api.HandleFunc("/entities/{id}", s.handle(s.entity)).Methods(http.MethodGet)
+	api.HandleFunc("/address/check", s.handle(s.addressCheck)).Methods(http.MethodPost)
+	api.HandleFunc("/address/parse", s.handle(s.addressParse)).Methods(http.MethodPost)
+	api.HandleFunc("/address/compare", s.handle(s.addressCompare)).Methods(http.MethodPost)
+	api.HandleFunc("/address/geocode", s.handle(s.addressGeocode)).Methods(http.MethodPost)
+	api.HandleFunc("/address/batch", s.handle(s.addressBatch)).Methods(http.MethodPost)
+	s.extraRoutes(api)
+}
