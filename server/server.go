@@ -122,23 +122,40 @@ func (s *Server) handle(fn handlerFunc) http.HandlerFunc {
 	}
 }
 
+// only restricts a handler to one method (HEAD allowed with GET), answering
+// 405 with a JSON error and an Allow header otherwise. Routes are
+// registered without mux's Methods matcher, whose 405 handling does not
+// reach subrouters.
+func only(method string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", method)
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed, use " + method})
+			return
+		}
+		h(w, r)
+	}
+}
+
 func (s *Server) routes() {
 	r := s.router
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint"})
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 	})
-	r.HandleFunc("/healthz", s.handle(s.healthz)).Methods(http.MethodGet)
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
+	r.HandleFunc("/healthz", only(http.MethodGet, s.handle(s.healthz)))
 	api := r.PathPrefix("/api/v1").Subrouter()
-	api.HandleFunc("/nearby", s.handle(s.nearby)).Methods(http.MethodGet)
-	api.HandleFunc("/knearest", s.handle(s.knearest)).Methods(http.MethodGet)
-	api.HandleFunc("/entities/{id}", s.handle(s.entity)).Methods(http.MethodGet)
-	api.HandleFunc("/address/check", s.handle(s.addressCheck)).Methods(http.MethodPost)
-	api.HandleFunc("/address/parse", s.handle(s.addressParse)).Methods(http.MethodPost)
-	api.HandleFunc("/address/compare", s.handle(s.addressCompare)).Methods(http.MethodPost)
-	api.HandleFunc("/address/geocode", s.handle(s.addressGeocode)).Methods(http.MethodPost)
-	api.HandleFunc("/address/batch", s.handle(s.addressBatch)).Methods(http.MethodPost)
+	api.NotFoundHandler, api.MethodNotAllowedHandler = notFound, notAllowed
+	api.HandleFunc("/nearby", only(http.MethodGet, s.handle(s.nearby)))
+	api.HandleFunc("/knearest", only(http.MethodGet, s.handle(s.knearest)))
+	api.HandleFunc("/entities/{id}", only(http.MethodGet, s.handle(s.entity)))
+	api.HandleFunc("/address/check", only(http.MethodPost, s.handle(s.addressCheck)))
+	api.HandleFunc("/address/parse", only(http.MethodPost, s.handle(s.addressParse)))
+	api.HandleFunc("/address/compare", only(http.MethodPost, s.handle(s.addressCompare)))
+	api.HandleFunc("/address/geocode", only(http.MethodPost, s.handle(s.addressGeocode)))
+	api.HandleFunc("/address/batch", only(http.MethodPost, s.handle(s.addressBatch)))
 	s.extraRoutes(api)
 }
