@@ -355,10 +355,12 @@ func diffFields(a, b *fields) []FieldDiff {
 // Compare compares two addresses. Both are normalised and parsed first.
 // It is safe for concurrent use.
 func (p *Parser) Compare(a, b string) Result {
-	ca, cb := p.Parse(Normalize(a)), p.Parse(Normalize(b))
-	fa, fb := fieldsOf(&ca), fieldsOf(&cb)
-	lvl, score := compareFields(&fa, &fb)
-	return Result{Label: labelFor(lvl, &fa, &fb), Level: lvl, Score: score, Diff: diffFields(&fa, &fb)}
+	ea, eb := p.entityOf(a), p.entityOf(b)
+	fa, fb := &ea.f, &eb.f
+	lvl, score := compareFields(fa, fb)
+	label, elvl := p.compareEntities(&ea, &eb, lvl)
+	score = entityScore(label, elvl, score)
+	return Result{Label: label, Level: elvl, Score: score, Diff: diffFields(fa, fb)}
 }
 
 // Canonical returns the normalised address with omitted higher administrative
@@ -406,4 +408,29 @@ func Compare(a, b string) Result {
 		return Result{Label: None, Level: LevelDifferent}
 	}
 	return p.Compare(a, b)
+}
+
+// entityScore keeps the component score but moves it into the band of the
+// entity label: match ≥ 0.7, partial in [0.35, 0.7), none < 0.35.
+func entityScore(l MatchLabel, lvl Level, s float64) float64 {
+	lo, hi := 0.0, 0.35
+	switch l {
+	case Match:
+		lo, hi = 0.7, 1
+	case Partial:
+		lo, hi = 0.35, 0.7
+	}
+	if lvl == LevelExact && l == Match && s < 0.85 {
+		s = 0.85
+	}
+	if s < lo {
+		s = lo + 0.1*(hi-lo)*s
+	}
+	if s >= hi {
+		s = hi - 0.01*(1-s)
+		if l == Match {
+			s = hi - 0.05*(1-s)
+		}
+	}
+	return s
 }

@@ -1,0 +1,461 @@
+package addressmatch
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+)
+
+// This file holds the entity-level comparator behind [Parser.Compare]. The
+// component comparator (compareFields) answers "which components agree"; the
+// entity comparator answers the GeoGLUE/CCKS2021 question "do both strings
+// denote the same POI/AOI" with the label semantics of that task:
+//
+//   - match: the same entity, even when house numbers, floors or rooms differ
+//     and even when one side gives the road and the other does not;
+//   - partial: related places — one contains the other (a compound and a
+//     building in it, a compound and one of its gates), two places at the same
+//     road number or in the same compound, or only the road agrees;
+//   - none: different places.
+//
+// Map-database candidates have a typical shape, "road + number + [assist] +
+// name + (qualifier)". The qualifier in brackets is read before the brackets
+// are normalised away: a gate (东门) makes the candidate a part of the
+// entity, a branch (仙林店) or a road hint (友谊路) is not part of the name,
+// anything else is an alias of the entity.
+
+// parenInfo is what the bracketed qualifiers of an address say.
+type parenInfo struct {
+	gate    bool     // (东门), (西北门), (东3门)
+	aliases []string // other bracketed names (桥林医院)
+}
+
+// splitParens removes bracketed qualifiers from s and classifies them.
+func splitParens(s string) (string, parenInfo) {
+	var pi parenInfo
+	if !strings.ContainsAny(s, "(（[【") {
+		return s, pi
+	}
+	var main strings.Builder
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := cntext.FoldWidthRune(rs[i])
+		if r != '(' && r != '[' && r != '【' {
+			main.WriteRune(rs[i])
+			continue
+		}
+		j := i + 1
+		for j < len(rs) {
+			c := cntext.FoldWidthRune(rs[j])
+			if c == ')' || c == ']' || c == '】' {
+				break
+			}
+			j++
+		}
+		inner := Normalize(string(rs[i+1 : j]))
+		i = j
+		switch {
+		case inner == "":
+		case isGateWord(inner):
+			pi.gate = true
+		case isBranchWord(inner), isRoadHint(inner), strings.Contains(inner, "建设中"), strings.HasPrefix(inner, "原"):
+		default:
+			pi.aliases = append(pi.aliases, inner)
+		}
+	}
+	return main.String(), pi
+}
+
+// isGateWord: 东门, 西北门, 东3门, 南2门, 正门, 北门口, 停车场入口.
+func isGateWord(s string) bool {
+	n := utf8.RuneCountInString(s)
+	if n > 6 {
+		return false
+	}
+	s = strings.TrimSuffix(s, "口")
+	return strings.HasSuffix(s, "门") || strings.HasSuffix(s, "入") || strings.HasSuffix(s, "出入")
+}
+
+// isBranchWord: a branch qualifier of a chain store (仙林店, 学则路店, 总店).
+func isBranchWord(s string) bool {
+	return strings.HasSuffix(s, "店") || strings.HasSuffix(s, "分店") || strings.HasSuffix(s, "分部") || strings.HasSuffix(s, "营业部") || strings.HasSuffix(s, "分理处")
+}
+
+// isRoadHint: (友谊路), (燎原路东), (朝阳路辅路).
+func isRoadHint(s string) bool {
+	rs := []rune(s)
+	n := len(rs)
+	if n > 7 {
+		return false
+	}
+	// strip a trailing direction / 辅路 / 口
+	for n > 1 && strings.ContainsRune("东西南北侧段口", rs[n-1]) {
+		n--
+	}
+	t := string(rs[:n])
+	for _, w := range []string{"路", "街", "大道", "大街", "巷", "辅路"} {
+		if strings.HasSuffix(t, w) && n > utf8.RuneCountInString(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// entity is the entity-level view of one parsed address.
+type entity struct {
+	f       fields
+	names   []string // poi/subpoi/devzone names (gates removed), bracket aliases
+	core    string   // the names concatenated, category words kept
+	roads   []string // main roads (not the roads of an intersection description)
+	roadNos map[string]string
+	gate    bool
+	near    bool // the address is described relative to something (附近, 交叉口 …)
+	houseno string
+	nLast   int // index in names of the last name of the main text
+}
+
+func (p *Parser) entityOf(s string) entity {
+	main, pi := splitParens(s)
+	c := p.Parse(Normalize(main))
+	e := entity{f: fieldsOf(&c), gate: pi.gate || fieldsOf(&c).gate, roadNos: map[string]string{}}
+	e.houseno = e.f.houseno
+	var core strings.Builder
+	spans := c.Spans
+	for k, sp := range spans {
+		switch sp.Label {
+		case LabelPOI, LabelSubPOI:
+			t := sp.Text
+			if isGateWord(t) {
+				e.gate = true
+				continue
+			}
+			// a gate glued to the name: 华发九龙湾南门
+			if g := gateSuffix(t); g > 0 {
+				e.gate = true
+				t = string([]rune(t)[:utf8.RuneCountInString(t)-g])
+			}
+			if isNumericName(t) || isSectionName(t) {
+				continue
+			}
+			if len(e.names) == 0 || e.names[len(e.names)-1] != t {
+				e.names = append(e.names, t)
+			}
+			core.WriteString(t)
+		case LabelDevzone:
+			e.names = append(e.names, sp.Text)
+		case LabelRoad:
+			cross := k+1 < len(spans) && (spans[k+1].Label == LabelIntersection || spans[k+1].Label == LabelRoad) ||
+				k > 0 && spans[k-1].Label == LabelRoad && k+1 < len(spans) && spans[k+1].Label == LabelIntersection
+			if cross {
+				e.near = true
+				continue
+			}
+			e.roads = append(e.roads, sp.Text)
+			if k+1 < len(spans) && spans[k+1].Label == LabelRoadNo {
+				e.roadNos[sp.Text] = numKey(spans[k+1].Text)
+			}
+		case LabelAssist, LabelIntersection, LabelDistance:
+			e.near = true
+		}
+	}
+	e.nLast = len(e.names) - 1
+	if e.nLast < 0 {
+		e.nLast = 0
+	}
+	e.names = append(e.names, pi.aliases...)
+	e.core = core.String()
+	return e
+}
+
+// gateSuffix returns the rune length of a gate word glued to the end of a
+// longer name (华发九龙湾南门 → 2), or 0.
+func gateSuffix(t string) int {
+	rs := []rune(t)
+	n := len(rs)
+	if n < 4 || rs[n-1] != '门' {
+		return 0
+	}
+	k := n - 1
+	for k > 0 && n-k <= 3 && (strings.ContainsRune("东西南北正侧后", rs[k-1]) || isDigit(rs[k-1])) {
+		k--
+	}
+	if k == n-1 || k < 2 {
+		return 0
+	}
+	return n - k
+}
+
+// isSectionName: 北区, 东区, 南校区 — a part of a compound named by a
+// direction only.
+func isSectionName(t string) bool {
+	rs := []rune(t)
+	if len(rs) < 2 || len(rs) > 4 {
+		return false
+	}
+	k := 0
+	for k < len(rs) && strings.ContainsRune("东西南北中上下前后内外新老", rs[k]) {
+		k++
+	}
+	if k == 0 {
+		return false
+	}
+	switch string(rs[k:]) {
+	case "区", "校区", "院", "苑", "楼", "期", "座", "门", "侧", "面", "边":
+		return true
+	}
+	return false
+}
+
+// isNumericName: 2期, A区, 12排 — a numbered part, not a name.
+func isNumericName(t string) bool {
+	rs := []rune(t)
+	k := 0
+	for k < len(rs) && (isAlnum(rs[k]) || rs[k] == '-' || cntext.IsNumeralRune(rs[k])) {
+		k++
+	}
+	return k > 0 && len(rs)-k <= 1
+}
+
+// genericWords are category words that say what kind of place a name is but
+// not which one; they are ignored when two names are compared.
+var genericWords = []string{"有限责任公司", "股份有限公司", "有限公司", "分公司", "公司", "集团", "小区", "社区", "花园", "家园",
+	"公寓", "大厦", "广场", "中心", "新村", "商场", "市场", "超市", "酒店", "宾馆", "医院", "学校", "幼儿园", "店", "厂"}
+
+// distinctive strips the category word (小区, 工业区, 便利店 …, from the
+// parser's suffix dictionary) and a leading province/city name from a name,
+// leaving the part that says which place it is.
+func (p *Parser) distinctive(s string) string {
+	rs := []rune(s)
+	// leading admin name: 浙江省体育中心 → 体育中心
+	for L := len(rs) - 2; L >= 2; L-- {
+		if refs, ok := p.dict.names[string(rs[:L])]; ok {
+			top := false
+			for _, ref := range refs {
+				if p.dict.units[ref.unit].level <= AdminDistrict {
+					top = true
+				}
+			}
+			if top {
+				rs = rs[L:]
+				break
+			}
+		}
+	}
+	for _, w := range genericWords {
+		if strings.HasSuffix(string(rs), w) && len(rs) >= utf8.RuneCountInString(w)+2 {
+			rs = rs[:len(rs)-utf8.RuneCountInString(w)]
+			return string(rs)
+		}
+	}
+	for L := p.maxSuf; L >= 2; L-- {
+		if len(rs) < L+2 {
+			continue
+		}
+		if l, ok := p.suffix[string(rs[len(rs)-L:])]; ok && (l == LabelPOI || l == LabelDevzone) {
+			return string(rs[:len(rs)-L])
+		}
+	}
+	if len(rs) >= 4 {
+		if l, ok := p.suffix[string(rs[len(rs)-1:])]; ok && l == LabelPOI {
+			return string(rs[:len(rs)-1])
+		}
+	}
+	return string(rs)
+}
+
+// lcsLen is the length in runes of the longest common substring.
+func lcsLen(a, b []rune) int {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	best := 0
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			if a[i-1] == b[j-1] {
+				cur[j] = prev[j-1] + 1
+				if cur[j] > best {
+					best = cur[j]
+				}
+			} else {
+				cur[j] = 0
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return best
+}
+
+// bagOverlap is the number of runes of a that also occur in b (multiset).
+func bagOverlap(a, b []rune) int {
+	m := make(map[rune]int, len(b))
+	for _, r := range b {
+		m[r]++
+	}
+	n := 0
+	for _, r := range a {
+		if m[r] > 0 {
+			m[r]--
+			n++
+		}
+	}
+	return n
+}
+
+// nameRel grades how strongly two names denote the same entity:
+// 2 same entity, 1 related (a shared distinctive part), 0 unrelated.
+func (p *Parser) nameRel(a, b string) int {
+	if a == "" || b == "" {
+		return 0
+	}
+	if a == b {
+		return 2
+	}
+	da, db := []rune(p.distinctive(a)), []rune(p.distinctive(b))
+	short, long := len(da), len(db)
+	if long < short {
+		short, long = long, short
+	}
+	if short < 2 {
+		return 0
+	}
+	l := lcsLen(da, db)
+	switch {
+	case l == short && (short >= 3 || long <= 3):
+		return 2
+	case short >= 4 && l >= short-1 && cntext.EditDistance(string(da), string(db), 1) <= 1:
+		return 2
+	case l >= 3 || (l == 2 && short == 2):
+		return 1
+	}
+	return 0
+}
+
+// entityRel relates the names of both sides: fin reports that the finest
+// names (the last one, or a bracketed alias) denote the same entity, comp that
+// some name of one side is some name of the other (the same compound), rel1
+// that two names share a distinctive part.
+func (p *Parser) entityRel(a, b *entity) (fin, comp, rel1 bool) {
+	if len(a.names) == 0 || len(b.names) == 0 {
+		return
+	}
+	fa, fb := a.finest(), b.finest()
+	for _, x := range fa {
+		for _, y := range fb {
+			if p.nameRel(x, y) == 2 {
+				fin = true
+			}
+		}
+	}
+	for _, x := range a.names {
+		for _, y := range b.names {
+			switch p.nameRel(x, y) {
+			case 2:
+				comp = true
+			case 1:
+				rel1 = true
+			}
+		}
+	}
+	return
+}
+
+// finest returns the last name and the bracketed aliases.
+func (e *entity) finest() []string {
+	if len(e.names) == 0 {
+		return nil
+	}
+	return append([]string{e.names[e.nLast]}, e.names[e.nLast+1:]...)
+}
+
+// sameRoad: equal names, or one ends with the other (菀坪创业路 / 创业路).
+func sameRoad(x, y string) bool {
+	if x == y {
+		return true
+	}
+	if utf8.RuneCountInString(x) < utf8.RuneCountInString(y) {
+		x, y = y, x
+	}
+	return utf8.RuneCountInString(y) >= 3 && strings.HasSuffix(x, y)
+}
+
+func roadsShare(a, b *entity) (ra, rb string, ok bool) {
+	for _, x := range a.roads {
+		for _, y := range b.roads {
+			if sameRoad(x, y) {
+				return x, y, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// compareEntities returns the task label and a level consistent with it.
+func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level) {
+	if lvl == LevelDifferent && adminConflict(&a.f, &b.f) {
+		return None, LevelDifferent
+	}
+	fin, comp, rel1 := p.entityRel(a, b)
+	ra, rb, roadEq := roadsShare(a, b)
+	roadConflict := len(a.roads) > 0 && len(b.roads) > 0 && !roadEq
+	noA, noB := a.roadNos[ra], b.roadNos[rb]
+	roadNoEq := roadEq && noA != "" && noA == noB
+	commEq := a.f.community != "" && a.f.community == b.f.community
+	noNames := len(a.names) == 0 && len(b.names) == 0
+	if lvl == LevelExact && (fin || noNames) && a.gate == b.gate {
+		return Match, LevelExact
+	}
+	switch {
+	case fin || comp:
+		switch {
+		case a.houseno != "" && b.houseno != "":
+			if a.houseno == b.houseno {
+				return Match, LevelSameBuilding
+			}
+			return Partial, LevelSamePOI
+		case a.houseno != "" || b.houseno != "":
+			return Partial, LevelSamePOI
+		}
+		if roadConflict && len(a.roadNos) > 0 && len(b.roadNos) > 0 {
+			return None, LevelDifferent
+		}
+		if !fin || a.gate != b.gate || roadConflict {
+			return Partial, LevelSamePOI
+		}
+		if a.f.cellno != "" || a.f.floorno != "" || a.f.roomno != "" {
+			return Match, LevelSameBuilding
+		}
+		return Match, LevelExact
+	case roadNoEq:
+		if len(a.names) == 0 && (a.houseno == "" || a.houseno == b.houseno) {
+			return Match, LevelSameBuilding
+		}
+		return Partial, LevelSamePOI
+	case rel1 && !roadConflict:
+		return Partial, LevelSamePOI
+	case roadEq:
+		return Partial, LevelSameRoad
+	case commEq:
+		return Partial, LevelSameArea
+	}
+	if lvl == LevelSameArea {
+		return None, LevelSameArea
+	}
+	return None, LevelDifferent
+}
+
+func adminConflict(a, b *fields) bool {
+	for _, l := range []AdminLevel{AdminProvince, AdminCity, AdminDistrict, AdminTown} {
+		if a.unit[l] >= 0 && b.unit[l] >= 0 && a.unit[l] != b.unit[l] {
+			return true
+		}
+	}
+	if a.unit[AdminDistrict] < 0 || b.unit[AdminDistrict] < 0 {
+		if a.district != "" && b.district != "" && a.district != b.district {
+			return true
+		}
+	}
+	return false
+}
