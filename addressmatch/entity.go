@@ -226,22 +226,7 @@ var genericWords = []string{"有限责任公司", "股份有限公司", "有限�
 // parser's suffix dictionary) and a leading province/city name from a name,
 // leaving the part that says which place it is.
 func (p *Parser) distinctive(s string) string {
-	rs := []rune(s)
-	// leading admin name: 浙江省体育中心 → 体育中心
-	for L := len(rs) - 2; L >= 2; L-- {
-		if refs, ok := p.dict.names[string(rs[:L])]; ok {
-			top := false
-			for _, ref := range refs {
-				if p.dict.units[ref.unit].level <= AdminDistrict {
-					top = true
-				}
-			}
-			if top {
-				rs = rs[L:]
-				break
-			}
-		}
-	}
+	rs := []rune(p.stripAdminPrefix(s))
 	for _, w := range genericWords {
 		if strings.HasSuffix(string(rs), w) && len(rs) >= utf8.RuneCountInString(w)+2 {
 			rs = rs[:len(rs)-utf8.RuneCountInString(w)]
@@ -262,6 +247,22 @@ func (p *Parser) distinctive(s string) string {
 		}
 	}
 	return string(rs)
+}
+
+// stripAdminPrefix drops a leading province/city/county name:
+// 浙江省体育中心 → 体育中心.
+func (p *Parser) stripAdminPrefix(s string) string {
+	rs := []rune(s)
+	for L := len(rs) - 2; L >= 2; L-- {
+		if refs, ok := p.dict.names[string(rs[:L])]; ok {
+			for _, ref := range refs {
+				if p.dict.units[ref.unit].level <= AdminDistrict {
+					return string(rs[L:])
+				}
+			}
+		}
+	}
+	return s
 }
 
 // lcsLen is the length in runes of the longest common substring.
@@ -323,9 +324,23 @@ func (p *Parser) nameRel(a, b string) int {
 	}
 	l := lcsLen(da, db)
 	switch {
-	case l == short && (short >= 3 || long <= 3):
+	case l == short && short >= 3:
 		return 2
+	case l == short && short == 2:
+		// a two-rune distinctive part (云兜便利店 / 云兜超市) only names the
+		// same place with the same category word
+		sa, sb := p.stripAdminPrefix(a), p.stripAdminPrefix(b)
+		if strings.Contains(sa, sb) || strings.Contains(sb, sa) {
+			return 2
+		}
+		return 1
 	case short >= 4 && l >= short-1 && cntext.EditDistance(string(da), string(db), 1) <= 1:
+		return 2
+	}
+	// permuted or mistyped names: 涉外管理旅游学校 / 涉外旅游管理学校
+	ov := bagOverlap(da, db)
+	switch {
+	case short >= 4 && l >= 2 && 5*ov >= 4*long:
 		return 2
 	case l >= 3 || (l == 2 && short == 2):
 		return 1
@@ -360,6 +375,11 @@ func (p *Parser) entityRel(a, b *entity) (fin, comp, rel1 bool) {
 		}
 	}
 	return
+}
+
+// bareRoad: the address names a road and nothing finer.
+func (e *entity) bareRoad() bool {
+	return len(e.roads) > 0 && len(e.names) == 0 && len(e.roadNos) == 0 && e.houseno == "" && e.f.community == ""
 }
 
 // finest returns the last name and the bracketed aliases.
@@ -435,6 +455,9 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level) {
 		return Partial, LevelSamePOI
 	case rel1 && !roadConflict:
 		return Partial, LevelSamePOI
+	case roadEq && (a.bareRoad() != b.bareRoad()):
+		// one side is only a road: the place on it is not the road
+		return None, LevelSameRoad
 	case roadEq:
 		return Partial, LevelSameRoad
 	case commEq:
@@ -453,9 +476,20 @@ func adminConflict(a, b *fields) bool {
 		}
 	}
 	if a.unit[AdminDistrict] < 0 || b.unit[AdminDistrict] < 0 {
-		if a.district != "" && b.district != "" && a.district != b.district {
+		if a.district != "" && b.district != "" && districtStem(a.district) != districtStem(b.district) {
 			return true
 		}
 	}
 	return false
+}
+
+// districtStem drops the level word of a district name (江宁县 / 江宁区,
+// 龙华新区 / 龙华区 name one place).
+func districtStem(s string) string {
+	for _, w := range []string{"新区", "区", "县", "市", "旗"} {
+		if strings.HasSuffix(s, w) && utf8.RuneCountInString(s) > utf8.RuneCountInString(w)+1 {
+			return strings.TrimSuffix(s, w)
+		}
+	}
+	return s
 }

@@ -355,9 +355,12 @@ func (p *Parser) hasPrefixAt(st *parseState, k, n int, words []string) bool {
 }
 
 // roadAhead reports whether the text at k continues a road name:
-// [方向]?(路|街|大道|大街|巷).
+// [方向]?[一二…九]?(路|街|大道|大街|巷) (中山八路, 陕西南路).
 func roadAhead(st *parseState, k, n int) bool {
 	if k < n && strings.ContainsRune("东西南北中", st.f[k]) {
+		k++
+	}
+	if k+1 < n && strings.ContainsRune("一二三四五六七八九十", st.f[k]) && (st.f[k+1] == '路' || st.f[k+1] == '街') {
 		k++
 	}
 	if k >= n {
