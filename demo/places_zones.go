@@ -119,6 +119,7 @@ func (g *gen) zones() {
 	}
 	g.ftz()
 	g.grids()
+	g.streetZones()
 }
 
 func (g *gen) streetAnchor(name string) (orb.Point, bool) {
