@@ -31,9 +31,9 @@ func haversineA(lon1, lat1, cos1, lon2, lat2, cos2 float64) float64 {
 // |x/2| < 0.05) is far below float64 rounding; elsewhere math.Sin.
 func sinHalf(x float64) float64 {
 	h := x * 0.5
-	if h > -0.05 && h < 0.05 {
-		h2 := h * h
-		return h * (1 - h2/6*(1-h2/20*(1-h2/42*(1-h2/72))))
+	h2 := h * h
+	if h2 < 0.0025 {
+		return h * (1 + h2*(-1.0/6+h2*(1.0/120+h2*(-1.0/5040+h2*(1.0/362880)))))
 	}
 	return math.Sin(h)
 }

@@ -49,10 +49,11 @@ func checkAddress(field, a string) error {
 }
 
 func (s *Server) addresses() (*addressmatch.DB, error) {
-	if s.deps.Addresses == nil {
-		return nil, fmt.Errorf("%w: the address database is not configured", errUnavailable)
+	db := s.addrDB.Load()
+	if db == nil {
+		return nil, fmt.Errorf("%w: the address database is not ready (still building, or not configured)", errUnavailable)
 	}
-	return s.deps.Addresses, nil
+	return db, nil
 }
 
 type addressReq struct {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -19,7 +20,9 @@ import (
 type Deps struct {
 	// Index is the geo index (required).
 	Index *geo.Index
-	// Addresses is the address database of the address endpoints.
+	// Addresses is the address database of the address endpoints. It may
+	// also be attached later with SetAddresses (e.g. once built in the
+	// background); until then those endpoints answer 503.
 	Addresses *addressmatch.DB
 	// Logger receives request errors; nil discards.
 	Logger *slog.Logger
@@ -64,6 +67,7 @@ func (o Options) Validate() error {
 
 // Server holds the handler's state. Obtain one with New.
 type Server struct {
+	addrDB  atomic.Pointer[addressmatch.DB]
 	deps    Deps
 	opts    Options
 	log     *slog.Logger
@@ -92,10 +96,17 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if deps.Addresses != nil {
+		s.addrDB.Store(deps.Addresses)
+	}
 	s.router = mux.NewRouter()
 	s.routes()
 	return s, nil
 }
+
+// SetAddresses attaches the address database once it is ready. Safe for
+// concurrent use with serving.
+func (s *Server) SetAddresses(db *addressmatch.DB) { s.addrDB.Store(db) }
 
 // ServeHTTP serves a request: with a timeout, a panic guard and the
 // JSON error contract.

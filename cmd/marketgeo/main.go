@@ -97,20 +97,28 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
-	db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+	srv0, err := server.NewServer(server.Deps{Index: idx, Logger: log}, server.Options{})
 	if err != nil {
 		return err
 	}
-	follower, err := addressmatch.Follow(db, idx)
-	if err != nil {
-		return err
-	}
-	defer follower.Stop()
-	log.Info("address database ready", "addresses", db.Len(), "took", time.Since(start).Round(time.Millisecond))
-	h, err := server.New(server.Deps{Index: idx, Addresses: db, Logger: log}, server.Options{})
-	if err != nil {
-		return err
-	}
+	var h http.Handler = srv0
+	// The address database takes a few seconds to build: serve geo queries
+	// at once and attach it when ready (its endpoints answer 503 until then).
+	go func() {
+		t := time.Now()
+		db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+		if err == nil {
+			var follower *addressmatch.Follower
+			follower, err = addressmatch.Follow(db, idx)
+			_ = follower // follows the index for the life of the process
+		}
+		if err != nil {
+			log.Error("address database failed", "err", err)
+			return
+		}
+		srv0.SetAddresses(db)
+		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
+	}()
 	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
