@@ -358,9 +358,17 @@ func (p *Parser) Compare(a, b string) Result {
 	ea, eb := p.entityOf(a), p.entityOf(b)
 	fa, fb := &ea.f, &eb.f
 	lvl, score := compareFields(fa, fb)
-	label, elvl := p.compareEntities(&ea, &eb, lvl)
+	label, elvl, _ := p.compareEntities(&ea, &eb, lvl)
 	score = entityScore(label, elvl, score)
 	return Result{Label: label, Level: elvl, Score: score, Diff: diffFields(fa, fb)}
+}
+
+// compareWhy is Compare with the rule that decided (for tuning).
+func (p *Parser) compareWhy(a, b string) (MatchLabel, string) {
+	ea, eb := p.entityOf(a), p.entityOf(b)
+	lvl, _ := compareFields(&ea.f, &eb.f)
+	l, _, why := p.compareEntities(&ea, &eb, lvl)
+	return l, why
 }
 
 // Canonical returns the normalised address with omitted higher administrative

@@ -27,7 +27,7 @@ import (
 
 // parenInfo is what the bracketed qualifiers of an address say.
 type parenInfo struct {
-	gate    bool     // (东门), (西北门), (东3门)
+	gate    string   // (东门), (西北门), (东3门)
 	aliases []string // other bracketed names (桥林医院)
 }
 
@@ -58,7 +58,7 @@ func splitParens(s string) (string, parenInfo) {
 		switch {
 		case inner == "":
 		case isGateWord(inner):
-			pi.gate = true
+			pi.gate = inner
 		case isBranchWord(inner), isRoadHint(inner), strings.Contains(inner, "建设中"), strings.HasPrefix(inner, "原"):
 		default:
 			pi.aliases = append(pi.aliases, inner)
@@ -109,8 +109,9 @@ type entity struct {
 	core    string   // the names concatenated, category words kept
 	roads   []string // main roads (not the roads of an intersection description)
 	roadNos map[string]string
-	gate    bool
-	near    bool // the address is described relative to something (附近, 交叉口 …)
+	gate    string   // the gate named, "门" when unnamed
+	allRds  []string // every road named, the roads of an intersection included
+	near    bool     // the address is described relative to something (附近, 交叉口 …)
 	houseno string
 	nLast   int // index in names of the last name of the main text
 }
@@ -118,7 +119,10 @@ type entity struct {
 func (p *Parser) entityOf(s string) entity {
 	main, pi := splitParens(s)
 	c := p.Parse(Normalize(main))
-	e := entity{f: fieldsOf(&c), gate: pi.gate || fieldsOf(&c).gate, roadNos: map[string]string{}}
+	e := entity{f: fieldsOf(&c), gate: pi.gate, roadNos: map[string]string{}}
+	if e.gate == "" && e.f.gate {
+		e.gate = "门"
+	}
 	e.houseno = e.f.houseno
 	var core strings.Builder
 	spans := c.Spans
@@ -127,13 +131,26 @@ func (p *Parser) entityOf(s string) entity {
 		case LabelPOI, LabelSubPOI:
 			t := sp.Text
 			if isGateWord(t) {
-				e.gate = true
+				e.gate = t
 				continue
 			}
 			// a gate glued to the name: 华发九龙湾南门
 			if g := gateSuffix(t); g > 0 {
-				e.gate = true
-				t = string([]rune(t)[:utf8.RuneCountInString(t)-g])
+				rs := []rune(t)
+				e.gate = string(rs[len(rs)-g:])
+				t = string(rs[:len(rs)-g])
+			}
+			// a shop or building number glued to the name: C7甜丫丫西点,
+			// 德威御园20 (a number after the name is a building)
+			t = strings.TrimLeft(t, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-")
+			if u := strings.TrimRight(t, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-"); u != t && utf8.RuneCountInString(u) >= 2 {
+				if e.houseno == "" {
+					e.houseno = t[len(u):]
+				}
+				t = u
+			}
+			if t == "" {
+				continue
 			}
 			if isNumericName(t) || isSectionName(t) {
 				continue
@@ -145,6 +162,7 @@ func (p *Parser) entityOf(s string) entity {
 		case LabelDevzone:
 			e.names = append(e.names, sp.Text)
 		case LabelRoad:
+			e.allRds = append(e.allRds, sp.Text)
 			cross := k+1 < len(spans) && (spans[k+1].Label == LabelIntersection || spans[k+1].Label == LabelRoad) ||
 				k > 0 && spans[k-1].Label == LabelRoad && k+1 < len(spans) && spans[k+1].Label == LabelIntersection
 			if cross {
@@ -401,6 +419,17 @@ func sameRoad(x, y string) bool {
 	return utf8.RuneCountInString(y) >= 3 && strings.HasSuffix(x, y)
 }
 
+func anyRoadShared(x, y []string) bool {
+	for _, a := range x {
+		for _, b := range y {
+			if sameRoad(a, b) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func roadsShare(a, b *entity) (ra, rb string, ok bool) {
 	for _, x := range a.roads {
 		for _, y := range b.roads {
@@ -413,60 +442,65 @@ func roadsShare(a, b *entity) (ra, rb string, ok bool) {
 }
 
 // compareEntities returns the task label and a level consistent with it.
-func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level) {
+func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, string) {
 	if lvl == LevelDifferent && adminConflict(&a.f, &b.f) {
-		return None, LevelDifferent
+		return None, LevelDifferent, "L418"
 	}
 	fin, comp, rel1 := p.entityRel(a, b)
 	ra, rb, roadEq := roadsShare(a, b)
 	roadConflict := len(a.roads) > 0 && len(b.roads) > 0 && !roadEq
+	if !roadConflict && !roadEq && len(a.allRds) > 0 && len(b.allRds) > 0 {
+		// one side is placed by an intersection that does not involve the
+		// other side's road
+		roadConflict = !anyRoadShared(a.allRds, b.allRds)
+	}
 	noA, noB := a.roadNos[ra], b.roadNos[rb]
 	roadNoEq := roadEq && noA != "" && noA == noB
 	commEq := a.f.community != "" && a.f.community == b.f.community
 	noNames := len(a.names) == 0 && len(b.names) == 0
-	if lvl == LevelExact && (fin || noNames) && a.gate == b.gate {
-		return Match, LevelExact
+	if lvl == LevelExact && noNames && a.gate == b.gate && len(a.roads) == len(b.roads) && a.f.community == b.f.community {
+		return Match, LevelExact, "L428"
 	}
 	switch {
 	case fin || comp:
 		switch {
 		case a.houseno != "" && b.houseno != "":
 			if a.houseno == b.houseno {
-				return Match, LevelSameBuilding
+				return Match, LevelSameBuilding, "L435"
 			}
-			return Partial, LevelSamePOI
+			return Partial, LevelSamePOI, "L437"
 		case a.houseno != "" || b.houseno != "":
-			return Partial, LevelSamePOI
+			return Partial, LevelSamePOI, "L439"
 		}
 		if roadConflict && len(a.roadNos) > 0 && len(b.roadNos) > 0 {
-			return None, LevelDifferent
+			return None, LevelDifferent, "L442"
 		}
 		if !fin || a.gate != b.gate || roadConflict {
-			return Partial, LevelSamePOI
+			return Partial, LevelSamePOI, "L445"
 		}
 		if a.f.cellno != "" || a.f.floorno != "" || a.f.roomno != "" {
-			return Match, LevelSameBuilding
+			return Match, LevelSameBuilding, "L448"
 		}
-		return Match, LevelExact
+		return Match, LevelExact, "L450"
 	case roadNoEq:
 		if len(a.names) == 0 && (a.houseno == "" || a.houseno == b.houseno) {
-			return Match, LevelSameBuilding
+			return Match, LevelSameBuilding, "L453"
 		}
-		return Partial, LevelSamePOI
-	case rel1 && !roadConflict:
-		return Partial, LevelSamePOI
+		return Partial, LevelSamePOI, "L455"
+	case rel1 && !roadConflict && false:
+		return Partial, LevelSamePOI, "L457"
 	case roadEq && (a.bareRoad() != b.bareRoad()):
 		// one side is only a road: the place on it is not the road
-		return None, LevelSameRoad
+		return None, LevelSameRoad, "L460"
 	case roadEq:
-		return Partial, LevelSameRoad
+		return Partial, LevelSameRoad, "L462"
 	case commEq:
-		return Partial, LevelSameArea
+		return Partial, LevelSameArea, "L464"
 	}
 	if lvl == LevelSameArea {
-		return None, LevelSameArea
+		return None, LevelSameArea, "L467"
 	}
-	return None, LevelDifferent
+	return None, LevelDifferent, "L469"
 }
 
 func adminConflict(a, b *fields) bool {
