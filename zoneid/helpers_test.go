@@ -2,6 +2,7 @@ package zoneid
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -89,3 +90,5 @@ func layerBound(zones []geo.Zone, layer string) orb.Bound {
 }
 
 var bg = context.Background()
+
+func cosd(lat float64) float64 { return math.Cos(lat * math.Pi / 180) }
