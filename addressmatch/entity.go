@@ -332,6 +332,12 @@ func (p *Parser) nameRel(a, b string) int {
 	if a == b {
 		return 2
 	}
+	// the whole names, admin prefix dropped: one inside the other
+	if sa, sb := []rune(p.stripAdminPrefix(a)), []rune(p.stripAdminPrefix(b)); len(sa) >= 4 && len(sb) >= 4 {
+		if m := min(len(sa), len(sb)); lcsLen(sa, sb) == m {
+			return 2
+		}
+	}
 	da, db := []rune(p.distinctive(a)), []rune(p.distinctive(b))
 	short, long := len(da), len(db)
 	if long < short {
@@ -419,6 +425,35 @@ func sameRoad(x, y string) bool {
 	return utf8.RuneCountInString(y) >= 3 && strings.HasSuffix(x, y)
 }
 
+// sameNumberNearRoad: the same road number on two roads that differ only by
+// a direction word (银泉路 / 银泉西路).
+func sameNumberNearRoad(a, b *entity) bool {
+	for x, nx := range a.roadNos {
+		for y, ny := range b.roadNos {
+			if nx == ny && nx != "" && roadDirVariant(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func roadDirVariant(x, y string) bool {
+	rx, ry := []rune(x), []rune(y)
+	if len(rx) < len(ry) {
+		rx, ry = ry, rx
+	}
+	if len(rx) != len(ry)+1 || len(ry) < 3 {
+		return false
+	}
+	for k := range rx {
+		if strings.ContainsRune("东西南北中", rx[k]) && string(rx[:k])+string(rx[k+1:]) == string(ry) {
+			return true
+		}
+	}
+	return false
+}
+
 func anyRoadShared(x, y []string) bool {
 	for _, a := range x {
 		for _, b := range y {
@@ -482,6 +517,9 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 			return Match, LevelSameBuilding, "L448"
 		}
 		return Match, LevelExact, "L450"
+	case !roadEq && sameNumberNearRoad(a, b):
+		// 银泉路27号 / 银泉西路27号: one number on the two ends of a road
+		return Partial, LevelSameRoad, "L-near"
 	case roadNoEq:
 		if len(a.names) == 0 && (a.houseno == "" || a.houseno == b.houseno) {
 			return Match, LevelSameBuilding, "L453"
@@ -489,7 +527,7 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 		return Partial, LevelSamePOI, "L455"
 	case rel1 && !roadConflict && false:
 		return Partial, LevelSamePOI, "L457"
-	case roadEq && (a.bareRoad() != b.bareRoad()):
+	case roadEq && (a.bareRoad() != b.bareRoad()) && !(a.f.unit[AdminDistrict] >= 0 && a.f.unit[AdminDistrict] == b.f.unit[AdminDistrict]):
 		// one side is only a road: the place on it is not the road
 		return None, LevelSameRoad, "L460"
 	case roadEq:
