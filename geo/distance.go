@@ -94,32 +94,35 @@ func capBounds(c orb.Point, radius float64) []orb.Bound {
 }
 
 // boxLowerBoundA returns a haversine term that is ≤ the term of every point
-// in the box [min, max], for the k-nearest search. Inside the box's longitude
-// span the nearest point is straight north or south; outside it the nearest
-// point lies on the nearer bounding meridian, where the distance along the
-// meridian has a single minimum that clamping finds.
+// in the box [min, max], for the k-nearest search: each of the two terms of
+// a = sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2) is bounded below on its own, by
+// the latitude and longitude gaps to the box (through either side of the
+// globe) and the smallest cosine of a latitude in the box.
 func boxLowerBoundA(lon, lat, cosLat float64, min, max [2]float64) float64 {
-	cl := math.Min(math.Max(lat, min[1]), max[1])
-	if lon >= min[0] && lon <= max[0] {
-		s := sinHalf((cl - lat) * deg2rad)
-		return s * s
+	var dLat float64
+	switch {
+	case lat < min[1]:
+		dLat = min[1] - lat
+	case lat > max[1]:
+		dLat = lat - max[1]
 	}
-	// longitude difference to the nearer edge, through either side of the globe
-	d1 := math.Mod(min[0]-lon+720, 360)
-	d2 := math.Mod(lon-max[0]+720, 360)
-	edge, dl := min[0], d1
-	if d2 < d1 {
-		edge, dl = max[0], d2
+	var dLon float64
+	switch {
+	case lon < min[0]:
+		dLon = math.Min(min[0]-lon, lon+360-max[0])
+	case lon > max[0]:
+		dLon = math.Min(lon-max[0], min[0]+360-lon)
 	}
-	if dl >= 90 {
-		// far side: the latitude difference alone is a valid lower bound
-		s := sinHalf((cl - lat) * deg2rad)
-		return s * s
+	s1 := sinHalf(dLat * deg2rad)
+	a := s1 * s1
+	if dLon > 0 {
+		far := math.Max(math.Abs(min[1]), math.Abs(max[1]))
+		if dLon > 180 {
+			dLon = 180
+		}
+		s2 := sinHalf(dLon * deg2rad)
+		a += cosLat * math.Cos(far*deg2rad) * s2 * s2
 	}
-	// latitude of the point of the meridian nearest to (lon, lat)
-	near := math.Atan(math.Tan(lat*deg2rad)/math.Cos(dl*deg2rad)) / deg2rad
-	near = math.Min(math.Max(near, min[1]), max[1])
-	a := haversineA(lon, lat, cosLat, edge, near, math.Cos(near*deg2rad))
 	// guard against rounding making the bound exceed a true distance
 	return math.Max(0, a*(1-1e-12)-1e-18)
 }

@@ -162,6 +162,7 @@ type Snapshot struct {
 	zones     *rtree.RTreeG[*zoneEntry]
 	zoneIDs   *btree.Map[string, *zoneEntry]
 	zoneCount map[string]int
+	zcells    *zoneCellsHolder // point-lookup grid, rebuilt lazily after zone changes
 }
 
 func newSnapshot(opts Options) *Snapshot {
@@ -174,6 +175,7 @@ func newSnapshot(opts Options) *Snapshot {
 		zones:     &rtree.RTreeG[*zoneEntry]{},
 		zoneIDs:   btree.NewMap[string, *zoneEntry](32),
 		zoneCount: map[string]int{},
+		zcells:    &zoneCellsHolder{},
 	}
 }
 
@@ -193,6 +195,7 @@ func (s *Snapshot) clone() *Snapshot {
 		zones:     s.zones.Copy(),
 		zoneIDs:   s.zoneIDs.Copy(),
 		zoneCount: zc,
+		zcells:    s.zcells,
 	}
 }
 
@@ -485,6 +488,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 			}
 		}
 		if had || nz != nil {
+			s.zcells = &zoneCellsHolder{}
 			c := Change{Layer: LayerZones, ID: o.id}
 			if had {
 				c.Old = old.zone
@@ -651,13 +655,12 @@ func (s *Snapshot) gridAt(p orb.Point) string {
 		return ""
 	}
 	id := ""
-	s.zones.Search(p, p, func(_, _ [2]float64, ze *zoneEntry) bool {
+	for _, ze := range s.zcells.get(s).candidates(p) {
 		if ze.zone.Layer == s.opts.GridLayer && ze.area.Contains(p) {
 			if id == "" || ze.zone.ID < id {
 				id = ze.zone.ID
 			}
 		}
-		return true
-	})
+	}
 	return id
 }

@@ -534,22 +534,28 @@ func (s *Snapshot) ZonesAt(ctx context.Context, p orb.Point, layers ...string) (
 		return nil, err
 	}
 	var out []*Zone
-	s.zones.Search(p, p, func(_, _ [2]float64, ze *zoneEntry) bool {
+	for _, ze := range s.zcells.get(s).candidates(p) {
 		if len(layers) > 0 && !slices.Contains(layers, ze.zone.Layer) {
-			return true
+			continue
 		}
 		if ze.area.Contains(p) {
 			out = append(out, ze.zone)
 		}
-		return true
-	})
-	slices.SortFunc(out, func(a, b *Zone) int {
-		if c := strings.Compare(a.Layer, b.Layer); c != 0 {
-			return c
+	}
+	// insertion sort: a point is in a handful of zones
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && zoneLess(out[j], out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
 		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	}
 	return out, nil
+}
+
+func zoneLess(a, b *Zone) bool {
+	if a.Layer != b.Layer {
+		return a.Layer < b.Layer
+	}
+	return a.ID < b.ID
 }
 
 // Nearby runs [Snapshot.Nearby] on the current snapshot.
