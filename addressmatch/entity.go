@@ -476,12 +476,13 @@ func roadsShare(a, b *entity) (ra, rb string, ok bool) {
 	return "", "", false
 }
 
-// compareEntities returns the task label and a level consistent with it.
+// compareEntities returns the task label, a level consistent with it and the
+// name of the rule that decided (for tuning and debugging).
 func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, string) {
 	if lvl == LevelDifferent && adminConflict(&a.f, &b.f) {
-		return None, LevelDifferent, "L418"
+		return None, LevelDifferent, "admin-conflict"
 	}
-	fin, comp, rel1 := p.entityRel(a, b)
+	fin, comp, _ := p.entityRel(a, b) // a weak name overlap alone is no relation
 	ra, rb, roadEq := roadsShare(a, b)
 	roadConflict := len(a.roads) > 0 && len(b.roads) > 0 && !roadEq
 	if !roadConflict && !roadEq && len(a.allRds) > 0 && len(b.allRds) > 0 {
@@ -494,51 +495,49 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 	commEq := a.f.community != "" && a.f.community == b.f.community
 	noNames := len(a.names) == 0 && len(b.names) == 0
 	if lvl == LevelExact && noNames && a.gate == b.gate && len(a.roads) == len(b.roads) && a.f.community == b.f.community {
-		return Match, LevelExact, "L428"
+		return Match, LevelExact, "components-exact"
 	}
 	switch {
 	case fin || comp:
 		switch {
 		case a.houseno != "" && b.houseno != "":
 			if a.houseno == b.houseno {
-				return Match, LevelSameBuilding, "L435"
+				return Match, LevelSameBuilding, "same-name-same-building"
 			}
-			return Partial, LevelSamePOI, "L437"
+			return Partial, LevelSamePOI, "same-name-other-building"
 		case a.houseno != "" || b.houseno != "":
-			return Partial, LevelSamePOI, "L439"
+			return Partial, LevelSamePOI, "same-name-one-building"
 		}
 		if roadConflict && len(a.roadNos) > 0 && len(b.roadNos) > 0 {
-			return None, LevelDifferent, "L442"
+			return None, LevelDifferent, "same-name-other-road-number"
 		}
 		if !fin || a.gate != b.gate || roadConflict {
-			return Partial, LevelSamePOI, "L445"
+			return Partial, LevelSamePOI, "same-compound-or-gate-or-road"
 		}
 		if a.f.cellno != "" || a.f.floorno != "" || a.f.roomno != "" {
-			return Match, LevelSameBuilding, "L448"
+			return Match, LevelSameBuilding, "same-name-finer-unit"
 		}
-		return Match, LevelExact, "L450"
+		return Match, LevelExact, "same-name"
 	case !roadEq && sameNumberNearRoad(a, b):
 		// 银泉路27号 / 银泉西路27号: one number on the two ends of a road
-		return Partial, LevelSameRoad, "L-near"
+		return Partial, LevelSameRoad, "number-on-road-variant"
 	case roadNoEq:
 		if len(a.names) == 0 && (a.houseno == "" || a.houseno == b.houseno) {
-			return Match, LevelSameBuilding, "L453"
+			return Match, LevelSameBuilding, "same-road-number-no-name"
 		}
-		return Partial, LevelSamePOI, "L455"
-	case rel1 && !roadConflict && false:
-		return Partial, LevelSamePOI, "L457"
+		return Partial, LevelSamePOI, "same-road-number"
 	case roadEq && (a.bareRoad() != b.bareRoad()) && !(a.f.unit[AdminDistrict] >= 0 && a.f.unit[AdminDistrict] == b.f.unit[AdminDistrict]):
 		// one side is only a road: the place on it is not the road
-		return None, LevelSameRoad, "L460"
+		return None, LevelSameRoad, "bare-road"
 	case roadEq:
-		return Partial, LevelSameRoad, "L462"
+		return Partial, LevelSameRoad, "same-road"
 	case commEq:
-		return Partial, LevelSameArea, "L464"
+		return Partial, LevelSameArea, "same-community"
 	}
 	if lvl == LevelSameArea {
-		return None, LevelSameArea, "L467"
+		return None, LevelSameArea, "same-area"
 	}
-	return None, LevelDifferent, "L469"
+	return None, LevelDifferent, "different"
 }
 
 func adminConflict(a, b *fields) bool {

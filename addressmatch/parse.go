@@ -183,7 +183,7 @@ func NewParser(opts Options) (*Parser, error) {
 	add(LabelVillageGroup, "村民组 村民小组")
 	add(LabelDevzone, "开发区 经济开发区 经济技术开发区 高新区 高新技术开发区 高新技术产业开发区 工业区 工业园 工业园区 园区 科技园 科技园区 产业园 产业园区 新区 保税区 综合保税区 示范区 化工区 物流园 物流园区 创业园 软件园 电子商务园 自贸区 试验区 经济区 工业集中区 功能区 高新技术产业园 工业功能区 经济园区 商务区 总部基地")
 	add(LabelIntersection, "交叉口 交汇处 交界处 十字路口 丁字路口 路口 交口 街口")
-	add(LabelPOI, "小区 花园 大厦 广场 中心 公寓 苑 城 园 府 庭 家园 新村 公司 有限公司 厂 店 医院 学校 中学 小学 大学 学院 幼儿园 银行 支行 宾馆 酒店 饭店 市场 超市 商场 大楼 楼 站 馆 院 局 所 部 处 库 仓 仓库 厅 湾 庄 山庄 墅 别墅 都 阁 居 坊 大院 集团 基地 码头 机场 车站 商城 商厦 门市 专柜 柜 会所 俱乐部 工作室 办公室 行 场 司 厦 心 寓 学 校 区 期 塔 公馆 名邸 雅苑 花苑 嘉园 佳园 名苑 华庭 中专 职高 公园 宿舍 食堂 诊所 药房 药店 门诊 卫生院 派出所 政府 委员会 管委会 服务区 加油站 停车场 菜场 菜市场 大酒店 网吧 书店 影院 剧院 体育馆 图书馆 博物馆 景区 寺 庙 教堂 营业厅 营业部 分公司 事务所 研究所 专卖店 旗舰店 分店 总店 门面 商铺 商行 经营部 批发部 厂房 车间 农场 林场 养殖场 汽车城 家具城 建材城 商贸城 物流中心 写字楼 商务楼 办公楼 综合楼 门卫 保安室 传达室")
+	add(LabelPOI, "集团公司 集团有限公司 集团股份有限公司 股份有限公司 有限责任公司 小区 花园 大厦 广场 中心 公寓 苑 城 园 府 庭 家园 新村 公司 有限公司 厂 店 医院 学校 中学 小学 大学 学院 幼儿园 银行 支行 宾馆 酒店 饭店 市场 超市 商场 大楼 楼 站 馆 院 局 所 部 处 库 仓 仓库 厅 湾 庄 山庄 墅 别墅 都 阁 居 坊 大院 集团 基地 码头 机场 车站 商城 商厦 门市 专柜 柜 会所 俱乐部 工作室 办公室 行 场 司 厦 心 寓 学 校 区 期 塔 公馆 名邸 雅苑 花苑 嘉园 佳园 名苑 华庭 中专 职高 公园 宿舍 食堂 诊所 药房 药店 门诊 卫生院 派出所 政府 委员会 管委会 服务区 加油站 停车场 菜场 菜市场 大酒店 网吧 书店 影院 剧院 体育馆 图书馆 博物馆 景区 寺 庙 教堂 营业厅 营业部 分公司 事务所 研究所 专卖店 旗舰店 分店 总店 门面 商铺 商行 经营部 批发部 厂房 车间 农场 林场 养殖场 汽车城 家具城 建材城 商贸城 物流中心 写字楼 商务楼 办公楼 综合楼 门卫 保安室 传达室")
 	add(LabelSubPOI, "门 东门 西门 南门 北门 正门 大门 侧门 后门 东南门 东北门 西南门 西北门 门口")
 	return p, nil
 }
@@ -355,12 +355,9 @@ func (p *Parser) hasPrefixAt(st *parseState, k, n int, words []string) bool {
 }
 
 // roadAhead reports whether the text at k continues a road name:
-// [方向]?[一二…九]?(路|街|大道|大街|巷) (中山八路, 陕西南路).
+// [方向]?(路|街|大道|大街|巷) (陕西南路).
 func roadAhead(st *parseState, k, n int) bool {
 	if k < n && strings.ContainsRune("东西南北中", st.f[k]) {
-		k++
-	}
-	if k+1 < n && strings.ContainsRune("一二三四五六七八九十", st.f[k]) && (st.f[k+1] == '路' || st.f[k+1] == '街') {
 		k++
 	}
 	if k >= n {
@@ -373,6 +370,12 @@ func roadAhead(st *parseState, k, n int) bool {
 		return k+1 < n && (st.f[k+1] == '道' || st.f[k+1] == '街')
 	}
 	return false
+}
+
+// numberedRoadAhead: a numbered road continues an abbreviated place name
+// (中山八路, 中山七路), unlike a full name (仓山区三路).
+func numberedRoadAhead(st *parseState, k, n int) bool {
+	return k+1 < n && strings.ContainsRune("一二三四五六七八九十", st.f[k]) && (st.f[k+1] == '路' || st.f[k+1] == '街')
 }
 
 func adminLabel(u *adminUnit, short bool) Label {
@@ -418,7 +421,7 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 				continue
 			}
 			if ref.short {
-				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) {
+				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || numberedRoadAhead(st, i+L, n) || p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) {
 					continue
 				}
 				if u.level >= AdminDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == AdminDistrict && L >= 3 && len(refs) == 1) {
