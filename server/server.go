@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/zoneid"
 )
 
 // Deps are the engines the server answers from. Index is required; the
@@ -24,6 +25,8 @@ type Deps struct {
 	// also be attached later with SetAddresses (e.g. once built in the
 	// background); until then those endpoints answer 503.
 	Addresses *addressmatch.DB
+	// Zones answers the zone, grid and siting-rule endpoints.
+	Zones *zoneid.Identifier
 	// Logger receives request errors; nil discards.
 	Logger *slog.Logger
 }

@@ -241,9 +241,9 @@ func (id *Identifier) CheckSite(ctx context.Context, p orb.Point, industry strin
 	if err := geo.ValidatePoint(p); err != nil {
 		return nil, err
 	}
-	industry = strings.ToUpper(strings.TrimSpace(industry))
-	if !validIndustryPrefix(industry) {
-		return nil, fmt.Errorf("%w: %q (want a section letter A-T and up to 4 digits, e.g. R9013)", ErrInvalidIndustry, industry)
+	industry, err := normIndustry(industry)
+	if err != nil {
+		return nil, err
 	}
 	if id.closed.Load() {
 		return nil, ErrClosed
@@ -275,30 +275,49 @@ func (id *Identifier) check(ctx context.Context, snap *geo.Snapshot, p orb.Point
 	return out, nil
 }
 
-// CheckSiteAddress geocodes address and checks the site as CheckSite. It
-// returns the geocoded location too; a location coarser than town level
-// (or none) cannot be checked and returns the geocode with no violations
-// and checked = false.
+// CheckSiteAddress geocodes address with Options.Geocoder and checks the
+// site as CheckSiteGeocoded, returning the geocode too.
 func (id *Identifier) CheckSiteAddress(ctx context.Context, address, industry string) (g Geocoded, checked bool, vs []Violation, err error) {
 	if id.opts.Geocoder == nil {
 		return Geocoded{}, false, nil, ErrNoGeocoder
 	}
-	industry = strings.ToUpper(strings.TrimSpace(industry))
-	if !validIndustryPrefix(industry) {
-		return Geocoded{}, false, nil, fmt.Errorf("%w: %q (want a section letter A-T and up to 4 digits, e.g. R9013)", ErrInvalidIndustry, industry)
+	if _, err := normIndustry(industry); err != nil {
+		return Geocoded{}, false, nil, err
 	}
 	g, err = id.opts.Geocoder.Geocode(ctx, address)
 	if err != nil {
 		return g, false, nil, err
 	}
-	if g.Precision == "" {
-		g.Precision = PrecisionNone
+	checked, vs, err = id.CheckSiteGeocoded(ctx, g, industry)
+	return g, checked, vs, err
+}
+
+// CheckSiteGeocoded checks a geocoded site as CheckSite. A location coarser
+// than building level (road, town, district, city or none) cannot be
+// checked against distances of a few hundred metres: it returns checked =
+// false and no violations.
+func (id *Identifier) CheckSiteGeocoded(ctx context.Context, g Geocoded, industry string) (checked bool, vs []Violation, err error) {
+	if _, err := normIndustry(industry); err != nil {
+		return false, nil, err
 	}
-	if g.Precision.coarse() || g.Precision == PrecisionRoad || g.Precision == PrecisionTown || geo.ValidatePoint(g.Location) != nil {
-		return g, false, nil, nil
+	switch g.Precision {
+	case PrecisionPoint, PrecisionAddress, PrecisionBuilding:
+	default:
+		return false, nil, nil
+	}
+	if geo.ValidatePoint(g.Location) != nil {
+		return false, nil, nil
 	}
 	vs, err = id.CheckSite(ctx, g.Location, industry)
-	return g, err == nil, vs, err
+	return err == nil, vs, err
+}
+
+func normIndustry(industry string) (string, error) {
+	industry = strings.ToUpper(strings.TrimSpace(industry))
+	if !validIndustryPrefix(industry) {
+		return "", fmt.Errorf("%w: %q (want a section letter A-T and up to 4 digits, e.g. R9013)", ErrInvalidIndustry, industry)
+	}
+	return industry, nil
 }
 
 // Violations calls fn, in entity ID order, for every existing entity that

@@ -257,21 +257,26 @@ func (t *table) identify(p orb.Point, prec Precision, uncertaintyM float64) Resu
 }
 
 // IdentifyAddress geocodes text with Options.Geocoder, then identifies the
-// point. It reports the geocoder's precision and answers with the care that
-// precision allows: precision district, city or none gives InFTZ Uncertain
-// and no FTZ or grid (Zones still lists the zones at the geocoded point);
-// a finer precision gives Uncertain when the point is within
-// Options.UncertaintyM[precision] of an FTZ boundary, and no grid when it
-// is that close to its grid's boundary.
+// point as IdentifyGeocoded.
 func (id *Identifier) IdentifyAddress(ctx context.Context, text string) (Result, error) {
 	if id.opts.Geocoder == nil {
 		return Result{}, ErrNoGeocoder
 	}
-	t, err := id.table(ctx)
+	g, err := id.opts.Geocoder.Geocode(ctx, text)
 	if err != nil {
 		return Result{}, err
 	}
-	g, err := id.opts.Geocoder.Geocode(ctx, text)
+	return id.IdentifyGeocoded(ctx, g)
+}
+
+// IdentifyGeocoded identifies a geocoded point with the care its precision
+// allows: precision district, city or none gives InFTZ Uncertain and no FTZ
+// or grid (Zones still lists the zones at the point); a finer precision
+// gives Uncertain when the point is within Options.UncertaintyM[precision]
+// of an FTZ boundary, and no grid when it is that close to its grid's
+// boundary. Use it when the caller geocodes itself.
+func (id *Identifier) IdentifyGeocoded(ctx context.Context, g Geocoded) (Result, error) {
+	t, err := id.table(ctx)
 	if err != nil {
 		return Result{}, err
 	}

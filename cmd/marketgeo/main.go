@@ -25,6 +25,7 @@ import (
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/server"
+	"github.com/marketgeo/marketgeo/zoneid"
 )
 
 func main() {
@@ -61,6 +62,7 @@ func serve(args []string, stderr io.Writer) error {
 	dataDir := fs.String("data", "", "data directory (entities.csv, buildings.geojson, places.geojson, zones*.geojson); default: the embedded demo region")
 	strict := fs.Bool("strict", false, "reject a whole file at its first bad record")
 	inCRS := fs.String("crs", "wgs84", "coordinate system of the files in --data")
+	rulesFile := fs.String("rules", "", "siting rules JSON file (docs/zones.md); default: the embedded demo rules")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,7 +99,18 @@ func serve(args []string, stderr io.Writer) error {
 	}
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
-	srv0, err := server.NewServer(server.Deps{Index: idx, Logger: log}, server.Options{})
+	var zopts zoneid.Options
+	if *rulesFile != "" {
+		if zopts.Rules, err = zoneid.LoadRules(*rulesFile); err != nil {
+			return err
+		}
+	}
+	zones, err := zoneid.New(idx, zopts)
+	if err != nil {
+		return err
+	}
+	defer zones.Close()
+	srv0, err := server.NewServer(server.Deps{Index: idx, Zones: zones, Logger: log}, server.Options{})
 	if err != nil {
 		return err
 	}
