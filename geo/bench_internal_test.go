@@ -27,7 +27,9 @@ func cityPoints(n int) []orb.Point {
 	return out
 }
 
-func BenchmarkNearbyInternal(b *testing.B) {
+// BenchmarkNearbyStages splits a 200 m radius query at 1M points into its
+// stages, to see where the time goes against the bare scan.
+func BenchmarkNearbyStages(b *testing.B) {
 	pts := cityPoints(1_000_000)
 	ix, _ := buildIndex(b, pts)
 	s := ix.Snapshot()
@@ -37,23 +39,14 @@ func BenchmarkNearbyInternal(b *testing.B) {
 	for i := range queries {
 		queries[i] = pts[r.IntN(len(pts))]
 	}
-	b.Run("nearby200", func(b *testing.B) {
+	const radius = 200
+	aMax := radiusToA(radius)
+	b.Run("floor", func(b *testing.B) {
 		hits := 0
-		var buf []Hit
-		for i := 0; i < b.N; i++ {
-			res, _ := s.Nearby(ctx, LayerEntities, queries[i%1024], 200, Query{Limit: 10000, Reuse: buf})
-			buf = res.Hits
-			hits += len(res.Hits)
-		}
-		b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
-	})
-	b.Run("floor200", func(b *testing.B) {
-		hits := 0
-		aMax := radiusToA(200)
 		for i := 0; i < b.N; i++ {
 			c := queries[i%1024]
 			cos0 := math.Cos(c[1] * deg2rad)
-			for _, bb := range capBounds(c, 200) {
+			for _, bb := range capBounds(c, radius) {
 				s.entities.tree.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
 					s1 := sinHalf((min[1] - c[1]) * deg2rad)
 					s2 := sinHalf((min[0] - c[0]) * deg2rad)
@@ -65,5 +58,24 @@ func BenchmarkNearbyInternal(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
+	})
+	var buf, tmp []cand
+	b.Run("collect", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			buf, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, buf[:0])
+		}
+	})
+	b.Run("collect+sort", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			buf, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, buf[:0])
+			tmp = sortCands(buf, tmp, aMax)
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		var hb []Hit
+		for i := 0; i < b.N; i++ {
+			res, _ := s.Nearby(ctx, LayerEntities, queries[i%1024], radius, Query{Limit: 10000, Reuse: hb})
+			hb = res.Hits
+		}
 	})
 }
