@@ -21,6 +21,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 		"zones":       c.Zones,
 		"zone_layers": c.ZoneLayer,
 		"addresses":   s.deps.Addresses != nil,
+		"search":      searchHealth(s.deps.Search),
 		"version":     snap.Version(),
 		"uptime_s":    int(time.Since(s.started).Seconds()),
 	})
@@ -28,6 +29,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // nearby: GET /api/v1/nearby?lon=&lat=&radius=&layer=&limit=&industry=&risk=&status=&kind=&crs=
+// or ?place=<text>&… (the centre is the best search hit; see search_routes.go)
 func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	c, err := queryCRS(r)
 	if err != nil {
@@ -53,7 +55,7 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	center, err := queryPoint(r, c)
+	center, placeCenter, err := s.nearbyCenter(r, c)
 	if err != nil {
 		return err
 	}
@@ -63,6 +65,9 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	}
 	fc := featureCollection(res, c, true)
 	fc.ExtraMembers["radius_m"] = radius
+	if placeCenter != nil {
+		fc.ExtraMembers["center"] = placeCenter
+	}
 	writeJSON(w, http.StatusOK, fc)
 	return nil
 }

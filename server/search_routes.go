@@ -1,6 +1,219 @@
 package server
 
-import "github.com/gorilla/mux"
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
 
-// searchRoutes registers the search endpoints (none yet).
-func (s *Server) searchRoutes(r *mux.Router) { _ = r }
+	"github.com/gorilla/mux"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/search"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// searchRoutes registers the search endpoint (503 without Deps.Search or
+// while the index builds):
+//
+//	GET /api/v1/search?q=&layer=entities|places|buildings|zones|all&limit=&lon=&lat=&radius=&crs=
+//
+// nearby?place= is served by nearby (geo_handlers.go) through nearbyCenter.
+func (s *Server) searchRoutes(r *mux.Router) {
+	r.HandleFunc("/search", s.handle(s.search)).Methods(http.MethodGet)
+}
+
+// unavailableError is a 503 whose message is shown as is.
+type unavailableError struct{ msg string }
+
+func (e *unavailableError) Error() string { return e.msg }
+func (e *unavailableError) Unwrap() error { return errUnavailable }
+
+// searchIndex returns the search index, or a 503 error when it is absent
+// or still building.
+func (s *Server) searchIndex() (*search.Index, error) {
+	if s.deps.Search == nil {
+		return nil, &unavailableError{"search is not configured"}
+	}
+	if !s.deps.Search.Ready() {
+		return nil, &unavailableError{"search index is still building"}
+	}
+	return s.deps.Search, nil
+}
+
+// searchError maps the errors of the search package to the server's.
+func searchError(err error) error {
+	switch {
+	case errors.Is(err, search.ErrEmptyQuery), errors.Is(err, search.ErrInvalidQuery):
+		return badParam("%s", strings.TrimPrefix(err.Error(), "search: "))
+	case errors.Is(err, search.ErrNotReady):
+		return &unavailableError{"search index is still building"}
+	case errors.Is(err, search.ErrClosed):
+		return &unavailableError{"search is shutting down"}
+	}
+	return err
+}
+
+// searchHealth is the search member of /healthz.
+func searchHealth(idx *search.Index) map[string]any {
+	if idx == nil {
+		return map[string]any{"configured": false, "ready": false}
+	}
+	st := idx.Stats()
+	m := map[string]any{"configured": true, "ready": st.Ready, "docs": st.Docs}
+	if st.Ready {
+		m["build_ms"] = st.BuildTime.Milliseconds()
+	}
+	if st.Err != "" {
+		m["error"] = st.Err
+	}
+	return m
+}
+
+// querySearchLayers reads layer= (comma-separated; all or empty: every layer).
+func querySearchLayers(r *http.Request) ([]geo.Layer, error) {
+	var out []geo.Layer
+	for _, v := range queryList(r, "layer") {
+		if v == "all" {
+			return nil, nil
+		}
+		switch l := geo.Layer(v); l {
+		case geo.LayerEntities, geo.LayerPlaces, geo.LayerBuildings, geo.LayerZones:
+			out = append(out, l)
+		default:
+			return nil, badParam("layer=%q: want entities, places, buildings, zones or all", v)
+		}
+	}
+	return out, nil
+}
+
+// queryOptionalPoint reads lon= and lat= when either is given.
+func queryOptionalPoint(r *http.Request, c crs.CRS) (*orb.Point, error) {
+	if r.URL.Query().Get("lon") == "" && r.URL.Query().Get("lat") == "" {
+		return nil, nil
+	}
+	p, err := queryPoint(r, c)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// search: GET /api/v1/search?q=&layer=&limit=&lon=&lat=&radius=&crs=
+func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
+	c, err := queryCRS(r)
+	if err != nil {
+		return err
+	}
+	text := strings.TrimSpace(r.URL.Query().Get("q"))
+	if text == "" {
+		return badParam("q is required")
+	}
+	if len(text) > 256 {
+		return badParam("q is longer than 256 bytes")
+	}
+	layers, err := querySearchLayers(r)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 10, 1, 100)
+	if err != nil {
+		return err
+	}
+	center, err := queryOptionalPoint(r, c)
+	if err != nil {
+		return err
+	}
+	radius, err := queryFloat(r, "radius", 0, false)
+	if err != nil {
+		return err
+	}
+	if radius != 0 && center == nil {
+		return badParam("radius needs lon and lat")
+	}
+	if radius < 0 || radius > 50000 {
+		return badParam("radius=%v must be ≥ 0 and ≤ 50000 metres", radius)
+	}
+	idx, err := s.searchIndex()
+	if err != nil {
+		return err
+	}
+	hits, err := idx.Search(r.Context(), search.Query{Text: text, Layers: layers, Limit: limit, Center: center, RadiusM: radius})
+	if err != nil {
+		return searchError(err)
+	}
+	fc := geojson.NewFeatureCollection()
+	fc.Features = make([]*geojson.Feature, 0, len(hits))
+	for i := range hits {
+		h := &hits[i]
+		f := hitFeature(&h.Feature, c, center != nil)
+		if f == nil {
+			continue
+		}
+		f.Properties["score"] = h.Score
+		f.Properties["layer"] = string(h.Layer)
+		f.Properties["match"] = h.Match
+		fc.Append(f)
+	}
+	fc.ExtraMembers = geojson.Properties{"query": text, "total": len(fc.Features), "crs": string(c)}
+	if radius > 0 {
+		fc.ExtraMembers["radius_m"] = radius
+	}
+	writeJSON(w, http.StatusOK, fc)
+	return nil
+}
+
+// nearbyCenter returns the centre of a nearby query: lon= and lat=, or the
+// best search hit for place= (places first, then buildings and entities),
+// with the center member describing it. lon/lat given with place rank the
+// candidates by distance.
+func (s *Server) nearbyCenter(r *http.Request, c crs.CRS) (orb.Point, map[string]any, error) {
+	place := strings.TrimSpace(r.URL.Query().Get("place"))
+	if place == "" {
+		p, err := queryPoint(r, c)
+		return p, nil, err
+	}
+	if len(place) > 256 {
+		return orb.Point{}, nil, badParam("place is longer than 256 bytes")
+	}
+	near, err := queryOptionalPoint(r, c)
+	if err != nil {
+		return orb.Point{}, nil, err
+	}
+	idx, err := s.searchIndex()
+	if err != nil {
+		return orb.Point{}, nil, err
+	}
+	var best *search.Hit
+	for _, layers := range [][]geo.Layer{{geo.LayerPlaces}, {geo.LayerBuildings, geo.LayerEntities}} {
+		hits, err := idx.Search(r.Context(), search.Query{Text: place, Layers: layers, Limit: 1, Center: near})
+		if err != nil {
+			return orb.Point{}, nil, searchError(err)
+		}
+		if len(hits) > 0 && (best == nil || hits[0].Score > best.Score) {
+			best = &hits[0]
+		}
+	}
+	if best == nil {
+		return orb.Point{}, nil, &placeNotFoundError{place: place}
+	}
+	loc := best.Feature.Location()
+	out := project(loc, c).(orb.Point)
+	return loc, map[string]any{
+		"id":       best.ID,
+		"name":     best.Name,
+		"layer":    string(best.Layer),
+		"location": []float64{out[0], out[1]},
+		"score":    best.Score,
+		"match":    best.Match,
+	}, nil
+}
+
+// placeNotFoundError is the 404 of nearby?place= when nothing matches.
+type placeNotFoundError struct{ place string }
+
+func (e *placeNotFoundError) Error() string {
+	return fmt.Sprintf("no place, building or entity matches place=%q", e.place)
+}
+func (e *placeNotFoundError) Unwrap() error { return errNotFound }

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
 
@@ -27,6 +28,8 @@ type Deps struct {
 	Addresses *addressmatch.DB
 	// Zones answers the zone, grid and siting-rule endpoints.
 	Zones *zoneid.Identifier
+	// Search answers /search and nearby?place= (503 while it builds).
+	Search *search.Index
 	// Logger receives request errors; nil discards.
 	Logger *slog.Logger
 }

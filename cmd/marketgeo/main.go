@@ -24,6 +24,7 @@ import (
 	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
@@ -110,7 +111,21 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	defer zones.Close()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Zones: zones, Logger: log}, server.Options{})
+	// The search index builds in the background: /search answers 503 until
+	// /healthz shows search.ready.
+	sidx, err := search.New(idx, search.Options{Background: true})
+	if err != nil {
+		return err
+	}
+	defer sidx.Close()
+	go func() {
+		if err := sidx.Wait(context.Background()); err != nil {
+			log.Error("search index failed", "err", err)
+			return
+		}
+		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
+	}()
+	srv0, err := server.NewServer(server.Deps{Index: idx, Zones: zones, Search: sidx, Logger: log}, server.Options{})
 	if err != nil {
 		return err
 	}

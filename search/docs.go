@@ -1,0 +1,237 @@
+package search
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/paulmach/orb"
+)
+
+// nameVar is one name of a feature, folded, with what it is worth when the
+// query matches it.
+type nameVar struct {
+	text   string  // folded, no spaces
+	weight float64 // 1 for the registered or common name, less for derived ones
+	py     string  // full pinyin (short names only)
+	pyi    string  // pinyin initials, one letter per rune when aligned
+	short  bool    // a short name: pinyin is indexed
+}
+
+// doc is what the ranker knows about one indexed feature.
+type doc struct {
+	key   string
+	layer geo.Layer
+	id    string
+	name  string // display name
+	names []nameVar
+	kinds []string
+	addr  string
+	loc   orb.Point
+	hit   geo.Hit
+}
+
+// kindLabels gives the Chinese words of the usual place kinds.
+var kindLabels = map[string]string{
+	"school": "学校", "kindergarten": "幼儿园", "hospital": "医院", "government": "政府",
+	"community": "社区", "settlement": "镇", "landmark": "地标", "park": "公园",
+}
+
+var buildingSuffix = regexp.MustCompile(`([a-z]?座)?[0-9a-z]+号楼$|[一二三四五六七八九十]期$|[东南西北]区$|[a-z]座$`)
+
+func docKey(layer geo.Layer, id string) string {
+	switch layer {
+	case geo.LayerEntities:
+		return "e:" + id
+	case geo.LayerPlaces:
+		return "p:" + id
+	case geo.LayerBuildings:
+		return "b:" + id
+	}
+	return "z:" + id
+}
+
+// addName appends a name variant unless its text is already present (the
+// higher weight is kept).
+func (d *doc) addName(text string, weight float64, short bool) {
+	text = strings.ReplaceAll(text, " ", "")
+	if text == "" {
+		return
+	}
+	for i := range d.names {
+		if d.names[i].text == text {
+			if weight > d.names[i].weight {
+				d.names[i].weight = weight
+			}
+			if short && !d.names[i].short {
+				d.names[i].short = true
+				d.names[i].py, d.names[i].pyi = pinyinOf(text, true)
+			}
+			return
+		}
+	}
+	v := nameVar{text: text, weight: weight, short: short}
+	if short {
+		v.py, v.pyi = pinyinOf(text, true)
+	}
+	d.names = append(d.names, v)
+}
+
+func entityDoc(e *geo.Entity) *doc {
+	d := &doc{key: docKey(geo.LayerEntities, e.ID), layer: geo.LayerEntities, id: e.ID, name: e.Name,
+		addr: strings.ReplaceAll(Fold(e.Address), " ", ""), loc: e.Location, hit: geo.Hit{Entity: e}}
+	cn := ParseCompanyName(e.Name)
+	d.addName(cn.Full, 1, false)
+	if e.ShortName != "" {
+		d.addName(Fold(e.ShortName), 1, true)
+	}
+	d.addName(cn.Short, 1, true)
+	d.addName(cn.Core, 0.95, true)
+	for _, f := range e.FormerNames {
+		fn := ParseCompanyName(f)
+		d.addName(fn.Full, 0.9, false)
+		d.addName(fn.Short, 0.9, true)
+	}
+	return d
+}
+
+func placeDoc(p *geo.Place) *doc {
+	d := &doc{key: docKey(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces, id: p.ID, name: p.Name,
+		loc: p.Location, hit: geo.Hit{Place: p}}
+	full := Fold(p.Name)
+	d.addName(full, 1, true)
+	if s := ParseCompanyName(p.Name).Short; s != "" {
+		d.addName(s, 0.97, true)
+	}
+	for _, a := range p.Aliases {
+		d.addName(Fold(a), 0.95, true)
+	}
+	if p.Kind != "" {
+		k := strings.ToLower(p.Kind)
+		d.kinds = append(d.kinds, k)
+		if l, ok := kindLabels[k]; ok {
+			d.kinds = append(d.kinds, l)
+		}
+	}
+	return d
+}
+
+func buildingDoc(b *geo.Building) *doc {
+	d := &doc{key: docKey(geo.LayerBuildings, b.ID), layer: geo.LayerBuildings, id: b.ID, name: b.Name,
+		addr: strings.ReplaceAll(Fold(b.Address), " ", ""), loc: b.Center(), hit: geo.Hit{Building: b}}
+	if b.Name != "" {
+		n := strings.ReplaceAll(Fold(b.Name), " ", "")
+		d.addName(n, 1, true)
+		if base := buildingSuffix.ReplaceAllString(n, ""); runeLen(base) >= 2 && base != n {
+			d.addName(base, 0.95, true)
+		}
+	}
+	return d
+}
+
+func zoneDoc(z *geo.Zone) *doc {
+	b := z.Geometry.Bound()
+	d := &doc{key: docKey(geo.LayerZones, z.ID), layer: geo.LayerZones, id: z.ID, name: z.Name,
+		loc: b.Center(), hit: geo.Hit{Zone: z}}
+	n := strings.ReplaceAll(Fold(z.Name), " ", "")
+	d.addName(n, 1, true)
+	for _, suf := range []string{"街道", "片区", "新区", "区", "县", "镇", "乡"} {
+		if strings.HasSuffix(n, suf) && runeLen(n)-runeLen(suf) >= 2 {
+			d.addName(strings.TrimSuffix(n, suf), 0.95, true)
+			break
+		}
+	}
+	return d
+}
+
+// Maximum prefix lengths indexed for pinyin.
+const (
+	maxInitialsGram = 8
+	maxPinyinGram   = 12
+)
+
+// bleveDoc is the document Bleve indexes for d. Names that are part of
+// another name (a short name inside the registered one) add no bigram and
+// are left out of the analysed field.
+func (d *doc) bleveDoc() map[string]any {
+	var names, exact []string
+	var pyi, py, pyk []string
+	for i, v := range d.names {
+		exact = append(exact, v.text)
+		inside := false
+		for j, o := range d.names {
+			if j != i && len(o.text) > len(v.text) && strings.Contains(o.text, v.text) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			names = append(names, v.text)
+		}
+		if !v.short {
+			continue
+		}
+		if v.pyi != "" {
+			pyi = edgeGrams(pyi, v.pyi, 2, maxInitialsGram)
+		}
+		if v.py != "" {
+			py = edgeGrams(py, v.py, 2, maxPinyinGram)
+			pyk = append(pyk, v.py)
+		}
+	}
+	exact = append(exact, d.kinds...)
+	m := map[string]any{
+		fLayer: string(d.layer),
+		fName:  strings.Join(names, " "),
+		fExact: strings.Join(exact, " "),
+	}
+	if len(pyi) > 0 {
+		m[fPyI] = strings.Join(dedupe(pyi), " ")
+	}
+	if len(py) > 0 {
+		m[fPy] = strings.Join(dedupe(py), " ")
+		m[fPyK] = strings.Join(dedupe(pyk), " ")
+	}
+	if d.addr != "" {
+		m[fAddr] = d.addr
+	}
+	return m
+}
+
+func dedupe(s []string) []string {
+	if len(s) < 2 {
+		return s
+	}
+	seen := make(map[string]struct{}, len(s))
+	out := s[:0]
+	for _, v := range s {
+		if _, ok := seen[v]; !ok {
+			seen[v] = struct{}{}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// docOf builds the doc of a feature of the given layer (nil when the
+// feature is not searchable, e.g. a grid zone).
+func docOf(layer geo.Layer, v any, zoneLayers map[string]bool) *doc {
+	switch f := v.(type) {
+	case *geo.Entity:
+		return entityDoc(f)
+	case *geo.Place:
+		return placeDoc(f)
+	case *geo.Building:
+		if f.Name == "" && f.Address == "" {
+			return nil
+		}
+		return buildingDoc(f)
+	case *geo.Zone:
+		if !zoneLayers[f.Layer] || f.Name == "" {
+			return nil
+		}
+		return zoneDoc(f)
+	}
+	_ = layer
+	return nil
+}

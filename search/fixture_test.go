@@ -1,0 +1,96 @@
+package search
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/geo"
+)
+
+// demoFixture is the demo region loaded into a geo index and a search
+// index, built once per test binary.
+type demoFixture struct {
+	ds        *demo.Dataset
+	geo       *geo.Index
+	idx       *Index
+	buildTime time.Duration
+	heapBytes uint64
+}
+
+var (
+	fixtureOnce sync.Once
+	fixture     *demoFixture
+	fixtureErr  error
+)
+
+// demoEntities is the size of the demo region the tests use: the real
+// 79,000 (6,000 under the race detector) unless MARKETGEO_TEST_ENTITIES
+// says otherwise.
+func demoEntities() int {
+	if v := os.Getenv("MARKETGEO_TEST_ENTITIES"); v != "" {
+		n := 0
+		for _, c := range v {
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	if raceEnabled {
+		return 6000
+	}
+	return 79000
+}
+
+func buildFixture(n int, opts Options) (*demoFixture, error) {
+	ds, err := demo.Generate(demo.Options{Entities: n})
+	if err != nil {
+		return nil, err
+	}
+	g, err := geo.New(geo.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := ds.Load(g); err != nil {
+		return nil, err
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	idx, err := New(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	took := time.Since(start)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return &demoFixture{ds: ds, geo: g, idx: idx, buildTime: took, heapBytes: after.HeapAlloc - before.HeapAlloc}, nil
+}
+
+func getFixture(t testing.TB) *demoFixture {
+	t.Helper()
+	fixtureOnce.Do(func() {
+		fixture, fixtureErr = buildFixture(demoEntities(), Options{})
+		if fixtureErr == nil {
+			t.Logf("demo fixture: %d entities, search index built in %v, heap +%.0f MiB",
+				len(fixture.ds.Entities), fixture.buildTime.Round(time.Millisecond), float64(fixture.heapBytes)/(1<<20))
+		}
+	})
+	if fixtureErr != nil {
+		t.Fatal(fixtureErr)
+	}
+	return fixture
+}
+
+func mustSearch(t testing.TB, idx *Index, q Query) []Hit {
+	t.Helper()
+	hits, err := idx.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("Search(%q): %v", q.Text, err)
+	}
+	return hits
+}

@@ -1,0 +1,754 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/paulmach/orb"
+)
+
+// Options configure an Index. The zero value of every field means "use the
+// default" given in its comment; DefaultOptions returns them filled in.
+type Options struct {
+	// CJK selects the Chinese analysis. Default CJKBigramUnigram.
+	CJK CJKMode
+	// Background builds the Bleve index in a goroutine: New returns at once
+	// and Search answers ErrNotReady until the build is done (see Ready and
+	// Wait). Default false: New returns once the index is built.
+	Background bool
+	// ZoneLayers are the zone layers whose zones are searchable by name.
+	// Default district, street and ftz.
+	ZoneLayers []string
+	// DefaultLimit is the number of hits when a query gives no limit.
+	// Default 10.
+	DefaultLimit int
+	// MaxLimit is the largest limit a query may ask for. Default 100.
+	MaxLimit int
+	// Candidates is how many Bleve hits are re-ranked per query (at least
+	// the limit). Default 200.
+	Candidates int
+	// MinScore drops hits whose match quality (0..1, before the distance
+	// factor) is below it: the absolute threshold that keeps noise out of
+	// answers to names that exist nowhere. Default 0.3.
+	MinScore float64
+	// MinRelativeScore drops hits whose quality is below this fraction of
+	// the best hit's. Default 0.5.
+	MinRelativeScore float64
+	// MaxRadiusM is the largest radius of a query with a centre. Default
+	// 50,000 m.
+	MaxRadiusM float64
+	// DistanceScaleM is the distance at which the distance factor of a
+	// query with a centre and no radius reaches its floor. Default 5,000 m.
+	DistanceScaleM float64
+	// BatchSize is the number of documents per Bleve batch while building.
+	// Default 20,000.
+	BatchSize int
+	// CompactAfter is the number of live-update commits after which the
+	// Bleve index is rebuilt in the background (the in-memory index gains a
+	// segment per commit and is never merged). Default 512.
+	CompactAfter int
+}
+
+// DefaultOptions returns the options with every default filled in.
+func DefaultOptions() Options {
+	return Options{
+		CJK:              CJKBigramUnigram,
+		ZoneLayers:       []string{"district", "street", "ftz"},
+		DefaultLimit:     10,
+		MaxLimit:         100,
+		Candidates:       200,
+		MinScore:         0.3,
+		MinRelativeScore: 0.5,
+		MaxRadiusM:       50000,
+		DistanceScaleM:   5000,
+		BatchSize:        20000,
+		CompactAfter:     512,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.CJK == "" {
+		o.CJK = d.CJK
+	}
+	if o.ZoneLayers == nil {
+		o.ZoneLayers = d.ZoneLayers
+	}
+	if o.DefaultLimit == 0 {
+		o.DefaultLimit = d.DefaultLimit
+	}
+	if o.MaxLimit == 0 {
+		o.MaxLimit = d.MaxLimit
+	}
+	if o.Candidates == 0 {
+		o.Candidates = d.Candidates
+	}
+	if o.MinScore == 0 {
+		o.MinScore = d.MinScore
+	}
+	if o.MinRelativeScore == 0 {
+		o.MinRelativeScore = d.MinRelativeScore
+	}
+	if o.MaxRadiusM == 0 {
+		o.MaxRadiusM = d.MaxRadiusM
+	}
+	if o.DistanceScaleM == 0 {
+		o.DistanceScaleM = d.DistanceScaleM
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = d.BatchSize
+	}
+	if o.CompactAfter == 0 {
+		o.CompactAfter = d.CompactAfter
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch o.CJK {
+	case "", CJKBigram, CJKBigramUnigram, CJKUnigram:
+	default:
+		return fmt.Errorf("%w: CJK mode %q", ErrInvalidOptions, o.CJK)
+	}
+	if o.DefaultLimit < 0 || o.MaxLimit < 0 || o.Candidates < 0 || o.BatchSize < 0 || o.CompactAfter < 0 {
+		return fmt.Errorf("%w: counts must not be negative", ErrInvalidOptions)
+	}
+	if o.MinScore < 0 || o.MinScore > 1 || o.MinRelativeScore < 0 || o.MinRelativeScore > 1 {
+		return fmt.Errorf("%w: score thresholds must be in [0, 1]", ErrInvalidOptions)
+	}
+	if o.MaxRadiusM < 0 || o.DistanceScaleM < 0 {
+		return fmt.Errorf("%w: distances must not be negative", ErrInvalidOptions)
+	}
+	if o.DefaultLimit > 0 && o.MaxLimit > 0 && o.DefaultLimit > o.MaxLimit {
+		return fmt.Errorf("%w: DefaultLimit %d > MaxLimit %d", ErrInvalidOptions, o.DefaultLimit, o.MaxLimit)
+	}
+	return nil
+}
+
+// Query is one search.
+type Query struct {
+	// Text is what the user typed: a name, short name, part of a name or an
+	// address, pinyin or initials, possibly mixed with characters (鑫jz).
+	Text string
+	// Layers restricts the layers searched (entities, places, buildings,
+	// zones); empty means all.
+	Layers []geo.Layer
+	// Limit caps the hits; 0 means Options.DefaultLimit.
+	Limit int
+	// Center, when set, ranks nearer hits higher; with RadiusM > 0 only hits
+	// within RadiusM metres of it are returned.
+	Center *orb.Point
+	// RadiusM is the radius of the geo filter around Center (0: no filter).
+	RadiusM float64
+}
+
+// Hit is one search result.
+type Hit struct {
+	// Score is the final score in (0, 1]: the match quality times the
+	// distance factor. Higher is better.
+	Score float64
+	// Match is the kind of the best match (MatchExact, MatchPrefix, …).
+	Match string
+	// Layer is the layer of the feature.
+	Layer geo.Layer
+	// ID is the feature's ID.
+	ID string
+	// Name is the feature's name.
+	Name string
+	// DistanceM is the distance from the query's centre (0 without one).
+	DistanceM float64
+	// Feature is the feature itself, shared with the geo index: do not
+	// modify it. Feature.DistanceM equals DistanceM.
+	Feature geo.Hit
+}
+
+// Stats describe the index.
+type Stats struct {
+	// Ready reports whether the index answers queries.
+	Ready bool `json:"ready"`
+	// Docs is the number of searchable features.
+	Docs int `json:"docs"`
+	// BuildTime is how long the last full build took.
+	BuildTime time.Duration `json:"build_time_ns"`
+	// Builds counts full builds (the first and the compactions).
+	Builds int `json:"builds"`
+	// Updates counts live-update commits applied since the last build.
+	Updates int `json:"updates"`
+	// Err is the error of a failed background build.
+	Err string `json:"error,omitempty"`
+}
+
+// Index is a Bleve-backed full-text index of the names and addresses of a
+// geo.Index's features, kept current by following its commits. It is safe
+// for concurrent use: any number of goroutines may call Search while the
+// geo index is written.
+type Index struct {
+	opts       Options
+	geo        *geo.Index
+	zoneLayers map[string]bool
+	mapping    *mapping.IndexMappingImpl
+	analyzer   analysis.Analyzer
+	stopFollow func()
+	readyCh    chan struct{}
+
+	mu       sync.RWMutex
+	docs     map[string]*doc
+	bi       bleve.Index
+	ready    bool
+	building bool
+	touched  map[string]struct{} // keys written while a build runs
+	updates  int
+	builds   int
+	buildDur time.Duration
+	buildErr error
+	closed   bool
+}
+
+// New builds the search index of idx's current features and follows idx's
+// commits from then on. With Options.Background the Bleve index is built in
+// a goroutine and New returns at once. Close releases the index.
+func New(idx *geo.Index, opts Options) (*Index, error) {
+	if idx == nil {
+		return nil, fmt.Errorf("%w: nil geo index", ErrInvalidOptions)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	im, err := newMapping(opts.CJK)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{
+		opts:       opts,
+		geo:        idx,
+		zoneLayers: map[string]bool{},
+		mapping:    im,
+		analyzer:   im.AnalyzerNamed(analyzerCJK),
+		readyCh:    make(chan struct{}),
+		docs:       map[string]*doc{},
+	}
+	if ix.analyzer == nil {
+		return nil, fmt.Errorf("search: analyzer %s not found", analyzerCJK)
+	}
+	for _, l := range opts.ZoneLayers {
+		ix.zoneLayers[l] = true
+	}
+	// Commits between Follow and loadSnapshot are applied by apply and
+	// recorded in touched; loadSnapshot does not overwrite them.
+	ix.building = true
+	ix.touched = map[string]struct{}{}
+	snap, stop := idx.Follow(ix.apply)
+	ix.stopFollow = stop
+	if opts.Background {
+		go func() {
+			ix.loadSnapshot(snap)
+			ix.rebuild()
+		}()
+		return ix, nil
+	}
+	ix.loadSnapshot(snap)
+	ix.rebuild()
+	ix.mu.RLock()
+	err = ix.buildErr
+	ix.mu.RUnlock()
+	if err != nil {
+		ix.Close()
+		return nil, err
+	}
+	return ix, nil
+}
+
+// loadSnapshot fills docs from a geo snapshot, except the keys that later
+// commits already wrote. The docs are derived without the lock.
+func (ix *Index) loadSnapshot(s *geo.Snapshot) {
+	var docs []*doc
+	put := func(layer geo.Layer, v any) bool {
+		if d := docOf(layer, v, ix.zoneLayers); d != nil {
+			docs = append(docs, d)
+		}
+		return true
+	}
+	s.ScanEntities(func(e *geo.Entity) bool { return put(geo.LayerEntities, e) })
+	s.ScanPlaces(func(p *geo.Place) bool { return put(geo.LayerPlaces, p) })
+	s.ScanBuildings(func(b *geo.Building) bool { return put(geo.LayerBuildings, b) })
+	s.ScanZones(func(z *geo.Zone) bool { return put(geo.LayerZones, z) })
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, d := range docs {
+		if _, later := ix.touched[d.key]; !later {
+			ix.docs[d.key] = d
+		}
+	}
+}
+
+// apply is the geo index subscription: it updates docs and, when built,
+// the Bleve index, before the writing call returns.
+func (ix *Index) apply(cs geo.ChangeSet) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return
+	}
+	var batch *bleve.Batch
+	if ix.bi != nil {
+		batch = ix.bi.NewBatch()
+	}
+	for _, c := range cs.Changes {
+		key := docKey(c.Layer, c.ID)
+		var d *doc
+		if c.New != nil {
+			d = docOf(c.Layer, c.New, ix.zoneLayers)
+		}
+		if d == nil {
+			if _, ok := ix.docs[key]; !ok {
+				continue
+			}
+			delete(ix.docs, key)
+			if batch != nil {
+				batch.Delete(key)
+			}
+		} else {
+			ix.docs[key] = d
+			if batch != nil {
+				_ = batch.Index(key, d.bleveDoc())
+			}
+		}
+		if ix.building {
+			ix.touched[key] = struct{}{}
+		}
+	}
+	if batch != nil && batch.Size() > 0 {
+		if err := ix.bi.Batch(batch); err != nil {
+			ix.buildErr = fmt.Errorf("search: live update: %w", err)
+		}
+		ix.updates++
+		if ix.updates >= ix.opts.CompactAfter && !ix.building {
+			ix.building = true
+			ix.touched = map[string]struct{}{}
+			go ix.rebuild()
+		}
+	}
+}
+
+// rebuild builds a fresh Bleve index from docs, then swaps it in after
+// replaying the keys written meanwhile. ix.building is set by the caller.
+func (ix *Index) rebuild() {
+	start := time.Now()
+	ix.mu.RLock()
+	docs := make([]*doc, 0, len(ix.docs))
+	for _, d := range ix.docs {
+		docs = append(docs, d)
+	}
+	ix.mu.RUnlock()
+	sort.Slice(docs, func(i, j int) bool { return docs[i].key < docs[j].key })
+	bi, err := ix.buildBleve(docs)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.building = false
+	if err == nil && !ix.closed && len(ix.touched) > 0 {
+		batch := bi.NewBatch()
+		for key := range ix.touched {
+			if d, ok := ix.docs[key]; ok {
+				_ = batch.Index(key, d.bleveDoc())
+			} else {
+				batch.Delete(key)
+			}
+		}
+		err = bi.Batch(batch)
+	}
+	ix.touched = nil
+	if err != nil || ix.closed {
+		if bi != nil {
+			_ = bi.Close()
+		}
+		if err != nil {
+			ix.buildErr = err
+		}
+		return
+	}
+	old := ix.bi
+	ix.bi = bi
+	ix.updates = 0
+	ix.builds++
+	ix.buildDur = time.Since(start)
+	if !ix.ready {
+		ix.ready = true
+		close(ix.readyCh)
+	}
+	if old != nil {
+		_ = old.Close()
+	}
+}
+
+func (ix *Index) buildBleve(docs []*doc) (bleve.Index, error) {
+	bi, err := bleve.NewUsing("", ix.mapping, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("search: create bleve index: %w", err)
+	}
+	for i := 0; i < len(docs); i += ix.opts.BatchSize {
+		end := min(i+ix.opts.BatchSize, len(docs))
+		b := bi.NewBatch()
+		for _, d := range docs[i:end] {
+			if err := b.Index(d.key, d.bleveDoc()); err != nil {
+				_ = bi.Close()
+				return nil, fmt.Errorf("search: index %s: %w", d.key, err)
+			}
+		}
+		if err := bi.Batch(b); err != nil {
+			_ = bi.Close()
+			return nil, fmt.Errorf("search: index batch: %w", err)
+		}
+	}
+	return bi, nil
+}
+
+// Ready reports whether the index answers queries. Goroutine-safe.
+func (ix *Index) Ready() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.ready
+}
+
+// Wait blocks until the index is ready, its background build failed, or
+// ctx is done. Goroutine-safe.
+func (ix *Index) Wait(ctx context.Context) error {
+	for {
+		select {
+		case <-ix.readyCh:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+			ix.mu.RLock()
+			err, building := ix.buildErr, ix.building
+			ix.mu.RUnlock()
+			if err != nil && !building && !ix.Ready() {
+				return err
+			}
+		}
+	}
+}
+
+// Stats returns the state of the index. Goroutine-safe.
+func (ix *Index) Stats() Stats {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	s := Stats{Ready: ix.ready, Docs: len(ix.docs), BuildTime: ix.buildDur, Builds: ix.builds, Updates: ix.updates}
+	if ix.buildErr != nil {
+		s.Err = ix.buildErr.Error()
+	}
+	return s
+}
+
+// Close stops following the geo index and releases the Bleve index.
+// Searches after Close fail with ErrClosed. Goroutine-safe.
+func (ix *Index) Close() error {
+	ix.stopFollow()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.closed {
+		return nil
+	}
+	ix.closed = true
+	if ix.bi != nil {
+		err := ix.bi.Close()
+		ix.bi = nil
+		return err
+	}
+	return nil
+}
+
+// Search runs a query and returns the hits best first. A query that matches
+// nothing well enough returns no hits and no error. Goroutine-safe.
+func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
+	pq := parseQuery(q.Text)
+	if pq.compact == "" {
+		return nil, ErrEmptyQuery
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = ix.opts.DefaultLimit
+	}
+	if limit < 0 || limit > ix.opts.MaxLimit {
+		return nil, fmt.Errorf("%w: limit %d out of range [1, %d]", ErrInvalidQuery, limit, ix.opts.MaxLimit)
+	}
+	if q.RadiusM < 0 || q.RadiusM > ix.opts.MaxRadiusM || math.IsNaN(q.RadiusM) {
+		return nil, fmt.Errorf("%w: radius %v out of range [0, %v]", ErrInvalidQuery, q.RadiusM, ix.opts.MaxRadiusM)
+	}
+	if q.RadiusM > 0 && q.Center == nil {
+		return nil, fmt.Errorf("%w: a radius needs a centre", ErrInvalidQuery)
+	}
+	if q.Center != nil {
+		if err := geo.ValidatePoint(*q.Center); err != nil {
+			return nil, fmt.Errorf("%w: centre: %v", ErrInvalidQuery, err)
+		}
+	}
+	for _, l := range q.Layers {
+		switch l {
+		case geo.LayerEntities, geo.LayerPlaces, geo.LayerBuildings, geo.LayerZones:
+		default:
+			return nil, fmt.Errorf("%w: layer %q", ErrInvalidQuery, l)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.closed {
+		return nil, ErrClosed
+	}
+	if !ix.ready {
+		return nil, ErrNotReady
+	}
+	m := newMatcher(pq)
+	hits, err := ix.run(ctx, m, q, limit, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(hits) == 0 {
+		// Second pass: typo tolerance beyond what the first pass finds.
+		hits, err = ix.run(ctx, m, q, limit, true)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return hits, nil
+}
+
+// maxBruteForce is the largest number of features around a centre that a
+// query scores one by one instead of asking Bleve.
+const maxBruteForce = 5000
+
+// run finds candidates and re-ranks them. mu is read-held.
+func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy bool) ([]Hit, error) {
+	if q.Center != nil && q.RadiusM > 0 {
+		keys, ok, err := ix.around(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if fuzzy {
+				return nil, nil // the brute-force pass already tried everything
+			}
+			return ix.rank(m, q, limit, keys), nil
+		}
+	}
+	tq := ix.textQuery(m, fuzzy)
+	if tq == nil {
+		return nil, nil
+	}
+	var bq query.Query = tq
+	if len(q.Layers) > 0 {
+		var ls []query.Query
+		for _, l := range q.Layers {
+			t := bleve.NewTermQuery(string(l))
+			t.SetField(fLayer)
+			ls = append(ls, t)
+		}
+		bq = bleve.NewConjunctionQuery(tq, bleve.NewDisjunctionQuery(ls...))
+	}
+	n := max(ix.opts.Candidates, limit*4)
+	if q.Center != nil && q.RadiusM > 0 {
+		n = max(n, 2000) // filtered by distance afterwards
+	}
+	req := bleve.NewSearchRequestOptions(bq, n, 0, false)
+	res, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("search: bleve: %w", err)
+	}
+	keys := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		keys[i] = h.ID
+	}
+	return ix.rank(m, q, limit, keys), nil
+}
+
+// around returns the keys of the searchable features within the query's
+// radius, and false when there are more than maxBruteForce of them.
+func (ix *Index) around(ctx context.Context, q Query) ([]string, bool, error) {
+	layers := q.Layers
+	if len(layers) == 0 {
+		layers = []geo.Layer{geo.LayerEntities, geo.LayerPlaces, geo.LayerBuildings, geo.LayerZones}
+	}
+	var keys []string
+	snap := ix.geo.Snapshot()
+	for _, l := range layers {
+		res, err := snap.Nearby(ctx, l, *q.Center, q.RadiusM, geo.Query{Limit: maxBruteForce})
+		if err != nil {
+			return nil, false, fmt.Errorf("search: around centre: %w", err)
+		}
+		if res.Truncated || len(keys)+len(res.Hits) > maxBruteForce {
+			return nil, false, nil
+		}
+		for i := range res.Hits {
+			keys = append(keys, docKey(l, res.Hits[i].ID()))
+		}
+	}
+	return keys, true, nil
+}
+
+// rank scores the candidate documents, applies the thresholds and the
+// distance factor, and returns the best limit hits. mu is read-held.
+func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
+	hits := make([]Hit, 0, 16)
+	quality := make([]float64, 0, 16)
+	bestQ := 0.0
+	for _, key := range keys {
+		d, ok := ix.docs[key]
+		if !ok {
+			continue
+		}
+		s, how := m.score(d)
+		if s < ix.opts.MinScore {
+			continue
+		}
+		hit := Hit{Score: s, Match: how, Layer: d.layer, ID: d.id, Name: d.name, Feature: d.hit}
+		if q.Center != nil {
+			dist := geo.DistanceM(*q.Center, d.loc)
+			if q.RadiusM > 0 && dist > q.RadiusM {
+				continue
+			}
+			scale := ix.opts.DistanceScaleM
+			if q.RadiusM > 0 {
+				scale = q.RadiusM
+			}
+			hit.DistanceM = dist
+			hit.Feature.DistanceM = dist
+			hit.Score = s * (1 - 0.15*math.Min(1, dist/scale))
+		}
+		if s > bestQ {
+			bestQ = s
+		}
+		hits = append(hits, hit)
+		quality = append(quality, s)
+	}
+	// Relative threshold on quality, then order by final score.
+	kept := hits[:0]
+	for i, h := range hits {
+		if quality[i] >= bestQ*ix.opts.MinRelativeScore {
+			kept = append(kept, h)
+		}
+	}
+	hits = kept
+	sort.SliceStable(hits, func(i, j int) bool {
+		if hits[i].Score != hits[j].Score {
+			return hits[i].Score > hits[j].Score
+		}
+		if hits[i].DistanceM != hits[j].DistanceM {
+			return hits[i].DistanceM < hits[j].DistanceM
+		}
+		if len(hits[i].Name) != len(hits[j].Name) {
+			return len(hits[i].Name) < len(hits[j].Name)
+		}
+		return hits[i].ID < hits[j].ID
+	})
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	for i := range hits {
+		hits[i].Score = math.Round(hits[i].Score*10000) / 10000
+	}
+	return hits
+}
+
+func term(t, field string, boost float64) query.Query {
+	q := bleve.NewTermQuery(t)
+	q.SetField(field)
+	q.SetBoost(boost)
+	return q
+}
+
+// textQuery is the Bleve query that finds the candidates of m's query.
+func (ix *Index) textQuery(m *matcher, fuzzy bool) query.Query {
+	pq := m.q
+	var or []query.Query
+	if fuzzy {
+		if pq.pureLatin && len(pq.latin) >= 5 {
+			f := bleve.NewFuzzyQuery(pq.latin)
+			f.SetField(fPyK)
+			f.SetFuzziness(1)
+			if len(pq.latin) >= 8 {
+				f.SetFuzziness(2)
+			}
+			or = append(or, f)
+		}
+		if pq.hasHan && m.qLen >= 3 && ix.opts.CJK != CJKUnigram {
+			// A typo in a short name kills every bigram: look the
+			// characters up one by one.
+			_, unis := cjkTokens(ix.analyzer, pq.text)
+			for _, u := range uniq(unis) {
+				or = append(or, term(u, fName, 1))
+			}
+			if ix.opts.CJK == CJKBigram {
+				return nil
+			}
+		}
+	} else {
+		or = append(or, term(pq.compact, fExact, 10))
+		if pq.hasHan || !pq.pureLatin {
+			terms, unis := cjkTokens(ix.analyzer, pq.text)
+			switch {
+			case ix.opts.CJK == CJKUnigram && len(unis) > 1:
+				p := bleve.NewPhraseQuery(unis, fName)
+				p.SetBoost(3)
+				or = append(or, p)
+				var us []query.Query
+				for _, u := range uniq(unis) {
+					us = append(us, term(u, fName, 0.5))
+				}
+				or = append(or, bleve.NewDisjunctionQuery(us...))
+				pa := bleve.NewPhraseQuery(unis, fAddr)
+				pa.SetBoost(0.5)
+				or = append(or, pa)
+			default:
+				if len(terms) == 0 {
+					terms = unis
+				}
+				for _, t := range uniq(terms) {
+					or = append(or, term(t, fName, 2))
+				}
+				for _, t := range uniq(terms) {
+					or = append(or, term(t, fAddr, 0.3))
+				}
+			}
+		}
+		if len(pq.latin) >= 2 {
+			or = append(or, term(clip(pq.pyInit, maxInitialsGram), fPyI, 4))
+			or = append(or, term(clip(pq.pyFull, maxPinyinGram), fPy, 4))
+			if pq.pureLatin {
+				or = append(or, term(pq.latin, fName, 2))
+			}
+		}
+	}
+	if len(or) == 0 {
+		return nil
+	}
+	return bleve.NewDisjunctionQuery(or...)
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func uniq(s []string) []string {
+	return dedupe(append([]string(nil), s...))
+}

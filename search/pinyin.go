@@ -1,0 +1,66 @@
+package search
+
+import (
+	"strings"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+	"github.com/mozillazg/go-pinyin"
+)
+
+// phraseReadings fixes the readings of polyphonic characters in names that
+// matter here (重 is zhong by default, chong in 重庆).
+var phraseReadings = map[string][2]string{
+	"重庆": {"chongqing", "cq"},
+	"长安": {"changan", "ca"},
+	"银行": {"yinhang", "yh"},
+}
+
+// pinyinOf returns the full pinyin (syllables concatenated, no tones) and
+// the initials of s. Han characters become their pinyin; ASCII letters and
+// digits are kept when keepLatin is set (queries mix them: 鑫jzs); other
+// characters are dropped. The result is lower case.
+func pinyinOf(s string, keepLatin bool) (full, initials string) {
+	var fb, ib strings.Builder
+	args := pinyin.NewArgs()
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if i+1 < len(rs) && cntext.IsHan(r) {
+			if pr, ok := phraseReadings[string(rs[i:i+2])]; ok {
+				fb.WriteString(pr[0])
+				ib.WriteString(pr[1])
+				i++
+				continue
+			}
+		}
+		switch {
+		case cntext.IsHan(r):
+			py := pinyin.SinglePinyin(r, args)
+			if len(py) == 0 || py[0] == "" {
+				continue
+			}
+			fb.WriteString(py[0])
+			ib.WriteByte(py[0][0])
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			if keepLatin {
+				fb.WriteRune(r)
+				ib.WriteRune(r)
+			}
+		case r >= 'A' && r <= 'Z':
+			if keepLatin {
+				fb.WriteRune(r + 'a' - 'A')
+				ib.WriteRune(r + 'a' - 'A')
+			}
+		}
+	}
+	return fb.String(), ib.String()
+}
+
+// edgeGrams appends the prefixes of s of at least minLen and at most maxLen
+// bytes (s is ASCII) to dst.
+func edgeGrams(dst []string, s string, minLen, maxLen int) []string {
+	for n := minLen; n <= len(s) && n <= maxLen; n++ {
+		dst = append(dst, s[:n])
+	}
+	return dst
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package search
+
+// raceEnabled shrinks the demo fixture under the race detector.
+const raceEnabled = true

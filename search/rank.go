@@ -1,0 +1,261 @@
+package search
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+)
+
+// Match kinds, best first. A hit reports the kind of its best match.
+const (
+	MatchExact     = "exact"     // the query is a whole name
+	MatchPrefix    = "prefix"    // a name starts with the query
+	MatchSubstring = "substring" // a name contains the query
+	MatchPinyin    = "pinyin"    // full pinyin or initials (possibly mixed with characters)
+	MatchFuzzy     = "fuzzy"     // a name within one or two edits of the query
+	MatchPartial   = "partial"   // most of the query's character pairs are in a name
+	MatchKind      = "kind"      // the query names the kind of place (学校, school)
+	MatchAddress   = "address"   // the address contains the query
+)
+
+// matcher scores documents against one parsed query.
+type matcher struct {
+	q       queryText
+	qRunes  []rune
+	qLen    int
+	bigrams []string
+}
+
+func newMatcher(q queryText) *matcher {
+	m := &matcher{q: q, qRunes: []rune(q.compact)}
+	m.qLen = len(m.qRunes)
+	for i := 0; i+1 < len(m.qRunes); i++ {
+		m.bigrams = append(m.bigrams, string(m.qRunes[i:i+2]))
+	}
+	return m
+}
+
+// score returns the quality of d for the query in [0, 1] and the kind of
+// the best match. The tiers are ordered: exact > prefix > substring >
+// pinyin > fuzzy > partial > kind > address.
+func (m *matcher) score(d *doc) (float64, string) {
+	best, how := 0.0, ""
+	take := func(s float64, h string) {
+		if s > best {
+			best, how = s, h
+		}
+	}
+	q := m.q.compact
+	for i := range d.names {
+		v := &d.names[i]
+		s, h := m.nameScore(v)
+		take(s*v.weight, h)
+		if m.q.latin != "" && v.short {
+			take(m.pinyinScore(v)*v.weight, MatchPinyin)
+		}
+	}
+	if best >= 0.8 {
+		return best, how
+	}
+	for _, k := range d.kinds {
+		if k == q {
+			take(0.45, MatchKind)
+		}
+	}
+	if d.addr != "" && m.qLen >= 2 {
+		if strings.Contains(d.addr, q) {
+			take(0.36+0.08*ratio(m.qLen, runeLen(d.addr)), MatchAddress)
+		} else if len(m.bigrams) >= 3 {
+			if c := coverage(m.bigrams, d.addr); c >= 0.8 {
+				take(0.2+0.1*c, MatchAddress)
+			}
+		}
+	}
+	return best, how
+}
+
+func ratio(a, b int) float64 {
+	if b <= 0 {
+		return 0
+	}
+	r := float64(a) / float64(b)
+	if r > 1 {
+		r = 1
+	}
+	return r
+}
+
+// nameScore rates the query against one name by its Han/ASCII text.
+func (m *matcher) nameScore(v *nameVar) (float64, string) {
+	q := m.q.compact
+	t := v.text
+	switch {
+	case t == q:
+		return 1, MatchExact
+	case strings.HasPrefix(t, q):
+		return 0.9 + 0.08*ratio(m.qLen, runeLen(t)), MatchPrefix
+	case strings.Contains(t, q):
+		return 0.8 + 0.08*ratio(m.qLen, runeLen(t)), MatchSubstring
+	}
+	if !m.q.hasHan || m.qLen < 3 {
+		return 0, ""
+	}
+	best, how := 0.0, ""
+	tLen := runeLen(t)
+	maxD := 1
+	if m.qLen >= 8 {
+		maxD = 2
+	}
+	var d int
+	if m.qLen <= 4 || tLen <= m.qLen+1 {
+		d = cntext.EditDistance(q, t, maxD)
+	} else {
+		d = substringDistance(m.qRunes, t, maxD)
+	}
+	if d <= maxD {
+		best, how = 0.72-0.12*float64(d)+0.06*ratio(m.qLen, tLen), MatchFuzzy
+	}
+	if len(m.bigrams) >= 2 {
+		if c := coverage(m.bigrams, t); c >= 0.6 {
+			if s := 0.3 + 0.25*c; s > best {
+				best, how = s, MatchPartial
+			}
+		}
+	}
+	return best, how
+}
+
+// pinyinScore rates a query with ASCII letters against the pinyin of a
+// short name: full pinyin, initials, or characters mixed with initials
+// (鑫jzsgc).
+func (m *matcher) pinyinScore(v *nameVar) float64 {
+	q := m.q
+	best := 0.0
+	take := func(s float64) {
+		if s > best {
+			best = s
+		}
+	}
+	if q.pureLatin {
+		l := q.latin
+		switch {
+		case v.py == l:
+			take(0.95)
+		case strings.HasPrefix(v.py, l) && len(l) >= 2:
+			take(0.85 + 0.05*ratio(len(l), len(v.py)))
+		}
+		switch {
+		case v.pyi == l && len(l) >= 2:
+			take(0.9)
+		case strings.HasPrefix(v.pyi, l) && len(l) >= 2:
+			take(0.8 + 0.05*ratio(len(l), len(v.pyi)))
+		}
+		if best == 0 && len(l) >= 5 {
+			maxD := 1
+			if len(l) >= 8 {
+				maxD = 2
+			}
+			p := v.py
+			if len(p) > len(l)+maxD {
+				p = p[:len(l)]
+			}
+			if d := cntext.EditDistance(l, p, maxD); d <= maxD {
+				take(0.62 - 0.08*float64(d))
+			}
+		}
+		return best
+	}
+	// Characters mixed with initials: align rune by rune.
+	if utf8.RuneCountInString(v.text) == len(v.pyi) && len(m.qRunes) <= len(v.pyi) {
+		tr := []rune(v.text)
+		for p := 0; p+len(m.qRunes) <= len(tr); p++ {
+			ok := true
+			for k, r := range m.qRunes {
+				if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+					if v.pyi[p+k] != byte(r) {
+						ok = false
+						break
+					}
+				} else if tr[p+k] != r {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				switch {
+				case p == 0 && len(m.qRunes) == len(tr):
+					take(0.93)
+				case p == 0:
+					take(0.85 + 0.05*ratio(len(m.qRunes), len(tr)))
+				default:
+					take(0.75)
+				}
+				break
+			}
+		}
+	}
+	// Characters mixed with full pinyin (鑫jie装饰).
+	if q.pyFull != "" && len(q.pyFull) >= 2 && strings.HasPrefix(v.py, q.pyFull) {
+		s := 0.78
+		for _, r := range m.qRunes {
+			if cntext.IsHan(r) && !strings.ContainsRune(v.text, r) {
+				s = 0.6
+				break
+			}
+		}
+		take(s)
+	}
+	return best
+}
+
+// coverage is the share of the query's bigrams found in t.
+func coverage(bigrams []string, t string) float64 {
+	if len(bigrams) == 0 {
+		return 0
+	}
+	n := 0
+	for _, b := range bigrams {
+		if strings.Contains(t, b) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(bigrams))
+}
+
+// substringDistance is the smallest edit distance between q and any
+// substring of t (Sellers' semi-global alignment), capped at max+1.
+func substringDistance(q []rune, t string, max int) int {
+	tr := []rune(t)
+	n := len(q)
+	prev := make([]int, n+1)
+	cur := make([]int, n+1)
+	for i := range prev {
+		prev[i] = i
+	}
+	best := prev[n]
+	for j := 1; j <= len(tr); j++ {
+		cur[0] = 0
+		for i := 1; i <= n; i++ {
+			c := prev[i-1]
+			if q[i-1] != tr[j-1] {
+				c++
+			}
+			if a := prev[i] + 1; a < c {
+				c = a
+			}
+			if b := cur[i-1] + 1; b < c {
+				c = b
+			}
+			cur[i] = c
+		}
+		if cur[n] < best {
+			best = cur[n]
+		}
+		prev, cur = cur, prev
+	}
+	if best > max {
+		return max + 1
+	}
+	return best
+}
