@@ -116,3 +116,13 @@ func BenchmarkCheck(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	}
 }
+
+// BenchmarkNewParser measures startup: building the parser with the embedded
+// national dictionary (budget ~300 ms).
+func BenchmarkNewParser(b *testing.B) {
+	for b.Loop() {
+		if _, err := NewParser(DefaultOptions()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,14 +2,15 @@ package addressmatch
 
 import (
 	"bytes"
+	"compress/gzip"
 	"embed"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
-//go:embed dict/*.csv
+//go:embed dict/*.csv dict/*.csv.gz
 var dictFS embed.FS
 
 // AdminLevel is the level of an administrative division.
@@ -49,6 +50,7 @@ type adminUnit struct {
 	level  AdminLevel
 	parent int32 // index into adminDict.units, -1 for provinces
 	muni   bool  // province-level municipality (北京/天津/上海/重庆)
+	zone   bool  // a town-level functional area (经济开发区, 管委会): labelled devzone
 }
 
 // nameRef points from a surface name to a unit.
@@ -67,26 +69,36 @@ type adminDict struct {
 
 var pseudoCities = map[string]bool{"市辖区": true, "县": true, "省直辖县级行政区划": true, "自治区直辖县级行政区划": true}
 
+// readCSV returns the data rows of an embedded dictionary file (header
+// skipped). The files are plain comma-separated values without quoting, so a
+// line split is enough and every field is a substring of one big string.
 func readCSV(name string) ([][]string, error) {
 	b, err := dictFS.ReadFile("dict/" + name)
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(bytes.NewReader(b))
-	r.FieldsPerRecord = -1
-	var rows [][]string
-	for first := true; ; first = false {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
+	if strings.HasSuffix(name, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
 		if err != nil {
 			return nil, fmt.Errorf("addressmatch: dict %s: %w", name, err)
 		}
-		if first {
+		if b, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("addressmatch: dict %s: %w", name, err)
+		}
+	}
+	text := string(b)
+	rows := make([][]string, 0, strings.Count(text, "\n"))
+	first := true
+	for line := range strings.Lines(text) {
+		line = strings.TrimRight(line, "\r\n")
+		if first || line == "" {
+			first = false
 			continue
 		}
-		rows = append(rows, rec)
+		if strings.ContainsRune(line, '"') {
+			return nil, fmt.Errorf("addressmatch: dict %s: quoted field in %q", name, line)
+		}
+		rows = append(rows, strings.Split(line, ","))
 	}
 	return rows, nil
 }
@@ -159,7 +171,7 @@ func communityName(name string) string {
 
 // loadAdminDict parses the embedded CSV files.
 func loadAdminDict(withVillages bool) (*adminDict, error) {
-	d := &adminDict{names: make(map[string][]nameRef, 40000), byCode: make(map[string]int32, 20000)}
+	d := &adminDict{names: make(map[string][]nameRef, 160000), byCode: make(map[string]int32, 60000)}
 	add := func(u adminUnit) int32 {
 		idx := int32(len(d.units))
 		d.units = append(d.units, u)
@@ -167,13 +179,12 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		return idx
 	}
 	addName := func(name string, idx int32, short bool) {
-		for _, ref := range d.names[name] {
-			if ref.unit == idx {
-				return
-			}
+		refs := d.names[name]
+		if len(refs) > 0 && refs[len(refs)-1].unit == idx {
+			return // units are added in order: a repeat is always the last ref
 		}
-		d.names[name] = append(d.names[name], nameRef{unit: idx, short: short})
-		if n := len([]rune(name)); n > d.maxLen {
+		d.names[name] = append(refs, nameRef{unit: idx, short: short})
+		if n := utf8.RuneCountInString(name); n > d.maxLen {
 			d.maxLen = n
 		}
 	}
@@ -234,21 +245,41 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 			addName(s, idx, true)
 		}
 	}
-	streets, err := readCSV("chongqing_streets.csv")
+	// All of China's 乡/镇/街道 (and town-level functional areas).
+	streets, err := readCSV("cn_streets.csv.gz")
 	if err != nil {
 		return nil, err
 	}
+	lastArea, lastP := "", int32(-1)
 	for _, r := range streets {
 		if len(r) < 3 {
 			continue
 		}
-		p, ok := d.byCode[r[2]]
-		if !ok {
+		if r[2] != lastArea {
+			p, ok := d.byCode[r[2]]
+			if !ok {
+				p = -1
+			}
+			lastArea, lastP = r[2], p
+		}
+		p := lastP
+		if p < 0 {
 			continue
 		}
-		idx := add(adminUnit{code: r[0], name: r[1], level: AdminTown, parent: p})
-		addName(r[1], idx, false)
-		if s, ok := trimAny(r[1], "街道办事处", "街道", "民族乡", "镇", "乡"); ok {
+		name := r[1]
+		zone := isZoneName(name)
+		idx := add(adminUnit{code: r[0], name: name, level: AdminTown, parent: p, zone: zone})
+		addName(name, idx, false)
+		if zone {
+			continue
+		}
+		if base, ok := strings.CutSuffix(name, "街道"); ok && len([]rune(base)) >= 2 {
+			// 汇丰街道办事处, 汇丰办事处, 汇丰街办
+			addName(base+"街道办事处", idx, false)
+			addName(base+"街道办", idx, false)
+			addName(base+"办事处", idx, false)
+		}
+		if s, ok := trimAny(name, "街道办事处", "街道", "民族乡", "镇", "乡"); ok {
 			addName(s, idx, true)
 		}
 	}
@@ -271,6 +302,19 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		}
 	}
 	return d, nil
+}
+
+// zoneSuffixes mark town-level units that are functional areas, not towns.
+var zoneSuffixes = []string{"开发区", "园区", "工业园", "产业园", "度假区", "保税区", "新区", "示范区", "试验区", "实验区",
+	"高新区", "管理委员会", "管委会", "管理区", "风景区", "景区", "港区", "合作区", "集聚区"}
+
+func isZoneName(name string) bool {
+	for _, suf := range zoneSuffixes {
+		if strings.HasSuffix(name, suf) {
+			return true
+		}
+	}
+	return false
 }
 
 // isAncestor reports whether unit a is an ancestor of (or equal to) unit b.

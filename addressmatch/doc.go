@@ -8,7 +8,7 @@
 //   - [Parser]: splits an address into the CCKS2021/GeoGLUE components
 //     (province … roomno, see [Label]) with rune offsets, resolves the
 //     administrative chain against the embedded NBS 2023 division codes
-//     (all provinces, cities and counties of China; all towns and
+//     (all provinces, cities, counties and towns/streets of China; all
 //     communities of Chongqing) and fills omitted higher levels.
 //   - [Parser.Compare] / [Compare]: match | partial | none with a finer
 //     [Level], a score and the differing components.

@@ -90,7 +90,18 @@ func TestEvalParseDev(t *testing.T) {
 		return per[l]
 	}
 	dump := os.Getenv("MARKETGEO_EVAL_DUMP") != ""
+	dumpFold := os.Getenv("MARKETGEO_EVAL_FOLD") // "0" or "1": dump only that fold
+	var folds [2]prf
+	var foldPer [2]map[string]*prf
+	foldPer[0], foldPer[1] = map[string]*prf{}, map[string]*prf{}
+	fget := func(f int, l string) *prf {
+		if foldPer[f][l] == nil {
+			foldPer[f][l] = &prf{}
+		}
+		return foldPer[f][l]
+	}
 	for _, r := range recs {
+		fold := devFold(r.ID)
 		gold := map[string]bool{}
 		for _, s := range r.Spans {
 			k := fmt.Sprintf("%s|%v|%v", s[0], s[2], s[3])
@@ -106,10 +117,14 @@ func TestEvalParseDev(t *testing.T) {
 			l := k[:indexByte(k, '|')]
 			if gold[k] {
 				total.tp++
+				folds[fold].tp++
 				get(l).tp++
+				fget(fold, l).tp++
 			} else {
 				total.fp++
+				folds[fold].fp++
 				get(l).fp++
+				fget(fold, l).fp++
 				bad = true
 			}
 		}
@@ -117,11 +132,13 @@ func TestEvalParseDev(t *testing.T) {
 			if !pred[k] {
 				l := k[:indexByte(k, '|')]
 				total.fn++
+				folds[fold].fn++
 				get(l).fn++
+				fget(fold, l).fn++
 				bad = true
 			}
 		}
-		if dump && bad {
+		if dump && bad && (dumpFold == "" || dumpFold == fmt.Sprint(fold)) {
 			var g, q string
 			for _, s := range r.Spans {
 				g += fmt.Sprintf(" %v:%v", s[0], s[1])
@@ -139,7 +156,11 @@ func TestEvalParseDev(t *testing.T) {
 	sort.Strings(labels)
 	for _, l := range labels {
 		c := per[l]
-		t.Logf("parse %-14s F1=%.3f (tp=%d fp=%d fn=%d)", l, c.f1(), c.tp, c.fp, c.fn)
+		t.Logf("parse %-14s F1=%.3f (tp=%d fp=%d fn=%d)  fold0 %.3f fold1 %.3f", l, c.f1(), c.tp, c.fp, c.fn,
+			fget(0, l).f1(), fget(1, l).f1())
+	}
+	for f := 0; f < 2; f++ {
+		t.Logf("parse fold %d: micro-F1 = %.4f", f, folds[f].f1())
 	}
 	f1 := total.f1()
 	t.Logf("parse micro-F1 = %.4f over %d records", f1, len(recs))

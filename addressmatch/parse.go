@@ -390,6 +390,9 @@ func adminLabel(u *adminUnit, short bool) Label {
 	case AdminDistrict:
 		return LabelDistrict
 	case AdminTown:
+		if u.zone {
+			return LabelDevzone
+		}
 		return LabelTown
 	}
 	return LabelCommunity
