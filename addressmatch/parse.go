@@ -291,6 +291,10 @@ func (p *Parser) Parse(s string) Components {
 			continue
 		}
 		j, l := p.chunk(st, i, n)
+		if l == LabelDevzone && st.mergeZone(i, j) {
+			i = j
+			continue
+		}
 		st.emit(l, i, j)
 		i = j
 	}
@@ -704,7 +708,8 @@ func (p *Parser) matchAssist(st *parseState, i, n int) (int, bool) {
 		if L == 1 && (w == "旁" || w == "内" || w == "后") {
 			switch st.last {
 			case LabelPOI, LabelSubPOI, LabelRoadNo, LabelHouseNo, LabelFloorNo, LabelAssist:
-				if w == "旁" || i+1 == n || cntext.IsSpaceOrPunct(st.f[i+1]) {
+				if w == "旁" || i+1 == n || cntext.IsSpaceOrPunct(st.f[i+1]) ||
+					(w == "内" && (st.last == LabelPOI || st.last == LabelSubPOI)) {
 					return i + 1, true
 				}
 			}
@@ -721,6 +726,81 @@ func (p *Parser) matchAssist(st *parseState, i, n int) (int, bool) {
 		}
 	}
 	return i, false
+}
+
+// mergeZone: a bare zone word right after a town (钟管镇 + 工业园区) or a
+// county-level city (永康市 + 经济开发区) names that town's zone; the two
+// form one devzone span.
+func (st *parseState) mergeZone(i, j int) bool {
+	if len(st.spans) == 0 {
+		return false
+	}
+	prev := &st.spans[len(st.spans)-1]
+	if prev.End != i {
+		return false
+	}
+	w := st.ftext(i, j)
+	pt := cntext.Fold(prev.Text)
+	ok := false
+	switch prev.Label {
+	case LabelTown:
+		ok = strings.HasSuffix(pt, "镇") && (w == "工业园区" || w == "工业园" || w == "开发区" || w == "经济开发区")
+	case LabelDistrict:
+		ok = strings.HasSuffix(pt, "市") && (w == "经济开发区" || w == "经济技术开发区")
+	}
+	if !ok {
+		return false
+	}
+	prev.Label = LabelDevzone
+	prev.End = j
+	prev.Text = st.text(prev.Start, j)
+	st.last = LabelDevzone
+	return true
+}
+
+// junkAhead: a contact word (电联) closing the text or followed by a separator
+// or a number ends the name before it.
+func junkAhead(st *parseState, k, n int) bool {
+	rest := st.fstr[st.boff[k]:st.boff[n]]
+	for _, w := range junkWords {
+		if w == "中国" || w == "中华人民共和国" || !strings.HasPrefix(rest, w) {
+			continue
+		}
+		e := k + utf8.RuneCountInString(w)
+		if e == n || cntext.IsSpaceOrPunct(st.f[e]) || isAlnum(st.f[e]) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitAfter1 are one-character compound suffixes after which a second named
+// place may follow inside one chunk (景海湾|闻潮阁, 翡翠城|环碧苑, 欣都龙城|百丽店).
+const splitAfter1 = "城苑湾园庭府居阁墅坊"
+
+// noSplitNext: characters that continue the word of a one-character suffix
+// (城市, 园区, 城东路) rather than start a new name.
+const noSplitNext = "市区中东西南北路街道巷门口内外里镇乡村楼"
+
+// splitCompound returns where a chunk [i,j) labelled poi should end: at an
+// earlier one-character compound suffix when the rest is itself a named place
+// (a name of at least two characters plus a place suffix).
+func (p *Parser) splitCompound(st *parseState, i, j, split int) int {
+	if split < 0 || split-i < 3 || j-split < 3 {
+		return j
+	}
+	if _, ok := p.suffix[st.ftext(split, j)]; ok {
+		return j
+	}
+	for L := p.maxSuf; L >= 1; L-- {
+		if j-L <= split+1 {
+			continue
+		}
+		if l, ok := p.suffix[st.ftext(j-L, j)]; ok && (l == LabelPOI || l == LabelSubPOI) {
+			return split
+		}
+	}
+	return j
 }
 
 var strongStops = []string{"附近", "对面", "旁边", "斜对面", "交叉口", "交汇处"}
@@ -755,15 +835,31 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			}
 		}
 	}
+	split := -1
+	fb := func(k int) (int, Label) {
+		l := p.fallbackLabel(st, i, k)
+		if l == LabelPOI {
+			k = p.splitCompound(st, i, k, split)
+		}
+		return k, l
+	}
 	for k := i + 1; k < limit; k++ {
 		if cntext.IsSpaceOrPunct(f[k]) {
-			return k, p.fallbackLabel(st, i, k)
+			return fb(k)
 		}
 		if _, _, ok := p.matchNumber(st, k, n); ok {
-			return k, p.fallbackLabel(st, i, k)
+			return fb(k)
 		}
-		if p.hasPrefixAt(st, k, n, strongStops) {
-			return k, p.fallbackLabel(st, i, k)
+		if p.hasPrefixAt(st, k, n, strongStops) || junkAhead(st, k, n) {
+			return fb(k)
+		}
+		if (f[k] == '旁' || f[k] == '内') && k-i >= 2 && p.endsWithPoiSuffix(st, i, k) {
+			return fb(k)
+		}
+		if k-i >= 2 && k+1 < n && strings.ContainsRune("东西南北", f[k]) && f[k+1] == '区' &&
+			(k+2 == n || cntext.IsSpaceOrPunct(f[k+2]) || isAlnum(f[k+2]) || cntext.IsNumeralRune(f[k+2])) {
+			// 书香景苑|北区
+			return k, LabelPOI
 		}
 		maxL := p.maxSuf
 		if n-k < maxL {
@@ -778,8 +874,12 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			end := k + L
 			switch l {
 			case LabelPOI, LabelSubPOI:
+				if L == 1 && split < 0 && strings.ContainsRune(splitAfter1, f[k]) && end < n &&
+					!strings.ContainsRune(noSplitNext, f[end]) && !roadAhead(st, end, n) {
+					split = end
+				}
 				if L == 1 || roadAhead(st, end, n) {
-					l = "" // weak single-character suffix: never splits a name
+					l = "" // weak single-character suffix: never ends a name by itself
 				}
 			case LabelDevzone:
 				if roadAhead(st, end, n) {
@@ -805,13 +905,26 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			if l == LabelSubPOI && !st.hasPoi {
 				l = LabelPOI
 			}
+			if l == LabelPOI {
+				return p.splitCompound(st, i, end, split), l
+			}
 			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
 				break
 			}
 			return end, l
 		}
 	}
-	return limit, p.fallbackLabel(st, i, limit)
+	return fb(limit)
+}
+
+// endsWithPoiSuffix: [i,j) ends with a place suffix (加油站, 保安室).
+func (p *Parser) endsWithPoiSuffix(st *parseState, i, j int) bool {
+	for L := 1; L <= p.maxSuf && j-L > i; L++ {
+		if l, ok := p.suffix[st.ftext(j-L, j)]; ok && (l == LabelPOI || l == LabelSubPOI) {
+			return true
+		}
+	}
+	return false
 }
 
 // endsWithSuffix: the text [i,j) ends with a multi-rune suffix word (小区, 园区).
