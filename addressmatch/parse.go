@@ -295,6 +295,11 @@ func (p *Parser) Parse(s string) Components {
 			i = j
 			continue
 		}
+		if l == LabelRoad && st.villageBeforeRoad(i, j) {
+			// 莘塍镇|周田|人民路: a two-character village between a town and its road
+			st.emit(LabelCommunity, i, i+2)
+			i += 2
+		}
 		st.emit(l, i, j)
 		i = j
 	}
@@ -420,7 +425,9 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		for _, ref := range refs {
 			u := &d.units[ref.unit]
 			if u.level <= st.deepest && (st.unit[u.level] != ref.unit || ref.short) {
-				if !(u.level == AdminDistrict && st.prevCountyCity(d, ref.unit)) {
+				// a full name restating an unresolved coarser level (小伊乡江苏省灌云县小伊乡)
+				restate := !ref.short && st.unit[u.level] < 0 && u.level < AdminCommunity
+				if !restate && !(u.level == AdminDistrict && st.prevCountyCity(d, ref.unit)) {
 					continue
 				}
 			}
@@ -428,14 +435,19 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 				continue
 			}
 			if ref.short {
-				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || numberedRoadAhead(st, i+L, n) || p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) {
+				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || numberedRoadAhead(st, i+L, n) ||
+					(p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) && !p.fullNameAt(st, i+L, n)) {
 					continue
 				}
 				if u.level >= AdminDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == AdminDistrict && L >= 3 && len(refs) == 1) {
 					continue
 				}
-			} else if roadAhead(st, i+L, n) {
+			} else if roadAhead(st, i+L, n) && !p.fullNameAt(st, i+L, n) {
+				// 陕西南路 is a road, but 台州市|路桥区 is two divisions
 				continue
+			}
+			if ref.short && u.level == AdminTown && p.zoneWordAt(st, i+L, n) {
+				continue // 双屿工业区 is one devzone
 			}
 			if u.level == AdminTown && st.unit[AdminProvince] < 0 && st.unit[AdminDistrict] < 0 && len(refs) > 1 {
 				continue
@@ -496,6 +508,29 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		return i + L, true
 	}
 	return i, false
+}
+
+// zoneWordAt: a bare zone word (工业区, 工业园区, 开发区) starts at k.
+func (p *Parser) zoneWordAt(st *parseState, k, n int) bool {
+	for L := min(p.maxSuf, n-k); L >= 2; L-- {
+		if l, ok := p.suffix[st.ftext(k, k+L)]; ok && l == LabelDevzone {
+			return true
+		}
+	}
+	return false
+}
+
+// fullNameAt: an official (not abbreviated) division name of three or more
+// characters starts at k (宁波|镇海区: 镇 there starts 镇海区, not 宁波镇).
+func (p *Parser) fullNameAt(st *parseState, k, n int) bool {
+	for L := min(p.dict.maxLen, n-k); L >= 3; L-- {
+		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
+			if !ref.short && p.dict.units[ref.unit].level <= AdminDistrict {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (st *parseState) resolvePending(d *adminDict, u int32) {
@@ -755,6 +790,30 @@ func (st *parseState) mergeZone(i, j int) bool {
 	prev.End = j
 	prev.Text = st.text(prev.Start, j)
 	st.last = LabelDevzone
+	return true
+}
+
+// villageBeforeRoad: a road chunk [i,j) right after a town starts with a
+// two-character village name (周田人民路, 师桥三北东路): the rest is still a
+// full road name of three or more characters that does not start with a
+// direction or a numeral (斜红南路, 中山东二路 stay whole).
+func (st *parseState) villageBeforeRoad(i, j int) bool {
+	if len(st.spans) == 0 || j-i < 5 {
+		return false
+	}
+	prev := st.spans[len(st.spans)-1]
+	if prev.Label != LabelTown || prev.End != i {
+		return false
+	}
+	r := st.f[i+2]
+	if strings.ContainsRune("东西南北中环大小新老", r) || cntext.IsNumeralRune(r) || isAlnum(r) {
+		return false
+	}
+	for k := i; k < j; k++ {
+		if k < i+2 && (cntext.IsNumeralRune(st.f[k]) || isAlnum(st.f[k])) || strings.ContainsRune("区园城场", st.f[k]) {
+			return false
+		}
+	}
 	return true
 }
 
