@@ -65,6 +65,9 @@ func parseBatch(body []byte, max int) (batchInput, error) {
 		if err != nil {
 			return batchInput{}, err
 		}
+		if len(pts) == 0 {
+			return batchInput{}, badParam("points is empty")
+		}
 		if req.IDs != nil && len(req.IDs) != len(pts) {
 			return batchInput{}, badParam("ids has %d entries for %d points", len(req.IDs), len(pts))
 		}
