@@ -270,6 +270,17 @@ func (p *Parser) Parse(s string) Components {
 				continue
 			}
 		}
+		if r == '第' && i+1 < n {
+			// 第三期, 第00栋: the ordinal prefix belongs to the number
+			if j, l, ok := p.matchNumber(st, i+1, n); ok {
+				st.emit(l, i, j)
+				i = j
+				continue
+			}
+		}
+		if st.last != "" && p.noteAt(st, i, n) {
+			break // a note to the courier (可开箱验货, 急件及时派送): not address text
+		}
 		if j, l, ok := p.matchNumber(st, i, n); ok {
 			st.emit(l, i, j)
 			i = j
@@ -571,7 +582,7 @@ var numberUnits = []struct {
 	w string
 	l Label
 }{
-	{"号楼", LabelHouseNo}, {"号院", LabelPOI}, {"单元", LabelCellNo}, {"村民组", LabelVillageGroup}, {"组团", LabelSubPOI},
+	{"号楼", LabelHouseNo}, {"号院", LabelPOI}, {"号门", LabelSubPOI}, {"单元", LabelCellNo}, {"村民组", LabelVillageGroup}, {"组团", LabelSubPOI},
 	{"公里", LabelDistance}, {"千米", LabelDistance}, {"KM", LabelDistance}, {"#楼", LabelHouseNo},
 	{"号", LabelRoadNo}, {"栋", LabelHouseNo}, {"幢", LabelHouseNo}, {"座", LabelHouseNo}, {"#", LabelHouseNo},
 	{"层", LabelFloorNo}, {"楼", LabelFloorNo}, {"F", LabelFloorNo}, {"室", LabelRoomNo}, {"房", LabelRoomNo},
@@ -742,7 +753,7 @@ func (p *Parser) matchAssist(st *parseState, i, n int) (int, bool) {
 		}
 		if L == 1 && (w == "旁" || w == "内" || w == "后") {
 			switch st.last {
-			case LabelPOI, LabelSubPOI, LabelRoadNo, LabelHouseNo, LabelFloorNo, LabelAssist:
+			case LabelPOI, LabelSubPOI, LabelRoadNo, LabelHouseNo, LabelFloorNo, LabelAssist, LabelRoad:
 				if w == "旁" || i+1 == n || cntext.IsSpaceOrPunct(st.f[i+1]) ||
 					(w == "内" && (st.last == LabelPOI || st.last == LabelSubPOI)) {
 					return i + 1, true
@@ -815,6 +826,30 @@ func (st *parseState) villageBeforeRoad(i, j int) bool {
 		}
 	}
 	return true
+}
+
+// noteWords mark a free-text note appended to an address for the courier.
+var noteWords = []string{"电话", "联系", "先生", "女士", "小姐", "派送", "验货", "自取", "送货", "收件", "寄件", "谢谢", "急件", "签收", "到付", "请"}
+
+// noteAt: the chunk at i (up to the next separator or number) carries a note
+// word and no place suffix.
+func (p *Parser) noteAt(st *parseState, i, n int) bool {
+	k := i
+	for k < n && k-i < 24 && !cntext.IsSpaceOrPunct(st.f[k]) && !isAlnum(st.f[k]) {
+		k++
+	}
+	if k-i < 3 {
+		return false
+	}
+	seg := st.ftext(i, k)
+	found := false
+	for _, w := range noteWords {
+		if strings.Contains(seg, w) {
+			found = true
+			break
+		}
+	}
+	return found && !p.endsWithPoiSuffix(st, i, k)
 }
 
 // junkAhead: a contact word (电联) closing the text or followed by a separator
