@@ -306,7 +306,7 @@ func (p *Parser) Parse(s string) Components {
 			i = j
 			continue
 		}
-		if l == LabelRoad && st.villageBeforeRoad(i, j) {
+		if l == LabelRoad && p.villageBeforeRoad(st, i, j) {
 			// 莘塍镇|周田|人民路: a two-character village between a town and its road
 			st.emit(LabelCommunity, i, i+2)
 			i += 2
@@ -536,7 +536,7 @@ func (p *Parser) zoneWordAt(st *parseState, k, n int) bool {
 func (p *Parser) fullNameAt(st *parseState, k, n int) bool {
 	for L := min(p.dict.maxLen, n-k); L >= 3; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
-			if !ref.short && p.dict.units[ref.unit].level <= AdminDistrict {
+			if !ref.short && p.dict.units[ref.unit].level <= AdminTown {
 				return true
 			}
 		}
@@ -808,13 +808,25 @@ func (st *parseState) mergeZone(i, j int) bool {
 // two-character village name (周田人民路, 师桥三北东路): the rest is still a
 // full road name of three or more characters that does not start with a
 // direction or a numeral (斜红南路, 中山东二路 stay whole).
-func (st *parseState) villageBeforeRoad(i, j int) bool {
+func (p *Parser) villageBeforeRoad(st *parseState, i, j int) bool {
 	if len(st.spans) == 0 || j-i < 5 {
 		return false
 	}
 	prev := st.spans[len(st.spans)-1]
 	if prev.Label != LabelTown || prev.End != i {
 		return false
+	}
+	// the road left after the village keeps a name of two or more characters
+	// before its suffix (人民|路, not 宾|大道)
+	for L := 3; L >= 1; L-- {
+		if j-L > i+2 {
+			if l, ok := p.suffix[st.ftext(j-L, j)]; ok && l == LabelRoad {
+				if j-L-(i+2) < 2 {
+					return false
+				}
+				break
+			}
+		}
 	}
 	r := st.f[i+2]
 	if strings.ContainsRune("东西南北中环大小新老", r) || cntext.IsNumeralRune(r) || isAlnum(r) {
@@ -834,10 +846,7 @@ var noteWords = []string{"电话", "联系", "先生", "女士", "小姐", "派�
 // noteAt: the chunk at i (up to the next separator or number) carries a note
 // word and no place suffix.
 func (p *Parser) noteAt(st *parseState, i, n int) bool {
-	k := i
-	for k < n && k-i < 24 && !cntext.IsSpaceOrPunct(st.f[k]) && !isAlnum(st.f[k]) {
-		k++
-	}
+	k, _ := p.chunk(st, i, n)
 	if k-i < 3 {
 		return false
 	}

@@ -41,6 +41,14 @@ func TestParse(t *testing.T) {
 		{name: "poi floor subpoi", in: "延安路100号西湖银泰8楼报喜鸟专柜", want: []string{"road:延安路", "roadno:100号", "poi:西湖银泰", "floorno:8楼", "subpoi:报喜鸟专柜"}},
 		{name: "village", in: "陕西省渭南市合阳县城关镇平政村3组", want: []string{"province:陕西省", "city:渭南市", "district:合阳县", "town:城关镇", "community:平政村", "village_group:3组"}},
 		{name: "assist", in: "螺洋街道上保菜市场对面理圣理发店", want: []string{"town:螺洋街道", "poi:上保菜市场", "assist:对面"}},
+		{name: "town without suffix after its district", in: "浙江省台州市温岭市泽国鹤池路100号", want: []string{"district:温岭市", "town:泽国", "road:鹤池路"}},
+		{name: "town zone is one devzone", in: "德清县钟管镇工业园区三墩村村委", want: []string{"devzone:钟管镇工业园区"}},
+		{name: "city then district starting with 路", in: "台州市路桥区路南街道西迎宾大道", want: []string{"city:台州市", "district:路桥区", "town:路南街道"}},
+		{name: "short city before a district starting with 镇", in: "宁波镇海区庄市聚兴路1号", want: []string{"city:宁波", "district:镇海区", "town:庄市", "road:聚兴路"}},
+		{name: "restated chain after a town", in: "小伊乡江苏省灌云县小伊乡小伊街", want: []string{"province:江苏省", "district:灌云县", "road:小伊街"}},
+		{name: "compound then sub-compound", in: "萧山区宁围街道景海湾闻潮阁10幢", want: []string{"poi:景海湾", "subpoi:闻潮阁", "houseno:10幢"}},
+		{name: "village between town and road", in: "莘塍镇周田人民路100号", want: []string{"town:莘塍镇", "community:周田", "road:人民路"}},
+		{name: "courier note dropped", in: "濮院镇紫金小区可开箱验货试穿", want: []string{"poi:紫金小区"}, notWant: []string{"subpoi:可开箱验货试穿"}},
 		{name: "compound building", in: "王充路1000号亚厦阳光假日10幢2单元", want: []string{"poi:亚厦阳光假日", "houseno:10幢", "cellno:2单元"}},
 	}
 	for _, tc := range tests {
