@@ -29,7 +29,7 @@ func newBare(ents []geo.Entity, idx *geo.Index) *bare {
 	for i := range ents {
 		pts[i] = ents[i].Location
 	}
-	sort.Slice(pts, func(i, j int) bool { return hilbert(pts[i]) < hilbert(pts[j]) })
+	sort.Slice(pts, func(i, j int) bool { return geo.HilbertIndex(pts[i]) < geo.HilbertIndex(pts[j]) })
 	for _, p := range pts {
 		b.tree.Insert(p, p, math.Cos(p[1]*math.Pi/180))
 	}
@@ -65,31 +65,6 @@ func sinHalf(x float64) float64 {
 		return h * (1 + h2*(-1.0/6+h2*(1.0/120+h2*(-1.0/5040+h2*(1.0/362880)))))
 	}
 	return math.Sin(h)
-}
-
-func hilbert(p orb.Point) uint64 {
-	const n = 1 << 16
-	x := uint64((p[0] + 180) / 360 * (n - 1))
-	y := uint64((p[1] + 90) / 180 * (n - 1))
-	var d uint64
-	for s := uint64(n / 2); s > 0; s /= 2 {
-		var rx, ry uint64
-		if x&s > 0 {
-			rx = 1
-		}
-		if y&s > 0 {
-			ry = 1
-		}
-		d += s * s * ((3 * rx) ^ ry)
-		if ry == 0 {
-			if rx == 1 {
-				x = n - 1 - x
-				y = n - 1 - y
-			}
-			x, y = y, x
-		}
-	}
-	return d
 }
 
 // BenchmarkNearby measures radius queries (all hits, sorted, with exact

@@ -620,11 +620,13 @@ func opKey(o op) uint64 {
 	case *Building:
 		p = v.Center()
 	}
-	return hilbert(p)
+	return HilbertIndex(p)
 }
 
-// hilbert returns the position of p on a 2^16 × 2^16 Hilbert curve over the globe.
-func hilbert(p orb.Point) uint64 {
+// HilbertIndex returns the position of p on a 2^16 × 2^16 Hilbert curve
+// over the globe. Sorting points by it keeps neighbours together; the index
+// inserts large batches in this order.
+func HilbertIndex(p orb.Point) uint64 {
 	const n = 1 << 16
 	x := uint64((p[0] + 180) / 360 * (n - 1))
 	y := uint64((p[1] + 90) / 180 * (n - 1))

@@ -428,36 +428,7 @@ func restProps(p geojson.Properties, skip ...string) map[string]string {
 }
 
 func convertGeometry(g orb.Geometry, c crs.CRS) orb.Geometry {
-	if c == crs.WGS84 || c == "" {
-		return g
-	}
-	return orbApply(g, func(p orb.Point) orb.Point {
-		lon, lat := crs.ToWGS84(c, p[0], p[1])
-		return orb.Point{lon, lat}
-	})
-}
-
-func orbApply(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
-	switch v := g.(type) {
-	case orb.Point:
-		return f(v)
-	case orb.Polygon:
-		out := make(orb.Polygon, len(v))
-		for i, r := range v {
-			out[i] = make(orb.Ring, len(r))
-			for j, p := range r {
-				out[i][j] = f(p)
-			}
-		}
-		return out
-	case orb.MultiPolygon:
-		out := make(orb.MultiPolygon, len(v))
-		for i, p := range v {
-			out[i] = orbApply(p, f).(orb.Polygon)
-		}
-		return out
-	}
-	return g
+	return crs.Transform(g, c, crs.WGS84)
 }
 
 func countVertices(g orb.Geometry) int {

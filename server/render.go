@@ -9,42 +9,10 @@ import (
 
 // project converts a WGS-84 geometry to the output CRS.
 func project(g orb.Geometry, c crs.CRS) orb.Geometry {
-	if c == crs.WGS84 || c == "" {
+	if c == "" {
 		return g
 	}
-	conv := func(p orb.Point) orb.Point {
-		lon, lat := crs.FromWGS84(c, p[0], p[1])
-		return orb.Point{lon, lat}
-	}
-	switch v := g.(type) {
-	case orb.Point:
-		return conv(v)
-	case orb.Ring:
-		out := make(orb.Ring, len(v))
-		for i, p := range v {
-			out[i] = conv(p)
-		}
-		return out
-	case orb.Polygon:
-		out := make(orb.Polygon, len(v))
-		for i, r := range v {
-			out[i] = project(r, c).(orb.Ring)
-		}
-		return out
-	case orb.MultiPolygon:
-		out := make(orb.MultiPolygon, len(v))
-		for i, p := range v {
-			out[i] = project(p, c).(orb.Polygon)
-		}
-		return out
-	case orb.LineString:
-		out := make(orb.LineString, len(v))
-		for i, p := range v {
-			out[i] = conv(p)
-		}
-		return out
-	}
-	return g
+	return crs.Transform(g, crs.WGS84, c)
 }
 
 // hitFeature renders a query hit as a GeoJSON feature in the output CRS.

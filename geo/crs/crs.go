@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/paulmach/orb"
 )
 
 // CRS names a coordinate reference system accepted at the edges of marketgeo.
@@ -252,4 +254,57 @@ func FromWGS84(c CRS, lon, lat float64) (float64, float64) {
 		return WGS84ToBD09(lon, lat)
 	}
 	return lon, lat
+}
+
+// Transform converts every position of g from one CRS to another and
+// returns the converted copy (g itself is not modified). Points, line
+// strings, rings, polygons, their multi forms and bounds are handled;
+// other geometries are returned unchanged.
+func Transform(g orb.Geometry, from, to CRS) orb.Geometry {
+	if from == to || g == nil {
+		return g
+	}
+	conv := func(p orb.Point) orb.Point {
+		lon, lat := ToWGS84(from, p[0], p[1])
+		lon, lat = FromWGS84(to, lon, lat)
+		return orb.Point{lon, lat}
+	}
+	line := func(ps []orb.Point) []orb.Point {
+		out := make([]orb.Point, len(ps))
+		for i, p := range ps {
+			out[i] = conv(p)
+		}
+		return out
+	}
+	switch v := g.(type) {
+	case orb.Point:
+		return conv(v)
+	case orb.MultiPoint:
+		return orb.MultiPoint(line(v))
+	case orb.LineString:
+		return orb.LineString(line(v))
+	case orb.MultiLineString:
+		out := make(orb.MultiLineString, len(v))
+		for i, l := range v {
+			out[i] = line(l)
+		}
+		return out
+	case orb.Ring:
+		return orb.Ring(line(v))
+	case orb.Polygon:
+		out := make(orb.Polygon, len(v))
+		for i, r := range v {
+			out[i] = line(r)
+		}
+		return out
+	case orb.MultiPolygon:
+		out := make(orb.MultiPolygon, len(v))
+		for i, p := range v {
+			out[i] = Transform(p, from, to).(orb.Polygon)
+		}
+		return out
+	case orb.Bound:
+		return orb.Bound{Min: conv(v.Min), Max: conv(v.Max)}
+	}
+	return g
 }
