@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/paulmach/orb"
@@ -227,8 +228,9 @@ func ReadEntitiesCSV(r io.Reader, source string, opts LoadOptions) ([]Entity, *L
 
 // entityFromFields builds and validates an entity from named text fields.
 func entityFromFields(get func(string) string, o LoadOptions) (Entity, *FieldError) {
+	// values repeated across many entities share one copy
 	e := Entity{ID: strings.ToUpper(get("id")), Name: get("name"), ShortName: get("short_name"), Address: get("address"),
-		Industry: strings.ToUpper(get("industry")), BuildingID: get("building_id"), GridID: get("grid_id")}
+		Industry: intern(strings.ToUpper(get("industry"))), BuildingID: intern(get("building_id")), GridID: intern(get("grid_id"))}
 	bad := func(field string, sentinel error, format string, args ...any) (Entity, *FieldError) {
 		return Entity{}, &FieldError{Index: -1, ID: e.ID, Field: field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
 	}
@@ -283,6 +285,13 @@ func entityFromFields(get func(string) string, o LoadOptions) (Entity, *FieldErr
 		return bad("entity", ErrInvalidFeature, "%v", err)
 	}
 	return e, nil
+}
+
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 // WriteEntitiesCSV writes entities in the format ReadEntitiesCSV reads,
