@@ -208,6 +208,7 @@ type Index struct {
 	ready    bool
 	building bool
 	touched  map[string]struct{} // keys written while a build runs
+	zoneKeys map[string]struct{} // keys of the searchable zones
 	updates  int
 	builds   int
 	buildDur time.Duration
@@ -238,6 +239,7 @@ func New(idx *geo.Index, opts Options) (*Index, error) {
 		analyzer:   im.AnalyzerNamed(analyzerCJK),
 		readyCh:    make(chan struct{}),
 		docs:       map[string]*doc{},
+		zoneKeys:   map[string]struct{}{},
 	}
 	if ix.analyzer == nil {
 		return nil, fmt.Errorf("search: analyzer %s not found", analyzerCJK)
@@ -289,6 +291,9 @@ func (ix *Index) loadSnapshot(s *geo.Snapshot) {
 	for _, d := range docs {
 		if _, later := ix.touched[d.key]; !later {
 			ix.docs[d.key] = d
+			if d.layer == geo.LayerZones {
+				ix.zoneKeys[d.key] = struct{}{}
+			}
 		}
 	}
 }
@@ -316,11 +321,15 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 				continue
 			}
 			delete(ix.docs, key)
+			delete(ix.zoneKeys, key)
 			if batch != nil {
 				batch.Delete(key)
 			}
 		} else {
 			ix.docs[key] = d
+			if d.layer == geo.LayerZones {
+				ix.zoneKeys[key] = struct{}{}
+			}
 			if batch != nil {
 				_ = batch.Index(key, d.bleveDoc())
 			}
@@ -546,7 +555,7 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 			return ix.rank(m, q, limit, keys), nil
 		}
 	}
-	tq := ix.textQuery(m, fuzzy)
+	tq := ix.textQuery(ctx, m, fuzzy)
 	if tq == nil {
 		return nil, nil
 	}
@@ -589,6 +598,15 @@ func (ix *Index) around(ctx context.Context, q Query) ([]string, bool, error) {
 	var keys []string
 	snap := ix.geo.Snapshot()
 	for _, l := range layers {
+		if l == geo.LayerZones {
+			// geo.Nearby has no zone layer: the searchable zones are few.
+			for key := range ix.zoneKeys {
+				if d := ix.docs[key]; d != nil && geo.DistanceM(*q.Center, d.loc) <= q.RadiusM {
+					keys = append(keys, key)
+				}
+			}
+			continue
+		}
 		res, err := snap.Nearby(ctx, l, *q.Center, q.RadiusM, geo.Query{Limit: maxBruteForce})
 		if err != nil {
 			return nil, false, fmt.Errorf("search: around centre: %w", err)
@@ -667,6 +685,57 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 	return hits
 }
 
+// maxCommonShare: a query term found in more than this share of the
+// documents is dropped when rarer terms of the query remain (a "common
+// terms" query): 重庆, 公司, 市 find everything and rank nothing.
+const maxCommonShare = 0.02
+
+// pruneCommon returns the terms of field worth looking up: the ones rarer
+// than maxCommonShare, or the rarest one when all are common.
+func (ix *Index) pruneCommon(ctx context.Context, terms []string, field string) []string {
+	terms = uniq(terms)
+	if len(terms) < 2 {
+		return terms
+	}
+	ir, err := ix.bi.Advanced()
+	if err != nil {
+		return terms
+	}
+	r, err := ir.Reader()
+	if err != nil {
+		return terms
+	}
+	defer r.Close()
+	n, err := r.DocCount()
+	if err != nil || n == 0 {
+		return terms
+	}
+	limit := max(uint64(maxCommonShare*float64(n)), 200)
+	out := terms[:0:0]
+	rarest, rarestDF := "", uint64(1<<63)
+	for _, t := range terms {
+		tfr, err := r.TermFieldReader(ctx, []byte(t), field, false, false, false)
+		if err != nil {
+			return terms
+		}
+		df := tfr.Count()
+		_ = tfr.Close()
+		if df == 0 {
+			continue
+		}
+		if df <= limit {
+			out = append(out, t)
+		}
+		if df < rarestDF {
+			rarest, rarestDF = t, df
+		}
+	}
+	if len(out) == 0 && rarest != "" {
+		out = append(out, rarest)
+	}
+	return out
+}
+
 func term(t, field string, boost float64) query.Query {
 	q := bleve.NewTermQuery(t)
 	q.SetField(field)
@@ -675,7 +744,7 @@ func term(t, field string, boost float64) query.Query {
 }
 
 // textQuery is the Bleve query that finds the candidates of m's query.
-func (ix *Index) textQuery(m *matcher, fuzzy bool) query.Query {
+func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Query {
 	pq := m.q
 	var or []query.Query
 	if fuzzy {
@@ -692,7 +761,7 @@ func (ix *Index) textQuery(m *matcher, fuzzy bool) query.Query {
 			// A typo in a short name kills every bigram: look the
 			// characters up one by one.
 			_, unis := cjkTokens(ix.analyzer, pq.text)
-			for _, u := range uniq(unis) {
+			for _, u := range ix.pruneCommon(ctx, unis, fName) {
 				or = append(or, term(u, fName, 1))
 			}
 			if ix.opts.CJK == CJKBigram {
@@ -720,10 +789,10 @@ func (ix *Index) textQuery(m *matcher, fuzzy bool) query.Query {
 				if len(terms) == 0 {
 					terms = unis
 				}
-				for _, t := range uniq(terms) {
+				for _, t := range ix.pruneCommon(ctx, terms, fName) {
 					or = append(or, term(t, fName, 2))
 				}
-				for _, t := range uniq(terms) {
+				for _, t := range ix.pruneCommon(ctx, terms, fAddr) {
 					or = append(or, term(t, fAddr, 0.3))
 				}
 			}

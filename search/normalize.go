@@ -192,7 +192,7 @@ const maxQueryRunes = 64
 func parseQuery(s string) queryText {
 	q := queryText{text: Fold(s)}
 	if runeLen(q.text) > maxQueryRunes {
-		q.text = string([]rune(q.text)[:maxQueryRunes])
+		q.text = strings.TrimRight(string([]rune(q.text)[:maxQueryRunes]), " ")
 	}
 	q.compact = strings.ReplaceAll(q.text, " ", "")
 	var latin strings.Builder
