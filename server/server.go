@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -14,6 +15,7 @@ import (
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/search"
+	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
 
@@ -30,6 +32,11 @@ type Deps struct {
 	Zones *zoneid.Identifier
 	// Search answers /search and nearby?place= (503 while it builds).
 	Search *search.Index
+	// Tiles renders the vector tiles of /tiles/ (nil: 503).
+	Tiles *tiles.Renderer
+	// WebMap holds the web map's files (index.html at its root), served at
+	// / and /webmap/; nil serves no map.
+	WebMap fs.FS
 	// Logger receives request errors; nil discards.
 	Logger *slog.Logger
 }

@@ -22,10 +22,12 @@ import (
 
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/examples/webmap"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/server"
+	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
 
@@ -38,6 +40,7 @@ func main() {
 
 const usage = `usage:
   marketgeo serve [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84|gcj02|bd09]
+  marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
 `
 
@@ -48,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "tiles":
+		return tilesCmd(args[1:], stdout, stderr)
 	case "gen":
 		return gen(args[1:], stdout)
 	case "-h", "--help", "help":
@@ -125,7 +130,12 @@ func serve(args []string, stderr io.Writer) error {
 		}
 		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
 	}()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Zones: zones, Search: sidx, Logger: log}, server.Options{})
+	tr, err := tiles.New(idx, tiles.Options{})
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	srv0, err := server.NewServer(server.Deps{Index: idx, Tiles: tr, WebMap: webmap.Files(), Zones: zones, Search: sidx, Logger: log}, server.Options{})
 	if err != nil {
 		return err
 	}
