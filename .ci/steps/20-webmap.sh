@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Browser test of the web map (issue 6): Debian's chromium driven by
+# playwright-core from npm; no browser is ever downloaded. Starts the server
+# on the demo region on a loopback port, runs examples/webmap/test, saves
+# screenshots under out/webmap/, and fails on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+out="$root/out/webmap"
+mkdir -p "$out"
+port="${WEBMAP_PORT:-18384}"
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi 'CJK' || need+=(fonts-noto-cjk)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+(cd examples/webmap && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+
+go build -o "$out/marketgeo" ./cmd/marketgeo
+"$out/marketgeo" serve --addr "127.0.0.1:$port" >"$out/server.log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+trap cleanup EXIT
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$out/server.log"; exit 1; }
+  sleep 0.5
+done
+
+cd examples/webmap
+BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 240 node test/browser.test.mjs
