@@ -133,6 +133,23 @@ func (s *pointStore) each(ctx context.Context, z, x, y uint32, fn func(*storedPo
 	return nil
 }
 
+// exceeds reports whether more than max stored points matching f lie in
+// tile (z, x, y): a cheap pre-count that spares a point tile's index query
+// when the tile will be clustered anyway.
+func (r *Renderer) exceeds(ctx context.Context, z, x, y uint32, f geo.Filter, max int) bool {
+	scale := float64(uint64(1) << z)
+	x0, y0 := float64(x)/scale, float64(y)/scale
+	x1, y1 := float64(x+1)/scale, float64(y+1)/scale
+	m := newMatcher(f)
+	n := 0
+	_ = r.points.each(ctx, z, x, y, func(p *storedPoint) {
+		if p.fx >= x0 && p.fx < x1 && p.fy >= y0 && p.fy < y1 && m.ok(p) {
+			n++
+		}
+	})
+	return n > max
+}
+
 // matcher applies a geo.Filter to stored points with the semantics of the
 // geo index (risk and status sets, GB/T 4754 prefixes with or without the
 // section letter).

@@ -31,7 +31,7 @@ type mvtValue struct {
 
 func newPointLayer(name string, extent uint32, sizeHint int) *pointLayer {
 	return &pointLayer{name: name, extent: extent, keyIdx: map[string]uint32{}, valIdx: map[mvtValue]uint32{},
-		features: make([]byte, 0, sizeHint*24), vals: make([]byte, 0, sizeHint*56)}
+		features: make([]byte, 0, sizeHint*32), vals: make([]byte, 0, sizeHint*112)}
 }
 
 func (l *pointLayer) key(k string) uint32 {

@@ -401,6 +401,9 @@ func (r *Renderer) renderEntities(ctx context.Context, snap *geo.Snapshot, t *Ti
 	if t.Z <= r.opts.ClusterMaxZoom {
 		return cluster(r.opts.ClusterCell)
 	}
+	if r.exceeds(ctx, z, x, y, q.Filter, r.opts.MaxPoints) {
+		return cluster(max(16, r.opts.ClusterCell/4))
+	}
 	limit := min(r.opts.MaxPoints+1, r.maxLimit)
 	res, err := snap.InBBox(ctx, geo.LayerEntities, r.tileBound(t.Z, t.X, t.Y, r.opts.Buffer), geo.Query{Limit: limit, Filter: q.Filter})
 	if err != nil {
