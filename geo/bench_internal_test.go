@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -41,6 +42,7 @@ func BenchmarkNearbyStages(b *testing.B) {
 	}
 	const radius = 200
 	aMax := radiusToA(radius)
+	runtime.GC()
 	b.Run("floor", func(b *testing.B) {
 		hits := 0
 		for i := 0; i < b.N; i++ {
@@ -60,17 +62,20 @@ func BenchmarkNearbyStages(b *testing.B) {
 		b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
 	})
 	var buf, tmp []cand
+	runtime.GC()
 	b.Run("collect", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			buf, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, buf[:0])
 		}
 	})
+	runtime.GC()
 	b.Run("collect+sort", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			buf, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, buf[:0])
 			tmp = sortCands(buf, tmp, aMax)
 		}
 	})
+	runtime.GC()
 	b.Run("full", func(b *testing.B) {
 		var hb []Hit
 		for i := 0; i < b.N; i++ {

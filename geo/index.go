@@ -623,11 +623,12 @@ func opKey(o op) uint64 {
 	return HilbertIndex(p)
 }
 
-// HilbertIndex returns the position of p on a 2^16 × 2^16 Hilbert curve
-// over the globe. Sorting points by it keeps neighbours together; the index
-// inserts large batches in this order.
+// HilbertIndex returns the position of p on a 2^31 × 2^31 Hilbert curve
+// over the globe (cells of about 2 cm). Sorting points by it keeps
+// neighbours together; the index inserts large batches in this order, so
+// that features near each other also sit near each other in memory.
 func HilbertIndex(p orb.Point) uint64 {
-	const n = 1 << 16
+	const n = 1 << 31
 	x := uint64((p[0] + 180) / 360 * (n - 1))
 	y := uint64((p[1] + 90) / 180 * (n - 1))
 	var d uint64

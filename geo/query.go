@@ -292,53 +292,85 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 			sl := s.entities.slots
 			keep = func(it pitem) bool { return c.bitsOK(it.bits) && c.entityOK(sl.get(it.slot)) }
 		}
-		return collect(ctx, s.entities, center, radius, aMax, limit, q.Reuse, keep, func(h *Hit, e *Entity) { h.Entity = e })
+		cb, n, res, err := collect(ctx, s.entities, center, radius, aMax, limit, keep)
+		if err != nil {
+			return Result{}, err
+		}
+		defer cb.release()
+		hits, sl := hitBuf(q.Reuse, n), s.entities.slots
+		for _, c := range cb.c[:n] {
+			hits = append(hits, Hit{DistanceM: havToMetres(c.a), Entity: sl.get(c.slot)})
+		}
+		res.Hits = hits
+		return res, nil
 	case LayerPlaces:
 		var keep func(pitem) bool
 		if len(c.kinds) > 0 {
 			sl := s.places.slots
 			keep = func(it pitem) bool { return c.placeOK(sl.get(it.slot)) }
 		}
-		return collect(ctx, s.places, center, radius, aMax, limit, q.Reuse, keep, func(h *Hit, p *Place) { h.Place = p })
+		cb, n, res, err := collect(ctx, s.places, center, radius, aMax, limit, keep)
+		if err != nil {
+			return Result{}, err
+		}
+		defer cb.release()
+		hits, sl := hitBuf(q.Reuse, n), s.places.slots
+		for _, c := range cb.c[:n] {
+			hits = append(hits, Hit{DistanceM: havToMetres(c.a), Place: sl.get(c.slot)})
+		}
+		res.Hits = hits
+		return res, nil
 	case LayerBuildings:
-		return collect(ctx, s.buildings, center, radius, aMax, limit, q.Reuse, nil, func(h *Hit, b *Building) { h.Building = b })
+		cb, n, res, err := collect(ctx, s.buildings, center, radius, aMax, limit, nil)
+		if err != nil {
+			return Result{}, err
+		}
+		defer cb.release()
+		hits, sl := hitBuf(q.Reuse, n), s.buildings.slots
+		for _, c := range cb.c[:n] {
+			hits = append(hits, Hit{DistanceM: havToMetres(c.a), Building: sl.get(c.slot)})
+		}
+		res.Hits = hits
+		return res, nil
 	}
 	return Result{}, fmt.Errorf("%w: nearby works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
 }
 
 type candBuf struct{ c, tmp []cand }
 
-func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, reuse []Hit, keep func(pitem) bool, fill func(*Hit, *T)) (Result, error) {
+// collect runs the radius scan and sorts the candidates. The caller turns
+// the first n candidates into hits (a concrete loop per layer, which the
+// compiler keeps tight) and must release the buffer.
+func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, keep func(pitem) bool) (cb *candBuf, n int, res Result, err error) {
 	cb, ok := candPool.Get().(*candBuf)
 	if !ok {
 		cb = &candBuf{}
 	}
-	defer func() {
-		if cap(cb.c) <= 1<<16 {
-			candPool.Put(cb)
-		}
-	}()
-	var err error
 	cb.c, err = nearbyLayer(ctx, l, center, radius, keep, cb.c[:0])
 	if err != nil {
-		return Result{}, err
+		cb.release()
+		return nil, 0, Result{}, err
 	}
 	cb.tmp = sortCands(cb.c, cb.tmp, aMax)
-	res := Result{Total: len(cb.c)}
-	n := len(cb.c)
+	res.Total = len(cb.c)
+	n = len(cb.c)
 	if n > limit {
 		n, res.Truncated = limit, true
 	}
+	return cb, n, res, nil
+}
+
+func (cb *candBuf) release() {
+	if cap(cb.c) <= 1<<16 {
+		candPool.Put(cb)
+	}
+}
+
+func hitBuf(reuse []Hit, n int) []Hit {
 	if reuse != nil {
-		res.Hits = reuse[:0]
-	} else {
-		res.Hits = make([]Hit, 0, n)
+		return reuse[:0]
 	}
-	for i := 0; i < n; i++ {
-		res.Hits = append(res.Hits, Hit{DistanceM: havToMetres(cb.c[i].a)})
-		fill(&res.Hits[i], l.slots.get(cb.c[i].slot))
-	}
-	return res, nil
+	return make([]Hit, 0, n)
 }
 
 // KNearest returns the k features of layer nearest to center that pass q's
