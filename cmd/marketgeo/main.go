@@ -78,30 +78,8 @@ func serve(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *dataDir == "" {
-		ds, err := demo.Generate(demo.Options{})
-		if err != nil {
-			return err
-		}
-		if err := ds.Load(idx); err != nil {
-			return err
-		}
-		log.Info("demo region loaded", "took", time.Since(start).Round(time.Millisecond))
-	} else {
-		c, err := crs.Parse(*inCRS)
-		if err != nil {
-			return err
-		}
-		reports, err := geo.LoadDir(idx, *dataDir, geo.LoadOptions{Strict: *strict, CRS: c})
-		for _, r := range reports {
-			log.Info("loaded", "file", r.Source, "layer", r.Layer, "loaded", r.Loaded, "rejected", r.Rejected)
-			for _, e := range r.Errors {
-				log.Warn("rejected record", "file", r.Source, "error", e.Error())
-			}
-		}
-		if err != nil {
-			return err
-		}
+	if err := loadData(idx, *dataDir, *inCRS, *strict, log); err != nil {
+		return err
 	}
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
@@ -174,6 +152,35 @@ func serve(args []string, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// loadData fills idx with the embedded demo region (dataDir == "") or the
+// files of dataDir, logging what each file loaded and rejected.
+func loadData(idx *geo.Index, dataDir, inCRS string, strict bool, log *slog.Logger) error {
+	start := time.Now()
+	if dataDir == "" {
+		ds, err := demo.Generate(demo.Options{})
+		if err != nil {
+			return err
+		}
+		if err := ds.Load(idx); err != nil {
+			return err
+		}
+		log.Info("demo region loaded", "took", time.Since(start).Round(time.Millisecond))
+		return nil
+	}
+	c, err := crs.Parse(inCRS)
+	if err != nil {
+		return err
+	}
+	reports, err := geo.LoadDir(idx, dataDir, geo.LoadOptions{Strict: strict, CRS: c})
+	for _, r := range reports {
+		log.Info("loaded", "file", r.Source, "layer", r.Layer, "loaded", r.Loaded, "rejected", r.Rejected)
+		for _, e := range r.Errors {
+			log.Warn("rejected record", "file", r.Source, "error", e.Error())
+		}
+	}
+	return err
 }
 
 func gen(args []string, stdout io.Writer) error {

@@ -5,15 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
-	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/tiles"
 )
 
@@ -42,22 +41,8 @@ func tilesCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *dataDir == "" {
-		ds, err := demo.Generate(demo.Options{})
-		if err != nil {
-			return err
-		}
-		if err := ds.Load(idx); err != nil {
-			return err
-		}
-	} else {
-		c, err := crs.Parse(*inCRS)
-		if err != nil {
-			return err
-		}
-		if _, err := geo.LoadDir(idx, *dataDir, geo.LoadOptions{CRS: c}); err != nil {
-			return err
-		}
+	if err := loadData(idx, *dataDir, *inCRS, false, slog.New(slog.NewTextHandler(stderr, nil))); err != nil {
+		return err
 	}
 	tr, err := tiles.New(idx, tiles.Options{CacheBytes: -1})
 	if err != nil {
