@@ -3,10 +3,15 @@ package search
 import (
 	"context"
 	"os"
+	"runtime"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/geo"
 )
 
 // benchQueries are the query classes of the latency benchmark, built from
@@ -172,4 +177,51 @@ func BenchmarkCJKModes(b *testing.B) {
 			100*float64(typo)/float64(nt), lat[len(lat)/2], lat[len(lat)*99/100])
 		_ = f.idx.Close()
 	}
+}
+
+// BenchmarkBuild builds the search index of the demo region (79,000
+// entities; MARKETGEO_TEST_ENTITIES changes it) from a loaded geo index and
+// reports build time and heap. The demo data and the geo index are built
+// once, outside the timer.
+func BenchmarkBuild(b *testing.B) {
+	ds, err := demo.Generate(demo.Options{Entities: demoEntities()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := geo.New(geo.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ds.Load(g); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		cpu0 := cpuTime()
+		start := time.Now()
+		idx, err := New(g, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		cpu := cpuTime() - cpu0
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(took.Seconds(), "build-s")
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MiB")
+		b.Logf("docs %d, build %v (CPU %v), heap +%.0f MiB", idx.Stats().Docs, took.Round(time.Millisecond), cpu.Round(time.Millisecond), float64(after.HeapAlloc-before.HeapAlloc)/(1<<20))
+		_ = idx.Close()
+	}
+}
+
+// cpuTime is the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -150,54 +150,6 @@ const (
 	maxPinyinGram   = 12
 )
 
-// bleveDoc is the document Bleve indexes for d. Names that are part of
-// another name (a short name inside the registered one) add no bigram and
-// are left out of the analysed field.
-func (d *doc) bleveDoc() map[string]any {
-	var names, exact []string
-	var pyi, py, pyk []string
-	for i, v := range d.names {
-		exact = append(exact, v.text)
-		inside := false
-		for j, o := range d.names {
-			if j != i && len(o.text) > len(v.text) && strings.Contains(o.text, v.text) {
-				inside = true
-				break
-			}
-		}
-		if !inside {
-			names = append(names, v.text)
-		}
-		if !v.short {
-			continue
-		}
-		if v.pyi != "" {
-			pyi = edgeGrams(pyi, v.pyi, 2, maxInitialsGram)
-		}
-		if v.py != "" {
-			py = edgeGrams(py, v.py, 2, maxPinyinGram)
-			pyk = append(pyk, v.py)
-		}
-	}
-	exact = append(exact, d.kinds...)
-	m := map[string]any{
-		fLayer: string(d.layer),
-		fName:  strings.Join(names, " "),
-		fExact: strings.Join(exact, " "),
-	}
-	if len(pyi) > 0 {
-		m[fPyI] = strings.Join(dedupe(pyi), " ")
-	}
-	if len(py) > 0 {
-		m[fPy] = strings.Join(dedupe(py), " ")
-		m[fPyK] = strings.Join(dedupe(pyk), " ")
-	}
-	if d.addr != "" {
-		m[fAddr] = d.addr
-	}
-	return m
-}
-
 func dedupe(s []string) []string {
 	if len(s) < 2 {
 		return s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -199,6 +200,7 @@ type Index struct {
 	zoneLayers map[string]bool
 	mapping    *mapping.IndexMappingImpl
 	analyzer   analysis.Analyzer
+	builder    *docBuilder
 	stopFollow func()
 	readyCh    chan struct{}
 
@@ -244,6 +246,11 @@ func New(idx *geo.Index, opts Options) (*Index, error) {
 	if ix.analyzer == nil {
 		return nil, fmt.Errorf("search: analyzer %s not found", analyzerCJK)
 	}
+	addr := im.AnalyzerNamed(analyzerAddr)
+	if addr == nil {
+		return nil, fmt.Errorf("search: analyzer %s not found", analyzerAddr)
+	}
+	ix.builder = newDocBuilder(ix.analyzer, addr, opts.CJK)
 	for _, l := range opts.ZoneLayers {
 		ix.zoneLayers[l] = true
 	}
@@ -331,7 +338,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 				ix.zoneKeys[key] = struct{}{}
 			}
 			if batch != nil {
-				_ = batch.Index(key, d.bleveDoc())
+				_ = batch.IndexAdvanced(ix.builder.document(d))
 			}
 		}
 		if ix.building {
@@ -370,7 +377,7 @@ func (ix *Index) rebuild() {
 		batch := bi.NewBatch()
 		for key := range ix.touched {
 			if d, ok := ix.docs[key]; ok {
-				_ = batch.Index(key, d.bleveDoc())
+				_ = batch.IndexAdvanced(ix.builder.document(d))
 			} else {
 				batch.Delete(key)
 			}
@@ -406,21 +413,50 @@ func (ix *Index) buildBleve(docs []*doc) (bleve.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search: create bleve index: %w", err)
 	}
-	for i := 0; i < len(docs); i += ix.opts.BatchSize {
-		end := min(i+ix.opts.BatchSize, len(docs))
-		b := bi.NewBatch()
-		for _, d := range docs[i:end] {
-			if err := b.Index(d.key, d.bleveDoc()); err != nil {
-				_ = bi.Close()
-				return nil, fmt.Errorf("search: index %s: %w", d.key, err)
+	// Batches are submitted by several goroutines: Bleve analyses a batch
+	// on its analysis workers but builds the batch's segment in the calling
+	// goroutine, so one submitter leaves the other cores idle.
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+		next     = make(chan []*doc)
+	)
+	for w := 0; w < buildWorkers(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunk := range next {
+				b := bi.NewBatch()
+				for _, d := range chunk {
+					_ = b.IndexAdvanced(ix.builder.document(d))
+				}
+				if err := bi.Batch(b); err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("search: index batch: %w", err)
+					}
+					errMu.Unlock()
+				}
 			}
-		}
-		if err := bi.Batch(b); err != nil {
-			_ = bi.Close()
-			return nil, fmt.Errorf("search: index batch: %w", err)
-		}
+		}()
+	}
+	for i := 0; i < len(docs); i += ix.opts.BatchSize {
+		next <- docs[i:min(i+ix.opts.BatchSize, len(docs))]
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		_ = bi.Close()
+		return nil, firstErr
 	}
 	return bi, nil
+}
+
+// buildWorkers is the number of goroutines that derive documents and
+// submit batches while building.
+func buildWorkers() int {
+	return max(2, min(runtime.GOMAXPROCS(0), 8))
 }
 
 // Ready reports whether the index answers queries. Goroutine-safe.
@@ -690,33 +726,46 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 // terms" query): 重庆, 公司, 市 find everything and rank nothing.
 const maxCommonShare = 0.02
 
+// maxAddrFallbackShare bounds the common address term looked up when a
+// query has no rarer address term and no rare name term.
+const maxAddrFallbackShare = 0.3
+
 // pruneCommon returns the terms of field worth looking up: the ones rarer
 // than maxCommonShare, or the rarest one when all are common.
 func (ix *Index) pruneCommon(ctx context.Context, terms []string, field string) []string {
+	out, _ := ix.pruneTerms(ctx, terms, field, 1)
+	return out
+}
+
+// pruneTerms is pruneCommon with a bound on the fallback: when every term
+// is common, the rarest one is kept only if it is in at most fallbackShare
+// of the documents. rare reports whether a term rarer than maxCommonShare
+// was found.
+func (ix *Index) pruneTerms(ctx context.Context, terms []string, field string, fallbackShare float64) (out []string, rare bool) {
 	terms = uniq(terms)
-	if len(terms) < 2 {
-		return terms
+	if len(terms) == 0 {
+		return nil, false
 	}
 	ir, err := ix.bi.Advanced()
 	if err != nil {
-		return terms
+		return terms, true
 	}
 	r, err := ir.Reader()
 	if err != nil {
-		return terms
+		return terms, true
 	}
 	defer r.Close()
 	n, err := r.DocCount()
 	if err != nil || n == 0 {
-		return terms
+		return terms, true
 	}
 	limit := max(uint64(maxCommonShare*float64(n)), 200)
-	out := terms[:0:0]
+	out = terms[:0:0]
 	rarest, rarestDF := "", uint64(1<<63)
 	for _, t := range terms {
 		tfr, err := r.TermFieldReader(ctx, []byte(t), field, false, false, false)
 		if err != nil {
-			return terms
+			return terms, true
 		}
 		df := tfr.Count()
 		_ = tfr.Close()
@@ -730,10 +779,13 @@ func (ix *Index) pruneCommon(ctx context.Context, terms []string, field string) 
 			rarest, rarestDF = t, df
 		}
 	}
-	if len(out) == 0 && rarest != "" {
+	if len(out) > 0 {
+		return out, true
+	}
+	if rarest != "" && float64(rarestDF) <= fallbackShare*float64(n) {
 		out = append(out, rarest)
 	}
-	return out
+	return out, false
 }
 
 func term(t, field string, boost float64) query.Query {
@@ -789,10 +841,21 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 				if len(terms) == 0 {
 					terms = unis
 				}
-				for _, t := range ix.pruneCommon(ctx, terms, fName) {
+				nameTerms, nameRare := ix.pruneTerms(ctx, terms, fName, 1)
+				for _, t := range nameTerms {
 					or = append(or, term(t, fName, 2))
 				}
-				for _, t := range ix.pruneCommon(ctx, terms, fAddr) {
+				// Addresses are a fallback: when every address term is
+				// common (重庆, 庆市 are in every address), the rarest is
+				// looked up only if the name terms are common too and it
+				// is in at most maxAddrFallbackShare of the documents;
+				// otherwise it walks the whole index for nothing.
+				addrShare := maxAddrFallbackShare
+				if nameRare {
+					addrShare = 0
+				}
+				addrTerms, _ := ix.pruneTerms(ctx, terms, fAddr, addrShare)
+				for _, t := range addrTerms {
 					or = append(or, term(t, fAddr, 0.3))
 				}
 			}

@@ -1,0 +1,140 @@
+package search
+
+import (
+	"strings"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/document"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// docBuilder turns docs into Bleve documents without the index mapping:
+// the fields are built directly (no map[string]any per document, no
+// reflection walk) and the precomputed term lists (whole names, pinyin
+// prefixes, layer) skip text analysis altogether. The CJK fields are
+// analysed by the same analyzers the mapping registers, so the index holds
+// exactly the terms the mapping would give.
+type docBuilder struct {
+	name, addr analysis.Analyzer
+	textOpts   index.FieldIndexingOptions // name and address
+}
+
+func newDocBuilder(name, addr analysis.Analyzer, mode CJKMode) *docBuilder {
+	b := &docBuilder{name: name, addr: addr, textOpts: index.IndexField}
+	if mode == CJKUnigram {
+		b.textOpts |= index.IncludeTermVectors // phrase queries need positions
+	}
+	return b
+}
+
+// termsField is an indexed, unstored field whose terms are given: the
+// equivalent of a whitespace-analysed text field without the tokenizer.
+type termsField struct {
+	name   string
+	terms  []string
+	length int
+	freqs  index.TokenFrequencies
+}
+
+var _ document.Field = (*termsField)(nil)
+
+func (f *termsField) Name() string                                     { return f.name }
+func (f *termsField) ArrayPositions() []uint64                         { return nil }
+func (f *termsField) Options() index.FieldIndexingOptions              { return index.IndexField }
+func (f *termsField) Value() []byte                                    { return nil }
+func (f *termsField) EncodedFieldType() byte                           { return 't' }
+func (f *termsField) AnalyzedLength() int                              { return f.length }
+func (f *termsField) AnalyzedTokenFrequencies() index.TokenFrequencies { return f.freqs }
+
+func (f *termsField) NumPlainTextBytes() uint64 {
+	n := 0
+	for _, t := range f.terms {
+		n += len(t)
+	}
+	return uint64(n)
+}
+
+func (f *termsField) Size() int { return 64 + 16*len(f.terms) }
+
+// Analyze counts the terms (one slab of TokenFreq per field).
+func (f *termsField) Analyze() {
+	f.length = len(f.terms)
+	f.freqs = make(index.TokenFrequencies, len(f.terms))
+	slab := make([]index.TokenFreq, len(f.terms))
+	for i, t := range f.terms {
+		if tf := f.freqs[t]; tf != nil {
+			tf.SetFrequency(tf.Frequency() + 1)
+			continue
+		}
+		tf := &slab[i]
+		tf.Term = []byte(t)
+		tf.SetFrequency(1)
+		f.freqs[t] = tf
+	}
+}
+
+// document is the Bleve document of d. Names that are part of another name
+// (a short name inside the registered one) add no bigram and are left out
+// of the analysed name field.
+func (b *docBuilder) document(d *doc) *document.Document {
+	var names strings.Builder
+	exact := make([]string, 0, len(d.names)+len(d.kinds))
+	var pyi, py, pyk []string
+	for i, v := range d.names {
+		exact = append(exact, v.text)
+		inside := false
+		for j, o := range d.names {
+			if j != i && len(o.text) > len(v.text) && strings.Contains(o.text, v.text) {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			if names.Len() > 0 {
+				names.WriteByte(' ')
+			}
+			names.WriteString(v.text)
+		}
+		if !v.short {
+			continue
+		}
+		if v.pyi != "" {
+			pyi = edgeGrams(pyi, v.pyi, 2, maxInitialsGram)
+		}
+		if v.py != "" {
+			py = edgeGrams(py, v.py, 2, maxPinyinGram)
+			pyk = append(pyk, v.py)
+		}
+	}
+	exact = append(exact, d.kinds...)
+	bd := document.NewDocument(d.key)
+	bd.AddField(&termsField{name: fLayer, terms: []string{string(d.layer)}})
+	bd.AddField(document.NewTextFieldCustom(fName, nil, []byte(names.String()), b.textOpts, b.name))
+	bd.AddField(&termsField{name: fExact, terms: splitTerms(exact)})
+	if len(pyi) > 0 {
+		bd.AddField(&termsField{name: fPyI, terms: dedupe(pyi)})
+	}
+	if len(py) > 0 {
+		bd.AddField(&termsField{name: fPy, terms: dedupe(py)})
+		bd.AddField(&termsField{name: fPyK, terms: dedupe(pyk)})
+	}
+	if d.addr != "" {
+		bd.AddField(document.NewTextFieldCustom(fAddr, nil, []byte(d.addr), b.textOpts, b.addr))
+	}
+	return bd
+}
+
+// splitTerms splits terms that contain spaces (place kinds, aliases) as
+// the whitespace analyzer of the mapping would.
+func splitTerms(terms []string) []string {
+	for _, t := range terms {
+		if strings.ContainsAny(t, " \t\n") {
+			var out []string
+			for _, t := range terms {
+				out = append(out, strings.Fields(t)...)
+			}
+			return out
+		}
+	}
+	return terms
+}
