@@ -78,10 +78,8 @@ func (f *termsField) Analyze() {
 // of the analysed name field.
 func (b *docBuilder) document(d *doc) *document.Document {
 	var names strings.Builder
-	exact := make([]string, 0, len(d.names)+len(d.kinds))
-	var pyi, py, pyk []string
+	var pyi, py []string
 	for i, v := range d.names {
-		exact = append(exact, v.text)
 		inside := false
 		for j, o := range d.names {
 			if j != i && len(o.text) > len(v.text) && strings.Contains(o.text, v.text) {
@@ -103,20 +101,16 @@ func (b *docBuilder) document(d *doc) *document.Document {
 		}
 		if v.py != "" {
 			py = edgeGrams(py, v.py, 2, maxPinyinGram)
-			pyk = append(pyk, v.py)
 		}
 	}
-	exact = append(exact, d.kinds...)
 	bd := document.NewDocument(d.key)
 	bd.AddField(&termsField{name: fLayer, terms: []string{string(d.layer)}})
 	bd.AddField(document.NewTextFieldCustom(fName, nil, []byte(names.String()), b.textOpts, b.name))
-	bd.AddField(&termsField{name: fExact, terms: splitTerms(exact)})
 	if len(pyi) > 0 {
 		bd.AddField(&termsField{name: fPyI, terms: dedupe(pyi)})
 	}
 	if len(py) > 0 {
 		bd.AddField(&termsField{name: fPy, terms: dedupe(py)})
-		bd.AddField(&termsField{name: fPyK, terms: dedupe(pyk)})
 	}
 	if d.addr != "" {
 		bd.AddField(document.NewTextFieldCustom(fAddr, nil, []byte(d.addr), b.textOpts, b.addr))
@@ -124,17 +118,25 @@ func (b *docBuilder) document(d *doc) *document.Document {
 	return bd
 }
 
-// splitTerms splits terms that contain spaces (place kinds, aliases) as
-// the whitespace analyzer of the mapping would.
-func splitTerms(terms []string) []string {
-	for _, t := range terms {
-		if strings.ContainsAny(t, " \t\n") {
-			var out []string
-			for _, t := range terms {
-				out = append(out, strings.Fields(t)...)
-			}
-			return out
-		}
+// exactTerms are the whole folded names and place kinds of d, looked up
+// in the exact-name map rather than in Bleve (a keyword field of 200,000
+// distinct terms costs Bleve seconds to build and answers nothing a map
+// cannot).
+func (d *doc) exactTerms() []string {
+	out := make([]string, 0, len(d.names)+len(d.kinds))
+	for _, v := range d.names {
+		out = append(out, v.text)
 	}
-	return terms
+	return append(out, d.kinds...)
+}
+
+// exactMap maps whole names to the docs that bear them. Entries of
+// replaced or deleted docs are left in place and skipped by the reader
+// (the doc in Index.docs is no longer the same pointer).
+type exactMap map[string][]*doc
+
+func (m exactMap) add(d *doc) {
+	for _, t := range d.exactTerms() {
+		m[t] = append(m[t], d)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -207,6 +208,7 @@ type Index struct {
 	mu       sync.RWMutex
 	docs     map[string]*doc
 	bi       bleve.Index
+	exact    exactMap // whole names → docs, built with bi
 	ready    bool
 	building bool
 	touched  map[string]struct{} // keys written while a build runs
@@ -282,20 +284,35 @@ func New(idx *geo.Index, opts Options) (*Index, error) {
 // loadSnapshot fills docs from a geo snapshot, except the keys that later
 // commits already wrote. The docs are derived without the lock.
 func (ix *Index) loadSnapshot(s *geo.Snapshot) {
-	var docs []*doc
-	put := func(layer geo.Layer, v any) bool {
-		if d := docOf(layer, v, ix.zoneLayers); d != nil {
-			docs = append(docs, d)
-		}
-		return true
+	type feature struct {
+		layer geo.Layer
+		v     any
 	}
-	s.ScanEntities(func(e *geo.Entity) bool { return put(geo.LayerEntities, e) })
-	s.ScanPlaces(func(p *geo.Place) bool { return put(geo.LayerPlaces, p) })
-	s.ScanBuildings(func(b *geo.Building) bool { return put(geo.LayerBuildings, b) })
-	s.ScanZones(func(z *geo.Zone) bool { return put(geo.LayerZones, z) })
+	var fs []feature
+	s.ScanEntities(func(e *geo.Entity) bool { fs = append(fs, feature{geo.LayerEntities, e}); return true })
+	s.ScanPlaces(func(p *geo.Place) bool { fs = append(fs, feature{geo.LayerPlaces, p}); return true })
+	s.ScanBuildings(func(b *geo.Building) bool { fs = append(fs, feature{geo.LayerBuildings, b}); return true })
+	s.ScanZones(func(z *geo.Zone) bool { fs = append(fs, feature{geo.LayerZones, z}); return true })
+	// Deriving the names (short names, cores, pinyin) is parallel.
+	docs := make([]*doc, len(fs))
+	var wg sync.WaitGroup
+	w := buildWorkers()
+	for k := 0; k < w; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			for i := k; i < len(fs); i += w {
+				docs[i] = docOf(fs[i].layer, fs[i].v, ix.zoneLayers)
+			}
+		}(k)
+	}
+	wg.Wait()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, d := range docs {
+		if d == nil {
+			continue
+		}
 		if _, later := ix.touched[d.key]; !later {
 			ix.docs[d.key] = d
 			if d.layer == geo.LayerZones {
@@ -339,6 +356,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 			}
 			if batch != nil {
 				_ = batch.IndexAdvanced(ix.builder.document(d))
+				ix.exact.add(d)
 			}
 		}
 		if ix.building {
@@ -369,7 +387,16 @@ func (ix *Index) rebuild() {
 	}
 	ix.mu.RUnlock()
 	sort.Slice(docs, func(i, j int) bool { return docs[i].key < docs[j].key })
+	exact := exactMap{}
+	exactDone := make(chan struct{})
+	go func() {
+		defer close(exactDone)
+		for _, d := range docs {
+			exact.add(d)
+		}
+	}()
 	bi, err := ix.buildBleve(docs)
+	<-exactDone
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.building = false
@@ -378,6 +405,7 @@ func (ix *Index) rebuild() {
 		for key := range ix.touched {
 			if d, ok := ix.docs[key]; ok {
 				_ = batch.IndexAdvanced(ix.builder.document(d))
+				exact.add(d)
 			} else {
 				batch.Delete(key)
 			}
@@ -396,6 +424,7 @@ func (ix *Index) rebuild() {
 	}
 	old := ix.bi
 	ix.bi = bi
+	ix.exact = exact
 	ix.updates = 0
 	ix.builds++
 	ix.buildDur = time.Since(start)
@@ -591,9 +620,13 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 			return ix.rank(m, q, limit, keys), nil
 		}
 	}
+	var exactKeys []string
+	if !fuzzy {
+		exactKeys = ix.exactKeys(m.q.compact, q.Layers)
+	}
 	tq := ix.textQuery(ctx, m, fuzzy)
 	if tq == nil {
-		return nil, nil
+		return ix.rank(m, q, limit, exactKeys), nil
 	}
 	var bq query.Query = tq
 	if len(q.Layers) > 0 {
@@ -617,11 +650,28 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 		}
 		return nil, fmt.Errorf("search: bleve: %w", err)
 	}
-	keys := make([]string, len(res.Hits))
-	for i, h := range res.Hits {
-		keys[i] = h.ID
+	keys := make([]string, 0, len(res.Hits)+len(exactKeys))
+	keys = append(keys, exactKeys...)
+	for _, h := range res.Hits {
+		keys = append(keys, h.ID)
 	}
-	return ix.rank(m, q, limit, keys), nil
+	return ix.rank(m, q, limit, uniq(keys)), nil
+}
+
+// exactKeys are the keys of the current docs of the given layers (all when
+// none) that have a name (or place kind) equal to text. mu is read-held.
+func (ix *Index) exactKeys(text string, layers []geo.Layer) []string {
+	var keys []string
+	for _, d := range ix.exact[text] {
+		if ix.docs[d.key] != d {
+			continue // replaced or deleted since
+		}
+		if len(layers) > 0 && !slices.Contains(layers, d.layer) {
+			continue
+		}
+		keys = append(keys, d.key)
+	}
+	return keys
 }
 
 // around returns the keys of the searchable features within the query's
@@ -801,8 +851,12 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 	var or []query.Query
 	if fuzzy {
 		if pq.pureLatin && len(pq.latin) >= 5 {
-			f := bleve.NewFuzzyQuery(pq.latin)
-			f.SetField(fPyK)
+			// The full pinyin is indexed by its prefixes up to
+			// maxPinyinGram letters: a fuzzy look-up of the query's
+			// prefix of that length finds the names whose pinyin
+			// starts within one or two edits of it.
+			f := bleve.NewFuzzyQuery(clip(pq.latin, maxPinyinGram))
+			f.SetField(fPy)
 			f.SetFuzziness(1)
 			if len(pq.latin) >= 8 {
 				f.SetFuzziness(2)
@@ -821,7 +875,6 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 			}
 		}
 	} else {
-		or = append(or, term(pq.compact, fExact, 10))
 		if pq.hasHan || !pq.pureLatin {
 			terms, unis := cjkTokens(ix.analyzer, pq.text)
 			switch {

@@ -18,10 +18,8 @@ import (
 const (
 	fLayer = "layer" // keyword: entities, places, buildings, zones
 	fName  = "name"  // CJK analysis: every name variant
-	fExact = "exact" // keyword: every folded name variant, whole
 	fPyI   = "pyi"   // keyword tokens: prefixes of the pinyin initials of short names
 	fPy    = "py"    // keyword tokens: prefixes of the full pinyin of short names
-	fPyK   = "pyk"   // keyword: whole full pinyin of short names (fuzzy)
 	fAddr  = "addr"  // CJK bigrams: address
 )
 
@@ -119,10 +117,8 @@ func newMapping(mode CJKMode) (*mapping.IndexMappingImpl, error) {
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fLayer, text(keyword.Name, false))
 	dm.AddFieldMappingsAt(fName, text(analyzerCJK, mode == CJKUnigram))
-	dm.AddFieldMappingsAt(fExact, text(analyzerTerms, false))
 	dm.AddFieldMappingsAt(fPyI, text(analyzerTerms, false))
 	dm.AddFieldMappingsAt(fPy, text(analyzerTerms, false))
-	dm.AddFieldMappingsAt(fPyK, text(analyzerTerms, false))
 	dm.AddFieldMappingsAt(fAddr, text(analyzerAddr, mode == CJKUnigram))
 	// No composite _all field: every query names its fields.
 	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())

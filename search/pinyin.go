@@ -2,6 +2,7 @@ package search
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
 	"github.com/mozillazg/go-pinyin"
@@ -35,12 +36,12 @@ func pinyinOf(s string, keepLatin bool) (full, initials string) {
 		}
 		switch {
 		case cntext.IsHan(r):
-			py := pinyin.SinglePinyin(r, args)
-			if len(py) == 0 || py[0] == "" {
+			py := runePinyin(r, args)
+			if py == "" {
 				continue
 			}
-			fb.WriteString(py[0])
-			ib.WriteByte(py[0][0])
+			fb.WriteString(py)
+			ib.WriteByte(py[0])
 		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
 			if keepLatin {
 				fb.WriteRune(r)
@@ -54,6 +55,23 @@ func pinyinOf(s string, keepLatin bool) (full, initials string) {
 		}
 	}
 	return fb.String(), ib.String()
+}
+
+// pinyinCache holds the reading of every character met so far: go-pinyin
+// styles each reading with regular expressions on every call, which made
+// deriving the pinyin of the demo region's names take seconds.
+var pinyinCache sync.Map // rune → string
+
+func runePinyin(r rune, args pinyin.Args) string {
+	if v, ok := pinyinCache.Load(r); ok {
+		return v.(string)
+	}
+	py := ""
+	if p := pinyin.SinglePinyin(r, args); len(p) > 0 {
+		py = p[0]
+	}
+	pinyinCache.Store(r, py)
+	return py
 }
 
 // edgeGrams appends the prefixes of s of at least minLen and at most maxLen
