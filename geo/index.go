@@ -3,6 +3,8 @@ package geo
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -133,6 +135,61 @@ func (l pointLayer[T]) insert(id string, v *T, p orb.Point, bits uint32) {
 	i := l.slots.put(v)
 	l.ids.Set(id, i)
 	l.tree.Insert(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+}
+
+// insertNoID adds a feature to the tree and the slots but not to the ID
+// map (see loadIDs); for bulk loads into an empty layer.
+func (l pointLayer[T]) insertNoID(v *T, p orb.Point, bits uint32) uint32 {
+	i := l.slots.put(v)
+	l.tree.Insert(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+	return i
+}
+
+type idSlot struct {
+	k1, k2 uint64 // the first 16 bytes of id, big-endian: compared without touching the string
+	id     string
+	slot   uint32
+}
+
+func prefixKeys(id string) (uint64, uint64) {
+	var b [16]byte
+	copy(b[:], id)
+	var k1, k2 uint64
+	for i := 0; i < 8; i++ {
+		k1 = k1<<8 | uint64(b[i])
+		k2 = k2<<8 | uint64(b[8+i])
+	}
+	return k1, k2
+}
+
+// loadIDs adds the IDs of a bulk load, sorted first so that the B-tree is
+// filled by appends.
+func (l pointLayer[T]) loadIDs(ids []idSlot) {
+	if len(ids) == 0 {
+		return
+	}
+	for i := range ids {
+		ids[i].k1, ids[i].k2 = prefixKeys(ids[i].id)
+	}
+	slices.SortFunc(ids, func(a, b idSlot) int {
+		switch {
+		case a.k1 != b.k1:
+			return cmpU64(a.k1, b.k1)
+		case a.k2 != b.k2:
+			return cmpU64(a.k2, b.k2)
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	for _, x := range ids {
+		l.ids.Load(x.id, x.slot)
+	}
+}
+
+func cmpU64(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
 }
 
 // remove deletes the feature with id, located at p.
@@ -519,7 +576,13 @@ func (s *Snapshot) apply(ops []op) []Change {
 	}
 	// Large loads: insert in Hilbert order for a faster build and a tighter tree.
 	pts := ops
-	if len(pts) > 1024 && uniqueOps(ops) {
+	unique := len(pts) > 1024 && uniqueOps(ops)
+	// A bulk load into an empty layer has nothing to replace: skip the ID
+	// lookups and build the ID map from sorted keys at the end.
+	freshEntities := unique && s.entities.len() == 0
+	freshBuildings := unique && s.buildings.len() == 0
+	var entityIDs, buildingIDs []idSlot
+	if unique {
 		keys := make([]uint64, len(ops))
 		order := make([]int, len(ops))
 		for i := range ops {
@@ -541,6 +604,13 @@ func (s *Snapshot) apply(ops []op) []Change {
 		case LayerZones:
 			// applied above
 		case LayerEntities:
+			if freshEntities && o.v != nil {
+				ne := o.v.(*Entity)
+				ne.GridID = s.gridAt(ne.Location)
+				entityIDs = append(entityIDs, idSlot{id: o.id, slot: s.entities.insertNoID(ne, ne.Location, entityBits(ne))})
+				changes = append(changes, Change{Layer: LayerEntities, ID: o.id, New: ne})
+				continue
+			}
 			old, had := s.entities.get(o.id)
 			if had {
 				s.entities.remove(o.id, old.Location, entityBits(old))
@@ -568,6 +638,14 @@ func (s *Snapshot) apply(ops []op) []Change {
 				changes = append(changes, Change{Layer: LayerPlaces, ID: o.id, Old: nilIf(old, had), New: nilIf(np, np != nil)})
 			}
 		case LayerBuildings:
+			if freshBuildings && o.v != nil {
+				nb := o.v.(*Building)
+				buildingIDs = append(buildingIDs, idSlot{id: o.id, slot: s.buildings.insertNoID(nb, nb.Center(), 0)})
+				bb := nb.Footprint.Bound()
+				s.bldBounds.Insert(bb.Min, bb.Max, nb)
+				changes = append(changes, Change{Layer: LayerBuildings, ID: o.id, New: nb})
+				continue
+			}
 			old, had := s.buildings.get(o.id)
 			if had {
 				s.buildings.remove(o.id, old.Center(), 0)
@@ -586,6 +664,8 @@ func (s *Snapshot) apply(ops []op) []Change {
 			}
 		}
 	}
+	s.entities.loadIDs(entityIDs)
+	s.buildings.loadIDs(buildingIDs)
 	return changes
 }
 
@@ -599,13 +679,17 @@ func nilIf[T any](v *T, keep bool) any {
 // uniqueOps reports whether no feature is written twice in ops, so that
 // the writes may be reordered.
 func uniqueOps(ops []op) bool {
-	seen := make(map[string]struct{}, len(ops))
+	seen := map[Layer]map[string]struct{}{}
 	for _, o := range ops {
-		k := string(o.layer) + "\x00" + o.id
-		if _, dup := seen[k]; dup {
+		m := seen[o.layer]
+		if m == nil {
+			m = make(map[string]struct{}, len(ops))
+			seen[o.layer] = m
+		}
+		if _, dup := m[o.id]; dup {
 			return false
 		}
-		seen[k] = struct{}{}
+		m[o.id] = struct{}{}
 	}
 	return true
 }

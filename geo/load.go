@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unique"
 
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/paulmach/orb"
@@ -174,6 +173,7 @@ func ReadEntitiesCSV(r io.Reader, source string, opts LoadOptions) ([]Entity, *L
 	sort.Strings(extra)
 	var out []Entity
 	seen := map[string]int{}
+	in := interner{}
 	row := 1
 	for {
 		rec, err := cr.Read()
@@ -197,7 +197,7 @@ func ReadEntitiesCSV(r io.Reader, source string, opts LoadOptions) ([]Entity, *L
 			}
 			return ""
 		}
-		e, ferr := entityFromFields(get, o)
+		e, ferr := entityFromFields(get, o, in)
 		if ferr != nil {
 			ferr.Index = row
 			if e := rep.reject(o, ferr); e != nil {
@@ -227,10 +227,10 @@ func ReadEntitiesCSV(r io.Reader, source string, opts LoadOptions) ([]Entity, *L
 }
 
 // entityFromFields builds and validates an entity from named text fields.
-func entityFromFields(get func(string) string, o LoadOptions) (Entity, *FieldError) {
+func entityFromFields(get func(string) string, o LoadOptions, in interner) (Entity, *FieldError) {
 	// values repeated across many entities share one copy
 	e := Entity{ID: strings.ToUpper(get("id")), Name: get("name"), ShortName: get("short_name"), Address: get("address"),
-		Industry: intern(strings.ToUpper(get("industry"))), BuildingID: intern(get("building_id")), GridID: intern(get("grid_id"))}
+		Industry: in.intern(strings.ToUpper(get("industry"))), BuildingID: in.intern(get("building_id")), GridID: in.intern(get("grid_id"))}
 	bad := func(field string, sentinel error, format string, args ...any) (Entity, *FieldError) {
 		return Entity{}, &FieldError{Index: -1, ID: e.ID, Field: field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
 	}
@@ -287,11 +287,19 @@ func entityFromFields(get func(string) string, o LoadOptions) (Entity, *FieldErr
 	return e, nil
 }
 
-func intern(s string) string {
-	if s == "" {
-		return ""
+// interner shares one copy of strings repeated across a file's records.
+// A nil interner returns its input.
+type interner map[string]string
+
+func (in interner) intern(s string) string {
+	if s == "" || in == nil {
+		return s
 	}
-	return unique.Make(s).Value()
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
 }
 
 // WriteEntitiesCSV writes entities in the format ReadEntitiesCSV reads,
@@ -517,7 +525,7 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 				}
 				return propString(p, k)
 			}
-			e, fe := entityFromFields(get, LoadOptions{CRS: crs.WGS84})
+			e, fe := entityFromFields(get, LoadOptions{CRS: crs.WGS84}, nil)
 			if fe != nil {
 				return fe
 			}

@@ -42,6 +42,7 @@ const usage = `usage:
   marketgeo serve [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84|gcj02|bd09]
   marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
+  marketgeo load --data DIR [--strict] [--crs wgs84|gcj02|bd09]   (validate and measure a data directory)
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -53,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stderr)
 	case "tiles":
 		return tilesCmd(args[1:], stdout, stderr)
+	case "load":
+		return loadCmd(args[1:], stdout, stderr)
 	case "gen":
 		return gen(args[1:], stdout)
 	case "-h", "--help", "help":
