@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
