@@ -7,6 +7,7 @@ import (
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/internal/cntext"
+	"github.com/paulmach/orb"
 )
 
 // sampleStep returns the step of the deterministic entity sample: every
@@ -169,6 +170,22 @@ func TestNonexistentNamesEmpty(t *testing.T) {
 // TestDemoQueries pins the answers to the queries a new user tries.
 func TestDemoQueries(t *testing.T) {
 	f := getFixture(t)
+	// The full demo has a building 金开国际; the smaller race-detector demo
+	// may not: add it live (the index follows the geo store).
+	has := false
+	for _, b := range f.ds.Buildings {
+		if b.Name == "金开国际" {
+			has = true
+			break
+		}
+	}
+	if !has {
+		c := f.ds.Buildings[0].Center()
+		fp := orb.Polygon{{{c[0], c[1]}, {c[0] + 0.0004, c[1]}, {c[0] + 0.0004, c[1] + 0.0003}, {c[0], c[1] + 0.0003}, {c[0], c[1]}}}
+		if err := f.geo.UpsertBuilding(geo.Building{ID: "B-TEST-JKGJ", Name: "金开国际", Address: "重庆市渝北区金开大道1号", Footprint: fp}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name, q   string
 		layers    []geo.Layer
