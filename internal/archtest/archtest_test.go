@@ -1,0 +1,77 @@
+// Package archtest checks the import direction of the module's packages
+// (CONVENTIONS.md §2): geo ← zoneid, addressmatch, search ← tiles ← server ← cmd.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/marketgeo/marketgeo/"
+
+// allowed lists, for each package of the module, the module packages it may
+// import directly. cmd/*, examples/* and benchmarks may import any library.
+var allowed = map[string][]string{
+	"geo":             {"geo/crs"},
+	"geo/crs":         {},
+	"internal/cntext": {},
+	"demo":            {"geo", "geo/crs"},
+	"zoneid":          {"geo", "geo/crs"},
+	"addressmatch":    {"geo", "geo/crs", "internal/cntext"},
+	"search":          {"geo", "geo/crs", "internal/cntext"},
+	"tiles":           {"geo", "geo/crs", "zoneid", "search"},
+	"server":          {"geo", "geo/crs", "zoneid", "addressmatch", "search", "tiles", "internal/cntext"},
+}
+
+// only lists third-party or standard packages that one package alone may import.
+var only = map[string]string{
+	"github.com/blevesearch/bleve/v2": "search",
+	"github.com/gorilla/mux":          "server",
+	"net/http":                        "server",
+}
+
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Imports \",\"}}", mod+"...").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imps, _ := strings.Cut(line, "|")
+		rel := strings.TrimPrefix(pkg, mod)
+		seen[rel] = true
+		free := strings.HasPrefix(rel, "cmd/") || strings.HasPrefix(rel, "examples/") || rel == "benchmarks" || rel == "internal/archtest"
+		allow, known := allowed[rel]
+		if !known && !free {
+			t.Errorf("package %s has no entry in the import table: add one", rel)
+			continue
+		}
+		for _, imp := range strings.Split(imps, ",") {
+			if imp == "" {
+				continue
+			}
+			if owner, ok := only[imp]; ok && owner != rel && !free {
+				t.Errorf("%s imports %s, which only %s may import", rel, imp, owner)
+			}
+			if !strings.HasPrefix(imp, mod) || free {
+				continue
+			}
+			target := strings.TrimPrefix(imp, mod)
+			ok := false
+			for _, a := range allow {
+				if a == target {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s imports %s against the flow (allowed: %v)", rel, target, allow)
+			}
+		}
+	}
+	for rel := range allowed {
+		if !seen[rel] {
+			t.Errorf("package %s of the table was not listed by go list", rel)
+		}
+	}
+}
