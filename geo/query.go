@@ -292,46 +292,16 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 			sl := s.entities.slots
 			keep = func(it pitem) bool { return c.bitsOK(it.bits) && c.entityOK(sl.get(it.slot)) }
 		}
-		cb, n, res, err := collect(ctx, s.entities, center, radius, aMax, limit, keep)
-		if err != nil {
-			return Result{}, err
-		}
-		defer cb.release()
-		hits, sl := hitBuf(q.Reuse, n), s.entities.slots
-		for _, c := range cb.c[:n] {
-			hits = append(hits, Hit{DistanceM: havToMetres(c.a), Entity: sl.get(c.slot)})
-		}
-		res.Hits = hits
-		return res, nil
+		return nearbyHits(ctx, s.entities, center, radius, aMax, limit, q.Reuse, keep)
 	case LayerPlaces:
 		var keep func(pitem) bool
 		if len(c.kinds) > 0 {
 			sl := s.places.slots
 			keep = func(it pitem) bool { return c.placeOK(sl.get(it.slot)) }
 		}
-		cb, n, res, err := collect(ctx, s.places, center, radius, aMax, limit, keep)
-		if err != nil {
-			return Result{}, err
-		}
-		defer cb.release()
-		hits, sl := hitBuf(q.Reuse, n), s.places.slots
-		for _, c := range cb.c[:n] {
-			hits = append(hits, Hit{DistanceM: havToMetres(c.a), Place: sl.get(c.slot)})
-		}
-		res.Hits = hits
-		return res, nil
+		return nearbyHits(ctx, s.places, center, radius, aMax, limit, q.Reuse, keep)
 	case LayerBuildings:
-		cb, n, res, err := collect(ctx, s.buildings, center, radius, aMax, limit, nil)
-		if err != nil {
-			return Result{}, err
-		}
-		defer cb.release()
-		hits, sl := hitBuf(q.Reuse, n), s.buildings.slots
-		for _, c := range cb.c[:n] {
-			hits = append(hits, Hit{DistanceM: havToMetres(c.a), Building: sl.get(c.slot)})
-		}
-		res.Hits = hits
-		return res, nil
+		return nearbyHits(ctx, s.buildings, center, radius, aMax, limit, q.Reuse, nil)
 	}
 	return Result{}, fmt.Errorf("%w: nearby works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
 }
@@ -363,6 +333,34 @@ func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radi
 func (cb *candBuf) release() {
 	if cap(cb.c) <= 1<<16 {
 		candPool.Put(cb)
+	}
+}
+
+// nearbyHits runs collect and turns the first n candidates into hits.
+func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, reuse []Hit, keep func(pitem) bool) (Result, error) {
+	cb, n, res, err := collect(ctx, l, center, radius, aMax, limit, keep)
+	if err != nil {
+		return Result{}, err
+	}
+	defer cb.release()
+	hits := hitBuf(reuse, n)
+	for _, c := range cb.c[:n] {
+		hits = append(hits, Hit{DistanceM: havToMetres(c.a)})
+		setFeature(&hits[len(hits)-1], l.slots.get(c.slot))
+	}
+	res.Hits = hits
+	return res, nil
+}
+
+// setFeature stores v in the field of h that matches its type.
+func setFeature[T any](h *Hit, v *T) {
+	switch f := any(v).(type) {
+	case *Entity:
+		h.Entity = f
+	case *Place:
+		h.Place = f
+	case *Building:
+		h.Building = f
 	}
 }
 
