@@ -113,17 +113,24 @@ func toCheckJSON(res addressmatch.CheckResult) checkJSON {
 	return out
 }
 
-// addressCheck: POST /api/v1/address/check {"address": "..."}
-func (s *Server) addressCheck(w http.ResponseWriter, r *http.Request) error {
+// addressRequest reads the {"address": "..."} body of the single-address
+// endpoints, once the address database is ready.
+func (s *Server) addressRequest(r *http.Request) (*addressmatch.DB, addressReq, error) {
+	var req addressReq
 	db, err := s.addresses()
 	if err != nil {
-		return err
+		return nil, req, err
 	}
-	var req addressReq
 	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
-		return err
+		return nil, req, err
 	}
-	if err := checkAddress("address", req.Address); err != nil {
+	return db, req, checkAddress("address", req.Address)
+}
+
+// addressCheck: POST /api/v1/address/check {"address": "..."}
+func (s *Server) addressCheck(w http.ResponseWriter, r *http.Request) error {
+	db, req, err := s.addressRequest(r)
+	if err != nil {
 		return err
 	}
 	res, err := db.Check(r.Context(), req.Address)
@@ -136,15 +143,8 @@ func (s *Server) addressCheck(w http.ResponseWriter, r *http.Request) error {
 
 // addressParse: POST /api/v1/address/parse {"address": "..."}
 func (s *Server) addressParse(w http.ResponseWriter, r *http.Request) error {
-	db, err := s.addresses()
+	db, req, err := s.addressRequest(r)
 	if err != nil {
-		return err
-	}
-	var req addressReq
-	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
-		return err
-	}
-	if err := checkAddress("address", req.Address); err != nil {
 		return err
 	}
 	p := db.Parser()
@@ -183,15 +183,8 @@ func (s *Server) addressCompare(w http.ResponseWriter, r *http.Request) error {
 
 // addressGeocode: POST /api/v1/address/geocode {"address": "..."}
 func (s *Server) addressGeocode(w http.ResponseWriter, r *http.Request) error {
-	db, err := s.addresses()
+	db, req, err := s.addressRequest(r)
 	if err != nil {
-		return err
-	}
-	var req addressReq
-	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
-		return err
-	}
-	if err := checkAddress("address", req.Address); err != nil {
 		return err
 	}
 	g, err := db.Geocode(r.Context(), req.Address)
