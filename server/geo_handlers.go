@@ -20,7 +20,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 		"places":      c.Places,
 		"zones":       c.Zones,
 		"zone_layers": c.ZoneLayer,
-		"addresses":   s.deps.Addresses != nil,
+		"addresses":   s.addrDB.Load() != nil,
 		"search":      searchHealth(s.deps.Search),
 		"version":     snap.Version(),
 		"uptime_s":    int(time.Since(s.started).Seconds()),

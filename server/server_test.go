@@ -409,3 +409,29 @@ func TestConcurrentReadsDuringWrites(t *testing.T) {
 		_ = f.idx.UpsertEntity(f.ds.Entities[i])
 	}
 }
+
+// An address database attached after start shows in /healthz and serves.
+func TestSetAddressesLater(t *testing.T) {
+	f := testServer(t)
+	s, err := NewServer(Deps{Index: f.idx}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, s, "/healthz")
+	if body["addresses"] != false {
+		t.Fatalf("healthz before: %v", body["addresses"])
+	}
+	rec, _ := post(t, s, "/api/v1/address/check", `{"address":"金开大道68号"}`)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("check before the database: %d", rec.Code)
+	}
+	s.SetAddresses(f.db)
+	_, body = get(t, s, "/healthz")
+	if body["addresses"] != true {
+		t.Fatalf("healthz after: %v", body["addresses"])
+	}
+	rec, _ = post(t, s, "/api/v1/address/check", `{"address":"金开大道68号"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("check after: %d", rec.Code)
+	}
+}
