@@ -63,7 +63,3 @@ func (e *FieldError) Error() string {
 
 // Unwrap returns the classifying sentinel.
 func (e *FieldError) Unwrap() error { return e.Err }
-
-func fieldErr(sentinel error, field, format string, args ...any) *FieldError {
-	return &FieldError{Index: -1, Field: field, Reason: fmt.Sprintf(format, args...), Err: sentinel}
-}
