@@ -16,11 +16,12 @@ import (
 // exactly the terms the mapping would give.
 type docBuilder struct {
 	name, addr analysis.Analyzer
+	mode       CJKMode
 	textOpts   index.FieldIndexingOptions // name and address
 }
 
 func newDocBuilder(name, addr analysis.Analyzer, mode CJKMode) *docBuilder {
-	b := &docBuilder{name: name, addr: addr, textOpts: index.IndexField}
+	b := &docBuilder{name: name, addr: addr, mode: mode, textOpts: index.IndexField}
 	if mode == CJKUnigram {
 		b.textOpts |= index.IncludeTermVectors // phrase queries need positions
 	}
@@ -73,47 +74,53 @@ func (f *termsField) Analyze() {
 	}
 }
 
-// document is the Bleve document of d. Names that are part of another name
-// (a short name inside the registered one) add no bigram and are left out
-// of the analysed name field.
+// document is the Bleve document of d. Only the names people type are
+// analysed: the short names, cores, aliases and place names, not the
+// registered names of entities, whose region prefix and legal form
+// (重庆市…有限公司) are in every document and carry no signal; the registered
+// name stays in the doc for ranking and in the exact-name map. Names that
+// are part of another indexed name add no bigram and are left out. In the
+// bigram modes the terms are computed by textTerms (the analysis the
+// mapping would apply, without its allocations); pinyin is in the lexicon,
+// not in Bleve.
 func (b *docBuilder) document(d *doc) *document.Document {
-	var names strings.Builder
-	var pyi, py []string
+	bd := document.NewDocument(d.key)
+	bd.AddField(&termsField{name: fLayer, terms: []string{string(d.layer)}})
+	var names []string // text of the indexed names
 	for i, v := range d.names {
+		if !v.short {
+			continue
+		}
 		inside := false
 		for j, o := range d.names {
-			if j != i && len(o.text) > len(v.text) && strings.Contains(o.text, v.text) {
+			if j != i && o.short && len(o.text) > len(v.text) && strings.Contains(o.text, v.text) {
 				inside = true
 				break
 			}
 		}
 		if !inside {
-			if names.Len() > 0 {
-				names.WriteByte(' ')
-			}
-			names.WriteString(v.text)
-		}
-		if !v.short {
-			continue
-		}
-		if v.pyi != "" {
-			pyi = edgeGrams(pyi, v.pyi, 2, maxInitialsGram)
-		}
-		if v.py != "" {
-			py = edgeGrams(py, v.py, 2, maxPinyinGram)
+			names = append(names, v.text)
 		}
 	}
-	bd := document.NewDocument(d.key)
-	bd.AddField(&termsField{name: fLayer, terms: []string{string(d.layer)}})
-	bd.AddField(document.NewTextFieldCustom(fName, nil, []byte(names.String()), b.textOpts, b.name))
-	if len(pyi) > 0 {
-		bd.AddField(&termsField{name: fPyI, terms: dedupe(pyi)})
+	if b.mode == CJKUnigram {
+		// Phrase queries need positions: the analyzer path.
+		bd.AddField(document.NewTextFieldCustom(fName, nil, []byte(strings.Join(names, " ")), b.textOpts, b.name))
+		if d.addr != "" {
+			bd.AddField(document.NewTextFieldCustom(fAddr, nil, []byte(d.addr), b.textOpts, b.addr))
+		}
+		return bd
 	}
-	if len(py) > 0 {
-		bd.AddField(&termsField{name: fPy, terms: dedupe(py)})
+	var terms []string
+	for _, n := range names {
+		terms = textTerms(terms, n, nil)
+	}
+	if len(terms) > 0 {
+		bd.AddField(&termsField{name: fName, terms: terms})
 	}
 	if d.addr != "" {
-		bd.AddField(document.NewTextFieldCustom(fAddr, nil, []byte(d.addr), b.textOpts, b.addr))
+		if at := textTerms(nil, d.addr, nil); len(at) > 0 {
+			bd.AddField(&termsField{name: fAddr, terms: at})
+		}
 	}
 	return bd
 }

@@ -209,6 +209,8 @@ type Index struct {
 	docs     map[string]*doc
 	bi       bleve.Index
 	exact    exactMap // whole names → docs, built with bi
+	lex      *lexicon // pinyin and single characters, built with bi
+	extra    []*doc   // docs written since lex was built
 	ready    bool
 	building bool
 	touched  map[string]struct{} // keys written while a build runs
@@ -357,6 +359,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 			if batch != nil {
 				_ = batch.IndexAdvanced(ix.builder.document(d))
 				ix.exact.add(d)
+				ix.extra = append(ix.extra, d)
 			}
 		}
 		if ix.building {
@@ -368,7 +371,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 			ix.buildErr = fmt.Errorf("search: live update: %w", err)
 		}
 		ix.updates++
-		if ix.updates >= ix.opts.CompactAfter && !ix.building {
+		if (ix.updates >= ix.opts.CompactAfter || len(ix.extra) > maxExtra) && !ix.building {
 			ix.building = true
 			ix.touched = map[string]struct{}{}
 			go ix.rebuild()
@@ -388,24 +391,28 @@ func (ix *Index) rebuild() {
 	ix.mu.RUnlock()
 	sort.Slice(docs, func(i, j int) bool { return docs[i].key < docs[j].key })
 	exact := exactMap{}
-	exactDone := make(chan struct{})
+	var lex *lexicon
+	sideDone := make(chan struct{})
 	go func() {
-		defer close(exactDone)
+		defer close(sideDone)
 		for _, d := range docs {
 			exact.add(d)
 		}
+		lex = buildLexicon(docs, ix.opts.CJK == CJKBigramUnigram)
 	}()
 	bi, err := ix.buildBleve(docs)
-	<-exactDone
+	<-sideDone
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.building = false
+	var extra []*doc
 	if err == nil && !ix.closed && len(ix.touched) > 0 {
 		batch := bi.NewBatch()
 		for key := range ix.touched {
 			if d, ok := ix.docs[key]; ok {
 				_ = batch.IndexAdvanced(ix.builder.document(d))
 				exact.add(d)
+				extra = append(extra, d)
 			} else {
 				batch.Delete(key)
 			}
@@ -425,6 +432,8 @@ func (ix *Index) rebuild() {
 	old := ix.bi
 	ix.bi = bi
 	ix.exact = exact
+	ix.lex = lex
+	ix.extra = extra
 	ix.updates = 0
 	ix.builds++
 	ix.buildDur = time.Since(start)
@@ -470,8 +479,13 @@ func (ix *Index) buildBleve(docs []*doc) (bleve.Index, error) {
 			}
 		}()
 	}
-	for i := 0; i < len(docs); i += ix.opts.BatchSize {
-		next <- docs[i:min(i+ix.opts.BatchSize, len(docs))]
+	// Each batch becomes one segment, never merged (in memory, scorch
+	// merges nothing): a large index gets larger batches, so that a
+	// query visits at most about 4 segments per worker, but every worker
+	// gets at least two batches.
+	size := max(ix.opts.BatchSize, (len(docs)+4*buildWorkers()-1)/(4*buildWorkers()))
+	for i := 0; i < len(docs); i += size {
+		next <- docs[i:min(i+size, len(docs))]
 	}
 	close(next)
 	wg.Wait()
@@ -624,9 +638,11 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 	if !fuzzy {
 		exactKeys = ix.exactKeys(m.q.compact, q.Layers)
 	}
+	n := max(ix.opts.Candidates, limit*4)
+	exactKeys = append(exactKeys, ix.lexKeys(m, q, n, fuzzy)...)
 	tq := ix.textQuery(ctx, m, fuzzy)
 	if tq == nil {
-		return ix.rank(m, q, limit, exactKeys), nil
+		return ix.rank(m, q, limit, uniq(exactKeys)), nil
 	}
 	var bq query.Query = tq
 	if len(q.Layers) > 0 {
@@ -638,7 +654,6 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 		}
 		bq = bleve.NewConjunctionQuery(tq, bleve.NewDisjunctionQuery(ls...))
 	}
-	n := max(ix.opts.Candidates, limit*4)
 	if q.Center != nil && q.RadiusM > 0 {
 		n = max(n, 2000) // filtered by distance afterwards
 	}
@@ -845,38 +860,30 @@ func term(t, field string, boost float64) query.Query {
 	return q
 }
 
-// textQuery is the Bleve query that finds the candidates of m's query.
+// maxExtra is the number of docs written since the last build after which
+// the index is rebuilt even before CompactAfter commits: the lexicon checks
+// them one by one.
+const maxExtra = 4096
+
+// textQuery is the Bleve query that finds the candidates of m's query
+// among the indexed names and addresses (nil when Bleve has nothing to
+// add to the lexicon's candidates).
 func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Query {
 	pq := m.q
 	var or []query.Query
+	terms, unis := queryTerms(pq.compact)
 	if fuzzy {
-		if pq.pureLatin && len(pq.latin) >= 5 {
-			// The full pinyin is indexed by its prefixes up to
-			// maxPinyinGram letters: a fuzzy look-up of the query's
-			// prefix of that length finds the names whose pinyin
-			// starts within one or two edits of it.
-			f := bleve.NewFuzzyQuery(clip(pq.latin, maxPinyinGram))
-			f.SetField(fPy)
-			f.SetFuzziness(1)
-			if len(pq.latin) >= 8 {
-				f.SetFuzziness(2)
-			}
-			or = append(or, f)
-		}
-		if pq.hasHan && m.qLen >= 3 && ix.opts.CJK != CJKUnigram {
+		// Pinyin typos are the lexicon's; so are the characters one by
+		// one in the bigram+unigram mode.
+		if pq.hasHan && m.qLen >= 3 && ix.opts.CJK == CJKUnigram {
 			// A typo in a short name kills every bigram: look the
 			// characters up one by one.
-			_, unis := cjkTokens(ix.analyzer, pq.text)
 			for _, u := range ix.pruneCommon(ctx, unis, fName) {
 				or = append(or, term(u, fName, 1))
-			}
-			if ix.opts.CJK == CJKBigram {
-				return nil
 			}
 		}
 	} else {
 		if pq.hasHan || !pq.pureLatin {
-			terms, unis := cjkTokens(ix.analyzer, pq.text)
 			switch {
 			case ix.opts.CJK == CJKUnigram && len(unis) > 1:
 				p := bleve.NewPhraseQuery(unis, fName)
@@ -890,6 +897,8 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 				pa := bleve.NewPhraseQuery(unis, fAddr)
 				pa.SetBoost(0.5)
 				or = append(or, pa)
+			case len(terms) == 0 && ix.opts.CJK == CJKBigramUnigram:
+				// Single characters only: the lexicon's.
 			default:
 				if len(terms) == 0 {
 					terms = unis
@@ -913,12 +922,8 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 				}
 			}
 		}
-		if len(pq.latin) >= 2 {
-			or = append(or, term(clip(pq.pyInit, maxInitialsGram), fPyI, 4))
-			or = append(or, term(clip(pq.pyFull, maxPinyinGram), fPy, 4))
-			if pq.pureLatin {
-				or = append(or, term(pq.latin, fName, 2))
-			}
+		if pq.pureLatin && len(pq.latin) >= 2 {
+			or = append(or, term(pq.latin, fName, 2))
 		}
 	}
 	if len(or) == 0 {

@@ -4,13 +4,11 @@ import (
 	"fmt"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/whitespace"
 	"github.com/blevesearch/bleve/v2/mapping"
 )
 
@@ -18,15 +16,12 @@ import (
 const (
 	fLayer = "layer" // keyword: entities, places, buildings, zones
 	fName  = "name"  // CJK analysis: every name variant
-	fPyI   = "pyi"   // keyword tokens: prefixes of the pinyin initials of short names
-	fPy    = "py"    // keyword tokens: prefixes of the full pinyin of short names
 	fAddr  = "addr"  // CJK bigrams: address
 )
 
 // Analyzer and filter names registered on the mapping by New.
 const (
 	analyzerCJK      = "marketgeo_cjk"
-	analyzerTerms    = "marketgeo_terms"
 	analyzerAddr     = "marketgeo_cjk_address"
 	filterBigram     = "marketgeo_cjk_bigram"
 	filterBigramOnly = "marketgeo_cjk_bigram_only"
@@ -91,15 +86,6 @@ func newMapping(mode CJKMode) (*mapping.IndexMappingImpl, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("search: analyzer: %w", err)
 	}
-	// Precomputed terms (pinyin prefixes, whole names) arrive as one
-	// space-separated string per field: one field per document instead of
-	// one per term.
-	if err := im.AddCustomAnalyzer(analyzerTerms, map[string]any{
-		"type":      custom.Name,
-		"tokenizer": whitespace.Name,
-	}); err != nil {
-		return nil, fmt.Errorf("search: analyzer: %w", err)
-	}
 	im.DefaultAnalyzer = keyword.Name
 	im.StoreDynamic = false
 	im.IndexDynamic = false
@@ -117,8 +103,6 @@ func newMapping(mode CJKMode) (*mapping.IndexMappingImpl, error) {
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fLayer, text(keyword.Name, false))
 	dm.AddFieldMappingsAt(fName, text(analyzerCJK, mode == CJKUnigram))
-	dm.AddFieldMappingsAt(fPyI, text(analyzerTerms, false))
-	dm.AddFieldMappingsAt(fPy, text(analyzerTerms, false))
 	dm.AddFieldMappingsAt(fAddr, text(analyzerAddr, mode == CJKUnigram))
 	// No composite _all field: every query names its fields.
 	dm.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
@@ -127,21 +111,4 @@ func newMapping(mode CJKMode) (*mapping.IndexMappingImpl, error) {
 		return nil, fmt.Errorf("search: mapping: %w", err)
 	}
 	return im, nil
-}
-
-// cjkTokens analyses text with the index's CJK analyzer and returns the
-// terms a query should look up: bigrams when there are any (plus the
-// non-CJK words), otherwise the single characters.
-func cjkTokens(a analysis.Analyzer, text string) (terms []string, unigrams []string) {
-	for _, t := range a.Analyze([]byte(text)) {
-		switch t.Type {
-		case analysis.Double:
-			terms = append(terms, string(t.Term))
-		case analysis.Single, analysis.Ideographic:
-			unigrams = append(unigrams, string(t.Term))
-		default:
-			terms = append(terms, string(t.Term))
-		}
-	}
-	return terms, unigrams
 }
