@@ -508,10 +508,10 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 		case a.houseno != "" || b.houseno != "":
 			return Partial, LevelSamePOI, "same-name-one-building"
 		}
-		if roadConflict && len(a.roadNos) > 0 && len(b.roadNos) > 0 {
-			return None, LevelDifferent, "same-name-other-road-number"
+		if roadConflict {
+			return None, LevelDifferent, "same-name-other-road"
 		}
-		if !fin || a.gate != b.gate || roadConflict {
+		if !fin || a.gate != b.gate {
 			return Partial, LevelSamePOI, "same-compound-or-gate-or-road"
 		}
 		if a.f.cellno != "" || a.f.floorno != "" || a.f.roomno != "" {

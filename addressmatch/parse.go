@@ -177,7 +177,7 @@ func NewParser(opts Options) (*Parser, error) {
 			}
 		}
 	}
-	add(LabelRoad, "路 街 大道 大街 巷 胡同 公路 环路 道 一路 二路 三路 弄堂 高速 国道 省道 县道 支路 横路 街巷 东路 西路 南路 北路 中路")
+	add(LabelRoad, "路 街 大道 大街 巷 弄 胡同 公路 环路 道 一路 二路 三路 弄堂 高速 国道 省道 县道 支路 横路 街巷 东路 西路 南路 北路 中路")
 	add(LabelTown, "镇 街道 乡 街道办事处 街道办 街办 民族乡 开发区街道")
 	add(LabelCommunity, "村 社区 村委 村委会 行政村 居委会 村民委员会 居民委员会 自然村 社区居委会 村村委")
 	add(LabelVillageGroup, "村民组 村民小组")
@@ -265,6 +265,11 @@ func (p *Parser) Parse(s string) Components {
 			continue
 		}
 		if st.open {
+			if j, ok := p.orgWithAdminPrefix(st, i, n); ok {
+				st.emit(LabelPOI, i, j)
+				i = j
+				continue
+			}
 			if j, ok := p.matchAdmin(st, i, n); ok {
 				i = j
 				continue
@@ -521,6 +526,69 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 	return i, false
 }
 
+// orgSuffixes end the names of organisations, which often start with the
+// name of their province or city (湖南省肿瘤医院, 宁波市鄞州中旗工艺品有限公司).
+var orgSuffixes = []string{"公司", "医院", "大学", "学院", "学校", "中学", "小学", "幼儿园", "银行", "支行", "研究院", "研究所",
+	"派出所", "委员会", "政府", "法院", "检察院", "协会", "局"}
+
+// orgWithAdminPrefix: a division name at i that only starts an
+// organisation's name: the rest of the chunk ends with an organisation
+// suffix, and the division either restates a level already given
+// (岳麓区西湖街道|湖南省肿瘤医院), follows a place that is not a division
+// (上凌工业区|浙江安吉健丰金属制品有限公司), or is an abbreviation opening
+// the text (杭州伟轩装饰材料有限公司). It returns the end of the name.
+func (p *Parser) orgWithAdminPrefix(st *parseState, i, n int) (int, bool) {
+	d := p.dict
+	for L := min(d.maxLen, n-i); L >= 2; L-- {
+		refs, ok := d.names[st.ftext(i, i+L)]
+		if !ok {
+			continue
+		}
+		if p.fullNameAt(st, i+L, n) {
+			return i, false
+		}
+		restate, short := true, true
+		for _, ref := range refs {
+			if d.units[ref.unit].level > AdminDistrict {
+				return i, false
+			}
+			if d.units[ref.unit].level > st.deepest {
+				restate = false
+			}
+			if !ref.short {
+				short = false
+			}
+		}
+		ok = restate && st.deepest > AdminNone
+		switch st.last {
+		case "":
+			ok = ok || short
+		case LabelProvince, LabelCity, LabelDistrict, LabelTown:
+		default:
+			ok = true
+		}
+		if !ok {
+			return i, false
+		}
+		save := *st
+		k, l := p.chunk(st, i+L, n)
+		st.open = false
+		k0, l0 := p.chunk(st, i, n)
+		*st = save
+		if l != LabelPOI || k-(i+L) < 2 || l0 != LabelPOI || k0 != k {
+			return i, false
+		}
+		name := st.ftext(i+L, k)
+		for _, w := range orgSuffixes {
+			if strings.HasSuffix(name, w) {
+				return k, true
+			}
+		}
+		return i, false
+	}
+	return i, false
+}
+
 // zoneWordAt: a bare zone word (工业区, 工业园区, 开发区) starts at k.
 func (p *Parser) zoneWordAt(st *parseState, k, n int) bool {
 	for L := min(p.maxSuf, n-k); L >= 2; L-- {
@@ -674,6 +742,13 @@ func (p *Parser) matchNumber(st *parseState, i, n int) (int, Label, bool) {
 		}
 		if l == LabelFloorNo && st.last == LabelFloorNo {
 			l = LabelRoomNo
+		}
+		if u.w == "弄" && st.last == LabelRoad {
+			// 振华路|00弄|0号: a numbered lane off a road is itself a road
+			// when a house number follows; 秀浦路|0000弄 alone is the number
+			if k, nl, ok := p.matchNumber(st, end, n); ok && nl == LabelRoadNo && k > end && st.f[k-1] == '号' {
+				l = LabelRoad
+			}
 		}
 		return end, l, true
 	}
@@ -1009,6 +1084,9 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 				l = LabelPOI
 			}
 			if l == LabelPOI {
+				if e := campusEnd(st, w, end, n); e > end {
+					return e, l // 嘉兴学院梁林校区: the campus is part of the name
+				}
 				return p.splitCompound(st, i, end, split), l
 			}
 			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
@@ -1018,6 +1096,24 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 		}
 	}
 	return fb(limit)
+}
+
+// campusEnd: a university name (…大学, …学院) followed by a campus name of
+// two to five characters ending in 校区 (紫金港校区, 学院路校区) forms one
+// name; it returns the end of the campus, or end when there is none.
+func campusEnd(st *parseState, w string, end, n int) int {
+	if !strings.HasSuffix(w, "大学") && !strings.HasSuffix(w, "学院") && !strings.HasSuffix(w, "学校") {
+		return end
+	}
+	for k := end; k <= end+5 && k+2 <= n; k++ {
+		if k >= end+2 && st.f[k] == '校' && st.f[k+1] == '区' {
+			return k + 2
+		}
+		if r := st.f[k]; cntext.IsSpaceOrPunct(r) || isAlnum(r) {
+			return end
+		}
+	}
+	return end
 }
 
 // endsWithPoiSuffix: [i,j) ends with a place suffix (加油站, 保安室).
