@@ -1,13 +1,16 @@
 package geo
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/tidwall/rtree"
 )
 
 // cityPoints packs n points into a city of ~25 km across with dense cores,
@@ -42,6 +45,13 @@ func BenchmarkNearbyStages(b *testing.B) {
 	}
 	const radius = 200
 	aMax := radiusToA(radius)
+	// the floor: a bare tidwall R-tree of the same points in Hilbert order
+	var bare rtree.RTreeG[pitem]
+	sorted := slices.Clone(pts)
+	slices.SortFunc(sorted, func(a, b orb.Point) int { return cmp.Compare(HilbertIndex(a), HilbertIndex(b)) })
+	for i, p := range sorted {
+		bare.Insert(p, p, pitem{slot: uint32(i), cosLat: cosDeg(p[1])})
+	}
 	runtime.GC()
 	b.Run("floor", func(b *testing.B) {
 		hits := 0
@@ -49,7 +59,7 @@ func BenchmarkNearbyStages(b *testing.B) {
 			c := queries[i%1024]
 			cos0 := math.Cos(c[1] * deg2rad)
 			for _, bb := range capBounds(c, radius) {
-				s.entities.tree.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
+				bare.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
 					s1 := sinHalf((min[1] - c[1]) * deg2rad)
 					s2 := sinHalf((min[0] - c[0]) * deg2rad)
 					if s1*s1+cos0*it.cosLat*s2*s2 <= aMax {

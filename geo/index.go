@@ -104,17 +104,17 @@ type pitem struct {
 }
 
 type pointLayer[T any] struct {
-	tree  *rtree.RTreeG[pitem]
+	tree  *ptree
 	ids   *btree.Map[string, uint32]
 	slots *slotArr[T]
 }
 
 func newPointLayer[T any]() pointLayer[T] {
-	return pointLayer[T]{tree: &rtree.RTreeG[pitem]{}, ids: btree.NewMap[string, uint32](32), slots: &slotArr[T]{}}
+	return pointLayer[T]{tree: newPtree(), ids: btree.NewMap[string, uint32](32), slots: &slotArr[T]{}}
 }
 
 func (l pointLayer[T]) copyFor(gen uint64) pointLayer[T] {
-	return pointLayer[T]{tree: l.tree.Copy(), ids: l.ids.Copy(), slots: l.slots.copyFor(gen)}
+	return pointLayer[T]{tree: l.tree.copyFor(gen), ids: l.ids.Copy(), slots: l.slots.copyFor(gen)}
 }
 
 func (l pointLayer[T]) len() int { return l.ids.Len() }
@@ -134,14 +134,14 @@ func (l pointLayer[T]) scan(fn func(*T) bool) {
 func (l pointLayer[T]) insert(id string, v *T, p orb.Point, bits uint32) {
 	i := l.slots.put(v)
 	l.ids.Set(id, i)
-	l.tree.Insert(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+	l.tree.insert(p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
 }
 
 // insertNoID adds a feature to the tree and the slots but not to the ID
 // map (see loadIDs); for bulk loads into an empty layer.
 func (l pointLayer[T]) insertNoID(v *T, p orb.Point, bits uint32) uint32 {
 	i := l.slots.put(v)
-	l.tree.Insert(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+	l.tree.pending = append(l.tree.pending, ppoint{x: p[0], y: p[1], cosLat: cosDeg(p[1]), slot: i, bits: bits})
 	return i
 }
 
@@ -198,7 +198,7 @@ func (l pointLayer[T]) remove(id string, p orb.Point, bits uint32) {
 	if !ok {
 		return
 	}
-	l.tree.Delete(p, p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
+	l.tree.remove(p, pitem{slot: i, cosLat: cosDeg(p[1]), bits: bits})
 	l.slots.release(i)
 }
 
@@ -337,11 +337,11 @@ func (s *Snapshot) Bounds() orb.Bound {
 		}
 		b = b.Union(nb)
 	}
-	if s.entities.len() > 0 {
-		add(s.entities.tree.Bounds())
+	if tb, ok := s.entities.tree.bounds(); ok {
+		add(tb.Min, tb.Max)
 	}
-	if s.places.len() > 0 {
-		add(s.places.tree.Bounds())
+	if tb, ok := s.places.tree.bounds(); ok {
+		add(tb.Min, tb.Max)
 	}
 	if s.buildings.len() > 0 {
 		add(s.bldBounds.Bounds())
@@ -559,7 +559,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 	// Re-derive the grid of existing entities under changed grid zones.
 	for _, b := range gridDirty {
 		var moved []*Entity
-		s.entities.tree.Search(b.Min, b.Max, func(_, _ [2]float64, it pitem) bool {
+		s.entities.tree.search(b.Min, b.Max, func(_ [2]float64, it pitem) bool {
 			e := s.entities.slots.get(it.slot)
 			if g := s.gridAt(e.Location); g != e.GridID {
 				moved = append(moved, e)
@@ -666,6 +666,9 @@ func (s *Snapshot) apply(ops []op) []Change {
 	}
 	s.entities.loadIDs(entityIDs)
 	s.buildings.loadIDs(buildingIDs)
+	s.entities.tree.settle()
+	s.places.tree.settle()
+	s.buildings.tree.settle()
 	return changes
 }
 

@@ -3,7 +3,6 @@ package geo
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -177,28 +176,7 @@ var candPool sync.Pool
 const yieldStep = 256
 
 func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius float64, keep func(pitem) bool, buf []cand) ([]cand, error) {
-	aMax := radiusToA(radius)
-	lon0, lat0 := center[0], center[1]
-	cos0 := math.Cos(lat0 * deg2rad)
-	n := 0
-	var err error
-	for _, b := range capBounds(center, radius) {
-		l.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
-			s1 := sinHalf((min[1] - lat0) * deg2rad)
-			s2 := sinHalf((min[0] - lon0) * deg2rad)
-			a := s1*s1 + cos0*it.cosLat*s2*s2
-			if a <= aMax && (keep == nil || keep(it)) {
-				buf = append(buf, cand{a, it.slot})
-			}
-			n++
-			if n%yieldStep == 0 && ctx.Err() != nil {
-				err = ctx.Err()
-				return false
-			}
-			return true
-		})
-	}
-	return buf, err
+	return l.tree.radiusCands(ctx, capBounds(center, radius), center, radiusToA(radius), keep, buf)
 }
 
 // sortCands sorts candidates by distance, using tmp as scratch space (and
@@ -343,25 +321,25 @@ func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, r
 		return Result{}, err
 	}
 	defer cb.release()
-	hits := hitBuf(reuse, n)
-	for _, c := range cb.c[:n] {
-		hits = append(hits, Hit{DistanceM: havToMetres(c.a)})
-		setFeature(&hits[len(hits)-1], l.slots.get(c.slot))
+	hits := slices.Grow(hitBuf(reuse, n), n)[:n]
+	cs := cb.c[:n]
+	// one type switch per query, so that each loop below is concrete
+	switch sl := any(l.slots).(type) {
+	case *slotArr[Entity]:
+		for i := range cs {
+			hits[i] = Hit{DistanceM: havToMetres(cs[i].a), Entity: sl.get(cs[i].slot)}
+		}
+	case *slotArr[Place]:
+		for i := range cs {
+			hits[i] = Hit{DistanceM: havToMetres(cs[i].a), Place: sl.get(cs[i].slot)}
+		}
+	case *slotArr[Building]:
+		for i := range cs {
+			hits[i] = Hit{DistanceM: havToMetres(cs[i].a), Building: sl.get(cs[i].slot)}
+		}
 	}
 	res.Hits = hits
 	return res, nil
-}
-
-// setFeature stores v in the field of h that matches its type.
-func setFeature[T any](h *Hit, v *T) {
-	switch f := any(v).(type) {
-	case *Entity:
-		h.Entity = f
-	case *Place:
-		h.Place = f
-	case *Building:
-		h.Building = f
-	}
 }
 
 func hitBuf(reuse []Hit, n int) []Hit {
@@ -399,28 +377,11 @@ func (s *Snapshot) KNearest(ctx context.Context, layer Layer, center orb.Point, 
 }
 
 func knearest[T any](ctx context.Context, l pointLayer[T], center orb.Point, k int, keep func(pitem, *T) bool, fill func(*Hit, *T)) (Result, error) {
-	lon0, lat0 := center[0], center[1]
-	cos0 := math.Cos(lat0 * deg2rad)
 	var res Result
-	var err error
-	n := 0
-	l.tree.Nearby(func(min, max [2]float64, it pitem, item bool) float64 {
-		if item {
-			return haversineA(lon0, lat0, cos0, min[0], min[1], it.cosLat)
-		}
-		return boxLowerBoundA(lon0, lat0, cos0, min, max)
-	}, func(min, _ [2]float64, it pitem, a float64) bool {
-		n++
-		if n%yieldStep == 0 && ctx.Err() != nil {
-			err = ctx.Err()
-			return false
-		}
-		v := l.slots.get(it.slot)
-		if keep != nil && !keep(it, v) {
-			return true
-		}
+	ok := func(it pitem) bool { return keep == nil || keep(it, l.slots.get(it.slot)) }
+	err := l.tree.nearest(ctx, center, k, ok, func(it pitem, a float64) bool {
 		var h Hit
-		fill(&h, v)
+		fill(&h, l.slots.get(it.slot))
 		h.DistanceM = havToMetres(a)
 		res.Hits = append(res.Hits, h)
 		return len(res.Hits) < k
@@ -507,7 +468,7 @@ func (s *Snapshot) region(ctx context.Context, layer Layer, b orb.Bound, pa *Pre
 	inside := func(p orb.Point) bool { return pa == nil || pa.Contains(p) }
 	switch layer {
 	case LayerEntities:
-		s.entities.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
+		s.entities.tree.search(b.Min, b.Max, func(min [2]float64, it pitem) bool {
 			if !c.bitsOK(it.bits) || !inside(min) {
 				return true
 			}
@@ -518,7 +479,7 @@ func (s *Snapshot) region(ctx context.Context, layer Layer, b orb.Bound, pa *Pre
 			return add(Hit{Entity: e})
 		})
 	case LayerPlaces:
-		s.places.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
+		s.places.tree.search(b.Min, b.Max, func(min [2]float64, it pitem) bool {
 			p := s.places.slots.get(it.slot)
 			if !c.placeOK(p) || !inside(min) {
 				return true
@@ -531,7 +492,7 @@ func (s *Snapshot) region(ctx context.Context, layer Layer, b orb.Bound, pa *Pre
 				return add(Hit{Building: bl})
 			})
 		} else {
-			s.buildings.tree.Search(b.Min, b.Max, func(min, _ [2]float64, it pitem) bool {
+			s.buildings.tree.search(b.Min, b.Max, func(min [2]float64, it pitem) bool {
 				if !inside(min) {
 					return true
 				}

@@ -1,0 +1,552 @@
+package geo
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/paulmach/orb"
+	"github.com/tidwall/rtree"
+)
+
+// ptree is the spatial index of a point layer. Bulk loads and compactions
+// build a static packed R-tree (base): the points sorted along the Hilbert
+// curve, in leaves of pNode points with a box per leaf and per group of
+// pNode boxes above, in flat arrays, so that a radius query scans
+// contiguous memory with no callback per point. Points written since go to
+// a tidwall R-tree (delta); base points removed since are marked dead. When
+// the delta and the dead grow past a quarter of the base, the next commit
+// rebuilds the base from every live point.
+//
+// A ptree is copied for each snapshot (copyFor): the base is shared, the
+// dead set is copied by chunks on write, and the delta is copied lazily by
+// tidwall's copy-on-write.
+type ptree struct {
+	base  *packed
+	dead  deadSet
+	ndead int
+	delta *rtree.RTreeG[pitem]
+	// pending holds the points of a bulk load into an empty layer until
+	// settle packs them; it is always empty in a published snapshot.
+	pending []ppoint
+}
+
+func newPtree() *ptree { return &ptree{delta: &rtree.RTreeG[pitem]{}} }
+
+func (t *ptree) copyFor(gen uint64) *ptree {
+	return &ptree{base: t.base, dead: t.dead.copyFor(gen), ndead: t.ndead, delta: t.delta.Copy()}
+}
+
+// insert adds a point to the delta.
+func (t *ptree) insert(p orb.Point, it pitem) { t.delta.Insert(p, p, it) }
+
+// remove deletes the point with it's slot at p: from the base when it lives
+// there, from the delta otherwise.
+func (t *ptree) remove(p orb.Point, it pitem) {
+	if b := t.base; b != nil && int(it.slot) < len(b.posOfSlot) {
+		if i := b.posOfSlot[it.slot]; i >= 0 && !t.dead.has(int(i)) && b.pts[i].x == p[0] && b.pts[i].y == p[1] {
+			t.dead.set(int(i))
+			t.ndead++
+			return
+		}
+	}
+	t.delta.Delete(p, p, it)
+}
+
+// len returns the number of live points.
+func (t *ptree) len() int {
+	n := t.delta.Len() - t.ndead
+	if t.base != nil {
+		n += len(t.base.pts)
+	}
+	return n
+}
+
+// bounds returns a box containing every live point (after removals from
+// the base, until the next rebuild, possibly larger than needed).
+func (t *ptree) bounds() (orb.Bound, bool) {
+	var b orb.Bound
+	ok := false
+	if t.base != nil && len(t.base.pts)-t.ndead > 0 {
+		r := t.base.root()
+		b, ok = orb.Bound{Min: orb.Point{r.minX, r.minY}, Max: orb.Point{r.maxX, r.maxY}}, true
+	}
+	if t.delta.Len() > 0 {
+		mn, mx := t.delta.Bounds()
+		db := orb.Bound{Min: mn, Max: mx}
+		if ok {
+			b = b.Union(db)
+		} else {
+			b, ok = db, true
+		}
+	}
+	return b, ok
+}
+
+// search calls fn for every live point in the box [min, max] until fn
+// returns false.
+func (t *ptree) search(min, max [2]float64, fn func(p [2]float64, it pitem) bool) {
+	if b := t.base; b != nil && len(b.pts) > 0 {
+		q := pbox{min[0], min[1], max[0], max[1]}
+		if !b.search(q, len(b.levels)-1, 0, &t.dead, t.ndead > 0, fn) {
+			return
+		}
+	}
+	t.delta.Search(min, max, func(mn, _ [2]float64, it pitem) bool { return fn(mn, it) })
+}
+
+// needsRebuild reports whether the delta and the dead have grown enough
+// that a rebuild pays for itself.
+func (t *ptree) needsRebuild() bool {
+	n := 0
+	if t.base != nil {
+		n = len(t.base.pts)
+	}
+	churn := t.delta.Len() + t.ndead
+	return churn >= 2048 && churn*4 >= n
+}
+
+// settle ends a commit: it packs a bulk load's pending points, or
+// rebuilds the base when the delta and the dead have grown too much.
+func (t *ptree) settle() {
+	if len(t.pending) > 0 || t.needsRebuild() {
+		t.rebuild()
+	}
+}
+
+// rebuild packs every live point (and the pending ones) into a new base
+// and empties the delta.
+func (t *ptree) rebuild() {
+	pts := t.pending
+	t.pending = nil
+	if b := t.base; b != nil {
+		pts = slices.Grow(pts, len(b.pts)-t.ndead+t.delta.Len())
+		for i := range b.pts {
+			if t.ndead == 0 || !t.dead.has(i) {
+				pts = append(pts, b.pts[i])
+			}
+		}
+	}
+	t.delta.Scan(func(mn, _ [2]float64, it pitem) bool {
+		pts = append(pts, ppoint{x: mn[0], y: mn[1], cosLat: it.cosLat, slot: it.slot, bits: it.bits})
+		return true
+	})
+	if len(pts) == 0 {
+		t.base = nil
+	} else {
+		t.base = buildPacked(pts)
+	}
+	t.dead = deadSet{}
+	t.ndead = 0
+	t.delta = &rtree.RTreeG[pitem]{}
+}
+
+// pNode is the fan-out of the packed tree: points per leaf and boxes per
+// upper node.
+const pNode = 16
+
+type ppoint struct {
+	x, y, cosLat float64
+	slot, bits   uint32
+}
+
+type pbox struct{ minX, minY, maxX, maxY float64 }
+
+func (b *pbox) intersects(q *pbox) bool {
+	return b.minX <= q.maxX && b.maxX >= q.minX && b.minY <= q.maxY && b.maxY >= q.minY
+}
+
+// packed is an immutable Hilbert-packed R-tree of points. levels[0] holds
+// a box per leaf of pNode points, levels[k] a box per pNode boxes of
+// levels[k-1]; the last level holds the root alone.
+type packed struct {
+	pts       []ppoint
+	levels    [][]pbox
+	posOfSlot []int32 // slot → position in pts, -1 for none
+}
+
+// buildPacked sorts pts along the Hilbert curve (in place) and packs them.
+func buildPacked(pts []ppoint) *packed {
+	type keyed struct {
+		k uint64
+		i int32
+	}
+	ks := make([]keyed, len(pts))
+	for i := range pts {
+		ks[i] = keyed{HilbertIndex(orb.Point{pts[i].x, pts[i].y}), int32(i)}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		switch {
+		case a.k < b.k:
+			return -1
+		case a.k > b.k:
+			return 1
+		}
+		return int(a.i - b.i)
+	})
+	sorted := make([]ppoint, len(pts))
+	maxSlot := uint32(0)
+	for j, k := range ks {
+		sorted[j] = pts[k.i]
+		maxSlot = max(maxSlot, sorted[j].slot)
+	}
+	p := &packed{pts: sorted}
+	if len(sorted) > 0 {
+		p.posOfSlot = make([]int32, maxSlot+1)
+		for i := range p.posOfSlot {
+			p.posOfSlot[i] = -1
+		}
+		for j := range sorted {
+			p.posOfSlot[sorted[j].slot] = int32(j)
+		}
+	}
+	// leaves
+	var lv []pbox
+	for s := 0; s < len(sorted); s += pNode {
+		e := min(s+pNode, len(sorted))
+		b := pbox{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+		for _, q := range sorted[s:e] {
+			b.minX, b.minY = math.Min(b.minX, q.x), math.Min(b.minY, q.y)
+			b.maxX, b.maxY = math.Max(b.maxX, q.x), math.Max(b.maxY, q.y)
+		}
+		lv = append(lv, b)
+	}
+	p.levels = append(p.levels, lv)
+	for len(lv) > 1 {
+		var up []pbox
+		for s := 0; s < len(lv); s += pNode {
+			e := min(s+pNode, len(lv))
+			b := lv[s]
+			for _, c := range lv[s+1 : e] {
+				b.minX, b.minY = math.Min(b.minX, c.minX), math.Min(b.minY, c.minY)
+				b.maxX, b.maxY = math.Max(b.maxX, c.maxX), math.Max(b.maxY, c.maxY)
+			}
+			up = append(up, b)
+		}
+		p.levels = append(p.levels, up)
+		lv = up
+	}
+	return p
+}
+
+func (p *packed) root() pbox { return p.levels[len(p.levels)-1][0] }
+
+// search visits node i of level lv (and below) for points in q.
+func (p *packed) search(q pbox, lv, i int, dead *deadSet, hasDead bool, fn func([2]float64, pitem) bool) bool {
+	if !p.levels[lv][i].intersects(&q) {
+		return true
+	}
+	if lv == 0 {
+		s, e := i*pNode, min(i*pNode+pNode, len(p.pts))
+		for j := s; j < e; j++ {
+			pt := &p.pts[j]
+			if pt.x < q.minX || pt.x > q.maxX || pt.y < q.minY || pt.y > q.maxY {
+				continue
+			}
+			if hasDead && dead.has(j) {
+				continue
+			}
+			if !fn([2]float64{pt.x, pt.y}, pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}) {
+				return false
+			}
+		}
+		return true
+	}
+	s, e := i*pNode, min(i*pNode+pNode, len(p.levels[lv-1]))
+	for c := s; c < e; c++ {
+		if !p.search(q, lv-1, c, dead, hasDead, fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// radiusScan is the hot loop of Nearby on the base: it appends every live
+// point of q within the haversine term aMax of (lon0, lat0) that keep
+// accepts.
+type radiusScan struct {
+	q                pbox
+	lon0, lat0, cos0 float64
+	aMax             float64
+	dead             *deadSet
+	hasDead          bool
+	keep             func(pitem) bool
+	out              []cand
+}
+
+func (p *packed) radius(r *radiusScan, lv, i int) {
+	if lv == 0 {
+		s, e := i*pNode, min(i*pNode+pNode, len(p.pts))
+		q := &r.q
+		for j := s; j < e; j++ {
+			pt := &p.pts[j]
+			if pt.x < q.minX || pt.x > q.maxX || pt.y < q.minY || pt.y > q.maxY {
+				continue
+			}
+			s1 := sinHalf((pt.y - r.lat0) * deg2rad)
+			s2 := sinHalf((pt.x - r.lon0) * deg2rad)
+			a := s1*s1 + r.cos0*pt.cosLat*s2*s2
+			if a > r.aMax {
+				continue
+			}
+			if r.hasDead && r.dead.has(j) {
+				continue
+			}
+			if r.keep != nil && !r.keep(pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}) {
+				continue
+			}
+			r.out = append(r.out, cand{a, pt.slot})
+		}
+		return
+	}
+	boxes := p.levels[lv-1]
+	s, e := i*pNode, min(i*pNode+pNode, len(boxes))
+	for c := s; c < e; c++ {
+		if boxes[c].intersects(&r.q) {
+			p.radius(r, lv-1, c)
+		}
+	}
+}
+
+// radiusCands appends to buf the live points within aMax of center inside
+// the boxes bs (the cap's bounds), unsorted.
+func (t *ptree) radiusCands(ctx context.Context, bs []orb.Bound, center orb.Point, aMax float64, keep func(pitem) bool, buf []cand) ([]cand, error) {
+	lon0, lat0 := center[0], center[1]
+	cos0 := math.Cos(lat0 * deg2rad)
+	if b := t.base; b != nil && len(b.pts) > 0 {
+		top := len(b.levels) - 1
+		for _, bb := range bs {
+			r := radiusScan{q: pbox{bb.Min[0], bb.Min[1], bb.Max[0], bb.Max[1]}, lon0: lon0, lat0: lat0, cos0: cos0, aMax: aMax,
+				dead: &t.dead, hasDead: t.ndead > 0, keep: keep, out: buf}
+			if b.levels[top][0].intersects(&r.q) {
+				b.radius(&r, top, 0)
+			}
+			buf = r.out
+		}
+		if err := ctx.Err(); err != nil {
+			return buf, err
+		}
+	}
+	if t.delta.Len() == 0 {
+		return buf, nil
+	}
+	n := 0
+	var err error
+	for _, bb := range bs {
+		t.delta.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
+			a := haversineA(lon0, lat0, cos0, min[0], min[1], it.cosLat)
+			if a <= aMax && (keep == nil || keep(it)) {
+				buf = append(buf, cand{a, it.slot})
+			}
+			n++
+			if n%yieldStep == 0 && ctx.Err() != nil {
+				err = ctx.Err()
+				return false
+			}
+			return true
+		})
+	}
+	return buf, err
+}
+
+// nearest calls fn with the live points in order of distance (haversine
+// term a) from center until fn returns false. It merges a best-first walk
+// of the base with the delta's own nearest-first order; ok reports each
+// point before fn sees it, so that the delta's candidates are bounded by k
+// accepted ones.
+func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pitem) bool, fn func(it pitem, a float64) bool) error {
+	lon0, lat0 := center[0], center[1]
+	cos0 := math.Cos(lat0 * deg2rad)
+	// the delta's k nearest accepted points, in order
+	type dc struct {
+		it pitem
+		a  float64
+	}
+	var ds []dc
+	var err error
+	steps := 0
+	tick := func() bool {
+		steps++
+		if steps%yieldStep == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			return false
+		}
+		return true
+	}
+	if t.delta.Len() > 0 {
+		t.delta.Nearby(func(min, max [2]float64, it pitem, item bool) float64 {
+			if item {
+				return haversineA(lon0, lat0, cos0, min[0], min[1], it.cosLat)
+			}
+			return boxLowerBoundA(lon0, lat0, cos0, min, max)
+		}, func(_, _ [2]float64, it pitem, a float64) bool {
+			if ok(it) {
+				ds = append(ds, dc{it, a})
+			}
+			return len(ds) < k && tick()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	di := 0
+	emitDelta := func(upto float64) bool {
+		for di < len(ds) && ds[di].a <= upto {
+			if !fn(ds[di].it, ds[di].a) {
+				return false
+			}
+			di++
+		}
+		return true
+	}
+	if b := t.base; b != nil && len(b.pts) > 0 {
+		var h nheap
+		top := len(b.levels) - 1
+		r := b.levels[top][0]
+		h.push(nent{a: boxLowerBoundA(lon0, lat0, cos0, [2]float64{r.minX, r.minY}, [2]float64{r.maxX, r.maxY}), lv: int32(top), i: 0})
+		hasDead := t.ndead > 0
+		for len(h) > 0 {
+			if !tick() {
+				return err
+			}
+			e := h.pop()
+			if e.lv < 0 {
+				if !emitDelta(e.a) {
+					return nil
+				}
+				pt := &b.pts[e.i]
+				if !fn(pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}, e.a) {
+					return nil
+				}
+				continue
+			}
+			if e.lv == 0 {
+				s, end := int(e.i)*pNode, min(int(e.i)*pNode+pNode, len(b.pts))
+				for j := s; j < end; j++ {
+					pt := &b.pts[j]
+					if hasDead && t.dead.has(j) {
+						continue
+					}
+					it := pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}
+					if !ok(it) {
+						continue
+					}
+					h.push(nent{a: haversineA(lon0, lat0, cos0, pt.x, pt.y, pt.cosLat), lv: -1, i: int32(j)})
+				}
+				continue
+			}
+			boxes := b.levels[e.lv-1]
+			s, end := int(e.i)*pNode, min(int(e.i)*pNode+pNode, len(boxes))
+			for c := s; c < end; c++ {
+				bx := &boxes[c]
+				h.push(nent{a: boxLowerBoundA(lon0, lat0, cos0, [2]float64{bx.minX, bx.minY}, [2]float64{bx.maxX, bx.maxY}), lv: e.lv - 1, i: int32(c)})
+			}
+		}
+	}
+	emitDelta(math.Inf(1))
+	return nil
+}
+
+// nent is an entry of the best-first queue: a point (lv < 0) or a node.
+type nent struct {
+	a  float64
+	lv int32
+	i  int32
+}
+
+// nheap is a binary min-heap on a; points come before nodes at equal a,
+// so that a point is reported once nothing nearer can remain.
+type nheap []nent
+
+func nless(x, y nent) bool {
+	if x.a != y.a {
+		return x.a < y.a
+	}
+	return x.lv < y.lv
+}
+
+func (h *nheap) push(e nent) {
+	*h = append(*h, e)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !nless(s[i], s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *nheap) pop() nent {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && nless(s[r], s[l]) {
+			m = r
+		}
+		if !nless(s[m], s[i]) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+// deadChunkBits is log2 of the positions per chunk of a dead set.
+const deadChunkBits = 12
+
+type deadChunk struct {
+	gen uint64
+	w   [1 << (deadChunkBits - 6)]uint64
+}
+
+// deadSet is a bit set of base positions, copied by chunks on write.
+type deadSet struct {
+	chunks []*deadChunk
+	gen    uint64
+}
+
+func (d deadSet) copyFor(gen uint64) deadSet {
+	return deadSet{chunks: slices.Clone(d.chunks), gen: gen}
+}
+
+func (d *deadSet) has(i int) bool {
+	ci := i >> deadChunkBits
+	if ci >= len(d.chunks) {
+		return false
+	}
+	c := d.chunks[ci]
+	return c != nil && c.w[(i>>6)&(1<<(deadChunkBits-6)-1)]&(1<<(uint(i)&63)) != 0
+}
+
+func (d *deadSet) set(i int) {
+	ci := i >> deadChunkBits
+	for ci >= len(d.chunks) {
+		d.chunks = append(d.chunks, nil)
+	}
+	c := d.chunks[ci]
+	switch {
+	case c == nil:
+		c = &deadChunk{gen: d.gen}
+		d.chunks[ci] = c
+	case c.gen != d.gen:
+		nc := *c
+		nc.gen = d.gen
+		c = &nc
+		d.chunks[ci] = c
+	}
+	c.w[(i>>6)&(1<<(deadChunkBits-6)-1)] |= 1 << (uint(i) & 63)
+}

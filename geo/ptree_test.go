@@ -1,0 +1,203 @@
+package geo
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/paulmach/orb"
+)
+
+// TestPackedWithLiveUpdates drives a bulk-loaded (packed) layer through
+// many commits of inserts, moves and deletes, past several rebuilds, and
+// checks after each commit that Nearby, KNearest and InBBox equal brute
+// force over the live points, and that older snapshots still answer as
+// they did when they were current.
+func TestPackedWithLiveUpdates(t *testing.T) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 7))
+	const lon, lat = 106.55, 29.6
+	pts := clusteredPoints(r, 6000, lon, lat)
+	ix, _ := buildIndex(t, pts)
+	if ix.Snapshot().entities.tree.base == nil {
+		t.Fatal("a bulk load into an empty layer did not build the packed base")
+	}
+	live := map[string]orb.Point{}
+	for i, p := range pts {
+		live[makeUSCC(i)] = p
+	}
+	next := len(pts)
+	type past struct {
+		s    *Snapshot
+		live map[string]orb.Point
+	}
+	var history []past
+	rebuilds := 0
+	prevDelta := 0
+	randomPoint := func() orb.Point {
+		return orb.Point{lon + (r.Float64()-0.5)*0.08, lat + (r.Float64()-0.5)*0.08}
+	}
+	for round := 0; round < 40; round++ {
+		b := ix.Batch()
+		ids := make([]string, 0, len(live))
+		for id := range live {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		touched := map[string]bool{}
+		for k := 0; k < 150; k++ {
+			switch op := r.IntN(3); {
+			case op == 0 || len(ids) == 0: // a new entity
+				p := randomPoint()
+				e := testEntity(next, p)
+				live[e.ID] = p
+				next++
+				if err := b.UpsertEntity(e); err != nil {
+					t.Fatal(err)
+				}
+			case op == 1: // move an existing one
+				id := ids[r.IntN(len(ids))]
+				if touched[id] {
+					continue
+				}
+				touched[id] = true
+				e, _ := ix.Snapshot().Entity(id)
+				ne := *e
+				ne.Location = randomPoint()
+				live[id] = ne.Location
+				if err := b.UpsertEntity(ne); err != nil {
+					t.Fatal(err)
+				}
+			default: // delete one
+				id := ids[r.IntN(len(ids))]
+				if touched[id] {
+					continue
+				}
+				touched[id] = true
+				delete(live, id)
+				if err := b.Delete(LayerEntities, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		b.Commit()
+		s := ix.Snapshot()
+		if d := s.entities.tree.delta.Len(); d < prevDelta {
+			rebuilds++
+			prevDelta = d
+		} else {
+			prevDelta = d
+		}
+		checkAgainstModel(t, ctx, s, live, r)
+		history = append(history, past{s, maps(live)})
+		if len(history) > 3 {
+			old := history[len(history)-4]
+			checkAgainstModel(t, ctx, old.s, old.live, r)
+		}
+	}
+	if rebuilds < 1 {
+		t.Fatalf("no rebuild happened over the test (delta now %d)", prevDelta)
+	}
+}
+
+func maps(m map[string]orb.Point) map[string]orb.Point {
+	out := make(map[string]orb.Point, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func checkAgainstModel(t *testing.T, ctx context.Context, s *Snapshot, live map[string]orb.Point, r *rand.Rand) {
+	t.Helper()
+	if got := s.Counts().Entities; got != len(live) {
+		t.Fatalf("count %d, want %d", got, len(live))
+	}
+	type idd struct {
+		id string
+		d  float64
+	}
+	for q := 0; q < 5; q++ {
+		c := orb.Point{106.55 + (r.Float64()-0.5)*0.08, 29.6 + (r.Float64()-0.5)*0.08}
+		radius := 300 + r.Float64()*1500
+		var want []idd // strictly inside, by more than a micrometre
+		loose := map[string]float64{}
+		for id, p := range live {
+			d := oracleM(c, p)
+			if d <= radius+1e-6 {
+				loose[id] = d
+			}
+			if d < radius-1e-6 {
+				want = append(want, idd{id, d})
+			}
+		}
+		res, err := s.Nearby(ctx, LayerEntities, c, radius, Query{Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for i, h := range res.Hits {
+			if i > 0 && h.DistanceM < res.Hits[i-1].DistanceM {
+				t.Fatal("nearby hits out of order")
+			}
+			if _, dup := got[h.Entity.ID]; dup {
+				t.Fatalf("nearby returned %s twice", h.Entity.ID)
+			}
+			got[h.Entity.ID] = h.DistanceM
+		}
+		for _, w := range want {
+			if _, ok := got[w.id]; !ok {
+				t.Fatalf("nearby missed %s at %.3f m of %.1f", w.id, w.d, radius)
+			}
+		}
+		for id, d := range got {
+			od, ok := loose[id]
+			if !ok {
+				t.Fatalf("nearby returned %s, which is not live within the radius", id)
+			}
+			if math.Abs(d-od) > 1e-6 {
+				t.Fatalf("distance of %s: %v, oracle %v", id, d, od)
+			}
+		}
+		if res.Total != len(got) {
+			t.Fatalf("total %d, hits %d", res.Total, len(got))
+		}
+		// k nearest
+		all := make([]float64, 0, len(live))
+		for _, p := range live {
+			all = append(all, oracleM(c, p))
+		}
+		slices.Sort(all)
+		kn, err := s.KNearest(ctx, LayerEntities, c, 9, Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kn.Hits) != min(9, len(all)) {
+			t.Fatalf("knearest returned %d hits", len(kn.Hits))
+		}
+		for i, h := range kn.Hits {
+			if math.Abs(h.DistanceM-all[i]) > 1e-6 {
+				t.Fatalf("knearest hit %d at %v m, oracle %v", i, h.DistanceM, all[i])
+			}
+		}
+		// box
+		bb := orb.Bound{Min: orb.Point{c[0] - 0.004, c[1] - 0.003}, Max: orb.Point{c[0] + 0.004, c[1] + 0.003}}
+		n := 0
+		for _, p := range live {
+			if bb.Contains(p) {
+				n++
+			}
+		}
+		br, err := s.InBBox(ctx, LayerEntities, bb, Query{Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if br.Total != n {
+			t.Fatalf("box holds %d, brute force %d", br.Total, n)
+		}
+	}
+}
+
