@@ -200,4 +200,3 @@ func checkAgainstModel(t *testing.T, ctx context.Context, s *Snapshot, live map[
 		}
 	}
 }
-
