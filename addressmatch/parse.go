@@ -311,6 +311,9 @@ func (p *Parser) Parse(s string) Components {
 			i = j
 			continue
 		}
+		if l == LabelPOI && p.bareVillage(st, i, j, n) {
+			l = LabelCommunity
+		}
 		if l == LabelRoad && p.villageBeforeRoad(st, i, j) {
 			// 莘塍镇|周田|人民路: a two-character village between a town and its road
 			st.emit(LabelCommunity, i, i+2)
@@ -451,11 +454,13 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 				continue
 			}
 			if ref.short {
-				if p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) || roadAhead(st, i+L, n) || numberedRoadAhead(st, i+L, n) ||
+				roadNext := u.level == AdminDistrict && p.onlyCounty(refs) && p.namedRoadAt(st, i+L, n) ||
+					u.level <= AdminDistrict && p.childTownAt(st, i+L, n, ref.unit)
+				if (p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) && !roadNext) || roadAhead(st, i+L, n) || numberedRoadAhead(st, i+L, n) ||
 					(p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) && !p.fullNameAt(st, i+L, n)) {
 					continue
 				}
-				if u.level >= AdminDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == AdminDistrict && L >= 3 && len(refs) == 1) {
+				if u.level >= AdminDistrict && !p.hasAncestorCtx(st, ref.unit) && !(u.level == AdminDistrict && L >= 3 && len(refs) == 1) && !roadNext {
 					continue
 				}
 			} else if roadAhead(st, i+L, n) && !p.fullNameAt(st, i+L, n) {
@@ -587,6 +592,52 @@ func (p *Parser) orgWithAdminPrefix(st *parseState, i, n int) (int, bool) {
 		return i, false
 	}
 	return i, false
+}
+
+// childTownAt: the official name of a town of unit u starts at k
+// (诸暨|牌头镇, 昆明|大板桥镇): the abbreviation before it names u.
+func (p *Parser) childTownAt(st *parseState, k, n int, u int32) bool {
+	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
+			if !ref.short && p.dict.units[ref.unit].level == AdminTown && p.dict.isAncestor(u, ref.unit) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onlyCounty: exactly one of refs is a province, city or county.
+func (p *Parser) onlyCounty(refs []nameRef) bool {
+	c := 0
+	for _, r := range refs {
+		if p.dict.units[r.unit].level <= AdminDistrict {
+			c++
+		}
+	}
+	return c == 1
+}
+
+// namedRoadAt: a whole road name starts at k, with at least two characters
+// before its suffix (余杭|星光街, 义乌|城店南路): a county abbreviation in
+// front of it names the county, not the road.
+func (p *Parser) namedRoadAt(st *parseState, k, n int) bool {
+	if k >= n || roadAhead(st, k, n) || numberedRoadAhead(st, k, n) || strings.ContainsRune("东西南北中", st.f[k]) {
+		return false
+	}
+	save := *st
+	st.open = false
+	e, l := p.chunk(st, k, n)
+	*st = save
+	if l != LabelRoad || e-k < 3 {
+		return false
+	}
+	for L := min(p.maxSuf, e-k); L >= 1; L-- {
+		if sl, ok := p.suffix[st.ftext(e-L, e)]; ok && sl == LabelRoad {
+			return e-L-k >= 2
+		}
+	}
+	return false
 }
 
 // zoneWordAt: a bare zone word (工业区, 工业园区, 开发区) starts at k.
@@ -915,6 +966,29 @@ func (p *Parser) villageBeforeRoad(st *parseState, i, j int) bool {
 	return true
 }
 
+// bareVillage: a short name without any suffix right after a town or a
+// village and followed by a house number (羽林街道大塘坑村|坑头黄|000号) is
+// a natural village. (Closing the text, it is as often a compound: 湘湖人家.)
+func (p *Parser) bareVillage(st *parseState, i, j, n int) bool {
+	if len(st.spans) == 0 || j-i < 2 || j-i > 3 {
+		return false
+	}
+	prev := st.spans[len(st.spans)-1]
+	if (prev.Label != LabelTown && prev.Label != LabelCommunity) || prev.End != i {
+		return false
+	}
+	for k := i; k < j; k++ {
+		if isAlnum(st.f[k]) || cntext.IsNumeralRune(st.f[k]) {
+			return false
+		}
+	}
+	if p.endsWithPoiSuffix(st, i, j) || p.endsWithSuffix(st, i, j) {
+		return false
+	}
+	e, l, ok := p.matchNumber(st, j, n)
+	return ok && (l == LabelRoadNo || l == LabelHouseNo) && st.f[e-1] == '号'
+}
+
 // noteWords mark a free-text note appended to an address for the courier.
 var noteWords = []string{"电话", "联系", "先生", "女士", "小姐", "派送", "验货", "自取", "送货", "收件", "寄件", "谢谢", "急件", "签收", "到付", "请"}
 
@@ -1091,6 +1165,9 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			}
 			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
 				break
+			}
+			if w == "村" && end < n && f[end] == '村' && (end+1 == n || !strings.ContainsRune("委民", f[end+1])) {
+				end++ // 陈村|村: a village named …村 takes the suffix again (陈村村)
 			}
 			return end, l
 		}
