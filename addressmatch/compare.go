@@ -93,12 +93,13 @@ var localityLabels = map[Label]bool{LabelCommunity: true, LabelVillageGroup: tru
 func fieldsOf(c *Components) fields {
 	f := fields{unit: c.unit, admin: c.Admin}
 	var local strings.Builder
-	for _, s := range c.Spans {
+	labels := laneLabels(c.Spans)
+	for k, s := range c.Spans {
 		t := s.Text
 		if localityLabels[s.Label] {
 			local.WriteString(t)
 		}
-		switch s.Label {
+		switch labels[k] {
 		case LabelDistrict:
 			if f.district == "" {
 				f.district = t

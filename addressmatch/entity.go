@@ -119,6 +119,7 @@ type entity struct {
 func (p *Parser) entityOf(s string) entity {
 	main, pi := splitParens(s)
 	c := p.Parse(Normalize(main))
+	laneAsNumber(c.Spans)
 	e := entity{f: fieldsOf(&c), gate: pi.gate, roadNos: map[string]string{}}
 	if e.gate == "" && e.f.gate {
 		e.gate = "门"
@@ -184,6 +185,48 @@ func (p *Parser) entityOf(s string) entity {
 	e.names = append(e.names, pi.aliases...)
 	e.core = core.String()
 	return e
+}
+
+// laneAsNumber rewrites, for comparison, a numbered lane on a road (振华路|
+// 00弄|0号: road, road, roadno) as the road's number and a house number, so
+// that 振华路00弄0号 and 振华路00弄 agree on the road number.
+func laneAsNumber(spans []Span) {
+	for k, l := range laneLabels(spans) {
+		spans[k].Label = l
+	}
+}
+
+// laneLabels returns the span labels with the rewrite of laneAsNumber.
+func laneLabels(spans []Span) []Label {
+	out := make([]Label, len(spans))
+	for k := range spans {
+		out[k] = spans[k].Label
+	}
+	for k := 1; k < len(spans); k++ {
+		if out[k] != LabelRoad || out[k-1] != LabelRoad || !isLane(spans[k].Text) {
+			continue
+		}
+		out[k] = LabelRoadNo
+		if k+1 < len(spans) && out[k+1] == LabelRoadNo {
+			out[k+1] = LabelHouseNo
+		}
+	}
+	return out
+}
+
+// isLane: a numbered lane (00弄, 3巷) labelled as a road.
+func isLane(t string) bool {
+	rs := []rune(t)
+	n := len(rs)
+	if n < 2 || rs[n-1] != '弄' {
+		return false
+	}
+	for _, r := range rs[:n-1] {
+		if !isAlnum(r) && !cntext.IsNumeralRune(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // gateSuffix returns the rune length of a gate word glued to the end of a
