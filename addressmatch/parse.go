@@ -302,6 +302,15 @@ func (p *Parser) Parse(s string) Components {
 			i = j
 			continue
 		}
+		if st.open && isAlnum(r) {
+			// AAAA浙江温州市…: a run of letters glued before a division name is noise
+			if j, digits, letters, _ := numberRun(st.f, i, n); letters && !digits && j-i >= 2 {
+				if k, ok := p.matchAdmin(st, j, n); ok {
+					i = k
+					continue
+				}
+			}
+		}
 		if st.last == LabelRoad && (r == '与' || r == '和' || r == '及' || r == '、') {
 			i++
 			continue
@@ -443,7 +452,9 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		var level AdminLevel
 		for _, ref := range refs {
 			u := &d.units[ref.unit]
-			if u.level <= st.deepest && (st.unit[u.level] != ref.unit || ref.short) {
+			sameShort := ref.short && st.unit[u.level] == ref.unit && u.level <= AdminDistrict &&
+				(i+L == n || p.descendantNameAt(st, i+L, n, ref.unit) || p.namedRoadAt(st, i+L, n))
+			if u.level <= st.deepest && (st.unit[u.level] != ref.unit || ref.short) && !sameShort {
 				// a full name restating an unresolved coarser level (小伊乡江苏省灌云县小伊乡)
 				restate := !ref.short && st.unit[u.level] < 0 && u.level < AdminCommunity
 				if !restate && !(u.level == AdminDistrict && st.prevCountyCity(d, ref.unit)) {
@@ -600,6 +611,20 @@ func (p *Parser) childTownAt(st *parseState, k, n int, u int32) bool {
 	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
 			if !ref.short && p.dict.units[ref.unit].level == AdminTown && p.dict.isAncestor(u, ref.unit) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// descendantNameAt: the name (official or abbreviated) of a unit below u
+// starts at k (金华|义乌, 东阳|白云街道): an abbreviation of u restated just
+// before it (金华市…金华义乌) is u again.
+func (p *Parser) descendantNameAt(st *parseState, k, n int, u int32) bool {
+	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
+			if ref.unit != u && p.dict.units[ref.unit].level <= AdminTown && p.dict.isAncestor(u, ref.unit) {
 				return true
 			}
 		}
