@@ -7,7 +7,18 @@ import (
 
 // pointLayer encodes one MVT 2.1 layer of point features straight to
 // protobuf, with shared key and value tables. It is the hot path of entity
-// tiles; polygon layers go through orb's encoding/mvt.
+// tiles (and is used for places); polygon layers go through orb's
+// encoding/mvt. Layers are pooled by the Renderer: reset clears one for
+// reuse while keeping its buffers.
+//
+// Why not orb's encoder for points: orb's mvt.Marshal takes geojson
+// features with map[string]any properties and builds a vectortile.Tile
+// message graph before marshalling it; for the ~4,000 points of a dense
+// z14 tile that is ~20,000 map entries and interface values per render,
+// and it cannot reuse per-entity encodings. Here an entity's id and name
+// are copied as pre-encoded Value messages from the point store, and the
+// shared values (risk, industry, status) are indexed by small codes. The
+// output is checked against orb's encoder in TestFastEncoderMatchesOrb.
 type pointLayer struct {
 	name     string
 	extent   uint32
@@ -16,11 +27,27 @@ type pointLayer struct {
 	vals     []byte // encoded Value messages, each with its field-4 tag
 	valIdx   map[mvtValue]uint32
 	nvals    uint32
-	features []byte // encoded features, each with its field-2 tag
-	scratch  []byte
-	packed   []byte
-	tags     []uint32
+	features []byte   // encoded features, each with its field-2 tag
+	tags     []uint32 // tags of the feature being built
 	n        int
+
+	// Entity properties: key indices of entityKeys, and value index + 1 of
+	// each risk and dictionary code already in vals (0 = not yet).
+	entKeys  [5]uint32
+	haveKeys bool
+	riskIdx  [5]uint32
+	dictIdx  []uint32
+	sel      []selPoint    // scratch: the points of a point tile
+	cells    []clusterCell // scratch: the cells of a clustered tile
+}
+
+// entityKeys are the property keys of an entity feature, in the order of
+// pointLayer.entKeys.
+var entityKeys = [5]string{"id", "name", "risk", "industry", "status"}
+
+type selPoint struct {
+	b *bucket
+	p *storedPoint
 }
 
 type mvtValue struct {
@@ -29,9 +56,27 @@ type mvtValue struct {
 	isInt bool
 }
 
-func newPointLayer(name string, extent uint32, sizeHint int) *pointLayer {
-	return &pointLayer{name: name, extent: extent, keyIdx: map[string]uint32{}, valIdx: map[mvtValue]uint32{},
-		features: make([]byte, 0, sizeHint*32), vals: make([]byte, 0, sizeHint*112)}
+func newPointLayer(name string, extent uint32) *pointLayer {
+	return &pointLayer{name: name, extent: extent, keyIdx: map[string]uint32{}, valIdx: map[mvtValue]uint32{}}
+}
+
+// reset empties the layer for reuse under a new name, keeping its buffers.
+func (l *pointLayer) reset(name string, extent uint32) {
+	l.name, l.extent = name, extent
+	l.keys = l.keys[:0]
+	clear(l.keyIdx)
+	l.vals = l.vals[:0]
+	clear(l.valIdx)
+	l.nvals = 0
+	l.features = l.features[:0]
+	l.tags = l.tags[:0]
+	l.n = 0
+	l.haveKeys = false
+	l.riskIdx = [5]uint32{}
+	clear(l.dictIdx)
+	clear(l.sel)
+	l.sel = l.sel[:0]
+	clear(l.cells)
 }
 
 func (l *pointLayer) key(k string) uint32 {
@@ -82,10 +127,124 @@ func (l *pointLayer) uniq(k, v string) {
 	}
 	i := l.nvals
 	l.nvals++
-	l.vals = appendVarint(l.vals, 4<<3|2)
-	l.vals = appendVarint(l.vals, uint64(len(v)+1+varintLen(uint64(len(v)))))
-	l.vals = appendString(l.vals, 1, v)
+	l.vals = appendStringValue(l.vals, v)
 	l.tags = append(l.tags, l.key(k), i)
+}
+
+func (l *pointLayer) num(k string, v int64) {
+	l.tags = append(l.tags, l.key(k), l.value(mvtValue{n: v, isInt: true}))
+}
+
+func (l *pointLayer) ensureEntityKeys() {
+	if !l.haveKeys {
+		for i, k := range entityKeys {
+			l.entKeys[i] = l.key(k)
+		}
+		l.haveKeys = true
+	}
+}
+
+// risk adds the risk property (code 1..4 = A..D) to the feature being
+// built.
+func (l *pointLayer) risk(s *pointStore, code uint8) {
+	if code == 0 {
+		return
+	}
+	l.ensureEntityKeys()
+	if l.riskIdx[code] == 0 {
+		l.vals = append(l.vals, s.risk[code]...)
+		l.nvals++
+		l.riskIdx[code] = l.nvals
+	}
+	l.tags = append(l.tags, l.entKeys[2], l.riskIdx[code]-1)
+}
+
+func (l *pointLayer) dictValue(d *valueDict, code uint32) uint32 {
+	if int(code) >= len(l.dictIdx) {
+		l.dictIdx = append(l.dictIdx, make([]uint32, int(code)+1-len(l.dictIdx))...)
+	}
+	if l.dictIdx[code] == 0 {
+		l.vals = append(l.vals, d.enc[code]...)
+		l.nvals++
+		l.dictIdx[code] = l.nvals
+	}
+	return l.dictIdx[code] - 1
+}
+
+// entity adds the feature of a stored entity point at tile coordinates
+// (x, y): id, name, risk, industry, status. The caller holds the store's
+// read lock.
+func (l *pointLayer) entity(s *pointStore, b *bucket, p *storedPoint, x, y int64) {
+	l.ensureEntityKeys()
+	if p.props&propID != 0 {
+		l.tags = append(l.tags, l.entKeys[0], l.nvals)
+		l.nvals++
+	}
+	if p.props&propName != 0 {
+		l.tags = append(l.tags, l.entKeys[1], l.nvals)
+		l.nvals++
+	}
+	l.vals = append(l.vals, b.arena[p.off:p.off+p.n]...)
+	l.risk(s, p.risk)
+	if p.industry != 0 {
+		l.tags = append(l.tags, l.entKeys[3], l.dictValue(&s.dict, p.industry))
+	}
+	if p.status != 0 {
+		l.tags = append(l.tags, l.entKeys[4], l.dictValue(&s.dict, p.status))
+	}
+	l.add(x, y)
+}
+
+// add writes a point feature at tile coordinates (x, y) with the
+// properties added since the previous add.
+func (l *pointLayer) add(x, y int64) {
+	plen := 0
+	for _, t := range l.tags {
+		plen += varintLen(uint64(t))
+	}
+	zx, zy := zigzag(x), zigzag(y)
+	glen := 1 + varintLen(zx) + varintLen(zy) // MoveTo(1), x, y
+	flen := 2 + 2 + glen                      // type, geometry
+	if len(l.tags) > 0 {
+		flen += 1 + varintLen(uint64(plen)) + plen
+	}
+	f := appendVarint(append(l.features, 2<<3|2), uint64(flen))
+	if len(l.tags) > 0 {
+		f = appendVarint(append(f, 2<<3|2), uint64(plen))
+		for _, t := range l.tags {
+			f = appendVarint(f, uint64(t))
+		}
+	}
+	f = append(f, 3<<3|0, 1, 4<<3|2, byte(glen), 9) // type POINT; geometry
+	f = appendVarint(f, zx)
+	l.features = appendVarint(f, zy)
+	l.tags = l.tags[:0]
+	l.n++
+}
+
+// marshal returns the layer as a complete one-layer tile (a Tile message
+// with field 3), or nil when it has no feature. Tiles are concatenated
+// layer by layer, which protobuf merges into one multi-layer tile. The
+// result does not alias the layer's buffers.
+func (l *pointLayer) marshal() []byte {
+	if l.n == 0 {
+		return nil
+	}
+	keysLen := 0
+	for _, k := range l.keys {
+		keysLen += 1 + varintLen(uint64(len(k))) + len(k)
+	}
+	bodyLen := 2 + (1 + varintLen(uint64(len(l.name))) + len(l.name)) + len(l.features) + keysLen + len(l.vals) + 1 + varintLen(uint64(l.extent))
+	out := make([]byte, 0, 1+varintLen(uint64(bodyLen))+bodyLen)
+	out = appendVarint(append(out, 3<<3|2), uint64(bodyLen))
+	out = append(out, 15<<3|0, 2) // version
+	out = appendString(out, 1, l.name)
+	out = append(out, l.features...)
+	for _, k := range l.keys {
+		out = appendString(out, 3, k)
+	}
+	out = append(out, l.vals...)
+	return appendVarint(append(out, 5<<3|0), uint64(l.extent))
 }
 
 func varintLen(v uint64) int {
@@ -95,59 +254,6 @@ func varintLen(v uint64) int {
 		n++
 	}
 	return n
-}
-
-func (l *pointLayer) num(k string, v int64) {
-	l.tags = append(l.tags, l.key(k), l.value(mvtValue{n: v, isInt: true}))
-}
-
-// add writes a point feature at tile coordinates (x, y) with the
-// properties added since the previous add.
-func (l *pointLayer) add(x, y int64) {
-	f := l.scratch[:0]
-	if len(l.tags) > 0 {
-		packed := l.packed[:0]
-		for _, t := range l.tags {
-			packed = appendVarint(packed, uint64(t))
-		}
-		f = appendBytes(f, 2, packed)
-		l.packed = packed
-	}
-	f = appendVarint(append(f, 3<<3|0), 1) // type POINT
-	var g [3 * binary.MaxVarintLen64]byte
-	geom := appendVarint(g[:0], 9) // MoveTo, count 1
-	geom = appendVarint(geom, zigzag(x))
-	geom = appendVarint(geom, zigzag(y))
-	f = appendBytes(f, 4, geom)
-	l.features = appendBytes(l.features, 2, f)
-	l.scratch = f
-	l.tags = l.tags[:0]
-	l.n++
-}
-
-// marshal returns the layer as a complete one-layer tile (a Tile message
-// with field 3), or nil when it has no feature. Tiles are concatenated
-// layer by layer, which protobuf merges into one multi-layer tile.
-func (l *pointLayer) marshal() []byte {
-	if l.n == 0 {
-		return nil
-	}
-	var head []byte
-	head = appendVarint(append(head, 15<<3|0), 2) // version
-	head = appendString(head, 1, l.name)
-	var tail []byte
-	for _, k := range l.keys {
-		tail = appendString(tail, 3, k)
-	}
-	bodyLen := len(head) + len(l.features) + len(tail) + len(l.vals) + 1 + varintLen(uint64(l.extent))
-	out := make([]byte, 0, bodyLen+1+varintLen(uint64(bodyLen)))
-	out = appendVarint(out, 3<<3|2)
-	out = appendVarint(out, uint64(bodyLen))
-	out = append(out, head...)
-	out = append(out, l.features...)
-	out = append(out, tail...)
-	out = append(out, l.vals...)
-	return appendVarint(append(out, 5<<3|0), uint64(l.extent))
 }
 
 func zigzag(v int64) uint64 { return uint64((v << 1) ^ (v >> 63)) }
@@ -164,6 +270,14 @@ func appendString(b []byte, field int, s string) []byte {
 	b = appendVarint(b, uint64(field<<3|2))
 	b = appendVarint(b, uint64(len(s)))
 	return append(b, s...)
+}
+
+// appendStringValue appends a layer's Value message (field 4) holding the
+// string s.
+func appendStringValue(b []byte, s string) []byte {
+	b = appendVarint(b, 4<<3|2)
+	b = appendVarint(b, uint64(1+varintLen(uint64(len(s)))+len(s)))
+	return appendString(b, 1, s)
 }
 
 // mercator returns the Web-Mercator world fraction (0..1 from the

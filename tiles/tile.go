@@ -5,7 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"hash/fnv"
+	"hash/crc32"
 	"math"
 	"slices"
 	"strconv"
@@ -112,8 +112,9 @@ type Tile struct {
 	// Data is the uncompressed Mapbox Vector Tile 2.1; empty when the tile
 	// has no feature.
 	Data []byte
-	// ETag is a strong entity tag of Data, quoted as HTTP wants it.
-	ETag string
+	// ETag is a strong entity tag of Data, quoted as HTTP wants it, and
+	// GzipETag that of the gzip form (the same for an empty tile).
+	ETag, GzipETag string
 	// Features is the number of features encoded; Points the number of
 	// entities they stand for (clusters count their members).
 	Features, Points int
@@ -148,10 +149,13 @@ func gzipBytes(b []byte) []byte {
 	return buf.Bytes()
 }
 
+// etagOf is a strong entity tag of b: two CRC-32s (IEEE and Castagnoli,
+// both hardware-accelerated; FNV-1a took ~0.2 ms on a 200 KB tile) and the
+// length. It depends on the bytes only, so it is stable across renders
+// and processes.
 func etagOf(b []byte) string {
-	h := fnv.New64a()
-	_, _ = h.Write(b)
-	return `"` + strconv.FormatUint(h.Sum64(), 16) + "-" + strconv.Itoa(len(b)) + `"`
+	h := uint64(crc32.ChecksumIEEE(b))<<32 | uint64(crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+	return `"` + strconv.FormatUint(h, 16) + "-" + strconv.Itoa(len(b)) + `"`
 }
 
 // Renderer renders vector tiles from a geo.Index and caches them. It follows
@@ -163,6 +167,7 @@ type Renderer struct {
 	opts     Options
 	maxLimit int
 	points   *pointStore
+	layers   sync.Pool // of *pointLayer
 	cache    *cache
 	stop     func()
 	closed   atomic.Bool
@@ -193,6 +198,7 @@ func New(idx *geo.Index, opts Options) (*Renderer, error) {
 		r.points.add(e)
 		return true
 	})
+	r.points.trim()
 	r.points.version = snap.Version()
 	r.points.mu.Unlock()
 	r.stop = stop
@@ -357,7 +363,7 @@ func (r *Renderer) render(ctx context.Context, layer string, z, x, y int, q Quer
 	var err error
 	switch layer {
 	case LayerEntities:
-		version, err = r.renderEntities(ctx, snap, &t, q)
+		version, err = r.renderEntities(ctx, &t, q)
 	case LayerPlaces:
 		err = r.renderPlaces(ctx, snap, &t, q)
 	case LayerBuildings:
@@ -370,9 +376,10 @@ func (r *Renderer) render(ctx context.Context, layer string, z, x, y int, q Quer
 	}
 	if len(t.Data) > 0 {
 		t.ETag = etagOf(t.Data)
+		t.GzipETag = t.ETag[:len(t.ETag)-1] + `-gz"`
 	} else {
 		t.Data = nil
-		t.ETag = `"empty"`
+		t.ETag, t.GzipETag = `"empty"`, `"empty"`
 	}
 	return t, version, nil
 }
@@ -384,43 +391,26 @@ func (r *Renderer) pointXY(p orb.Point, z, x, y int) (int64, int64) {
 	return int64(math.Floor((fx*scale - float64(x)) * ext)), int64(math.Floor((fy*scale - float64(y)) * ext))
 }
 
-func (r *Renderer) renderEntities(ctx context.Context, snap *geo.Snapshot, t *Tile, q Query) (uint64, error) {
-	l := newPointLayer(LayerEntities, r.opts.Extent, 0)
-	z, x, y := uint32(t.Z), uint32(t.X), uint32(t.Y)
-	cluster := func(cell uint32) (uint64, error) {
-		r.points.mu.RLock()
-		version := r.points.version
-		r.points.mu.RUnlock()
-		n, err := r.renderClusters(ctx, l, z, x, y, cell, q.Filter)
-		if err != nil {
-			return 0, err
-		}
-		t.Clustered, t.Points, t.Features, t.Data = true, n, l.n, l.marshal()
-		return version, nil
-	}
-	if t.Z <= r.opts.ClusterMaxZoom {
-		return cluster(r.opts.ClusterCell)
-	}
-	if r.exceeds(ctx, z, x, y, q.Filter, r.opts.MaxPoints) {
-		return cluster(max(16, r.opts.ClusterCell/4))
-	}
-	limit := min(r.opts.MaxPoints+1, r.maxLimit)
-	res, err := snap.InBBox(ctx, geo.LayerEntities, r.tileBound(t.Z, t.X, t.Y, r.opts.Buffer), geo.Query{Limit: limit, Filter: q.Filter})
+func (r *Renderer) renderEntities(ctx context.Context, t *Tile, q Query) (uint64, error) {
+	l := r.layer(LayerEntities)
+	defer r.layers.Put(l)
+	version, err := r.renderEntityLayer(ctx, l, t, q.Filter)
 	if err != nil {
 		return 0, err
 	}
-	if res.Truncated || len(res.Hits) > r.opts.MaxPoints {
-		return cluster(max(16, r.opts.ClusterCell/4))
+	t.Features, t.Data = l.n, l.marshal()
+	return version, nil
+}
+
+// layer returns an empty point layer from the renderer's pool; put it back
+// with r.layers.Put once its tile is marshalled.
+func (r *Renderer) layer(name string) *pointLayer {
+	l, _ := r.layers.Get().(*pointLayer)
+	if l == nil {
+		return newPointLayer(name, r.opts.Extent)
 	}
-	l = newPointLayer(LayerEntities, r.opts.Extent, len(res.Hits))
-	for i := range res.Hits {
-		e := res.Hits[i].Entity
-		entityProps(l, e)
-		px, py := r.pointXY(e.Location, t.Z, t.X, t.Y)
-		l.add(px, py)
-	}
-	t.Points, t.Features, t.Data = len(res.Hits), l.n, l.marshal()
-	return snap.Version(), nil
+	l.reset(name, r.opts.Extent)
+	return l
 }
 
 func (r *Renderer) renderPlaces(ctx context.Context, snap *geo.Snapshot, t *Tile, q Query) error {
@@ -428,7 +418,8 @@ func (r *Renderer) renderPlaces(ctx context.Context, snap *geo.Snapshot, t *Tile
 	if err != nil {
 		return err
 	}
-	l := newPointLayer(LayerPlaces, r.opts.Extent, len(res.Hits))
+	l := r.layer(LayerPlaces)
+	defer r.layers.Put(l)
 	for i := range res.Hits {
 		p := res.Hits[i].Place
 		l.uniq("id", p.ID)

@@ -9,7 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -29,7 +30,7 @@ type fixture struct {
 	err  error
 }
 
-var fixtures = map[int]*fixture{1000: {}, 79000: {}}
+var fixtures = map[int]*fixture{1000: {}, 79000: {}, 1000000: {}}
 
 func demoIndex(tb testing.TB, n int) *geo.Index {
 	tb.Helper()
@@ -120,21 +121,7 @@ func tileXY(p orb.Point, z, x, y int) (float64, float64) {
 
 // denseTiles returns the n tiles of zoom z holding the most entities.
 func denseTiles(idx *geo.Index, z, n int) []maptile.Tile {
-	counts := map[maptile.Tile]int{}
-	idx.Snapshot().ScanEntities(func(e *geo.Entity) bool {
-		counts[maptile.At(e.Location, maptile.Zoom(z))]++
-		return true
-	})
-	var ts []maptile.Tile
-	for t := range counts {
-		ts = append(ts, t)
-	}
-	sort.Slice(ts, func(i, j int) bool {
-		if counts[ts[i]] != counts[ts[j]] {
-			return counts[ts[i]] > counts[ts[j]]
-		}
-		return ts[i].Quadkey() < ts[j].Quadkey()
-	})
+	ts, _ := tileCounts(idx, z)
 	return ts[:min(n, len(ts))]
 }
 
@@ -246,9 +233,28 @@ func TestClusterCounts(t *testing.T) {
 	}
 }
 
+// filterOK is geo.Filter's documented semantics for entities, written
+// independently of the renderer's matcher.
 func filterOK(f geo.Filter, e *geo.Entity) bool {
-	m := newMatcher(f)
-	return m.ok(&storedPoint{e: e, risk: riskCode(e.Risk)})
+	if len(f.Risk) > 0 && !slices.Contains(f.Risk, e.Risk) {
+		return false
+	}
+	if len(f.Status) > 0 && !slices.Contains(f.Status, e.Status) {
+		return false
+	}
+	if len(f.Industry) == 0 {
+		return true
+	}
+	for _, p := range f.Industry {
+		p = strings.ToUpper(strings.TrimSpace(p))
+		if p == "" {
+			continue
+		}
+		if strings.HasPrefix(e.Industry, p) || (p[0] >= '0' && p[0] <= '9' && len(e.Industry) > 1 && strings.HasPrefix(e.Industry[1:], p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestDemoTileSizes renders every tile of the demo region up to z15 and
