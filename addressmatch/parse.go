@@ -405,6 +405,8 @@ func roadAhead(st *parseState, k, n int) bool {
 		return !(st.f[k] == '街' && k+1 < n && st.f[k+1] == '道')
 	case '大':
 		return k+1 < n && (st.f[k+1] == '道' || st.f[k+1] == '街')
+	case '环':
+		return k+1 < n && st.f[k+1] == '路' // 陆家嘴环路
 	}
 	return false
 }
@@ -806,6 +808,10 @@ func (p *Parser) matchNumber(st *parseState, i, n int) (int, Label, bool) {
 		if cn && (u.w == "区" || u.w == "期" || u.w == "组" || u.w == "队") && j-i == 1 && f[i] == '两' {
 			return i, "", false
 		}
+		if u.w == "号" && end < n && (f[end] == '街' || f[end] == '路' || f[end] == '大' && end+1 < n && (f[end+1] == '街' || f[end+1] == '道')) &&
+			!(end+1 < n && f[end] == '街' && f[end+1] == '道') && !(f[end] == '路' && end+1 < n && f[end+1] == '口') {
+			return i, "", false // 0号大街, 00号路: a numbered road
+		}
 		if l == LabelRoadNo && u.w == "号" {
 			switch {
 			case st.last == LabelRoad || (!st.roadNo && st.lastRoadBeforePoi()):
@@ -1095,7 +1101,7 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			continue
 		}
 		if l, ok := p.suffix[st.ftext(i, i+L)]; ok && (l == LabelIntersection || (l == LabelSubPOI && L >= 2)) {
-			if l == LabelIntersection && st.last != LabelRoad && L < 3 {
+			if l == LabelIntersection && st.last != LabelRoad && st.last != LabelRoadNo && L < 3 {
 				break
 			}
 			return i + L, l
@@ -1168,6 +1174,12 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 					if _, _, ok := p.matchNumber(st, end, n); !ok {
 						l = ""
 					}
+				}
+				if L == 1 && f[k] == '街' && end+1 < n && f[end] == '街' && f[end+1] == '道' {
+					l = "" // 中街|街道: the 街 starts the town word
+				}
+				if L == 1 && (f[k] == '街' || f[k] == '路') && end+1 < n && strings.ContainsRune("东西南北中", f[end]) && (f[end+1] == '路' || f[end+1] == '街') {
+					l = "" // 横街|东路 is one road
 				}
 			case LabelIntersection:
 				if w == "路口" || w == "街口" {
