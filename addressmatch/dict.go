@@ -245,6 +245,26 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 			addName(s, idx, true)
 		}
 	}
+	// Former names: most city districts were county-level cities or counties
+	// until recently (海门市 → 海门区 2020, 临安市 → 临安区 2017), and
+	// addresses keep the old name for decades. X区 also answers to X市 and
+	// X县 when no unit has that name.
+	nUnits := len(d.units)
+	for idx := 0; idx < nUnits; idx++ {
+		u := &d.units[idx]
+		if u.level != AdminDistrict {
+			continue
+		}
+		base, ok := strings.CutSuffix(u.name, "区")
+		if !ok || utf8.RuneCountInString(base) < 2 || strings.HasSuffix(base, "新") || strings.HasSuffix(base, "城") {
+			continue
+		}
+		for _, alt := range []string{base + "市", base + "县"} {
+			if _, taken := d.names[alt]; !taken {
+				addName(alt, int32(idx), true)
+			}
+		}
+	}
 	// All of China's 乡/镇/街道 (and town-level functional areas).
 	streets, err := readCSV("cn_streets.csv.gz")
 	if err != nil {
