@@ -113,7 +113,8 @@ type entity struct {
 	allRds  []string // every road named, the roads of an intersection included
 	near    bool     // the address is described relative to something (附近, 交叉口 …)
 	houseno string
-	nLast   int // index in names of the last name of the main text
+	nLast   int      // index in names of the last name of the main text
+	comms   []string // community/village names: a compound, never the finest place
 }
 
 func (p *Parser) entityOf(s string) entity {
@@ -162,6 +163,8 @@ func (p *Parser) entityOf(s string) entity {
 			core.WriteString(t)
 		case LabelDevzone:
 			e.names = append(e.names, sp.Text)
+		case LabelCommunity:
+			e.comms = append(e.comms, sp.Text)
 		case LabelRoad:
 			e.allRds = append(e.allRds, sp.Text)
 			cross := k+1 < len(spans) && (spans[k+1].Label == LabelIntersection || spans[k+1].Label == LabelRoad) ||
@@ -420,7 +423,7 @@ func (p *Parser) nameRel(a, b string) int {
 // some name of one side is some name of the other (the same compound), rel1
 // that two names share a distinctive part.
 func (p *Parser) entityRel(a, b *entity) (fin, comp, rel1 bool) {
-	if len(a.names) == 0 || len(b.names) == 0 {
+	if len(a.names)+len(a.comms) == 0 || len(b.names)+len(b.comms) == 0 {
 		return
 	}
 	fa, fb := a.finest(), b.finest()
@@ -438,6 +441,22 @@ func (p *Parser) entityRel(a, b *entity) (fin, comp, rel1 bool) {
 				comp = true
 			case 1:
 				rel1 = true
+			}
+		}
+	}
+	// a village or community named like a compound of the other side
+	// (龙苑新寓2村 / 龙苑新寓, 福苑社区 / 福苑小区): the same compound
+	for _, x := range a.comms {
+		for _, y := range b.names {
+			if p.nameRel(x, y) == 2 {
+				comp = true
+			}
+		}
+	}
+	for _, x := range b.comms {
+		for _, y := range a.names {
+			if p.nameRel(x, y) == 2 {
+				comp = true
 			}
 		}
 	}
