@@ -468,6 +468,29 @@ func (e *entity) bareRoad() bool {
 	return len(e.roads) > 0 && len(e.names) == 0 && len(e.roadNos) == 0 && e.houseno == "" && e.f.community == ""
 }
 
+// namesBusiness: the finest name is a shop, office or institution rather
+// than a compound or building (大厦, 新寓, 广场): at a bare road number it is
+// one of the places there, not the number itself.
+func (e *entity) namesBusiness() bool {
+	f := e.finest()
+	if len(f) == 0 {
+		return false
+	}
+	t := []rune(f[0])
+	if strings.ContainsRune(compoundEnds, t[len(t)-1]) {
+		return false
+	}
+	for _, w := range []string{"小区", "花园", "广场", "大厦", "公寓", "家园", "新村", "大楼", "商厦", "中心", "市场", "批发"} {
+		if strings.HasSuffix(f[0], w) {
+			return false
+		}
+	}
+	return true
+}
+
+// compoundEnds are one-character endings of compound names (锦绣苑, 嘉园).
+const compoundEnds = "苑园庭府居寓城湾墅坊里"
+
 // finest returns the last name and the bracketed aliases.
 func (e *entity) finest() []string {
 	if len(e.names) == 0 {
@@ -584,7 +607,7 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 		// 银泉路27号 / 银泉西路27号: one number on the two ends of a road
 		return Partial, LevelSameRoad, "number-on-road-variant"
 	case roadNoEq:
-		if len(a.names) == 0 && (a.houseno == "" || a.houseno == b.houseno) {
+		if len(a.names) == 0 && (a.houseno == "" || a.houseno == b.houseno) && !b.namesBusiness() {
 			return Match, LevelSameBuilding, "same-road-number-no-name"
 		}
 		return Partial, LevelSamePOI, "same-road-number"
