@@ -345,7 +345,8 @@ func (st *parseState) emit(l Label, i, j int) {
 	}
 	switch l {
 	case LabelPOI:
-		if st.hasPoi {
+		if st.hasPoi && (st.last != LabelAssist || st.insideAssist()) {
+			// a place inside the previous one; after 对面/旁边 it is a place of its own
 			l = LabelSubPOI
 		}
 		st.hasPoi = true
@@ -376,6 +377,19 @@ func (st *parseState) emit(l Label, i, j int) {
 	}
 	st.last = l
 	st.spans = append(st.spans, Span{Label: l, Text: st.text(i, j), Start: i, End: j})
+}
+
+// insideAssist: the last span is an assist word placing what follows
+// inside the previous place (内, 楼下).
+func (st *parseState) insideAssist() bool {
+	if len(st.spans) == 0 {
+		return false
+	}
+	switch cntext.Fold(st.spans[len(st.spans)-1].Text) {
+	case "内", "院内", "里面", "楼下", "楼上":
+		return true
+	}
+	return false
 }
 
 func (p *Parser) hasPrefixAt(st *parseState, k, n int, words []string) bool {
