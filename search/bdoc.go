@@ -83,7 +83,7 @@ func (f *termsField) Analyze() {
 // bigram modes the terms are computed by textTerms (the analysis the
 // mapping would apply, without its allocations); pinyin is in the lexicon,
 // not in Bleve.
-func (b *docBuilder) document(d *doc) *document.Document {
+func (b *docBuilder) document(d *doc, stop stopSet) *document.Document {
 	bd := document.NewDocument(d.key)
 	bd.AddField(&termsField{name: fLayer, terms: []string{string(d.layer)}})
 	var names []string // text of the indexed names
@@ -118,11 +118,66 @@ func (b *docBuilder) document(d *doc) *document.Document {
 		bd.AddField(&termsField{name: fName, terms: terms})
 	}
 	if d.addr != "" {
-		if at := textTerms(nil, d.addr, nil); len(at) > 0 {
+		if at := stop.filter(textTerms(nil, d.addr, nil)); len(at) > 0 {
 			bd.AddField(&termsField{name: fAddr, terms: at})
 		}
 	}
 	return bd
+}
+
+// stopSet holds the address terms found in so many documents that no
+// query ever looks them up (重庆, 庆市, 渝北, 大道…: see pruneTerms and
+// maxAddrFallbackShare). Leaving them out of the index loses no answer
+// and saved 40% of the address postings on the demo region.
+type stopSet map[string]struct{}
+
+// minStopDocs is the smallest index whose common address terms are
+// stopped: below it the shares say little.
+const minStopDocs = 2000
+
+// addrStopTerms returns the address terms found in more than
+// maxAddrFallbackShare of docs' addresses, estimated on a sample of about
+// 20,000 of them.
+func addrStopTerms(docs []*doc) stopSet {
+	if len(docs) < minStopDocs {
+		return nil
+	}
+	step := max(1, len(docs)/20000)
+	df := map[string]int{}
+	n := 0
+	var terms []string
+	for i := 0; i < len(docs); i += step {
+		n++
+		if docs[i].addr == "" {
+			continue
+		}
+		terms = dedupe(textTerms(terms[:0], docs[i].addr, nil))
+		for _, t := range terms {
+			df[t]++
+		}
+	}
+	stop := stopSet{}
+	for t, c := range df {
+		// A margin over the share: the sample is an estimate.
+		if float64(c) > (maxAddrFallbackShare+0.05)*float64(n) {
+			stop[t] = struct{}{}
+		}
+	}
+	return stop
+}
+
+// filter removes the stop terms from terms, in place.
+func (s stopSet) filter(terms []string) []string {
+	if len(s) == 0 {
+		return terms
+	}
+	out := terms[:0]
+	for _, t := range terms {
+		if _, ok := s[t]; !ok {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // exactTerms are the whole folded names and place kinds of d, looked up

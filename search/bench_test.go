@@ -108,7 +108,7 @@ func BenchmarkBuild1M(b *testing.B) {
 		b.ReportMetric(f.buildTime.Seconds(), "build-s")
 		b.ReportMetric(float64(f.heapBytes)/(1<<20), "heap-MiB")
 		qs := benchQueries(f)
-		for _, class := range []string{"short_name", "1_char", "2_char", "char_initials", "full_pinyin", "typo"} {
+		for _, class := range []string{"short_name", "1_char", "2_char", "char_initials", "initials", "full_pinyin", "address", "typo", "nonexistent"} {
 			var lat []time.Duration
 			for _, q := range qs[class] {
 				t := time.Now()

@@ -210,6 +210,7 @@ type Index struct {
 	bi       bleve.Index
 	exact    exactMap // whole names → docs, built with bi
 	lex      *lexicon // pinyin and single characters, built with bi
+	stop     stopSet  // address terms left out of bi
 	extra    []*doc   // docs written since lex was built
 	ready    bool
 	building bool
@@ -357,7 +358,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 				ix.zoneKeys[key] = struct{}{}
 			}
 			if batch != nil {
-				_ = batch.IndexAdvanced(ix.builder.document(d))
+				_ = batch.IndexAdvanced(ix.builder.document(d, ix.stop))
 				ix.exact.add(d)
 				ix.extra = append(ix.extra, d)
 			}
@@ -400,7 +401,8 @@ func (ix *Index) rebuild() {
 		}
 		lex = buildLexicon(docs, ix.opts.CJK == CJKBigramUnigram)
 	}()
-	bi, err := ix.buildBleve(docs)
+	stop := addrStopTerms(docs)
+	bi, err := ix.buildBleve(docs, stop)
 	<-sideDone
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -410,7 +412,7 @@ func (ix *Index) rebuild() {
 		batch := bi.NewBatch()
 		for key := range ix.touched {
 			if d, ok := ix.docs[key]; ok {
-				_ = batch.IndexAdvanced(ix.builder.document(d))
+				_ = batch.IndexAdvanced(ix.builder.document(d, stop))
 				exact.add(d)
 				extra = append(extra, d)
 			} else {
@@ -433,6 +435,7 @@ func (ix *Index) rebuild() {
 	ix.bi = bi
 	ix.exact = exact
 	ix.lex = lex
+	ix.stop = stop
 	ix.extra = extra
 	ix.updates = 0
 	ix.builds++
@@ -446,7 +449,7 @@ func (ix *Index) rebuild() {
 	}
 }
 
-func (ix *Index) buildBleve(docs []*doc) (bleve.Index, error) {
+func (ix *Index) buildBleve(docs []*doc, stop stopSet) (bleve.Index, error) {
 	bi, err := bleve.NewUsing("", ix.mapping, scorch.Name, scorch.Name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("search: create bleve index: %w", err)
@@ -467,7 +470,7 @@ func (ix *Index) buildBleve(docs []*doc) (bleve.Index, error) {
 			for chunk := range next {
 				b := bi.NewBatch()
 				for _, d := range chunk {
-					_ = b.IndexAdvanced(ix.builder.document(d))
+					_ = b.IndexAdvanced(ix.builder.document(d, stop))
 				}
 				if err := bi.Batch(b); err != nil {
 					errMu.Lock()
@@ -639,8 +642,8 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 		exactKeys = ix.exactKeys(m.q.compact, q.Layers)
 	}
 	n := max(ix.opts.Candidates, limit*4)
-	exactKeys = append(exactKeys, ix.lexKeys(m, q, n, fuzzy)...)
-	tq := ix.textQuery(ctx, m, fuzzy)
+	tq, walk := ix.textQuery(ctx, m, fuzzy)
+	exactKeys = append(exactKeys, ix.lexKeys(m, q, n, fuzzy, walk)...)
 	if tq == nil {
 		return ix.rank(m, q, limit, uniq(exactKeys)), nil
 	}
@@ -791,6 +794,15 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 // terms" query): 重庆, 公司, 市 find everything and rank nothing.
 const maxCommonShare = 0.02
 
+// maxCommonDocs caps the common-term limit of large indexes: at 1M
+// documents 2% is 20,000 postings per term, and a rarer term of the query
+// finds its name without them.
+const maxCommonDocs = 5000
+
+// maxFallbackDocs caps the posting list of a common address term looked up
+// as a fallback (30% of 1M documents would cost tens of milliseconds).
+const maxFallbackDocs = 50000
+
 // maxAddrFallbackShare bounds the common address term looked up when a
 // query has no rarer address term and no rare name term.
 const maxAddrFallbackShare = 0.3
@@ -824,7 +836,7 @@ func (ix *Index) pruneTerms(ctx context.Context, terms []string, field string, f
 	if err != nil || n == 0 {
 		return terms, true
 	}
-	limit := max(uint64(maxCommonShare*float64(n)), 200)
+	limit := min(max(uint64(maxCommonShare*float64(n)), 200), maxCommonDocs)
 	out = terms[:0:0]
 	rarest, rarestDF := "", uint64(1<<63)
 	for _, t := range terms {
@@ -847,7 +859,7 @@ func (ix *Index) pruneTerms(ctx context.Context, terms []string, field string, f
 	if len(out) > 0 {
 		return out, true
 	}
-	if rarest != "" && float64(rarestDF) <= fallbackShare*float64(n) {
+	if rarest != "" && float64(rarestDF) <= fallbackShare*float64(n) && (fallbackShare >= 1 || rarestDF <= maxFallbackDocs) {
 		out = append(out, rarest)
 	}
 	return out, false
@@ -868,7 +880,12 @@ const maxExtra = 4096
 // textQuery is the Bleve query that finds the candidates of m's query
 // among the indexed names and addresses (nil when Bleve has nothing to
 // add to the lexicon's candidates).
-func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Query {
+//
+// walk reports that every name term of the query is common: the name
+// candidates then come from the lexicon (Index.lexKeys walks the list of
+// the query's rarest character for names containing the query, best
+// ranked first) instead of a Bleve posting list of up to the whole index.
+func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) (tq query.Query, walk bool) {
 	pq := m.q
 	var or []query.Query
 	terms, unis := queryTerms(pq.compact)
@@ -904,8 +921,11 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 					terms = unis
 				}
 				nameTerms, nameRare := ix.pruneTerms(ctx, terms, fName, 1)
-				for _, t := range nameTerms {
-					or = append(or, term(t, fName, 2))
+				walk = !nameRare && len(nameTerms) > 0 && ix.opts.CJK == CJKBigramUnigram && pq.hasHan && pq.latin == ""
+				if !walk {
+					for _, t := range nameTerms {
+						or = append(or, term(t, fName, 2))
+					}
 				}
 				// Addresses are a fallback: when every address term is
 				// common (重庆, 庆市 are in every address), the rarest is
@@ -927,9 +947,9 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) query.Qu
 		}
 	}
 	if len(or) == 0 {
-		return nil
+		return nil, walk
 	}
-	return bleve.NewDisjunctionQuery(or...)
+	return bleve.NewDisjunctionQuery(or...), walk
 }
 
 func clip(s string, n int) string {

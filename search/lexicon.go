@@ -298,6 +298,9 @@ func (f *candFilter) ok(d *doc) bool {
 // radius walks looking for candidates inside it.
 const maxCharWalk = 200000
 
+// maxContainsWalk bounds the entries containsWalk visits.
+const maxContainsWalk = 50000
+
 // charTop returns the keys of the first n docs of r's list that pass f.
 func (lx *lexicon) charTop(r rune, n int, f *candFilter, keys []string) []string {
 	found := 0
@@ -309,6 +312,39 @@ func (lx *lexicon) charTop(r rune, n int, f *candFilter, keys []string) []string
 		if f.ok(d) {
 			keys = append(keys, d.key)
 			found++
+		}
+	}
+	return keys
+}
+
+// containsWalk returns the keys of the first n docs, best ranked first,
+// with a short name containing text: it walks the list of text's rarest
+// character (a name starting with it first, then shorter names first:
+// the order of the prefix and substring tiers). At most maxCharWalk
+// entries are visited.
+func (lx *lexicon) containsWalk(text string, unis []string, n int, f *candFilter, keys []string) []string {
+	var list []uint32
+	for _, u := range unis {
+		r, _ := utf8.DecodeRuneInString(u)
+		l := lx.chars[r]
+		if list == nil || len(l) < len(list) {
+			list = l
+		}
+	}
+	found := 0
+	for i, ord := range list {
+		if found >= n || i >= maxContainsWalk {
+			break
+		}
+		d := lx.docs[ord]
+		for vi := range d.names {
+			if v := &d.names[vi]; v.short && strings.Contains(v.text, text) {
+				if f.ok(d) {
+					keys = append(keys, d.key)
+					found++
+				}
+				break
+			}
 		}
 	}
 	return keys
@@ -417,7 +453,7 @@ func (p *pyIndex) shortest(lx *lexicon, ranges [][2]int, n int, f *candFilter, k
 // in the second pass, docs sharing the query's characters; the docs
 // written since the lexicon was built are checked directly. mu is
 // read-held.
-func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy bool) []string {
+func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy, walk bool) []string {
 	lx := ix.lex
 	if lx == nil {
 		return nil
@@ -428,11 +464,14 @@ func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy bool) []string {
 	_, unis := queryTerms(pq.compact)
 	bigrams := m.qLen >= 2 && len(m.bigrams) > 0 && hasBigram(pq.compact)
 	if !fuzzy {
-		if lx.chars != nil && len(unis) > 0 && !bigrams {
+		if lx.chars != nil && len(unis) > 0 && !bigrams && len(pq.latin) < 2 {
 			for _, u := range uniq(unis) {
 				r, _ := utf8.DecodeRuneInString(u)
 				keys = lx.charTop(r, n, f, keys)
 			}
+		}
+		if walk && lx.chars != nil {
+			keys = lx.containsWalk(pq.compact, unis, n, f, keys)
 		}
 		if len(pq.latin) >= 2 {
 			lo, hi := lx.pyi.prefixRange(pq.pyInit)
@@ -459,7 +498,7 @@ func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy bool) []string {
 		if ix.docs[d.key] != d || !f.ok(d) {
 			continue
 		}
-		if extraMatches(d, m, unis, bigrams, fuzzy, lx.chars != nil) {
+		if extraMatches(d, m, unis, bigrams, fuzzy, walk, lx.chars != nil) {
 			keys = append(keys, d.key)
 		}
 	}
@@ -488,7 +527,7 @@ func fuzzyPinyinEdits(n int) int {
 }
 
 // extraMatches is the lexicon's test for one doc written after the build.
-func extraMatches(d *doc, m *matcher, unis []string, bigrams, fuzzy, chars bool) bool {
+func extraMatches(d *doc, m *matcher, unis []string, bigrams, fuzzy, walk, chars bool) bool {
 	pq := m.q
 	for i := range d.names {
 		v := &d.names[i]
@@ -496,7 +535,10 @@ func extraMatches(d *doc, m *matcher, unis []string, bigrams, fuzzy, chars bool)
 			continue
 		}
 		if !fuzzy {
-			if chars && !bigrams {
+			if walk && strings.Contains(v.text, pq.compact) {
+				return true
+			}
+			if chars && !bigrams && len(pq.latin) < 2 {
 				for _, u := range unis {
 					if strings.Contains(v.text, u) {
 						return true

@@ -47,12 +47,24 @@ func (m *matcher) score(d *doc) (float64, string) {
 		}
 	}
 	q := m.q.compact
+	// Cheap tiers first (exact, prefix, substring, pinyin); the edit
+	// distances only for the names that could still beat them.
 	for i := range d.names {
 		v := &d.names[i]
-		s, h := m.nameScore(v)
+		s, h := m.directScore(v)
 		take(s*v.weight, h)
 		if m.q.latin != "" && v.short {
 			take(m.pinyinScore(v)*v.weight, MatchPinyin)
+		}
+	}
+	if m.q.hasHan && m.qLen >= 3 {
+		for i := range d.names {
+			v := &d.names[i]
+			if maxFuzzyScore*v.weight <= best {
+				continue
+			}
+			s, h := m.fuzzyScore(v)
+			take(s*v.weight, h)
 		}
 	}
 	if best >= 0.8 {
@@ -86,8 +98,12 @@ func ratio(a, b int) float64 {
 	return r
 }
 
-// nameScore rates the query against one name by its Han/ASCII text.
-func (m *matcher) nameScore(v *nameVar) (float64, string) {
+// maxFuzzyScore is the best score fuzzyScore gives.
+const maxFuzzyScore = 0.78
+
+// directScore rates the query against one name: exact, prefix or
+// substring.
+func (m *matcher) directScore(v *nameVar) (float64, string) {
 	q := m.q.compact
 	t := v.text
 	switch {
@@ -98,32 +114,92 @@ func (m *matcher) nameScore(v *nameVar) (float64, string) {
 	case strings.Contains(t, q):
 		return 0.8 + 0.08*ratio(m.qLen, runeLen(t)), MatchSubstring
 	}
-	if !m.q.hasHan || m.qLen < 3 {
-		return 0, ""
+	return 0, ""
+}
+
+// fuzzyScore rates a query with Han characters (at least three) against a
+// name it is not part of: within one or two edits of the name or of a
+// part of it, or most of its character pairs in it.
+func (m *matcher) fuzzyScore(v *nameVar) (float64, string) {
+	q := m.q.compact
+	t := v.text
+	if strings.Contains(t, q) {
+		return 0, "" // directScore's
 	}
 	best, how := 0.0, ""
-	tLen := runeLen(t)
 	maxD := 1
 	if m.qLen >= 8 {
 		maxD = 2
 	}
-	var d int
-	if m.qLen <= 4 || tLen <= m.qLen+1 {
-		d = cntext.EditDistance(q, t, maxD)
-	} else {
-		d = substringDistance(m.qRunes, t, maxD)
+	// Each edit removes at most two of the query's character pairs: a
+	// name with fewer pairs in common cannot be within maxD edits.
+	pairs := 0
+	for _, b := range m.bigrams {
+		if strings.Contains(t, b) {
+			pairs++
+		}
 	}
-	if d <= maxD {
-		best, how = 0.72-0.12*float64(d)+0.06*ratio(m.qLen, tLen), MatchFuzzy
+	if pairs >= len(m.bigrams)-2*maxD {
+		tLen := runeLen(t)
+		var d int
+		if m.qLen <= 4 || tLen <= m.qLen+1 {
+			d = editDistance(m.qRunes, t, maxD)
+		} else {
+			d = substringDistance(m.qRunes, t, maxD)
+		}
+		if d <= maxD {
+			best, how = 0.72-0.12*float64(d)+0.06*ratio(m.qLen, tLen), MatchFuzzy
+		}
 	}
 	if len(m.bigrams) >= 2 {
-		if c := coverage(m.bigrams, t); c >= 0.6 {
+		if c := float64(pairs) / float64(len(m.bigrams)); c >= 0.6 {
 			if s := 0.3 + 0.25*c; s > best {
 				best, how = s, MatchPartial
 			}
 		}
 	}
 	return best, how
+}
+
+// editDistance is the Levenshtein distance between q and t in runes,
+// capped at max+1, without allocating for names of up to 64 runes.
+func editDistance(q []rune, t string, max int) int {
+	var buf [2 * (maxQueryRunes + 2)]int
+	tr := make([]rune, 0, maxQueryRunes)
+	for _, r := range t {
+		tr = append(tr, r)
+	}
+	if d := len(q) - len(tr); d > max || -d > max {
+		return max + 1
+	}
+	n := len(tr)
+	var prev, cur []int
+	if 2*(n+1) <= len(buf) {
+		prev, cur = buf[:n+1], buf[n+1:2*(n+1)]
+	} else {
+		prev, cur = make([]int, n+1), make([]int, n+1)
+	}
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(q); i++ {
+		cur[0] = i
+		rowBest := i
+		for j := 1; j <= n; j++ {
+			c := prev[j-1]
+			if q[i-1] != tr[j-1] {
+				c++
+			}
+			c = min(c, prev[j]+1, cur[j-1]+1)
+			cur[j] = c
+			rowBest = min(rowBest, c)
+		}
+		if rowBest > max {
+			return max + 1
+		}
+		prev, cur = cur, prev
+	}
+	return prev[n]
 }
 
 // pinyinScore rates a query with ASCII letters against the pinyin of a
@@ -226,27 +302,26 @@ func coverage(bigrams []string, t string) float64 {
 // substringDistance is the smallest edit distance between q and any
 // substring of t (Sellers' semi-global alignment), capped at max+1.
 func substringDistance(q []rune, t string, max int) int {
-	tr := []rune(t)
 	n := len(q)
-	prev := make([]int, n+1)
-	cur := make([]int, n+1)
+	var buf [2 * (maxQueryRunes + 2)]int
+	var prev, cur []int
+	if 2*(n+1) <= len(buf) {
+		prev, cur = buf[:n+1], buf[n+1:2*(n+1)]
+	} else {
+		prev, cur = make([]int, n+1), make([]int, n+1)
+	}
 	for i := range prev {
 		prev[i] = i
 	}
 	best := prev[n]
-	for j := 1; j <= len(tr); j++ {
+	for _, tc := range t {
 		cur[0] = 0
 		for i := 1; i <= n; i++ {
 			c := prev[i-1]
-			if q[i-1] != tr[j-1] {
+			if q[i-1] != tc {
 				c++
 			}
-			if a := prev[i] + 1; a < c {
-				c = a
-			}
-			if b := cur[i-1] + 1; b < c {
-				c = b
-			}
+			c = min(c, prev[i]+1, cur[i-1]+1)
 			cur[i] = c
 		}
 		if cur[n] < best {
