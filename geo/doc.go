@@ -1,7 +1,15 @@
 // Package geo is the in-memory spatial core of marketgeo: the model of a
 // regulator's map (market entities, buildings, places of interest and zones)
-// and an R-tree index per layer that answers radius, k-nearest, bounding-box,
+// and a spatial index per layer that answers radius, k-nearest, bounding-box,
 // polygon and point-in-zone queries.
+//
+// A point layer (entities, places, buildings by their centre) is indexed
+// twice over: bulk loads build a static packed R-tree (the points sorted
+// along a Hilbert curve in flat arrays, 16 to a leaf), which a radius query
+// scans without a callback per point; later writes go to a tidwall/rtree
+// R-tree and mark the packed points they replace as dead, and a commit
+// repacks everything once those writes reach a quarter of the packed
+// points. Zones and building footprints live in tidwall/rtree R-trees.
 //
 // All coordinates are WGS-84 longitude/latitude ([orb.Point] is [lon, lat]).
 // Distances are great-circle distances on the mean Earth sphere (radius
@@ -10,7 +18,8 @@
 //
 // An [Index] is safe for any number of concurrent readers and writers. Every
 // query runs against an immutable [Snapshot]; a write (Upsert, Delete or a
-// [Batch]) builds the next snapshot with copy-on-write R-trees and B-trees and
+// [Batch]) builds the next snapshot with copy-on-write R-trees, B-trees and dead-point
+// sets (the packed trees are immutable and shared) and
 // publishes it atomically, so a reader never sees a half-applied update and
 // never waits for a writer.
 //

@@ -2,7 +2,9 @@ package geo
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -385,6 +387,12 @@ func (b *Batch) UpsertEntity(e Entity) error {
 	return nil
 }
 
+// upsertValidEntity queues an entity that a reader has validated, without
+// validating or copying it again; the batch takes e over.
+func (b *Batch) upsertValidEntity(e *Entity) {
+	b.ops = append(b.ops, op{LayerEntities, e.ID, e})
+}
+
 // UpsertBuilding validates bld and queues it.
 func (b *Batch) UpsertBuilding(bld Building) error {
 	if err := bld.Validate(b.ix.opts.MaxVertices); err != nil {
@@ -431,7 +439,7 @@ func (b *Batch) Commit() uint64 {
 	ops := b.ops
 	b.ops = nil
 	s := ix.cur.Load().clone()
-	changes := s.apply(ops)
+	changes := s.apply(ops, len(ix.subs) > 0)
 	ix.cur.Store(s)
 	if len(changes) > 0 {
 		cs := ChangeSet{Version: s.version, Changes: changes}
@@ -513,9 +521,15 @@ func (s *Snapshot) has(layer Layer, id string) bool {
 }
 
 // apply performs ops on s (a fresh clone owned by the writer). Zones go
-// first so that entities written in the same batch get their grid.
-func (s *Snapshot) apply(ops []op) []Change {
+// first so that entities written in the same batch get their grid. The
+// changes are recorded only when record is set (someone subscribes).
+func (s *Snapshot) apply(ops []op, record bool) []Change {
 	var changes []Change
+	emit := func(c Change) {
+		if record {
+			changes = append(changes, c)
+		}
+	}
 	var gridDirty []orb.Bound
 	for _, o := range ops {
 		if o.layer != LayerZones {
@@ -553,7 +567,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 			if nz != nil {
 				c.New = nz
 			}
-			changes = append(changes, c)
+			emit(c)
 		}
 	}
 	// Re-derive the grid of existing entities under changed grid zones.
@@ -571,7 +585,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 			ne.GridID = s.gridAt(e.Location)
 			s.entities.remove(e.ID, e.Location, entityBits(e))
 			s.entities.insert(ne.ID, &ne, ne.Location, entityBits(&ne))
-			changes = append(changes, Change{Layer: LayerEntities, ID: e.ID, Old: e, New: &ne})
+			emit(Change{Layer: LayerEntities, ID: e.ID, Old: e, New: &ne})
 		}
 	}
 	// Large loads: insert in Hilbert order for a faster build and a tighter tree.
@@ -583,20 +597,38 @@ func (s *Snapshot) apply(ops []op) []Change {
 	freshBuildings := unique && s.buildings.len() == 0
 	var entityIDs, buildingIDs []idSlot
 	if unique {
-		keys := make([]uint64, len(ops))
-		order := make([]int, len(ops))
-		for i := range ops {
-			keys[i], order[i] = opKey(ops[i]), i
+		type keyed struct {
+			k uint64
+			i int
 		}
-		sort.Slice(order, func(i, j int) bool {
-			if keys[order[i]] != keys[order[j]] {
-				return keys[order[i]] < keys[order[j]]
+		order := make([]keyed, len(ops))
+		parallelRange(len(ops), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o := ops[i]
+				order[i] = keyed{opKey(o), i}
+				// a fresh entity's grid, derived here in parallel
+				if e, ok := o.v.(*Entity); ok && freshEntities {
+					e.GridID = s.gridAt(e.Location)
+				}
 			}
-			return order[i] < order[j]
+		})
+		slices.SortFunc(order, func(a, b keyed) int {
+			if a.k != b.k {
+				return cmpU64(a.k, b.k)
+			}
+			return a.i - b.i
 		})
 		pts = make([]op, len(ops))
+		nEnt := 0
 		for i, k := range order {
-			pts[i] = ops[k]
+			pts[i] = ops[k.i]
+			if pts[i].layer == LayerEntities {
+				nEnt++
+			}
+		}
+		if freshEntities {
+			entityIDs = make([]idSlot, 0, nEnt)
+			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, nEnt)
 		}
 	}
 	for _, o := range pts {
@@ -605,10 +637,9 @@ func (s *Snapshot) apply(ops []op) []Change {
 			// applied above
 		case LayerEntities:
 			if freshEntities && o.v != nil {
-				ne := o.v.(*Entity)
-				ne.GridID = s.gridAt(ne.Location)
+				ne := o.v.(*Entity) // its grid was derived above
 				entityIDs = append(entityIDs, idSlot{id: o.id, slot: s.entities.insertNoID(ne, ne.Location, entityBits(ne))})
-				changes = append(changes, Change{Layer: LayerEntities, ID: o.id, New: ne})
+				emit(Change{Layer: LayerEntities, ID: o.id, New: ne})
 				continue
 			}
 			old, had := s.entities.get(o.id)
@@ -622,7 +653,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 				s.entities.insert(o.id, ne, ne.Location, entityBits(ne))
 			}
 			if had || ne != nil {
-				changes = append(changes, Change{Layer: LayerEntities, ID: o.id, Old: nilIf(old, had), New: nilIf(ne, ne != nil)})
+				emit(Change{Layer: LayerEntities, ID: o.id, Old: nilIf(old, had), New: nilIf(ne, ne != nil)})
 			}
 		case LayerPlaces:
 			old, had := s.places.get(o.id)
@@ -635,7 +666,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 				s.places.insert(o.id, np, np.Location, 0)
 			}
 			if had || np != nil {
-				changes = append(changes, Change{Layer: LayerPlaces, ID: o.id, Old: nilIf(old, had), New: nilIf(np, np != nil)})
+				emit(Change{Layer: LayerPlaces, ID: o.id, Old: nilIf(old, had), New: nilIf(np, np != nil)})
 			}
 		case LayerBuildings:
 			if freshBuildings && o.v != nil {
@@ -643,7 +674,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 				buildingIDs = append(buildingIDs, idSlot{id: o.id, slot: s.buildings.insertNoID(nb, nb.Center(), 0)})
 				bb := nb.Footprint.Bound()
 				s.bldBounds.Insert(bb.Min, bb.Max, nb)
-				changes = append(changes, Change{Layer: LayerBuildings, ID: o.id, New: nb})
+				emit(Change{Layer: LayerBuildings, ID: o.id, New: nb})
 				continue
 			}
 			old, had := s.buildings.get(o.id)
@@ -660,7 +691,7 @@ func (s *Snapshot) apply(ops []op) []Change {
 				s.bldBounds.Insert(bb.Min, bb.Max, nb)
 			}
 			if had || nb != nil {
-				changes = append(changes, Change{Layer: LayerBuildings, ID: o.id, Old: nilIf(old, had), New: nilIf(nb, nb != nil)})
+				emit(Change{Layer: LayerBuildings, ID: o.id, Old: nilIf(old, had), New: nilIf(nb, nb != nil)})
 			}
 		}
 	}
@@ -680,8 +711,25 @@ func nilIf[T any](v *T, keep bool) any {
 }
 
 // uniqueOps reports whether no feature is written twice in ops, so that
-// the writes may be reordered.
+// the writes may be reordered. It sorts hashed keys rather than filling a
+// map with every ID.
 func uniqueOps(ops []op) bool {
+	seed := maphash.MakeSeed()
+	hs := make([]uint64, len(ops))
+	for i, o := range ops {
+		hs[i] = maphash.String(seed, o.id) ^ maphash.String(seed, string(o.layer))<<1
+	}
+	slices.Sort(hs)
+	for i := 1; i < len(hs); i++ {
+		if hs[i] == hs[i-1] {
+			// a collision or a true duplicate: settle it exactly
+			return uniqueOpsMap(ops)
+		}
+	}
+	return true
+}
+
+func uniqueOpsMap(ops []op) bool {
 	seen := map[Layer]map[string]struct{}{}
 	for _, o := range ops {
 		m := seen[o.layer]
@@ -740,6 +788,29 @@ func HilbertIndex(p orb.Point) uint64 {
 }
 
 // gridAt returns the ID of the grid zone containing p, or "".
+// parallelRange splits [0, n) into one contiguous part per processor (for
+// large n) and runs fn on each part concurrently, returning when all are
+// done.
+func parallelRange(n int, fn func(lo, hi int)) {
+	parts := min(runtime.GOMAXPROCS(0), 8)
+	if n < 4096 || parts < 2 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	step := (n + parts - 1) / parts
+	for lo := 0; lo < n; lo += step {
+		hi := min(lo+step, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// gridAt is safe for concurrent use once the zones of s are settled.
 func (s *Snapshot) gridAt(p orb.Point) string {
 	if s.zoneCount[s.opts.GridLayer] == 0 {
 		return ""

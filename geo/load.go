@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -138,90 +137,13 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // an unreadable input, a missing required column, or any bad row in Strict
 // mode (then no entity is returned).
 func ReadEntitiesCSV(r io.Reader, source string, opts LoadOptions) ([]Entity, *LoadReport, error) {
-	o := opts.withDefaults()
-	rep := &LoadReport{Source: source, Layer: LayerEntities}
-	cr := csv.NewReader(bufio.NewReaderSize(&limitedReader{r: r, max: o.MaxBytes}, 1<<16))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	ptrs, rep, err := readEntityRows(r, source, opts.withDefaults())
 	if err != nil {
-		return nil, rep, fmt.Errorf("%s: reading the header: %w", source, err)
+		return nil, rep, err
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := col[h]; dup {
-			return nil, rep, fmt.Errorf("%s: %w: column %q appears twice", source, ErrInvalidFeature, h)
-		}
-		col[h] = i
-	}
-	for _, req := range []string{"id", "name", "lon", "lat"} {
-		if _, ok := col[req]; !ok {
-			return nil, rep, fmt.Errorf("%s: %w: required column %q missing (have %s)", source, ErrInvalidFeature, req, strings.Join(header, ","))
-		}
-	}
-	known := map[string]bool{}
-	for _, c := range EntityCSVColumns {
-		known[c] = true
-	}
-	var extra []string
-	for h := range col {
-		if !known[h] {
-			extra = append(extra, h)
-		}
-	}
-	sort.Strings(extra)
-	var out []Entity
-	seen := map[string]int{}
-	in := interner{}
-	row := 1
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		row++
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				if e := rep.reject(o, &FieldError{Index: row, Field: "csv", Reason: pe.Err.Error(), Err: ErrInvalidFeature}); e != nil {
-					return nil, rep, e
-				}
-				continue
-			}
-			return nil, rep, fmt.Errorf("%s: row %d: %w", source, row, err)
-		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		e, ferr := entityFromFields(get, o, in)
-		if ferr != nil {
-			ferr.Index = row
-			if e := rep.reject(o, ferr); e != nil {
-				return nil, rep, e
-			}
-			continue
-		}
-		if first, dup := seen[e.ID]; dup {
-			if e := rep.reject(o, &FieldError{Index: row, ID: e.ID, Field: "id", Reason: fmt.Sprintf("duplicate id, first at row %d", first), Err: ErrInvalidFeature}); e != nil {
-				return nil, rep, e
-			}
-			continue
-		}
-		seen[e.ID] = row
-		for _, h := range extra {
-			if v := get(h); v != "" {
-				if e.Attrs == nil {
-					e.Attrs = map[string]string{}
-				}
-				e.Attrs[h] = v
-			}
-		}
-		out = append(out, e)
-		rep.Loaded++
+	out := make([]Entity, len(ptrs))
+	for i, e := range ptrs {
+		out[i] = *e
 	}
 	return out, rep, nil
 }
@@ -734,6 +656,7 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 	}
 	var reports []*LoadReport
 	var all Features
+	var entities []*Entity // validated by the readers
 	read := func(name string, layer Layer, zoneLayer string) error {
 		path := filepath.Join(dir, name)
 		fh, err := os.Open(path)
@@ -744,12 +667,12 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 		o := opts
 		o.Layer = zoneLayer
 		if strings.HasSuffix(name, ".csv") {
-			ents, rep, err := ReadEntitiesCSV(fh, path, o)
+			ents, rep, err := readEntityRows(fh, path, o.withDefaults())
 			reports = append(reports, rep)
 			if err != nil {
 				return err
 			}
-			all.Entities = append(all.Entities, ents...)
+			entities = append(entities, ents...)
 			return nil
 		}
 		fs, rep, err := ReadGeoJSON(fh, path, layer, o)
@@ -757,7 +680,9 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 		if err != nil {
 			return err
 		}
-		all.Entities = append(all.Entities, fs.Entities...)
+		for i := range fs.Entities {
+			entities = append(entities, &fs.Entities[i])
+		}
 		all.Buildings = append(all.Buildings, fs.Buildings...)
 		all.Places = append(all.Places, fs.Places...)
 		all.Zones = append(all.Zones, fs.Zones...)
@@ -805,10 +730,8 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 			return reports, err
 		}
 	}
-	for i := range all.Entities {
-		if err := b.UpsertEntity(all.Entities[i]); err != nil {
-			return reports, err
-		}
+	for _, e := range entities {
+		b.upsertValidEntity(e)
 	}
 	b.Commit()
 	return reports, nil

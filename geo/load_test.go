@@ -209,3 +209,83 @@ func FuzzReadGeoJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestColPosMatchesColumns(t *testing.T) {
+	for i, c := range EntityCSVColumns {
+		if colPos(c) != i {
+			t.Errorf("colPos(%q) = %d, want %d", c, colPos(c), i)
+		}
+	}
+	if colPos("nope") != -1 {
+		t.Error("unknown column has a position")
+	}
+}
+
+// TestReadEntitiesCSVManyBatches: rows spread over many converter batches
+// keep their order; bad rows and duplicates (also across batches) are
+// reported in row order with the first occurrence kept.
+func TestReadEntitiesCSVManyBatches(t *testing.T) {
+	const n = 3*csvBatchRows + 123
+	var ents []Entity
+	for i := 0; i < n; i++ {
+		ents = append(ents, testEntity(i, orb.Point{106.5 + float64(i%100)*1e-4, 29.5 + float64(i/100)*1e-4}))
+	}
+	var buf bytes.Buffer
+	if err := WriteEntitiesCSV(&buf, ents); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	// row r of the file is lines[r-1]; row 2 is entity 0
+	badRows := map[int]bool{}
+	lines[100] = strings.Replace(lines[100], ",106.5", ",abc", 1) // row 101: bad lon
+	badRows[101] = true
+	lines[csvBatchRows+7] = lines[5] // a duplicate of row 6, in the next batch
+	badRows[csvBatchRows+8] = true
+	lines[n] = lines[2] // the last row duplicates row 3
+	badRows[n+1] = true
+	lines[2*csvBatchRows] = `x"y,` + lines[2*csvBatchRows] // a bare quote: a CSV error for this record only
+	badRows[2*csvBatchRows+1] = true
+	in := strings.Join(lines, "\n") + "\n"
+	got, rep, err := ReadEntitiesCSV(strings.NewReader(in), "many", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(rep.Errors); i++ {
+		if rep.Errors[i].Index < rep.Errors[i-1].Index {
+			t.Fatalf("errors out of row order: %v then %v", rep.Errors[i-1], rep.Errors[i])
+		}
+	}
+	for _, fe := range rep.Errors {
+		if fe.Field == "id" && !strings.Contains(fe.Reason, "duplicate") {
+			t.Errorf("unexpected id error %v", fe)
+		}
+	}
+	for r := range badRows {
+		found := false
+		for _, fe := range rep.Errors {
+			found = found || fe.Index == r
+		}
+		if !found {
+			t.Errorf("row %d not reported; report:\n%s", r, rep)
+		}
+	}
+	if rep.Loaded != len(got) || rep.Loaded+rep.Rejected < n-2 {
+		t.Fatalf("loaded %d (%d entities), rejected %d of %d rows", rep.Loaded, len(got), rep.Rejected, n)
+	}
+	// order kept: IDs of consecutive entities follow the file
+	seen := map[string]bool{}
+	for i := 1; i < len(got); i++ {
+		if seen[got[i].ID] {
+			t.Fatalf("duplicate %s loaded", got[i].ID)
+		}
+		seen[got[i].ID] = true
+	}
+	if got[0].ID != ents[0].ID || got[5].ID != ents[5].ID {
+		t.Fatalf("first entities out of order: %s %s", got[0].ID, got[5].ID)
+	}
+	// strict: the first bad row stops it
+	_, _, err = ReadEntitiesCSV(strings.NewReader(in), "many", LoadOptions{Strict: true})
+	if err == nil || !strings.Contains(err.Error(), "record 101") {
+		t.Fatalf("strict: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // TestPackedWithLiveUpdates drives a bulk-loaded (packed) layer through
@@ -197,6 +198,53 @@ func checkAgainstModel(t *testing.T, ctx context.Context, s *Snapshot, live map[
 		}
 		if br.Total != n {
 			t.Fatalf("box holds %d, brute force %d", br.Total, n)
+		}
+	}
+}
+
+// TestBulkLoadDerivesGrids: a bulk load of entities together with a grid
+// partition (the parallel derivation path) gives every entity the grid
+// that brute-force point-in-polygon (orb/planar) finds.
+func TestBulkLoadDerivesGrids(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	ix, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ix.Batch()
+	var grids []Zone
+	const n = 6
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			x0, y0 := 106.5+float64(i)*0.01, 29.5+float64(j)*0.01
+			ring := orb.Ring{{x0, y0}, {x0 + 0.01, y0}, {x0 + 0.01, y0 + 0.01}, {x0, y0 + 0.01}, {x0, y0}}
+			z := Zone{ID: gridID(i, j), Layer: "grid", Name: gridID(i, j), Geometry: orb.MultiPolygon{{ring}}}
+			grids = append(grids, z)
+			if err := b.UpsertZone(z); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pts := make([]orb.Point, 20000)
+	for i := range pts {
+		// some outside the partition, none exactly on a grid line
+		pts[i] = orb.Point{106.49 + r.Float64()*0.08 + 1e-9, 29.49 + r.Float64()*0.08 + 1e-9}
+		if err := b.UpsertEntity(testEntity(i, pts[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Commit()
+	s := ix.Snapshot()
+	for i, p := range pts {
+		want := ""
+		for _, z := range grids {
+			if planar.MultiPolygonContains(z.Geometry, p) {
+				want = z.ID
+			}
+		}
+		e, ok := s.Entity(makeUSCC(i))
+		if !ok || e.GridID != want {
+			t.Fatalf("entity %d at %v: grid %q, want %q", i, p, e.GridID, want)
 		}
 	}
 }

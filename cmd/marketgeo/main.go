@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -161,6 +162,16 @@ func serve(args []string, stderr io.Writer) error {
 // files of dataDir, logging what each file loaded and rejected.
 func loadData(idx *geo.Index, dataDir, inCRS string, strict bool, log *slog.Logger) error {
 	start := time.Now()
+	// A load builds a large heap of long-lived objects in one go: collect
+	// less often while it runs (the process's choice, not the library's),
+	// then return what the load no longer needs to the system.
+	if old := debug.SetGCPercent(-1); old >= 0 && old < 400 {
+		debug.SetGCPercent(400)
+		defer debug.SetGCPercent(old)
+	} else {
+		debug.SetGCPercent(old) // GOGC set higher or off by the user: keep it
+	}
+	defer debug.FreeOSMemory()
 	if dataDir == "" {
 		ds, err := demo.Generate(demo.Options{})
 		if err != nil {
