@@ -592,6 +592,9 @@ func (p *Parser) orgWithAdminPrefix(st *parseState, i, n int) (int, bool) {
 			}
 		}
 		ok = restate && st.deepest > AdminNone
+		if p.hasPrefixAt(st, i+L, n, []string{"人民医院", "人民政府", "人民法院", "人民检察院", "中医院", "妇幼保健院"}) {
+			ok = true // 岳池县人民医院: institutions named after their division
+		}
 		switch st.last {
 		case "":
 			ok = ok || short
@@ -742,7 +745,7 @@ var numberUnits = []struct {
 	w string
 	l Label
 }{
-	{"号楼", LabelHouseNo}, {"号院", LabelPOI}, {"号门", LabelSubPOI}, {"单元", LabelCellNo}, {"村民组", LabelVillageGroup}, {"组团", LabelSubPOI},
+	{"号楼", LabelHouseNo}, {"号院", LabelPOI}, {"号仓库", LabelPOI}, {"号库", LabelPOI}, {"号地块", LabelPOI}, {"号门", LabelSubPOI}, {"单元", LabelCellNo}, {"村民组", LabelVillageGroup}, {"组团", LabelSubPOI},
 	{"公里", LabelDistance}, {"千米", LabelDistance}, {"KM", LabelDistance}, {"#楼", LabelHouseNo},
 	{"号", LabelRoadNo}, {"栋", LabelHouseNo}, {"幢", LabelHouseNo}, {"座", LabelHouseNo}, {"#", LabelHouseNo},
 	{"层", LabelFloorNo}, {"楼", LabelFloorNo}, {"F", LabelFloorNo}, {"室", LabelRoomNo}, {"房", LabelRoomNo},
@@ -1216,6 +1219,9 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			}
 			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
 				break
+			}
+			if L == 1 && (l == LabelCommunity || l == LabelRoad) && end < n && (f[end] == '镇' || f[end] == '乡') {
+				break // 付村|镇, 新街|镇: the town word ends the name
 			}
 			if w == "村" && end < n && f[end] == '村' && (end+1 == n || !strings.ContainsRune("委民", f[end+1])) {
 				end++ // 陈村|村: a village named …村 takes the suffix again (陈村村)
