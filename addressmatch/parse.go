@@ -1130,6 +1130,8 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 				break
 			}
 			if strings.ContainsRune("区县市旗", f[k]) && !p.endsWithSuffix(st, i, k+1) && !roadAhead(st, k+1, n) &&
+				!(f[k] == '区' && k-i >= 3 && strings.ContainsRune("东西南北中", f[k-1])) && // 像素|南区 is a section
+
 				!p.hasPrefixAt(st, k+1, n, []string{"场", "区", "委", "政府", "中心", "人民", "第", "局"}) {
 				return k + 1, LabelDistrict
 			}
