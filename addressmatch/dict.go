@@ -178,7 +178,14 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		d.byCode[u.code] = idx
 		return idx
 	}
-	addName := func(name string, idx int32, short bool) {
+	var addName func(name string, idx int32, short bool)
+	addName = func(name string, idx int32, short bool) {
+		if strings.ContainsAny(name, "一二三四五六七八九十〇零两") {
+			// Compare and the DB parse normalised text, where 二七区 reads 27区
+			if nn := Normalize(name); nn != name && utf8.RuneCountInString(nn) >= 2 {
+				addName(nn, idx, short)
+			}
+		}
 		refs := d.names[name]
 		if len(refs) > 0 && refs[len(refs)-1].unit == idx {
 			return // units are added in order: a repeat is always the last ref
@@ -299,7 +306,8 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 			addName(base+"街道办", idx, false)
 			addName(base+"办事处", idx, false)
 		}
-		if s, ok := trimAny(name, "街道办事处", "街道", "民族乡", "镇", "乡"); ok {
+		if s, ok := trimAny(name, "街道办事处", "街道", "民族乡", "镇", "乡"); ok && !endsWithRoadWord(s) {
+			// 嵩山路街道 is not abbreviated: 嵩山路 alone is the road
 			addName(s, idx, true)
 		}
 	}
@@ -322,6 +330,16 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		}
 	}
 	return d, nil
+}
+
+// endsWithRoadWord: a name ending like a road (嵩山路, 解放街, 人民大道).
+func endsWithRoadWord(s string) bool {
+	for _, w := range []string{"路", "街", "道", "巷", "胡同", "弄"} {
+		if strings.HasSuffix(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // zoneSuffixes mark town-level units that are functional areas, not towns.

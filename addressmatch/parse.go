@@ -925,6 +925,9 @@ func (p *Parser) matchAssist(st *parseState, i, n int) (int, bool) {
 		if assistWords[w] {
 			return i + L, true
 		}
+		if L == 1 && w == "内" && i+1 < n && st.f[i+1] == '环' {
+			continue // 内环西路 is a road
+		}
 		if L == 1 && (w == "旁" || w == "内" || w == "后") {
 			switch st.last {
 			case LabelPOI, LabelSubPOI, LabelRoadNo, LabelHouseNo, LabelFloorNo, LabelAssist, LabelRoad:
@@ -1221,6 +1224,9 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			}
 			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
 				break
+			}
+			if L == 1 && (f[k] == '巷' || f[k] == '街') && end < n && (f[end] == '村' || f[end] == '路') && !(end+1 < n && f[end+1] == '口') {
+				break // 博巷|路, 博巷|村: the next word ends the name
 			}
 			if L == 1 && (l == LabelCommunity || l == LabelRoad) && end < n && (f[end] == '镇' || f[end] == '乡') {
 				break // 付村|镇, 新街|镇: the town word ends the name
