@@ -15,29 +15,35 @@ type cache struct {
 	cap     int64
 	size    int64
 	ll      *list.List
-	m       map[string]*list.Element
+	m       map[cacheKey]*list.Element
 	inval   map[string]uint64 // layer → version of its latest invalidation
 	hits    uint64
 	misses  uint64
 	dropped uint64
 }
 
+// cacheKey identifies a cached tile: layer, z/x/y and the canonical query.
+type cacheKey struct {
+	layer   string
+	z, x, y int
+	q       string
+}
+
 type cacheEntry struct {
-	key    string
-	layer  string
+	key    cacheKey
 	bound  orb.Bound // tile bounds with the buffer, WGS-84
 	tile   Tile
 	weight int64
 }
 
 func newCache(capBytes int64) *cache {
-	return &cache{cap: capBytes, ll: list.New(), m: map[string]*list.Element{}, inval: map[string]uint64{}}
+	return &cache{cap: capBytes, ll: list.New(), m: map[cacheKey]*list.Element{}, inval: map[string]uint64{}}
 }
 
 // weight counts the raw bytes plus a gzip allowance and a fixed overhead.
 func weightOf(t Tile) int64 { return int64(len(t.Data))*3/2 + 256 }
 
-func (c *cache) get(key string) (Tile, bool) {
+func (c *cache) get(key cacheKey) (Tile, bool) {
 	if c == nil {
 		return Tile{}, false
 	}
@@ -55,7 +61,7 @@ func (c *cache) get(key string) (Tile, bool) {
 // put stores a tile rendered from a snapshot of the given version, unless
 // the layer was invalidated by a later commit meanwhile (the tile could be
 // stale).
-func (c *cache) put(key, layer string, bound orb.Bound, t Tile, version uint64) {
+func (c *cache) put(key cacheKey, bound orb.Bound, t Tile, version uint64) {
 	if c == nil {
 		return
 	}
@@ -65,13 +71,13 @@ func (c *cache) put(key, layer string, bound orb.Bound, t Tile, version uint64) 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inval[layer] > version {
+	if c.inval[key.layer] > version {
 		return
 	}
 	if el, ok := c.m[key]; ok {
 		c.removeElement(el)
 	}
-	el := c.ll.PushFront(&cacheEntry{key: key, layer: layer, bound: bound, tile: t, weight: w})
+	el := c.ll.PushFront(&cacheEntry{key: key, bound: bound, tile: t, weight: w})
 	c.m[key] = el
 	c.size += w
 	for c.size > c.cap {
@@ -102,7 +108,7 @@ func (c *cache) invalidate(layer string, bounds []orb.Bound, all bool, version u
 	for el := c.ll.Front(); el != nil; {
 		next := el.Next()
 		e := el.Value.(*cacheEntry)
-		if e.layer == layer {
+		if e.key.layer == layer {
 			drop := all
 			for i := 0; !drop && i < len(bounds); i++ {
 				drop = e.bound.Intersects(bounds[i])

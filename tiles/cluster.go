@@ -3,16 +3,19 @@ package tiles
 import (
 	"context"
 	"math"
+	"math/bits"
 
 	"github.com/marketgeo/marketgeo/geo"
 )
 
-// clusterCell accumulates the points of one cluster cell.
+// clusterCell accumulates the points of one cluster cell. It holds no
+// pointer (the first point is found by bucket and point index), so the
+// pooled cell array costs the garbage collector nothing.
 type clusterCell struct {
-	n      int
-	byRisk [5]int
+	n      int32
+	byRisk [5]int32
 	sx, sy float64
-	first  selPoint
+	fb, fi uint32 // first point: l.bks[fb].pts[fi]
 }
 
 // renderEntityLayer writes the entity features of tile (z, x, y) into l
@@ -74,7 +77,10 @@ func (r *Renderer) renderEntityLayer(ctx context.Context, l *pointLayer, t *Tile
 func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher, z, x, y uint32, cell uint32) (int, error) {
 	s := r.points
 	ext := float64(r.opts.Extent)
-	side := int(r.opts.Extent / cell)
+	// Extent is a power of two, so is every cell size dividing it.
+	cshift := uint(bits.TrailingZeros32(cell))
+	sshift := uint(bits.TrailingZeros32(r.opts.Extent)) - cshift
+	side := 1 << sshift
 	if cap(l.cells) < side*side {
 		l.cells = make([]clusterCell, side*side)
 	}
@@ -82,23 +88,40 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 	clear(cells)
 	scale := float64(uint64(1) << z)
 	ox, oy := float64(x), float64(y)
-	icell := int(cell)
-	err := s.eachIn(ctx, ox/scale, oy/scale, (ox+1)/scale, (oy+1)/scale, m, func(b *bucket, p *storedPoint) bool {
-		tx := (p.fx*scale - ox) * ext
-		ty := (p.fy*scale - oy) * ext
-		if tx < 0 || ty < 0 || tx >= ext || ty >= ext {
-			return true // rounding at the tile's edge
+	x0, y0, x1, y1 := ox/scale, oy/scale, (ox+1)/scale, (oy+1)/scale
+	all := m.all()
+	bks := l.bks[:0]
+	var err error
+	bx0, bx1, by0, by1 := s.rangeOf(x0, y0, x1, y1)
+	s.eachBucket(bx0, bx1, by0, by1, func(b *bucket) bool {
+		if err = ctx.Err(); err != nil {
+			return false
 		}
-		c := &cells[int(ty)/icell*side+int(tx)/icell]
-		c.n++
-		c.byRisk[p.risk]++
-		c.sx += tx
-		c.sy += ty
-		if c.n == 1 {
-			c.first = selPoint{b, p}
+		fb := uint32(len(bks))
+		bks = append(bks, b)
+		for i := range b.pts {
+			p := &b.pts[i]
+			if p.fx < x0 || p.fx >= x1 || p.fy < y0 || p.fy >= y1 || (!all && !m.ok(p)) {
+				continue
+			}
+			tx := (p.fx*scale - ox) * ext
+			ty := (p.fy*scale - oy) * ext
+			ix, iy := int(tx), int(ty)
+			if ix < 0 || iy < 0 || ix >= int(ext) || iy >= int(ext) {
+				continue // rounding at the tile's edge
+			}
+			c := &cells[(iy>>cshift)<<sshift|ix>>cshift]
+			if c.n == 0 {
+				c.fb, c.fi = fb, uint32(i)
+			}
+			c.n++
+			c.byRisk[p.risk]++
+			c.sx += tx
+			c.sy += ty
 		}
 		return true
 	})
+	l.bks = bks
 	if err != nil {
 		return 0, err
 	}
@@ -109,19 +132,12 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 		case c.n == 0:
 			continue
 		case c.n == 1:
-			l.entity(s, c.first.b, c.first.p, int64(math.Floor(c.sx)), int64(math.Floor(c.sy)))
+			b := bks[c.fb]
+			l.entity(s, b, &b.pts[c.fi], int64(math.Floor(c.sx)), int64(math.Floor(c.sy)))
 		default:
-			l.num("cluster", 1)
-			l.num("count", int64(c.n))
-			l.num("count_A", int64(c.byRisk[1]))
-			l.num("count_B", int64(c.byRisk[2]))
-			l.num("count_C", int64(c.byRisk[3]))
-			l.num("count_D", int64(c.byRisk[4]))
-			l.risk(s, dominantRisk(c.byRisk))
-			n := float64(c.n)
-			l.add(int64(math.Floor(c.sx/n)), int64(math.Floor(c.sy/n)))
+			l.cluster(s, c)
 		}
-		total += c.n
+		total += int(c.n)
 	}
 	return total, nil
 }

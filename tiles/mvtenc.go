@@ -39,7 +39,18 @@ type pointLayer struct {
 	dictIdx  []uint32
 	sel      []selPoint    // scratch: the points of a point tile
 	cells    []clusterCell // scratch: the cells of a clustered tile
+	bks      []*bucket     // scratch: the buckets of a clustered tile
+
+	// Cluster properties: key indices of clusterKeys, and value index + 1
+	// of each small integer already in vals (0 = not yet).
+	clKeys [6]uint32
+	haveCl bool
+	intIdx []uint32
 }
+
+// clusterKeys are the numeric property keys of a cluster feature, in the
+// order of pointLayer.clKeys (its risk uses the entity key).
+var clusterKeys = [6]string{"cluster", "count", "count_A", "count_B", "count_C", "count_D"}
 
 // entityKeys are the property keys of an entity feature, in the order of
 // pointLayer.entKeys.
@@ -76,7 +87,57 @@ func (l *pointLayer) reset(name string, extent uint32) {
 	clear(l.dictIdx)
 	clear(l.sel)
 	l.sel = l.sel[:0]
-	clear(l.cells)
+	clear(l.bks)
+	l.bks = l.bks[:0]
+	l.haveCl = false
+	clear(l.intIdx)
+}
+
+// smallInt returns the index of the unsigned integer value v (< 1<<16) in
+// the layer's value table, adding it if needed.
+func (l *pointLayer) smallInt(v int32) uint32 {
+	if int(v) >= len(l.intIdx) {
+		l.intIdx = append(l.intIdx, make([]uint32, int(v)+1-len(l.intIdx))...)
+	}
+	if l.intIdx[v] == 0 {
+		l.vals = append(l.vals, 4<<3|2, byte(1+varintLen(uint64(v))), 5<<3|0) // Value{uint_value}
+		l.vals = appendVarint(l.vals, uint64(v))
+		l.nvals++
+		l.intIdx[v] = l.nvals
+	}
+	return l.intIdx[v] - 1
+}
+
+// cluster adds the feature of a cluster cell: cluster=1, count,
+// count_A … count_D and risk = the worst class present, at the members'
+// mean position.
+func (l *pointLayer) cluster(s *pointStore, c *clusterCell) {
+	if !l.haveCl {
+		for i, k := range clusterKeys {
+			l.clKeys[i] = l.key(k)
+		}
+		l.haveCl = true
+	}
+	if c.n >= 1<<16 {
+		l.num("cluster", 1)
+		l.num("count", int64(c.n))
+		l.num("count_A", int64(c.byRisk[1]))
+		l.num("count_B", int64(c.byRisk[2]))
+		l.num("count_C", int64(c.byRisk[3]))
+		l.num("count_D", int64(c.byRisk[4]))
+	} else {
+		l.tags = append(l.tags, l.clKeys[0], l.smallInt(1), l.clKeys[1], l.smallInt(c.n))
+		for i := 1; i <= 4; i++ {
+			l.tags = append(l.tags, l.clKeys[1+i], l.smallInt(c.byRisk[i]))
+		}
+	}
+	var by [5]int
+	for i, n := range c.byRisk {
+		by[i] = int(n)
+	}
+	l.risk(s, dominantRisk(by))
+	n := float64(c.n)
+	l.add(int64(math.Floor(c.sx/n)), int64(math.Floor(c.sy/n)))
 }
 
 func (l *pointLayer) key(k string) uint32 {

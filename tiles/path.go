@@ -40,14 +40,17 @@ func parseCoord(field, s string) (int, error) {
 
 // ParsePath parses "{layer}/{z}/{x}/{y}.mvt" (with or without a leading
 // "/tiles/" or "/") into its parts, validating the numbers like ParseZXY.
-// The layer name is returned unchecked.
+// The layer name is returned unchecked. It does not allocate on success.
 func ParsePath(p string, maxZoom int) (layer string, z, x, y int, err error) {
 	p = strings.TrimPrefix(p, "/")
 	p = strings.TrimPrefix(p, "tiles/")
-	parts := strings.Split(p, "/")
-	if len(parts) != 4 || !strings.HasSuffix(parts[3], ".mvt") || parts[0] == "" {
+	layer, rest, ok1 := strings.Cut(p, "/")
+	zs, rest, ok2 := strings.Cut(rest, "/")
+	xs, ys, ok3 := strings.Cut(rest, "/")
+	ys, ok4 := strings.CutSuffix(ys, ".mvt")
+	if !ok1 || !ok2 || !ok3 || !ok4 || layer == "" || strings.Contains(ys, "/") {
 		return "", 0, 0, 0, &RangeError{Field: "path", Reason: fmt.Sprintf("%q is not {layer}/{z}/{x}/{y}.mvt", p)}
 	}
-	z, x, y, err = ParseZXY(parts[1], parts[2], strings.TrimSuffix(parts[3], ".mvt"), maxZoom)
-	return parts[0], z, x, y, err
+	z, x, y, err = ParseZXY(zs, xs, ys, maxZoom)
+	return layer, z, x, y, err
 }

@@ -233,12 +233,13 @@ func (s *pointStore) eachBucket(bx0, bx1, by0, by1 uint64, fn func(*bucket) bool
 	return true
 }
 
-// rangeOf returns the buckets covering the world-fraction box [x0, x1] ×
-// [y0, y1].
+// rangeOf returns the buckets covering the world-fraction box [x0, x1) ×
+// [y0, y1).
 func (s *pointStore) rangeOf(x0, y0, x1, y1 float64) (bx0, bx1, by0, by1 uint64) {
 	n := float64(uint64(1) << s.bz)
-	f := func(v float64) uint64 { return uint64(clampF(math.Floor(v*n), 0, n-1)) }
-	return f(x0), f(x1), f(y0), f(y1)
+	lo := func(v float64) uint64 { return uint64(clampF(math.Floor(v*n), 0, n-1)) }
+	hi := func(v float64) uint64 { return uint64(clampF(math.Ceil(v*n)-1, 0, n-1)) }
+	return lo(x0), hi(x1), lo(y0), hi(y1)
 }
 
 // matcher applies a geo.Filter to stored points with the semantics of the

@@ -326,7 +326,7 @@ func (r *Renderer) Tile(ctx context.Context, layer string, z, x, y int, q Query)
 	if r.closed.Load() {
 		return Tile{}, ErrClosed
 	}
-	key := layer + "/" + strconv.Itoa(z) + "/" + strconv.Itoa(x) + "/" + strconv.Itoa(y) + q.key()
+	key := cacheKey{layer: layer, z: z, x: x, y: y, q: q.key()}
 	if t, ok := r.cache.get(key); ok {
 		return t, nil
 	}
@@ -334,7 +334,7 @@ func (r *Renderer) Tile(ctx context.Context, layer string, z, x, y int, q Query)
 	if err != nil {
 		return Tile{}, err
 	}
-	r.cache.put(key, layer, r.tileBound(z, x, y, r.opts.Buffer), t, version)
+	r.cache.put(key, r.tileBound(z, x, y, r.opts.Buffer), t, version)
 	return t, nil
 }
 
