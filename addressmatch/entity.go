@@ -113,6 +113,7 @@ type entity struct {
 	allRds  []string // every road named, the roads of an intersection included
 	near    bool     // the address is described relative to something (附近, 交叉口 …)
 	houseno string
+	section string   // a numbered or directional section of a compound (3区, 北区)
 	nLast   int      // index in names of the last name of the main text
 	comms   []string // community/village names: a compound, never the finest place
 }
@@ -153,6 +154,9 @@ func (p *Parser) entityOf(s string) entity {
 			}
 			if t == "" {
 				continue
+			}
+			if (isNumericName(sp.Text) || isSectionName(sp.Text)) && strings.HasSuffix(sp.Text, "区") && e.section == "" {
+				e.section = numKeyCN(sp.Text)
 			}
 			if isNumericName(t) || isSectionName(t) {
 				continue
@@ -248,6 +252,11 @@ func gateSuffix(t string) int {
 		return 0
 	}
 	return n - k
+}
+
+// numKeyCN is the section key of a section name: 三区 and 3区 agree.
+func numKeyCN(t string) string {
+	return Normalize(t)
 }
 
 // isSectionName: 北区, 东区, 南校区 — a part of a compound named by a
@@ -586,6 +595,11 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 	case fin || comp:
 		switch {
 		case a.houseno != "" && b.houseno != "":
+			if a.houseno == b.houseno && a.section != "" && b.section != "" && a.section != b.section {
+				// 飞龙1区5号楼 / 飞龙3区5号楼: one number in two sections of a
+				// development, which are compounds of their own
+				return None, LevelSamePOI, "same-name-other-section"
+			}
 			if a.houseno == b.houseno {
 				return Match, LevelSameBuilding, "same-name-same-building"
 			}
