@@ -58,7 +58,8 @@ func BenchmarkNearbyStages(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			c := queries[i%1024]
 			cos0 := math.Cos(c[1] * deg2rad)
-			for _, bb := range capBounds(c, radius) {
+			cb := capBounds(c, radius)
+			for _, bb := range cb.b[:cb.n] {
 				bare.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
 					s1 := sinHalf((min[1] - c[1]) * deg2rad)
 					s2 := sinHalf((min[0] - c[0]) * deg2rad)

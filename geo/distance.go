@@ -60,37 +60,43 @@ func radiusToA(r float64) float64 {
 	return s * s
 }
 
+// capBoxes holds one or two boxes, by value (no allocation per query).
+type capBoxes struct {
+	b [2]orb.Bound
+	n int
+}
+
 // capBounds returns the bounding boxes (one, or two across the antimeridian)
 // that contain every point within radius metres of c on the sphere. They are
 // exact up to a 1e-9° margin: Δλ = asin(sin δ / cos φ) is the true
 // longitude half-width of a spherical cap, and a cap reaching a pole covers
 // every longitude.
-func capBounds(c orb.Point, radius float64) []orb.Bound {
+func capBounds(c orb.Point, radius float64) capBoxes {
 	delta := radius / EarthRadius
 	dLat := delta/deg2rad + 1e-9
 	minLat, maxLat := c[1]-dLat, c[1]+dLat
 	if delta >= math.Pi/2 || maxLat >= 90 || minLat <= -90 {
-		return []orb.Bound{{Min: orb.Point{-180, math.Max(minLat, -90)}, Max: orb.Point{180, math.Min(maxLat, 90)}}}
+		return capBoxes{b: [2]orb.Bound{{Min: orb.Point{-180, math.Max(minLat, -90)}, Max: orb.Point{180, math.Min(maxLat, 90)}}}, n: 1}
 	}
 	s := math.Sin(delta) / math.Cos(c[1]*deg2rad)
 	if s >= 1 {
-		return []orb.Bound{{Min: orb.Point{-180, minLat}, Max: orb.Point{180, maxLat}}}
+		return capBoxes{b: [2]orb.Bound{{Min: orb.Point{-180, minLat}, Max: orb.Point{180, maxLat}}}, n: 1}
 	}
 	dLon := math.Asin(s)/deg2rad + 1e-9
 	minLon, maxLon := c[0]-dLon, c[0]+dLon
 	switch {
 	case minLon < -180:
-		return []orb.Bound{
+		return capBoxes{b: [2]orb.Bound{
 			{Min: orb.Point{minLon + 360, minLat}, Max: orb.Point{180, maxLat}},
 			{Min: orb.Point{-180, minLat}, Max: orb.Point{maxLon, maxLat}},
-		}
+		}, n: 2}
 	case maxLon > 180:
-		return []orb.Bound{
+		return capBoxes{b: [2]orb.Bound{
 			{Min: orb.Point{minLon, minLat}, Max: orb.Point{180, maxLat}},
 			{Min: orb.Point{-180, minLat}, Max: orb.Point{maxLon - 360, maxLat}},
-		}
+		}, n: 2}
 	}
-	return []orb.Bound{{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}}
+	return capBoxes{b: [2]orb.Bound{{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}}, n: 1}
 }
 
 // boxLowerBoundA returns a haversine term that is ≤ the term of every point

@@ -310,12 +310,12 @@ func (p *packed) radius(r *radiusScan, lv, i int) {
 
 // radiusCands appends to buf the live points within aMax of center inside
 // the boxes bs (the cap's bounds), unsorted.
-func (t *ptree) radiusCands(ctx context.Context, bs []orb.Bound, center orb.Point, aMax float64, keep func(pitem) bool, buf []cand) ([]cand, error) {
+func (t *ptree) radiusCands(ctx context.Context, cb capBoxes, center orb.Point, aMax float64, keep func(pitem) bool, buf []cand) ([]cand, error) {
 	lon0, lat0 := center[0], center[1]
 	cos0 := math.Cos(lat0 * deg2rad)
 	if b := t.base; b != nil && len(b.pts) > 0 {
 		top := len(b.levels) - 1
-		for _, bb := range bs {
+		for _, bb := range cb.b[:cb.n] {
 			r := radiusScan{q: pbox{bb.Min[0], bb.Min[1], bb.Max[0], bb.Max[1]}, lon0: lon0, lat0: lat0, cos0: cos0, aMax: aMax,
 				dead: &t.dead, hasDead: t.ndead > 0, keep: keep, out: buf}
 			if b.levels[top][0].intersects(&r.q) {
@@ -332,7 +332,7 @@ func (t *ptree) radiusCands(ctx context.Context, bs []orb.Bound, center orb.Poin
 	}
 	n := 0
 	var err error
-	for _, bb := range bs {
+	for _, bb := range cb.b[:cb.n] {
 		t.delta.Search(bb.Min, bb.Max, func(min, _ [2]float64, it pitem) bool {
 			a := haversineA(lon0, lat0, cos0, min[0], min[1], it.cosLat)
 			if a <= aMax && (keep == nil || keep(it)) {
@@ -400,7 +400,7 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 		return true
 	}
 	if b := t.base; b != nil && len(b.pts) > 0 {
-		var h nheap
+		h := make(nheap, 0, 256)
 		top := len(b.levels) - 1
 		r := b.levels[top][0]
 		h.push(nent{a: boxLowerBoundA(lon0, lat0, cos0, [2]float64{r.minX, r.minY}, [2]float64{r.maxX, r.maxY}), lv: int32(top), i: 0})
