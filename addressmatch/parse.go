@@ -1134,8 +1134,9 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 			}
 			if strings.ContainsRune("区县市旗", f[k]) && !p.endsWithSuffix(st, i, k+1) && !roadAhead(st, k+1, n) &&
 				!(f[k] == '区' && k-i >= 3 && strings.ContainsRune("东西南北中", f[k-1])) && // 像素|南区 is a section
-
-				!p.hasPrefixAt(st, k+1, n, []string{"场", "区", "委", "政府", "中心", "人民", "第", "局"}) {
+				!(f[k] == '区' && cntext.IsNumeralRune(f[k-1])) && // 青莲|二区 is a numbered section
+				!(f[k] == '市' && (f[k-1] == '城' || f[k-1] == '超' || f[k-1] == '门' || f[k-1] == '夜')) && // 城市花园, 超市
+				!p.hasPrefixAt(st, k+1, n, []string{"场", "区", "委", "政府", "中心", "人民", "第", "局", "心"}) {
 				return k + 1, LabelDistrict
 			}
 		}
