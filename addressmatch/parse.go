@@ -1025,7 +1025,10 @@ func (p *Parser) bareVillage(st *parseState, i, j, n int) bool {
 		return false
 	}
 	prev := st.spans[len(st.spans)-1]
-	if (prev.Label != LabelTown && prev.Label != LabelCommunity) || prev.End != i {
+	if (prev.Label != LabelTown && prev.Label != LabelCommunity && prev.Label != LabelDistrict) || prev.End != i {
+		return false
+	}
+	if prev.Label == LabelDistrict && !strings.ContainsRune(villageEnds, st.f[j-1]) {
 		return false
 	}
 	for k := i; k < j; k++ {
@@ -1036,9 +1039,16 @@ func (p *Parser) bareVillage(st *parseState, i, j, n int) bool {
 	if p.endsWithPoiSuffix(st, i, j) || p.endsWithSuffix(st, i, j) {
 		return false
 	}
+	if (j == n || cntext.IsSpaceOrPunct(st.f[j])) && strings.ContainsRune(villageEnds, st.f[j-1]) {
+		return true // 北苑街道|石桥头, 兰亭镇|任家畈
+	}
 	e, l, ok := p.matchNumber(st, j, n)
 	return ok && (l == LabelRoadNo || l == LabelHouseNo) && st.f[e-1] == '号'
 }
+
+// villageEnds are final characters typical of natural-village names
+// (石桥头, 于宅, 任家畈, 大岙, 林垟, 鹿木坑, 黄埠).
+const villageEnds = "头宅畈岙垟坑埠墩堡寨屯圩"
 
 // noteWords mark a free-text note appended to an address for the courier.
 var noteWords = []string{"电话", "联系", "先生", "女士", "小姐", "派送", "验货", "自取", "送货", "收件", "寄件", "谢谢", "急件", "签收", "到付", "请"}
