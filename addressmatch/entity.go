@@ -607,8 +607,13 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 		case a.houseno != "" || b.houseno != "":
 			return Partial, LevelSamePOI, "same-name-one-building"
 		}
-		if roadConflict {
+		if roadConflict && (a.namesBusiness() || b.namesBusiness()) {
+			// a shop name on another road is another branch
 			return None, LevelDifferent, "same-name-other-road"
+		}
+		if roadConflict {
+			// a compound reached from another road
+			return Partial, LevelSamePOI, "same-compound-other-road"
 		}
 		if !fin || a.gate != b.gate {
 			return Partial, LevelSamePOI, "same-compound-or-gate-or-road"
