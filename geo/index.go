@@ -596,19 +596,27 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 	freshEntities := unique && s.entities.len() == 0
 	freshBuildings := unique && s.buildings.len() == 0
 	var entityIDs, buildingIDs []idSlot
+	var fresh []freshPoint // the fresh entities' points, in Hilbert order
 	if unique {
 		type keyed struct {
-			k uint64
-			i int
+			k    uint64
+			i    int
+			x, y float64
+			bits uint32
 		}
 		order := make([]keyed, len(ops))
+		grids := freshEntities && s.zoneCount[s.opts.GridLayer] > 0
 		parallelRange(len(ops), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				o := ops[i]
-				order[i] = keyed{opKey(o), i}
-				// a fresh entity's grid, derived here in parallel
+				order[i] = keyed{k: opKey(o), i: i}
+				// a fresh entity's grid, bits and point, here in parallel
+				// and in memory order
 				if e, ok := o.v.(*Entity); ok && freshEntities {
-					e.GridID = s.gridAt(e.Location)
+					if grids {
+						e.GridID = s.gridAt(e.Location)
+					}
+					order[i].x, order[i].y, order[i].bits = e.Location[0], e.Location[1], entityBits(e)
 				}
 			}
 		})
@@ -619,16 +627,15 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 			return a.i - b.i
 		})
 		pts = make([]op, len(ops))
-		nEnt := 0
 		for i, k := range order {
 			pts[i] = ops[k.i]
-			if pts[i].layer == LayerEntities {
-				nEnt++
+			if freshEntities && pts[i].layer == LayerEntities && pts[i].v != nil {
+				fresh = append(fresh, freshPoint{orb.Point{k.x, k.y}, k.bits})
 			}
 		}
 		if freshEntities {
-			entityIDs = make([]idSlot, 0, nEnt)
-			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, nEnt)
+			entityIDs = make([]idSlot, 0, len(fresh))
+			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, len(fresh))
 		}
 	}
 	for _, o := range pts {
@@ -638,7 +645,8 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 		case LayerEntities:
 			if freshEntities && o.v != nil {
 				ne := o.v.(*Entity) // its grid was derived above
-				entityIDs = append(entityIDs, idSlot{id: o.id, slot: s.entities.insertNoID(ne, ne.Location, entityBits(ne))})
+				fp := fresh[len(entityIDs)]
+				entityIDs = append(entityIDs, idSlot{id: o.id, slot: s.entities.insertNoID(ne, fp.p, fp.bits)})
 				emit(Change{Layer: LayerEntities, ID: o.id, New: ne})
 				continue
 			}
@@ -788,6 +796,11 @@ func HilbertIndex(p orb.Point) uint64 {
 }
 
 // gridAt returns the ID of the grid zone containing p, or "".
+type freshPoint struct {
+	p    orb.Point
+	bits uint32
+}
+
 // parallelRange splits [0, n) into one contiguous part per processor (for
 // large n) and runs fn on each part concurrently, returning when all are
 // done.
@@ -812,9 +825,6 @@ func parallelRange(n int, fn func(lo, hi int)) {
 
 // gridAt is safe for concurrent use once the zones of s are settled.
 func (s *Snapshot) gridAt(p orb.Point) string {
-	if s.zoneCount[s.opts.GridLayer] == 0 {
-		return ""
-	}
 	id := ""
 	for _, ze := range s.zcells.get(s).candidates(p) {
 		if ze.zone.Layer == s.opts.GridLayer && ze.area.Contains(p) {

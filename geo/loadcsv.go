@@ -184,9 +184,11 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			in := interner{}
+			// no interner: a record's fields are substrings of one string
+			// (encoding/csv allocates a record at once), which the entity
+			// keeps anyway, so sharing repeated values would save nothing
 			for b := range batches {
-				results <- convertBatch(b, &cols, o, in)
+				results <- convertBatch(b, &cols, o, nil)
 			}
 		}()
 	}
