@@ -1233,8 +1233,8 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 				}
 				return p.splitCompound(st, i, end, split), l
 			}
-			if l == LabelCommunity && strings.HasSuffix(w, "村") && end < n && f[end] == '民' {
-				break
+			if l == LabelCommunity && strings.HasSuffix(w, "村") && p.hasPrefixAt(st, end, n, []string{"民委", "民组", "民小组"}) {
+				break // 村|民委员会 is one word; 民乐村|民乐大厦 is not
 			}
 			if L == 1 && (f[k] == '巷' || f[k] == '街') && end < n && (f[end] == '村' || f[end] == '路') && !(end+1 < n && f[end+1] == '口') {
 				break // 博巷|路, 博巷|村: the next word ends the name
