@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -730,6 +731,7 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 			return reports, err
 		}
 	}
+	b.ops = slices.Grow(b.ops, len(entities))
 	for _, e := range entities {
 		b.upsertValidEntity(e)
 	}

@@ -142,17 +142,28 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 
 	var stop atomic.Bool // set on a strict-mode error: stop reading
 	batches := make(chan *csvBatch, 4)
+	free := make(chan *csvBatch, 8) // converted batches, for reuse
+	newBatch := func(seq, row0 int) *csvBatch {
+		select {
+		case b := <-free:
+			*b = csvBatch{seq: seq, row0: row0, fields: b.fields[:0], starts: b.starts[:0], rows: b.rows[:0]}
+			return b
+		default:
+			return &csvBatch{seq: seq, row0: row0, fields: make([]string, 0, csvBatchRows*len(header)),
+				starts: make([]int32, 0, csvBatchRows+1), rows: make([]int, 0, csvBatchRows)}
+		}
+	}
 	results := make(chan *csvResult, 4)
 	var readErr error
 	go func() { // the splitter
 		defer close(batches)
 		row, seq := 1, 0
-		b := &csvBatch{seq: seq, row0: row + 1}
+		b := newBatch(seq, row+1)
 		flush := func() {
 			b.starts = append(b.starts, int32(len(b.fields)))
 			batches <- b
 			seq++
-			b = &csvBatch{seq: seq, row0: row + 1}
+			b = newBatch(seq, row+1)
 		}
 		for !stop.Load() {
 			rec, err := cr.Read()
@@ -189,6 +200,11 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 			// keeps anyway, so sharing repeated values would save nothing
 			for b := range batches {
 				results <- convertBatch(b, &cols, o, nil)
+				clear(b.fields) // drop the records' strings before reuse
+				select {
+				case free <- b:
+				default:
+				}
 			}
 		}()
 	}
