@@ -105,6 +105,7 @@ func BenchmarkBuild1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Logf("1M: docs %d, build %v (CPU %v), heap +%d MiB", f.idx.Stats().Docs, f.buildTime.Round(time.Millisecond), f.buildCPU.Round(time.Millisecond), f.heapBytes>>20)
 		b.ReportMetric(f.buildTime.Seconds(), "build-s")
 		b.ReportMetric(float64(f.heapBytes)/(1<<20), "heap-MiB")
 		qs := benchQueries(f)

@@ -19,6 +19,7 @@ type demoFixture struct {
 	geo       *geo.Index
 	idx       *Index
 	buildTime time.Duration
+	buildCPU  time.Duration
 	heapBytes uint64
 }
 
@@ -60,15 +61,15 @@ func buildFixture(n int, opts Options) (*demoFixture, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	idx, err := New(g, opts)
 	if err != nil {
 		return nil, err
 	}
-	took := time.Since(start)
+	took, cpu := time.Since(start), cpuTime()-cpu0
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	return &demoFixture{ds: ds, geo: g, idx: idx, buildTime: took, heapBytes: after.HeapAlloc - before.HeapAlloc}, nil
+	return &demoFixture{ds: ds, geo: g, idx: idx, buildTime: took, buildCPU: cpu, heapBytes: after.HeapAlloc - before.HeapAlloc}, nil
 }
 
 func getFixture(t testing.TB) *demoFixture {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -728,8 +729,14 @@ func (ix *Index) around(ctx context.Context, q Query) ([]string, bool, error) {
 // rank scores the candidate documents, applies the thresholds and the
 // distance factor, and returns the best limit hits. mu is read-held.
 func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
-	hits := make([]Hit, 0, 16)
-	quality := make([]float64, 0, 16)
+	type cand struct {
+		d       *doc
+		quality float64 // match quality, before the distance factor
+		score   float64
+		dist    float64
+		how     string
+	}
+	cs := make([]cand, 0, len(keys))
 	bestQ := 0.0
 	for _, key := range keys {
 		d, ok := ix.docs[key]
@@ -740,53 +747,62 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 		if s < ix.opts.MinScore {
 			continue
 		}
-		hit := Hit{Score: s, Match: how, Layer: d.layer, ID: d.id, Name: d.name, Feature: d.hit}
+		c := cand{d: d, quality: s, score: s, how: how}
 		if q.Center != nil {
-			dist := geo.DistanceM(*q.Center, d.loc)
-			if q.RadiusM > 0 && dist > q.RadiusM {
+			c.dist = geo.DistanceM(*q.Center, d.loc)
+			if q.RadiusM > 0 && c.dist > q.RadiusM {
 				continue
 			}
 			scale := ix.opts.DistanceScaleM
 			if q.RadiusM > 0 {
 				scale = q.RadiusM
 			}
-			hit.DistanceM = dist
-			hit.Feature.DistanceM = dist
-			hit.Score = s * (1 - 0.15*math.Min(1, dist/scale))
+			c.score = s * (1 - 0.15*math.Min(1, c.dist/scale))
 		}
-		if s > bestQ {
-			bestQ = s
-		}
-		hits = append(hits, hit)
-		quality = append(quality, s)
+		bestQ = max(bestQ, s)
+		cs = append(cs, c)
 	}
 	// Relative threshold on quality, then order by final score.
-	kept := hits[:0]
-	for i, h := range hits {
-		if quality[i] >= bestQ*ix.opts.MinRelativeScore {
-			kept = append(kept, h)
+	kept := cs[:0]
+	for _, c := range cs {
+		if c.quality >= bestQ*ix.opts.MinRelativeScore {
+			kept = append(kept, c)
 		}
 	}
-	hits = kept
-	sort.SliceStable(hits, func(i, j int) bool {
-		if hits[i].Score != hits[j].Score {
-			return hits[i].Score > hits[j].Score
+	slices.SortStableFunc(kept, func(a, b cand) int {
+		switch {
+		case a.score != b.score:
+			return cmpDesc(a.score, b.score)
+		case a.dist != b.dist:
+			return cmpDesc(b.dist, a.dist)
+		case len(a.d.name) != len(b.d.name):
+			return len(a.d.name) - len(b.d.name)
 		}
-		if hits[i].DistanceM != hits[j].DistanceM {
-			return hits[i].DistanceM < hits[j].DistanceM
-		}
-		if len(hits[i].Name) != len(hits[j].Name) {
-			return len(hits[i].Name) < len(hits[j].Name)
-		}
-		return hits[i].ID < hits[j].ID
+		return strings.Compare(a.d.id, b.d.id)
 	})
-	if len(hits) > limit {
-		hits = hits[:limit]
-	}
-	for i := range hits {
-		hits[i].Score = math.Round(hits[i].Score*10000) / 10000
+	kept = kept[:min(len(kept), limit)]
+	hits := make([]Hit, len(kept))
+	for i, c := range kept {
+		h := Hit{Score: math.Round(c.score*10000) / 10000, Match: c.how, Layer: c.d.layer, ID: c.d.id,
+			Name: c.d.name, Feature: c.d.hit}
+		if q.Center != nil {
+			h.DistanceM = c.dist
+			h.Feature.DistanceM = c.dist
+		}
+		hits[i] = h
 	}
 	return hits
+}
+
+// cmpDesc orders larger values first.
+func cmpDesc(a, b float64) int {
+	if a > b {
+		return -1
+	}
+	if a < b {
+		return 1
+	}
+	return 0
 }
 
 // maxCommonShare: a query term found in more than this share of the

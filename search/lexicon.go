@@ -353,10 +353,11 @@ func (lx *lexicon) containsWalk(text string, unis []string, n int, f *candFilter
 // charCount returns the keys of the n docs with the highest idf-weighted
 // count of the query's characters (the typo pass: one wrong character
 // kills the bigrams around it, not the other characters). Characters in
-// more than maxCommonShare of the docs are skipped while rarer ones remain.
+// more than maxCommonShare of the docs (at most maxCommonDocs) are skipped
+// while rarer ones remain.
 func (lx *lexicon) charCount(unis []string, n int, f *candFilter, keys []string) []string {
 	total := len(lx.docs)
-	limit := max(int(maxCommonShare*float64(total)), 200)
+	limit := min(max(int(maxCommonShare*float64(total)), 200), maxCommonDocs)
 	var lists [][]uint32
 	var rarest []uint32
 	for _, u := range uniq(unis) {
