@@ -3,11 +3,13 @@ package benchmarks
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"testing"
-	"time"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
@@ -237,40 +239,57 @@ func BenchmarkZonesAt1000Grids(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
 }
 
-// BenchmarkLoadCSV: reading an entity CSV and committing it to a new index
-// (the start-up path of `marketgeo serve --data`), with the heap it keeps.
+// BenchmarkLoadCSV: loading a data directory of an entity CSV and the
+// zones (grids included, so every entity gets its grid) into a new index
+// with geo.LoadDir, the start-up path of `marketgeo serve --data` and
+// `marketgeo load`, with the heap it keeps. Run with -cpu 2 (the loader
+// parses in parallel) and -benchtime 3x.
 func BenchmarkLoadCSV(b *testing.B) {
 	for _, n := range Sizes() {
 		d, err := Load(n)
 		if err != nil {
 			b.Fatal(err)
 		}
+		dir := b.TempDir()
 		var csv bytes.Buffer
 		if err := geo.WriteEntitiesCSV(&csv, d.Demo.Entities); err != nil {
 			b.Fatal(err)
 		}
-		raw := csv.Bytes()
+		zones, err := json.Marshal((&geo.Features{Zones: d.Demo.Zones}).FeatureCollection())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "entities.csv"), csv.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "zones.geojson"), zones, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		csv = bytes.Buffer{}
+		runtime.GC()
 		b.Run(sizeName(n), func(b *testing.B) {
 			var heap uint64
 			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				ents, rep, err := geo.ReadEntitiesCSV(bytes.NewReader(raw), "bench", geo.LoadOptions{})
-				if err != nil || rep.Rejected > 0 {
-					b.Fatal(err, rep)
-				}
 				idx, _ := geo.New(geo.Options{})
-				batch := idx.Batch()
-				for j := range ents {
-					_ = batch.UpsertEntity(ents[j])
+				reps, err := geo.LoadDir(idx, dir, geo.LoadOptions{})
+				if err != nil {
+					b.Fatal(err)
 				}
-				ents = nil
-				batch.Commit()
-				_ = start
+				for _, r := range reps {
+					if r.Rejected > 0 {
+						b.Fatal(r)
+					}
+				}
+				b.StopTimer()
+				if c := idx.Snapshot().Counts(); c.Entities != n {
+					b.Fatalf("loaded %d entities of %d", c.Entities, n)
+				}
 				runtime.GC()
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				heap = ms.HeapInuse
 				runtime.KeepAlive(idx)
+				b.StartTimer()
 			}
 			b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
 		})
