@@ -302,6 +302,10 @@ func (p *Parser) Parse(s string) Components {
 			i = j
 			continue
 		}
+		if st.open && st.ftext(i, min(i+2, n)) == "中国" && p.provinceAt(st, i+2, n) {
+			i += 2 // …江北区中国浙江省金华市…: a second address restarting at 中国
+			continue
+		}
 		if st.open && isAlnum(r) {
 			// AAAA浙江温州市…: a run of letters glued before a division name is noise
 			if j, digits, letters, _ := numberRun(st.f, i, n); letters && !digits && j-i >= 2 {
@@ -474,6 +478,11 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 				// a full name restating an unresolved coarser level (小伊乡江苏省灌云县小伊乡)
 				restate := !ref.short && st.unit[u.level] < 0 && u.level < AdminCommunity
 				if !restate && !(u.level == AdminDistrict && st.prevCountyCity(d, ref.unit)) {
+					if !ref.short && u.level <= AdminDistrict && st.unit[u.level] >= 0 && st.unit[u.level] != ref.unit &&
+						len(refs) == 1 && (p.descendantNameAt(st, i+L, n, ref.unit) || st.chainAt(i, d, ref.unit)) {
+						// 宁波市江北区…浙江省金华市兰溪市: a second, conflicting chain
+						incons = append(incons, ref.unit)
+					}
 					continue
 				}
 			}
@@ -637,13 +646,42 @@ func (p *Parser) childTownAt(st *parseState, k, n int, u int32) bool {
 	return false
 }
 
+// chainAt: the span ending at i names the parent of u (金华市|兰溪市).
+func (st *parseState) chainAt(i int, d *adminDict, u int32) bool {
+	if len(st.spans) == 0 {
+		return false
+	}
+	last := st.spans[len(st.spans)-1]
+	if last.End != i || (last.Label != LabelCity && last.Label != LabelProvince) {
+		return false
+	}
+	par := d.units[u].parent
+	if par < 0 {
+		return false
+	}
+	pn := d.units[par].name
+	return pn != "" && cntext.Fold(last.Text) == pn
+}
+
+// provinceAt: the name of a province starts at k.
+func (p *Parser) provinceAt(st *parseState, k, n int) bool {
+	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
+			if p.dict.units[ref.unit].level == AdminProvince {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // descendantNameAt: the name (official or abbreviated) of a unit below u
 // starts at k (金华|义乌, 东阳|白云街道): an abbreviation of u restated just
 // before it (金华市…金华义乌) is u again.
 func (p *Parser) descendantNameAt(st *parseState, k, n int, u int32) bool {
 	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
-			if ref.unit != u && p.dict.units[ref.unit].level <= AdminTown && p.dict.isAncestor(u, ref.unit) {
+			if (ref.unit != u || !ref.short) && p.dict.units[ref.unit].level <= AdminTown && p.dict.isAncestor(u, ref.unit) {
 				return true
 			}
 		}
@@ -923,6 +961,9 @@ func (p *Parser) matchAssist(st *parseState, i, n int) (int, bool) {
 		}
 		w := st.ftext(i, i+L)
 		if assistWords[w] {
+			if i+L < n && strings.ContainsRune("村路街巷镇", st.f[i+L]) {
+				continue // 楼下村 is a village
+			}
 			return i + L, true
 		}
 		if L == 1 && w == "内" && i+1 < n && st.f[i+1] == '环' {
@@ -1201,6 +1242,10 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 				if roadAhead(st, end, n) {
 					l = ""
 				}
+			case LabelTown:
+				if L == 1 && k-i == 1 && roadAhead(st, end, n) {
+					l = "" // 环镇|西路 is a road
+				}
 			case LabelRoad:
 				if L == 1 && f[k] == '道' && k > i && f[k-1] != '大' && end < n && !isAlnum(f[end]) && !cntext.IsNumeralRune(f[end]) {
 					// 道 inside a name (道口, 道观) unless a number follows
@@ -1292,6 +1337,9 @@ func (p *Parser) endsWithSuffix(st *parseState, i, j int) bool {
 func (p *Parser) fallbackLabel(st *parseState, i, j int) Label {
 	if directionWords[st.ftext(i, j)] && st.last != "" {
 		return LabelAssist
+	}
+	if j-i == 3 && st.f[j-1] == '线' && !cntext.IsNumeralRune(st.f[i]) && !cntext.IsNumeralRune(st.f[i+1]) && !isAlnum(st.f[i+1]) {
+		return LabelRoad // 杨龚线, 射海线: a county road named after the places it links
 	}
 	return LabelPOI
 }
