@@ -362,6 +362,17 @@ func lcsLen(a, b []rune) int {
 	return best
 }
 
+// isSubsequence reports whether the runes of a occur in b in order.
+func isSubsequence(a, b []rune) bool {
+	k := 0
+	for _, r := range b {
+		if k < len(a) && a[k] == r {
+			k++
+		}
+	}
+	return k == len(a)
+}
+
 // bagOverlap is the number of runes of a that also occur in b (multiset).
 func bagOverlap(a, b []rune) int {
 	m := make(map[rune]int, len(b))
@@ -415,6 +426,16 @@ func (p *Parser) nameRel(a, b string) int {
 		return 1
 	case short >= 4 && l >= short-1 && cntext.EditDistance(string(da), string(db), 1) <= 1:
 		return 2
+	}
+	// an abbreviation keeps the characters of the full name in order and
+	// starts like it: 南太批发市场 / 南太日用工业品批发市场, 财信国际 / 财信城市国际
+	if sa, sb := []rune(p.stripAdminPrefix(a)), []rune(p.stripAdminPrefix(b)); min(len(sa), len(sb)) >= 4 && sa[0] == sb[0] {
+		if len(sa) > len(sb) {
+			sa, sb = sb, sa
+		}
+		if isSubsequence(sa, sb) {
+			return 2
+		}
 	}
 	// permuted or mistyped names: 涉外管理旅游学校 / 涉外旅游管理学校
 	ov := bagOverlap(da, db)
