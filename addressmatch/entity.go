@@ -493,6 +493,20 @@ func (p *Parser) entityRel(a, b *entity) (fin, comp, rel1 bool) {
 	return
 }
 
+// leadNumber is the leading digits of the finest number given without a
+// road (a house, or a room when no house is named): 210-5号 → 210.
+func leadNumber(e *entity) string {
+	t := e.houseno
+	if t == "" {
+		t = e.f.roomno
+	}
+	k := 0
+	for k < len(t) && t[k] >= '0' && t[k] <= '9' {
+		k++
+	}
+	return t[:k]
+}
+
 // bareRoad: the address names a road and nothing finer.
 func (e *entity) bareRoad() bool {
 	return len(e.roads) > 0 && len(e.names) == 0 && len(e.roadNos) == 0 && e.houseno == "" && e.f.community == ""
@@ -654,8 +668,14 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 	case roadEq && (a.bareRoad() != b.bareRoad()) && !(a.f.unit[AdminDistrict] >= 0 && a.f.unit[AdminDistrict] == b.f.unit[AdminDistrict]):
 		// one side is only a road: the place on it is not the road
 		return None, LevelSameRoad, "bare-road"
+	case roadEq && commEq && noNames && noA == noB && a.houseno == b.houseno:
+		// 上沙东村二十一巷 / 福田区上沙东村21巷: a lane of a village
+		return Match, LevelSameBuilding, "same-community-road"
 	case roadEq:
 		return Partial, LevelSameRoad, "same-road"
+	case commEq && noNames && leadNumber(a) != "" && leadNumber(a) == leadNumber(b):
+		// 五所村210号楼 / 五所村210-5号: one number in a village
+		return Match, LevelSameBuilding, "same-community-number"
 	case commEq:
 		return Partial, LevelSameArea, "same-community"
 	}
