@@ -349,11 +349,10 @@ func (t *ptree) radiusCands(ctx context.Context, cb capBoxes, center orb.Point, 
 	return buf, err
 }
 
-// nearest calls fn with the live points in order of distance (haversine
-// term a) from center until fn returns false. It merges a best-first walk
-// of the base with the delta's own nearest-first order; ok reports each
-// point before fn sees it, so that the delta's candidates are bounded by k
-// accepted ones.
+// nearest calls fn with the k nearest live points that ok accepts, in
+// order of distance (haversine term a) from center, until fn returns
+// false. It merges the k best of a best-first walk of the base with the k
+// best of the delta's own nearest-first order.
 func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pitem) bool, fn func(it pitem, a float64) bool) error {
 	lon0, lat0 := center[0], center[1]
 	cos0 := math.Cos(lat0 * deg2rad)
@@ -400,7 +399,11 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 		return true
 	}
 	if b := t.base; b != nil && len(b.pts) > 0 {
-		h := make(nheap, 0, 256)
+		// best-first over the nodes, keeping the k best accepted points in
+		// a bounded max-heap; a node is opened only while it may hold a
+		// point nearer than the k-th best so far
+		best := kbest{k: k, h: make([]kent, 0, k)}
+		h := make(nheap, 0, 64)
 		top := len(b.levels) - 1
 		r := b.levels[top][0]
 		h.push(nent{a: boxLowerBoundA(lon0, lat0, cos0, [2]float64{r.minX, r.minY}, [2]float64{r.maxX, r.maxY}), lv: int32(top), i: 0})
@@ -410,20 +413,17 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 				return err
 			}
 			e := h.pop()
-			if e.lv < 0 {
-				if !emitDelta(e.a) {
-					return nil
-				}
-				pt := &b.pts[e.i]
-				if !fn(pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}, e.a) {
-					return nil
-				}
-				continue
+			if best.full() && e.a > best.worst() {
+				break
 			}
 			if e.lv == 0 {
 				s, end := int(e.i)*pNode, min(int(e.i)*pNode+pNode, len(b.pts))
 				for j := s; j < end; j++ {
 					pt := &b.pts[j]
+					a := haversineA(lon0, lat0, cos0, pt.x, pt.y, pt.cosLat)
+					if best.full() && a >= best.worst() {
+						continue
+					}
 					if hasDead && t.dead.has(j) {
 						continue
 					}
@@ -431,7 +431,7 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 					if !ok(it) {
 						continue
 					}
-					h.push(nent{a: haversineA(lon0, lat0, cos0, pt.x, pt.y, pt.cosLat), lv: -1, i: int32(j)})
+					best.push(kent{a, it})
 				}
 				continue
 			}
@@ -439,12 +439,85 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 			s, end := int(e.i)*pNode, min(int(e.i)*pNode+pNode, len(boxes))
 			for c := s; c < end; c++ {
 				bx := &boxes[c]
-				h.push(nent{a: boxLowerBoundA(lon0, lat0, cos0, [2]float64{bx.minX, bx.minY}, [2]float64{bx.maxX, bx.maxY}), lv: e.lv - 1, i: int32(c)})
+				lb := boxLowerBoundA(lon0, lat0, cos0, [2]float64{bx.minX, bx.minY}, [2]float64{bx.maxX, bx.maxY})
+				if best.full() && lb > best.worst() {
+					continue
+				}
+				h.push(nent{a: lb, lv: e.lv - 1, i: int32(c)})
+			}
+		}
+		res := best.h
+		slices.SortFunc(res, func(x, y kent) int { return cmpF(x.a, y.a) })
+		for _, c := range res {
+			if !emitDelta(c.a) {
+				return nil
+			}
+			if !fn(c.it, c.a) {
+				return nil
 			}
 		}
 	}
 	emitDelta(math.Inf(1))
 	return nil
+}
+
+// kent is a point kept by kbest.
+type kent struct {
+	a  float64
+	it pitem
+}
+
+// kbest keeps the k smallest entries seen, in a max-heap on a.
+type kbest struct {
+	k int
+	h []kent
+}
+
+func (b *kbest) full() bool     { return len(b.h) >= b.k }
+func (b *kbest) worst() float64 { return b.h[0].a }
+func cmpF(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func (b *kbest) push(e kent) {
+	if len(b.h) < b.k {
+		b.h = append(b.h, e)
+		i := len(b.h) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if b.h[p].a >= b.h[i].a {
+				break
+			}
+			b.h[i], b.h[p] = b.h[p], b.h[i]
+			i = p
+		}
+		return
+	}
+	// replace the worst and sift down
+	b.h[0] = e
+	n := len(b.h)
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && b.h[r].a > b.h[l].a {
+			m = r
+		}
+		if b.h[m].a <= b.h[i].a {
+			break
+		}
+		b.h[i], b.h[m] = b.h[m], b.h[i]
+		i = m
+	}
 }
 
 // nent is an entry of the best-first queue: a point (lv < 0) or a node.
