@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/tiles"
 )
 
@@ -17,10 +18,41 @@ import (
 //
 //	GET /tiles/{layer}.json              TileJSON 3.0.0
 //	GET /tiles/{layer}/{z}/{x}/{y}.mvt   Mapbox Vector Tile (gzip when accepted)
+//
+// The tile route is matched by a plain string test instead of a mux path
+// template (whose regexp with four captures, and the vars map it fills,
+// cost more than serving a cached tile), and parsed by tiles.ParsePath.
 func (s *Server) tileRoutes(r *mux.Router) {
+	th := &tileHandler{s: s,
+		cacheControl: []string{"public, max-age=60, stale-while-revalidate=300"},
+		vary:         []string{"Accept-Encoding"},
+		mvt:          []string{"application/vnd.mapbox-vector-tile"},
+		gzip:         []string{"gzip"},
+	}
+	r.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool { return isTilePath(req.URL.Path) }).
+		Handler(th).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/tiles/{layer}.json", s.handle(s.tileJSON)).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/tiles/{layer}/{z}/{x}/{y}.mvt", s.handle(s.tile)).Methods(http.MethodGet, http.MethodHead)
 	s.webmapRoutes(r)
+}
+
+// isTilePath reports a path of the form /tiles/{layer}/{z}/{x}/{y}.mvt with
+// four non-empty segments (what the mux template matched); the segments
+// are validated by tiles.ParsePath.
+func isTilePath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/tiles/")
+	if !ok || !strings.HasSuffix(rest, ".mvt") {
+		return false
+	}
+	n, last := 0, -1
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '/' {
+			if i == last+1 {
+				return false
+			}
+			n, last = n+1, i
+		}
+	}
+	return n == 3 && last > 0 && len(rest)-last-1 > len(".mvt")
 }
 
 // tileErr maps the errors of package tiles onto the server's error table.
@@ -75,72 +107,100 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// acceptsGzip reports whether Accept-Encoding allows gzip (q > 0).
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if name != "gzip" && name != "*" {
-			continue
-		}
-		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
-			if f, err := strconv.ParseFloat(q, 64); err == nil && f == 0 {
-				return false
+// acceptsGzip reports whether the Accept-Encoding values allow gzip
+// (q > 0). It does not allocate.
+func acceptsGzip(values []string) bool {
+	for _, v := range values {
+		for v != "" {
+			var part string
+			part, v, _ = strings.Cut(v, ",")
+			name, params, _ := strings.Cut(part, ";")
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && name != "*" {
+				continue
 			}
-		}
-		return true
-	}
-	return false
-}
-
-// etagMatch reports whether If-None-Match lists one of the tags (or *).
-func etagMatch(header string, tags ...string) bool {
-	if header == "" {
-		return false
-	}
-	for _, h := range strings.Split(header, ",") {
-		h = strings.TrimPrefix(strings.TrimSpace(h), "W/")
-		if h == "*" {
+			for params != "" {
+				var p string
+				p, params, _ = strings.Cut(params, ";")
+				k, q, _ := strings.Cut(p, "=")
+				if strings.TrimSpace(k) != "q" {
+					continue
+				}
+				if f, err := strconv.ParseFloat(strings.TrimSpace(q), 64); err == nil && f == 0 {
+					return false
+				}
+			}
 			return true
 		}
-		for _, t := range tags {
-			if h == t {
+	}
+	return false
+}
+
+// etagMatch reports whether the If-None-Match values list one of the tags
+// (or *). It does not allocate.
+func etagMatch(values []string, tags ...string) bool {
+	for _, v := range values {
+		for v != "" {
+			var h string
+			h, v, _ = strings.Cut(v, ",")
+			h = strings.TrimPrefix(strings.TrimSpace(h), "W/")
+			if h == "*" {
 				return true
+			}
+			for _, t := range tags {
+				if h == t {
+					return true
+				}
 			}
 		}
 	}
 	return false
 }
 
-func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
-	tr, err := s.tileRenderer()
+// tileHandler serves /tiles/{layer}/{z}/{x}/{y}.mvt. The constant header
+// values are built once; a cached tile is served with two small
+// allocations (its ETag and Content-Length values) besides net/http's own.
+type tileHandler struct {
+	s                             *Server
+	cacheControl, vary, mvt, gzip []string
+}
+
+func (h *tileHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.serve(w, r); err != nil {
+		h.s.writeError(w, r, err)
+	}
+}
+
+func (h *tileHandler) serve(w http.ResponseWriter, r *http.Request) error {
+	tr, err := h.s.tileRenderer()
 	if err != nil {
 		return err
 	}
-	v := mux.Vars(r)
 	// Coordinates are checked before anything else is looked at.
-	z, x, y, err := tiles.ParseZXY(v["z"], v["x"], v["y"], tr.Options().MaxZoom)
+	layer, z, x, y, err := tiles.ParsePath(r.URL.Path, tr.Options().MaxZoom)
 	if err != nil {
 		return tileErr(err)
 	}
-	f, err := queryFilter(r)
-	if err != nil {
-		return err
+	var f geo.Filter
+	if r.URL.RawQuery != "" {
+		if f, err = queryFilter(r); err != nil {
+			return err
+		}
 	}
-	t, err := tr.Tile(r.Context(), v["layer"], z, x, y, tiles.Query{Filter: f})
+	t, err := tr.Tile(r.Context(), layer, z, x, y, tiles.Query{Filter: f})
 	if err != nil {
 		return tileErr(err)
 	}
-	gz := acceptsGzip(r) && !t.Empty()
+	gz := !t.Empty() && acceptsGzip(r.Header["Accept-Encoding"])
 	etag := t.ETag
 	if gz {
-		etag = strings.TrimSuffix(t.ETag, `"`) + `-gz"`
+		etag = t.GzipETag
 	}
-	h := w.Header()
-	h.Set("Cache-Control", "public, max-age=60, stale-while-revalidate=300")
-	h.Set("Vary", "Accept-Encoding")
-	h.Set("ETag", etag)
-	if etagMatch(r.Header.Get("If-None-Match"), t.ETag, strings.TrimSuffix(t.ETag, `"`)+`-gz"`) {
+	hdr := w.Header()
+	hdr["Cache-Control"] = h.cacheControl
+	hdr["Vary"] = h.vary
+	hdr["Etag"] = []string{etag}
+	if inm := r.Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm, t.ETag, t.GzipETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
@@ -149,12 +209,12 @@ func (s *Server) tile(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	body := t.Data
-	h.Set("Content-Type", "application/vnd.mapbox-vector-tile")
+	hdr["Content-Type"] = h.mvt
 	if gz {
 		body = t.Gzip()
-		h.Set("Content-Encoding", "gzip")
+		hdr["Content-Encoding"] = h.gzip
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
