@@ -472,7 +472,7 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 		var level AdminLevel
 		for _, ref := range refs {
 			u := &d.units[ref.unit]
-			sameShort := ref.short && st.unit[u.level] == ref.unit && u.level <= AdminDistrict &&
+			sameShort := ref.short && (st.unit[u.level] == ref.unit || st.pendingUnder(d, ref.unit)) && u.level <= AdminDistrict &&
 				(i+L == n || p.descendantNameAt(st, i+L, n, ref.unit) || p.namedRoadAt(st, i+L, n))
 			if u.level <= st.deepest && (st.unit[u.level] != ref.unit || ref.short) && !sameShort {
 				// a full name restating an unresolved coarser level (小伊乡江苏省灌云县小伊乡)
@@ -756,6 +756,37 @@ func (st *parseState) resolvePending(d *adminDict, u int32) {
 			return
 		}
 	}
+	// a coarser unit named after the ambiguous one (普陀区…舟山): the one
+	// candidate inside it
+	under := int32(-1)
+	for _, c := range st.pending {
+		if d.isAncestor(u, c) {
+			if under >= 0 {
+				return
+			}
+			under = c
+		}
+	}
+	if under >= 0 {
+		st.unit[st.pendLvl] = under
+		st.pending = st.pending[:0]
+		for a := d.units[under].parent; a >= 0; a = d.units[a].parent {
+			if st.unit[d.units[a].level] < 0 {
+				st.unit[d.units[a].level] = a
+			}
+		}
+	}
+}
+
+// pendingUnder: exactly one ambiguous candidate lies inside unit u.
+func (st *parseState) pendingUnder(d *adminDict, u int32) bool {
+	k := 0
+	for _, c := range st.pending {
+		if c != u && d.isAncestor(u, c) {
+			k++
+		}
+	}
+	return k == 1 && st.unit[st.pendLvl] < 0
 }
 
 // hasAncestorCtx: some resolved unit in the context is an ancestor of u.
