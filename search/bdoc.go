@@ -57,18 +57,22 @@ func (f *termsField) NumPlainTextBytes() uint64 {
 
 func (f *termsField) Size() int { return 64 + 16*len(f.terms) }
 
-// Analyze counts the terms (one slab of TokenFreq per field).
+// Analyze counts the terms: one slab of TokenFreq and one buffer of term
+// bytes per field.
 func (f *termsField) Analyze() {
 	f.length = len(f.terms)
 	f.freqs = make(index.TokenFrequencies, len(f.terms))
 	slab := make([]index.TokenFreq, len(f.terms))
+	buf := make([]byte, 0, f.NumPlainTextBytes())
 	for i, t := range f.terms {
 		if tf := f.freqs[t]; tf != nil {
 			tf.SetFrequency(tf.Frequency() + 1)
 			continue
 		}
 		tf := &slab[i]
-		tf.Term = []byte(t)
+		start := len(buf)
+		buf = append(buf, t...)
+		tf.Term = buf[start:len(buf):len(buf)]
 		tf.SetFrequency(1)
 		f.freqs[t] = tf
 	}
@@ -110,7 +114,7 @@ func (b *docBuilder) document(d *doc, stop stopSet) *document.Document {
 		}
 		return bd
 	}
-	var terms []string
+	terms := make([]string, 0, 2*len(names)*8)
 	for _, n := range names {
 		terms = textTerms(terms, n, nil)
 	}
@@ -118,7 +122,7 @@ func (b *docBuilder) document(d *doc, stop stopSet) *document.Document {
 		bd.AddField(&termsField{name: fName, terms: terms})
 	}
 	if d.addr != "" {
-		if at := stop.filter(textTerms(nil, d.addr, nil)); len(at) > 0 {
+		if at := stop.filter(textTerms(make([]string, 0, len(d.addr)/3+2), d.addr, nil)); len(at) > 0 {
 			bd.AddField(&termsField{name: fAddr, terms: at})
 		}
 	}

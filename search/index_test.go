@@ -74,7 +74,9 @@ func TestLiveUpdates(t *testing.T) {
 	if err := g.UpsertBuilding(geo.Building{ID: "B2", Name: "两江国际", Footprint: square(orb.Point{106.6, 29.7}, 0.0005)}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"两江国际", "ljgj", "liangjiangguoji", "liangjiang", "两江国"} {
+	// The lexicon paths (one character, pinyin prefixes and typos) see
+	// live writes too.
+	for _, q := range []string{"两江国际", "ljgj", "liangjiangguoji", "liangjiang", "两江国", "两", "liangjiangguoij", "两jgj"} {
 		hits := mustSearch(t, idx, Query{Text: q})
 		if len(hits) == 0 || hits[0].ID != "B2" {
 			t.Errorf("%q after insert: %v", q, names(hits))
@@ -93,6 +95,14 @@ func TestLiveUpdates(t *testing.T) {
 	}
 	if hits := mustSearch(t, idx, Query{Text: "恒发物业"}); len(hits) != 0 {
 		t.Errorf("old name still found: %v", names(hits))
+	}
+	if hits := mustSearch(t, idx, Query{Text: "晨"}); len(hits) == 0 || hits[0].ID != e.ID {
+		t.Errorf("renamed entity not found by one character: %v", names(hits))
+	}
+	for _, q := range []string{"恒", "hfwy", "hengfa"} {
+		if hits := mustSearch(t, idx, Query{Text: q}); len(hits) != 0 {
+			t.Errorf("old name still found by %q: %v", q, names(hits))
+		}
 	}
 	if err := g.Delete(geo.LayerBuildings, "B2"); err != nil {
 		t.Fatal(err)
