@@ -85,6 +85,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	router  *mux.Router
+	tileH   *tileHandler // set by tileRoutes
 	started time.Time
 }
 
@@ -130,6 +131,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
 		}
 	}()
+	if s.serveTile(w, r) { // tile_routes.go: the hot path, ahead of the router
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
 	s.router.ServeHTTP(w, r.WithContext(ctx))

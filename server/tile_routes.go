@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,10 +30,25 @@ func (s *Server) tileRoutes(r *mux.Router) {
 		mvt:          []string{"application/vnd.mapbox-vector-tile"},
 		gzip:         []string{"gzip"},
 	}
+	s.tileH = th
 	r.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool { return isTilePath(req.URL.Path) }).
 		Handler(th).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/tiles/{layer}.json", s.handle(s.tileJSON)).Methods(http.MethodGet, http.MethodHead)
 	s.webmapRoutes(r)
+}
+
+// serveTile serves a tile request ahead of the router and the request
+// timeout, which cost as much as serving a cached tile (a timer, three
+// request copies and contexts, the route's vars map): the tile handler
+// sets the timeout itself when the tile has to be rendered. It reports
+// false, leaving the request to the router, for anything but GET or HEAD
+// of a tile path.
+func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) bool {
+	if s.tileH == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !isTilePath(r.URL.Path) {
+		return false
+	}
+	s.tileH.ServeHTTP(w, r)
+	return true
 }
 
 // isTilePath reports a path of the form /tiles/{layer}/{z}/{x}/{y}.mvt with
@@ -187,9 +203,14 @@ func (h *tileHandler) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	t, err := tr.Tile(r.Context(), layer, z, x, y, tiles.Query{Filter: f})
-	if err != nil {
-		return tileErr(err)
+	q := tiles.Query{Filter: f}
+	t, ok := tr.Cached(layer, z, x, y, q)
+	if !ok {
+		ctx, cancel := context.WithTimeout(r.Context(), h.s.opts.RequestTimeout)
+		defer cancel()
+		if t, err = tr.Tile(ctx, layer, z, x, y, q); err != nil {
+			return tileErr(err)
+		}
 	}
 	gz := !t.Empty() && acceptsGzip(r.Header["Accept-Encoding"])
 	etag := t.ETag

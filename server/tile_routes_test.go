@@ -116,6 +116,13 @@ func TestTileHTTP(t *testing.T) {
 			t.Errorf("%s: %d, want %d (%s)", c.url, r.Code, c.code, r.Body.String())
 		}
 	}
+	// Not GET or HEAD: left to the router (405), not the tile fast path.
+	if r := do(h, "POST", "/tiles/entities/5/0/0.mvt", nil); r.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", r.Code)
+	}
+	if r := do(h, "HEAD", url, map[string]string{"Accept-Encoding": "gzip"}); r.Code != 200 || r.Body.Len() != 0 || r.Header().Get("Content-Length") != gz.Header().Get("Content-Length") {
+		t.Errorf("HEAD: %d %d %v", r.Code, r.Body.Len(), r.Header())
+	}
 	r := do(h, "GET", "/tiles/entities.json?risk=D", nil)
 	var tj tiles.TileJSON
 	if err := json.Unmarshal(r.Body.Bytes(), &tj); err != nil || tj.TileJSON != "3.0.0" || tj.Tiles[0] != "http://example.com/tiles/entities/{z}/{x}/{y}.mvt?risk=D" {

@@ -338,6 +338,17 @@ func (r *Renderer) Tile(ctx context.Context, layer string, z, x, y int, q Query)
 	return t, nil
 }
 
+// Cached returns tile z/x/y of layer with q's filter if it is in the cache,
+// without validating anything or rendering: a cheap first step for a
+// server that bounds only renders by a deadline. Cached is safe for
+// concurrent use.
+func (r *Renderer) Cached(layer string, z, x, y int, q Query) (Tile, bool) {
+	if r.closed.Load() {
+		return Tile{}, false
+	}
+	return r.cache.get(cacheKey{layer: layer, z: z, x: x, y: y, q: q.key()})
+}
+
 // Render renders a tile without the cache (for exports and benchmarks).
 func (r *Renderer) Render(ctx context.Context, layer string, z, x, y int, q Query) (Tile, error) {
 	if err := r.CheckTile(z, x, y); err != nil {
