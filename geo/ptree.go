@@ -447,7 +447,7 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 			}
 		}
 		res := best.h
-		slices.SortFunc(res, func(x, y kent) int { return cmpF(x.a, y.a) })
+		slices.SortFunc(res, func(x, y kent) int { return cmpFloat(x.a, y.a) })
 		for _, c := range res {
 			if !emitDelta(c.a) {
 				return nil
@@ -475,81 +475,33 @@ type kbest struct {
 
 func (b *kbest) full() bool     { return len(b.h) >= b.k }
 func (b *kbest) worst() float64 { return b.h[0].a }
-func cmpF(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
+func kworse(x, y kent) bool     { return x.a > y.a }
 
 func (b *kbest) push(e kent) {
 	if len(b.h) < b.k {
 		b.h = append(b.h, e)
-		i := len(b.h) - 1
-		for i > 0 {
-			p := (i - 1) / 2
-			if b.h[p].a >= b.h[i].a {
-				break
-			}
-			b.h[i], b.h[p] = b.h[p], b.h[i]
-			i = p
-		}
+		siftUp(b.h, len(b.h)-1, kworse)
 		return
 	}
-	// replace the worst and sift down
-	b.h[0] = e
-	n := len(b.h)
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && b.h[r].a > b.h[l].a {
-			m = r
-		}
-		if b.h[m].a <= b.h[i].a {
-			break
-		}
-		b.h[i], b.h[m] = b.h[m], b.h[i]
-		i = m
-	}
+	b.h[0] = e // replace the worst
+	siftDown(b.h, 0, kworse)
 }
 
-// nent is an entry of the best-first queue: a point (lv < 0) or a node.
+// nent is an entry of the best-first queue: a node of level lv.
 type nent struct {
 	a  float64
 	lv int32
 	i  int32
 }
 
-// nheap is a binary min-heap on a; points come before nodes at equal a,
-// so that a point is reported once nothing nearer can remain.
+// nheap is a binary min-heap of nodes on their lower bound a.
 type nheap []nent
 
-func nless(x, y nent) bool {
-	if x.a != y.a {
-		return x.a < y.a
-	}
-	return x.lv < y.lv
-}
+func nless(x, y nent) bool { return x.a < y.a }
 
 func (h *nheap) push(e nent) {
 	*h = append(*h, e)
-	s := *h
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !nless(s[i], s[p]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
+	siftUp(*h, len(*h)-1, nless)
 }
 
 func (h *nheap) pop() nent {
@@ -557,25 +509,41 @@ func (h *nheap) pop() nent {
 	top := s[0]
 	n := len(s) - 1
 	s[0] = s[n]
-	s = s[:n]
-	i := 0
+	*h = s[:n]
+	siftDown(*h, 0, nless)
+	return top
+}
+
+// siftUp and siftDown restore a binary heap ordered by before (the root
+// comes before every other entry) after s[i] changed.
+func siftUp[T any](s []T, i int, before func(x, y T) bool) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !before(s[i], s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func siftDown[T any](s []T, i int, before func(x, y T) bool) {
+	n := len(s)
 	for {
 		l := 2*i + 1
 		if l >= n {
-			break
+			return
 		}
 		m := l
-		if r := l + 1; r < n && nless(s[r], s[l]) {
+		if r := l + 1; r < n && before(s[r], s[l]) {
 			m = r
 		}
-		if !nless(s[m], s[i]) {
-			break
+		if !before(s[m], s[i]) {
+			return
 		}
 		s[i], s[m] = s[m], s[i]
 		i = m
 	}
-	*h = s
-	return top
 }
 
 // deadChunkBits is log2 of the positions per chunk of a dead set.
