@@ -220,3 +220,77 @@ func TestFastEncoderMatchesOrb(t *testing.T) {
 	}
 	t.Logf("%d point tiles and %d clustered tiles equal to orb's encoding", points, clustered)
 }
+
+// TestStoreFollowsUpdates churns a live index (moves, renames, risk and
+// industry changes, deletions, new entities, in batches and one by one,
+// enough to make the point store compact its buckets) and checks that the
+// renderer's tiles still equal orb's encoding of direct geo queries.
+func TestStoreFollowsUpdates(t *testing.T) {
+	idx := freshIndex(t, 1000)
+	r := newRenderer(t, idx, Options{CacheBytes: -1})
+	var es []geo.Entity
+	idx.Snapshot().ScanEntities(func(e *geo.Entity) bool { es = append(es, *e); return true })
+	for round := 0; round < 6; round++ {
+		b := idx.Batch()
+		for i := range es {
+			e := &es[i]
+			switch (i + round) % 7 {
+			case 0:
+				e.Location = orb.Point{e.Location[0] + 0.003, e.Location[1] - 0.002}
+			case 1:
+				e.Name = fmt.Sprintf("%s（第%d次更名）", e.Name, round)
+			case 2:
+				e.Risk = []geo.Risk{geo.RiskA, geo.RiskB, geo.RiskC, geo.RiskD, ""}[(i+round)%5]
+			case 3:
+				e.Industry = []string{"I6510", "F5191", "", "C3011"}[(i+round)%4]
+			default:
+				continue
+			}
+			if err := b.UpsertEntity(*e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Commit()
+		// One by one: delete a few and re-add them under their old IDs.
+		for i := round; i < len(es); i += 97 {
+			if err := idx.Delete(geo.LayerEntities, es[i].ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := round; i < len(es); i += 194 {
+			if err := idx.UpsertEntity(es[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx := context.Background()
+	z14, _ := tileCounts(idx, 14)
+	for _, tl := range z14 {
+		got, err := r.Render(ctx, LayerEntities, 14, int(tl.X), int(tl.Y), Query{})
+		if err != nil || got.Clustered {
+			t.Fatal(err, got.Clustered)
+		}
+		sameFeatures(t, got.Data, orbPointTile(t, r, idx, tl, geo.Filter{}), true)
+	}
+	for _, tl := range denseTiles(idx, 11, 4) {
+		got, err := r.Render(ctx, LayerEntities, 11, int(tl.X), int(tl.Y), Query{Filter: geo.Filter{Risk: []geo.Risk{geo.RiskD}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameFeatures(t, got.Data, orbClusterTile(t, idx, tl, int(r.opts.ClusterCell), geo.Filter{Risk: []geo.Risk{geo.RiskD}}), false)
+	}
+	n := 0
+	r.points.mu.RLock()
+	for _, b := range r.points.buckets {
+		n += len(b.pts)
+		for i := range b.pts {
+			if b.id(&b.pts[i]) == "" {
+				t.Fatal("stored point without id")
+			}
+		}
+	}
+	r.points.mu.RUnlock()
+	if want := idx.Snapshot().Counts().Entities; n != want || r.points.compactions == 0 {
+		t.Fatalf("store holds %d points, index %d entities; %d compactions", n, want, r.points.compactions)
+	}
+}

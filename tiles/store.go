@@ -27,6 +27,8 @@ type pointStore struct {
 	dict    valueDict // industry and status strings
 	risk    [5][]byte // encoded Value messages of the risk classes by code
 	version uint64    // index version the buckets reflect
+	// compactions counts arena compactions after removals (for tests).
+	compactions int
 }
 
 // bucket holds the points of one tile of zoom bz. Neither slice holds a
@@ -159,8 +161,9 @@ func (s *pointStore) remove(e *geo.Entity) {
 	switch {
 	case len(b.pts) == 0:
 		delete(s.buckets, k)
-	case b.dead > 4096 && b.dead > len(b.arena)/2:
+	case b.dead > 1024 && b.dead > len(b.arena)/2:
 		b.compact()
+		s.compactions++
 	}
 }
 
