@@ -33,6 +33,7 @@ import (
 // replaced or deleted) are harmless because ranking reads the current doc.
 type lexicon struct {
 	docs    []*doc
+	layers  []uint8           // layerBit of each doc: filters without touching the doc
 	chars   map[rune][]uint32 // doc ordinals, best first; nil without unigrams
 	py, pyi pyIndex
 }
@@ -201,7 +202,10 @@ func buildLexicon(docs []*doc, withChars bool) *lexicon {
 		}(k)
 	}
 	wg.Wait()
-	lx := &lexicon{docs: docs}
+	lx := &lexicon{docs: docs, layers: make([]uint8, len(docs))}
+	for i, d := range docs {
+		lx.layers[i] = layerBit(d.layer)
+	}
 	// Concatenate the parts' pinyin (offsets shifted) and sort both arrays
 	// in parallel with the character lists.
 	for k := range parts {
@@ -276,22 +280,51 @@ func hasPinyin(d *doc, i int, f func(*nameVar) string) bool {
 	return false
 }
 
+// layerBit is the bit of a layer in a candFilter's mask.
+func layerBit(l geo.Layer) uint8 {
+	switch l {
+	case geo.LayerEntities:
+		return 1
+	case geo.LayerPlaces:
+		return 2
+	case geo.LayerBuildings:
+		return 4
+	}
+	return 8
+}
+
 // candFilter is what a lexicon candidate must satisfy besides matching:
 // its layer, and with a radius its distance from the centre.
 type candFilter struct {
-	layers []geo.Layer
+	mask   uint8 // layers; all when no layer is given
 	center *orb.Point
 	radius float64
 }
 
+func newCandFilter(q Query) *candFilter {
+	f := &candFilter{mask: 0xff, center: q.Center, radius: q.RadiusM}
+	if len(q.Layers) > 0 {
+		f.mask = 0
+		for _, l := range q.Layers {
+			f.mask |= layerBit(l)
+		}
+	}
+	return f
+}
+
 func (f *candFilter) ok(d *doc) bool {
-	if len(f.layers) > 0 && !slices.Contains(f.layers, d.layer) {
+	if f.mask&layerBit(d.layer) == 0 {
 		return false
 	}
-	if f.center != nil && f.radius > 0 && geo.DistanceM(*f.center, d.loc) > f.radius {
+	return f.center == nil || f.radius <= 0 || geo.DistanceM(*f.center, d.loc) <= f.radius
+}
+
+// okOrd is ok for the lexicon's doc ord, checking the layer first.
+func (f *candFilter) okOrd(lx *lexicon, ord uint32) bool {
+	if f.mask&lx.layers[ord] == 0 {
 		return false
 	}
-	return true
+	return f.center == nil || f.radius <= 0 || geo.DistanceM(*f.center, lx.docs[ord].loc) <= f.radius
 }
 
 // maxCharWalk bounds the entries of one character's list a query with a
@@ -308,9 +341,8 @@ func (lx *lexicon) charTop(r rune, n int, f *candFilter, keys []string) []string
 		if found >= n || i >= maxCharWalk {
 			break
 		}
-		d := lx.docs[ord]
-		if f.ok(d) {
-			keys = append(keys, d.key)
+		if f.okOrd(lx, ord) {
+			keys = append(keys, lx.docs[ord].key)
 			found++
 		}
 	}
@@ -320,14 +352,17 @@ func (lx *lexicon) charTop(r rune, n int, f *candFilter, keys []string) []string
 // containsWalk returns the keys of the first n docs, best ranked first,
 // with a short name containing text: it walks the list of text's rarest
 // character (a name starting with it first, then shorter names first:
-// the order of the prefix and substring tiers). At most maxCharWalk
+// the order of the prefix and substring tiers). At most maxContainsWalk
 // entries are visited.
 func (lx *lexicon) containsWalk(text string, unis []string, n int, f *candFilter, keys []string) []string {
 	var list []uint32
-	for _, u := range unis {
+	for i, u := range unis {
 		r, _ := utf8.DecodeRuneInString(u)
 		l := lx.chars[r]
-		if list == nil || len(l) < len(list) {
+		if len(l) == 0 {
+			return keys // no name has this character
+		}
+		if i == 0 || len(l) < len(list) {
 			list = l
 		}
 	}
@@ -336,13 +371,14 @@ func (lx *lexicon) containsWalk(text string, unis []string, n int, f *candFilter
 		if found >= n || i >= maxContainsWalk {
 			break
 		}
+		if !f.okOrd(lx, ord) {
+			continue
+		}
 		d := lx.docs[ord]
 		for vi := range d.names {
 			if v := &d.names[vi]; v.short && strings.Contains(v.text, text) {
-				if f.ok(d) {
-					keys = append(keys, d.key)
-					found++
-				}
+				keys = append(keys, d.key)
+				found++
 				break
 			}
 		}
@@ -412,7 +448,7 @@ func (lx *lexicon) charCount(unis []string, n int, f *candFilter, keys []string)
 		if found >= n {
 			break
 		}
-		if d := lx.docs[e.ord]; f.ok(d) {
+		if d := lx.docs[e.ord]; f.okOrd(lx, e.ord) {
 			keys = append(keys, d.key)
 			found++
 		}
@@ -432,7 +468,7 @@ func (p *pyIndex) shortest(lx *lexicon, ranges [][2]int, n int, f *candFilter, k
 			if len(best) == n && e.n >= best[n-1].n {
 				continue
 			}
-			if !f.ok(lx.docs[e.ord]) {
+			if !f.okOrd(lx, e.ord) {
 				continue
 			}
 			k := sort.Search(len(best), func(j int) bool { return best[j].n > e.n })
@@ -460,7 +496,7 @@ func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy, walk bool) []string 
 		return nil
 	}
 	pq := m.q
-	f := &candFilter{layers: q.Layers, center: q.Center, radius: q.RadiusM}
+	f := newCandFilter(q)
 	var keys []string
 	_, unis := queryTerms(pq.compact)
 	bigrams := m.qLen >= 2 && len(m.bigrams) > 0 && hasBigram(pq.compact)
