@@ -1,6 +1,6 @@
 // Command marketgeo runs the marketgeo engine.
 //
-//	marketgeo serve [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84]
+//	marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84] [--rules FILE]
 //	marketgeo gen --entities N --out DIR [--seed S]
 //
 // serve with no --data starts on the embedded demo region (the Liangjiang
@@ -40,7 +40,8 @@ func main() {
 }
 
 const usage = `usage:
-  marketgeo serve [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84|gcj02|bd09]
+  marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--data DIR] [--strict]
+                  [--crs wgs84|gcj02|bd09] [--rules FILE]   (flags override the config file)
   marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
   marketgeo load --data DIR [--strict] [--crs wgs84|gcj02|bd09]   (validate and measure a data directory)
@@ -52,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "tiles":
 		return tilesCmd(args[1:], stdout, stderr)
 	case "load":
@@ -66,32 +67,79 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q\n%s", args[0], usage)
 }
 
-func serve(args []string, stderr io.Writer) error {
+// serveConfig reads the serve flags and the --config file into the
+// effective configuration: defaults, then the file, then the flags given
+// explicitly. printOnly reports --print-config.
+func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printOnly bool, err error) {
+	def := server.DefaultFileConfig()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	dataDir := fs.String("data", "", "data directory (entities.csv, buildings.geojson, places.geojson, zones*.geojson); default: the embedded demo region")
-	strict := fs.Bool("strict", false, "reject a whole file at its first bad record")
-	inCRS := fs.String("crs", "wgs84", "coordinate system of the files in --data")
-	rulesFile := fs.String("rules", "", "siting rules JSON file (docs/zones.md); default: the embedded demo rules")
+	fs.SetOutput(stderr)
+	configFile := fs.String("config", "", "YAML configuration file (docs/config.example.yaml); flags given explicitly override it")
+	printConfig := fs.Bool("print-config", false, "print the effective configuration as YAML and exit")
+	addr := fs.String("addr", def.Addr, "listen address")
+	dataDir := fs.String("data", def.Data, "data directory (entities.csv, buildings.geojson, places.geojson, zones*.geojson); default: the embedded demo region")
+	strict := fs.Bool("strict", def.Strict, "reject a whole file at its first bad record")
+	inCRS := fs.String("crs", def.CRS, "coordinate system of the files in --data")
+	rulesFile := fs.String("rules", def.Rules, "siting rules JSON file (docs/zones.md); default: the embedded demo rules")
 	if err := fs.Parse(args); err != nil {
+		return cfg, false, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	cfg = def
+	if *configFile != "" {
+		if cfg, err = server.Load(*configFile); err != nil {
+			return cfg, false, err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "addr":
+			cfg.Addr = *addr
+		case "data":
+			cfg.Data = *dataDir
+		case "strict":
+			cfg.Strict = *strict
+		case "crs":
+			cfg.CRS = *inCRS
+		case "rules":
+			cfg.Rules = *rulesFile
+		}
+	})
+	if err := cfg.Validate(); err != nil {
+		return cfg, false, err
+	}
+	return cfg, *printConfig, nil
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	cfg, printOnly, err := serveConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	if printOnly {
+		b, err := cfg.Marshal()
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(b)
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	start := time.Now()
-	idx, err := geo.New(geo.Options{})
+	idx, err := geo.New(cfg.GeoOptions())
 	if err != nil {
 		return err
 	}
-	if err := loadData(idx, *dataDir, *inCRS, *strict, log); err != nil {
+	if err := loadData(idx, cfg.Data, cfg.CRS, cfg.Strict, log); err != nil {
 		return err
 	}
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
-	var zopts zoneid.Options
-	if *rulesFile != "" {
-		if zopts.Rules, err = zoneid.LoadRules(*rulesFile); err != nil {
-			return err
-		}
+	zopts, err := cfg.ZoneOptions()
+	if err != nil {
+		return err
 	}
 	zones, err := zoneid.New(idx, zopts)
 	if err != nil {
@@ -100,7 +148,9 @@ func serve(args []string, stderr io.Writer) error {
 	defer zones.Close()
 	// The search index builds in the background: /search answers 503 until
 	// /healthz shows search.ready.
-	sidx, err := search.New(idx, search.Options{Background: true})
+	sopts := cfg.SearchOptions()
+	sopts.Background = true
+	sidx, err := search.New(idx, sopts)
 	if err != nil {
 		return err
 	}
@@ -112,12 +162,12 @@ func serve(args []string, stderr io.Writer) error {
 		}
 		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
 	}()
-	tr, err := tiles.New(idx, tiles.Options{})
+	tr, err := tiles.New(idx, cfg.TilesOptions())
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Tiles: tr, WebMap: webmap.Files(), Zones: zones, Search: sidx, Logger: log}, server.Options{})
+	srv0, err := server.NewServer(server.Deps{Index: idx, Tiles: tr, WebMap: webmap.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
 	if err != nil {
 		return err
 	}
@@ -126,7 +176,7 @@ func serve(args []string, stderr io.Writer) error {
 	// at once and attach it when ready (its endpoints answer 503 until then).
 	go func() {
 		t := time.Now()
-		db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+		db, err := addressmatch.NewDB(cfg.AddressOptions())
 		if err == nil {
 			var follower *addressmatch.Follower
 			follower, err = addressmatch.Follow(db, idx)
@@ -139,12 +189,12 @@ func serve(args []string, stderr io.Writer) error {
 		srv0.SetAddresses(db)
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
 	}()
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("listening", "addr", "http://"+*addr, "startup", time.Since(start).Round(time.Millisecond))
+	log.Info("listening", "addr", "http://"+cfg.Addr, "startup", time.Since(start).Round(time.Millisecond))
 	select {
 	case err := <-errc:
 		return err
