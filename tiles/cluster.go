@@ -15,7 +15,13 @@ type clusterCell struct {
 	n      int32
 	byRisk [5]int32
 	sx, sy float64
-	fb, fi uint32 // first point: l.bks[fb].pts[fi]
+	fb, fi uint32 // first point: l.runs[fb].pts[fi]
+}
+
+// run is a sub-cell's points as read by a clustered render.
+type run struct {
+	b   *bucket
+	pts []storedPoint
 }
 
 // renderEntityLayer writes the entity features of tile (z, x, y) into l
@@ -90,18 +96,20 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 	ox, oy := float64(x), float64(y)
 	x0, y0, x1, y1 := ox/scale, oy/scale, (ox+1)/scale, (oy+1)/scale
 	all := m.all()
-	bks := l.bks[:0]
+	runs := l.runs[:0]
 	var err error
-	bx0, bx1, by0, by1 := s.rangeOf(x0, y0, x1, y1)
-	s.eachBucket(bx0, bx1, by0, by1, func(b *bucket) bool {
+	s.eachCell(x0, y0, x1, y1, func(b *bucket, pts []storedPoint, inside bool) bool {
 		if err = ctx.Err(); err != nil {
 			return false
 		}
-		fb := uint32(len(bks))
-		bks = append(bks, b)
-		for i := range b.pts {
-			p := &b.pts[i]
-			if p.fx < x0 || p.fx >= x1 || p.fy < y0 || p.fy >= y1 || (!all && !m.ok(p)) {
+		fb := uint32(len(runs))
+		runs = append(runs, run{b, pts})
+		for i := range pts {
+			p := &pts[i]
+			if !inside && (p.fx < x0 || p.fx >= x1 || p.fy < y0 || p.fy >= y1) {
+				continue
+			}
+			if !all && !m.ok(p) {
 				continue
 			}
 			tx := (p.fx*scale - ox) * ext
@@ -121,7 +129,7 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 		}
 		return true
 	})
-	l.bks = bks
+	l.runs = runs
 	if err != nil {
 		return 0, err
 	}
@@ -132,8 +140,8 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 		case c.n == 0:
 			continue
 		case c.n == 1:
-			b := bks[c.fb]
-			l.entity(s, b, &b.pts[c.fi], int64(math.Floor(c.sx)), int64(math.Floor(c.sy)))
+			ru := runs[c.fb]
+			l.entity(s, ru.b, &ru.pts[c.fi], int64(math.Floor(c.sx)), int64(math.Floor(c.sy)))
 		default:
 			l.cluster(s, c)
 		}

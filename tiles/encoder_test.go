@@ -282,10 +282,12 @@ func TestStoreFollowsUpdates(t *testing.T) {
 	n := 0
 	r.points.mu.RLock()
 	for _, b := range r.points.buckets {
-		n += len(b.pts)
-		for i := range b.pts {
-			if b.id(&b.pts[i]) == "" {
-				t.Fatal("stored point without id")
+		for _, pts := range b.cells {
+			n += len(pts)
+			for i := range pts {
+				if b.id(&pts[i]) == "" {
+					t.Fatal("stored point without id")
+				}
 			}
 		}
 	}

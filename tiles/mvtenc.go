@@ -39,7 +39,7 @@ type pointLayer struct {
 	dictIdx  []uint32
 	sel      []selPoint    // scratch: the points of a point tile
 	cells    []clusterCell // scratch: the cells of a clustered tile
-	bks      []*bucket     // scratch: the buckets of a clustered tile
+	runs     []run         // scratch: the sub-cells of a clustered tile
 
 	// Cluster properties: key indices of clusterKeys, and value index + 1
 	// of each small integer already in vals (0 = not yet).
@@ -87,8 +87,8 @@ func (l *pointLayer) reset(name string, extent uint32) {
 	clear(l.dictIdx)
 	clear(l.sel)
 	l.sel = l.sel[:0]
-	clear(l.bks)
-	l.bks = l.bks[:0]
+	clear(l.runs)
+	l.runs = l.runs[:0]
 	l.haveCl = false
 	clear(l.intIdx)
 }
