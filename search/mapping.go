@@ -34,9 +34,10 @@ type CJKMode string
 // The CJK analysis modes. See docs/search.md for their measured quality and
 // cost on the demo region.
 const (
-	// CJKBigramUnigram indexes overlapping character bigrams and single
-	// characters: two-or-more-character queries match bigrams, one-character
-	// queries match unigrams. The default.
+	// CJKBigramUnigram indexes overlapping character bigrams in Bleve and
+	// single characters in the in-memory lexicon (per character, the docs
+	// best ranked first): two-or-more-character queries match bigrams,
+	// one-character queries and the typo pass the lexicon. The default.
 	CJKBigramUnigram CJKMode = "bigram+unigram"
 	// CJKBigram indexes overlapping bigrams only (Lucene's CJKAnalyzer): the
 	// smallest index, but a one-character query finds nothing.
