@@ -53,8 +53,9 @@ type Options struct {
 	// DistanceScaleM is the distance at which the distance factor of a
 	// query with a centre and no radius reaches its floor. Default 5,000 m.
 	DistanceScaleM float64
-	// BatchSize is the number of documents per Bleve batch while building.
-	// Default 20,000.
+	// BatchSize is the smallest number of documents per Bleve batch while
+	// building; a large index uses larger batches (a quarter of each build
+	// worker's share), as each batch stays one segment. Default 20,000.
 	BatchSize int
 	// CompactAfter is the number of live-update commits after which the
 	// Bleve index is rebuilt in the background (the in-memory index gains a
