@@ -1163,10 +1163,6 @@ func junkAhead(st *parseState, k, n int) bool {
 // place may follow inside one chunk (景海湾|闻潮阁, 翡翠城|环碧苑, 欣都龙城|百丽店).
 const splitAfter1 = "城苑湾园庭府居阁墅坊"
 
-// landmarkEnds end landmark names (bridges, caves, roundabouts) that often
-// precede the place named after them in a chunk.
-const landmarkEnds = "桥洞盘"
-
 // noSplitNext: characters that continue the word of a one-character suffix
 // (城市, 园区, 城东路) rather than start a new name.
 const noSplitNext = "市区中东西南北路街道巷门口内外里镇乡村楼"
@@ -1238,9 +1234,6 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 	for k := i + 1; k < limit; k++ {
 		if cntext.IsSpaceOrPunct(f[k]) {
 			return fb(k)
-		}
-		if split < 0 && k-i >= 1 && strings.ContainsRune(landmarkEnds, f[k]) && k+1 < n && !strings.ContainsRune(noSplitNext, f[k+1]) && !roadAhead(st, k+1, n) {
-			split = k + 1 // 临湖桥|建行支行, 火龙洞|新天煤化工: a landmark before the place
 		}
 		if _, _, ok := p.matchNumber(st, k, n); ok {
 			return fb(k)
