@@ -298,7 +298,7 @@ func (p *Parser) Parse(s string) Components {
 				continue
 			}
 		}
-		if j, ok := skipJunk(st, i, n); ok {
+		if j, ok := p.skipJunk(st, i, n); ok {
 			i = j
 			continue
 		}
@@ -663,6 +663,18 @@ func (st *parseState) chainAt(i int, d *adminDict, u int32) bool {
 	return pn != "" && cntext.Fold(last.Text) == pn
 }
 
+// adminNameAt: the name of a province, city or county starts at k.
+func (p *Parser) adminNameAt(st *parseState, k, n int) bool {
+	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
+			if p.dict.units[ref.unit].level <= AdminDistrict {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // provinceAt: the name of a province starts at k.
 func (p *Parser) provinceAt(st *parseState, k, n int) bool {
 	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
@@ -934,15 +946,16 @@ func (p *Parser) matchNumber(st *parseState, i, n int) (int, Label, bool) {
 
 var junkWords = []string{"联系电话", "电话", "电联", "中华人民共和国", "中国"}
 
-// skipJunk skips contact words (电联) and a leading 中国.
-func skipJunk(st *parseState, i, n int) (int, bool) {
+// skipJunk skips contact words (电联) and a leading 中国 before a division
+// (中国浙江省…; 中国轻纺城 and 中国银行 are names).
+func (p *Parser) skipJunk(st *parseState, i, n int) (int, bool) {
 	rest := st.fstr[st.boff[i]:st.boff[n]]
 	for _, w := range junkWords {
 		if strings.HasPrefix(rest, w) {
-			if (w == "中国" || w == "中华人民共和国") && len(st.spans) > 0 {
+			j := i + utf8.RuneCountInString(w)
+			if (w == "中国" || w == "中华人民共和国") && (len(st.spans) > 0 || !p.adminNameAt(st, j, n)) {
 				continue
 			}
-			j := i + utf8.RuneCountInString(w)
 			if w != "中国" && w != "中华人民共和国" && j < n && !cntext.IsSpaceOrPunct(st.f[j]) {
 				continue
 			}
