@@ -14,14 +14,9 @@ import (
 type clusterCell struct {
 	n      int32
 	byRisk [5]int32
+	fb, fi uint32 // first point: l.bks[fb].cells[fc][fi]
+	fc     uint16
 	sx, sy float64
-	fb, fi uint32 // first point: l.runs[fb].pts[fi]
-}
-
-// run is a sub-cell's points as read by a clustered render.
-type run struct {
-	b   *bucket
-	pts []storedPoint
 }
 
 // renderEntityLayer writes the entity features of tile (z, x, y) into l
@@ -96,14 +91,17 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 	ox, oy := float64(x), float64(y)
 	x0, y0, x1, y1 := ox/scale, oy/scale, (ox+1)/scale, (oy+1)/scale
 	all := m.all()
-	runs := l.runs[:0]
+	bks := l.bks[:0]
 	var err error
-	s.eachCell(x0, y0, x1, y1, func(b *bucket, pts []storedPoint, inside bool) bool {
-		if err = ctx.Err(); err != nil {
-			return false
+	var fb uint32
+	s.eachCell(x0, y0, x1, y1, func(b *bucket, ci int, pts []storedPoint, inside bool) bool {
+		if len(bks) == 0 || bks[len(bks)-1] != b {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+			fb = uint32(len(bks))
+			bks = append(bks, b)
 		}
-		fb := uint32(len(runs))
-		runs = append(runs, run{b, pts})
 		for i := range pts {
 			p := &pts[i]
 			if !inside && (p.fx < x0 || p.fx >= x1 || p.fy < y0 || p.fy >= y1) {
@@ -120,7 +118,7 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 			}
 			c := &cells[(iy>>cshift)<<sshift|ix>>cshift]
 			if c.n == 0 {
-				c.fb, c.fi = fb, uint32(i)
+				c.fb, c.fc, c.fi = fb, uint16(ci), uint32(i)
 			}
 			c.n++
 			c.byRisk[p.risk]++
@@ -129,7 +127,7 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 		}
 		return true
 	})
-	l.runs = runs
+	l.bks = bks
 	if err != nil {
 		return 0, err
 	}
@@ -140,8 +138,8 @@ func (r *Renderer) renderClusters(ctx context.Context, l *pointLayer, m *matcher
 		case c.n == 0:
 			continue
 		case c.n == 1:
-			ru := runs[c.fb]
-			l.entity(s, ru.b, &ru.pts[c.fi], int64(math.Floor(c.sx)), int64(math.Floor(c.sy)))
+			b := bks[c.fb]
+			l.entity(s, b, &b.cells[c.fc][c.fi], int64(math.Floor(c.sx)), int64(math.Floor(c.sy)))
 		default:
 			l.cluster(s, c)
 		}

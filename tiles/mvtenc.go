@@ -39,7 +39,7 @@ type pointLayer struct {
 	dictIdx  []uint32
 	sel      []selPoint    // scratch: the points of a point tile
 	cells    []clusterCell // scratch: the cells of a clustered tile
-	runs     []run         // scratch: the sub-cells of a clustered tile
+	bks      []*bucket     // scratch: the buckets of a clustered tile
 
 	// Cluster properties: key indices of clusterKeys, and value index + 1
 	// of each small integer already in vals (0 = not yet).
@@ -48,13 +48,15 @@ type pointLayer struct {
 	intIdx []uint32
 }
 
-// clusterKeys are the numeric property keys of a cluster feature, in the
-// order of pointLayer.clKeys (its risk uses the entity key).
-var clusterKeys = [6]string{"cluster", "count", "count_A", "count_B", "count_C", "count_D"}
+// clusterKeys returns the numeric property keys of a cluster feature, in
+// the order of pointLayer.clKeys (its risk uses the entity key).
+func clusterKeys() [6]string {
+	return [6]string{"cluster", "count", "count_A", "count_B", "count_C", "count_D"}
+}
 
-// entityKeys are the property keys of an entity feature, in the order of
-// pointLayer.entKeys.
-var entityKeys = [5]string{"id", "name", "risk", "industry", "status"}
+// entityKeys returns the property keys of an entity feature, in the order
+// of pointLayer.entKeys.
+func entityKeys() [5]string { return [5]string{"id", "name", "risk", "industry", "status"} }
 
 type selPoint struct {
 	b *bucket
@@ -87,8 +89,8 @@ func (l *pointLayer) reset(name string, extent uint32) {
 	clear(l.dictIdx)
 	clear(l.sel)
 	l.sel = l.sel[:0]
-	clear(l.runs)
-	l.runs = l.runs[:0]
+	clear(l.bks)
+	l.bks = l.bks[:0]
 	l.haveCl = false
 	clear(l.intIdx)
 }
@@ -113,7 +115,7 @@ func (l *pointLayer) smallInt(v int32) uint32 {
 // mean position.
 func (l *pointLayer) cluster(s *pointStore, c *clusterCell) {
 	if !l.haveCl {
-		for i, k := range clusterKeys {
+		for i, k := range clusterKeys() {
 			l.clKeys[i] = l.key(k)
 		}
 		l.haveCl = true
@@ -198,7 +200,7 @@ func (l *pointLayer) num(k string, v int64) {
 
 func (l *pointLayer) ensureEntityKeys() {
 	if !l.haveKeys {
-		for i, k := range entityKeys {
+		for i, k := range entityKeys() {
 			l.entKeys[i] = l.key(k)
 		}
 		l.haveKeys = true

@@ -340,12 +340,12 @@ func industryMatch(ind string, prefixes []string) bool {
 	return false
 }
 
-// eachCell calls fn with the points of every non-empty sub-cell that
+// eachCell calls fn with the points (and index) of every non-empty sub-cell that
 // overlaps the world-fraction box [x0, x1) × [y0, y1), bucket by bucket
 // (in eachBucket's order) and row by row, until fn returns false; inside
 // reports a sub-cell lying wholly in the box, whose points need no bounds
 // test. The caller holds mu (read).
-func (s *pointStore) eachCell(x0, y0, x1, y1 float64, fn func(b *bucket, pts []storedPoint, inside bool) bool) bool {
+func (s *pointStore) eachCell(x0, y0, x1, y1 float64, fn func(b *bucket, c int, pts []storedPoint, inside bool) bool) bool {
 	zs := s.bz + subLevels
 	n := float64(uint64(1) << zs)
 	lo := func(v float64) uint64 { return uint64(clampF(math.Floor(v*n), 0, n-1)) }
@@ -363,8 +363,8 @@ func (s *pointStore) eachCell(x0, y0, x1, y1 float64, fn func(b *bucket, pts []s
 			row := int(gy-by) << subLevels
 			yin := in(gy, y0, y1)
 			for gx := sx0; gx <= sx1; gx++ {
-				pts := b.cells[row|int(gx-bx)]
-				if len(pts) > 0 && !fn(b, pts, yin && in(gx, x0, x1)) {
+				c := row | int(gx-bx)
+				if pts := b.cells[c]; len(pts) > 0 && !fn(b, c, pts, yin && in(gx, x0, x1)) {
 					return false
 				}
 			}
@@ -375,13 +375,17 @@ func (s *pointStore) eachCell(x0, y0, x1, y1 float64, fn func(b *bucket, pts []s
 
 // eachIn calls fn for every stored point matching m inside the
 // world-fraction box [x0, x1) × [y0, y1) until fn returns false. The caller
-// holds mu (read). It checks ctx between sub-cells.
+// holds mu (read). It checks ctx between buckets.
 func (s *pointStore) eachIn(ctx context.Context, x0, y0, x1, y1 float64, m *matcher, fn func(b *bucket, p *storedPoint) bool) error {
 	all := m.all()
 	var err error
-	s.eachCell(x0, y0, x1, y1, func(b *bucket, pts []storedPoint, inside bool) bool {
-		if err = ctx.Err(); err != nil {
-			return false
+	var last *bucket
+	s.eachCell(x0, y0, x1, y1, func(b *bucket, _ int, pts []storedPoint, inside bool) bool {
+		if b != last {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+			last = b
 		}
 		for i := range pts {
 			p := &pts[i]
