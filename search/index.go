@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -392,7 +391,7 @@ func (ix *Index) rebuild() {
 		docs = append(docs, d)
 	}
 	ix.mu.RUnlock()
-	sort.Slice(docs, func(i, j int) bool { return docs[i].key < docs[j].key })
+	slices.SortFunc(docs, func(a, b *doc) int { return strings.Compare(a.key, b.key) })
 	exact := exactMap{}
 	var lex *lexicon
 	sideDone := make(chan struct{})
