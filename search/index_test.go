@@ -147,22 +147,25 @@ func TestConcurrentSearchAndWrites(t *testing.T) {
 	g, idx := smallIndex(t, Options{CompactAfter: 5})
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
+	// Bleve terms, one character, pinyin prefix and typo, character-count
+	// typo pass: every path reads structures the writer replaces.
+	queries := []string{"金开", "金", "jinkai", "jk", "jinkaigoji", "金开口号楼"}
 	for w := 0; w < 3; w++ {
 		wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer wg.Done()
-			for {
+			for i := w; ; i++ {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				if _, err := idx.Search(context.Background(), Query{Text: "金开"}); err != nil {
+				if _, err := idx.Search(context.Background(), Query{Text: queries[i%len(queries)]}); err != nil {
 					t.Error(err)
 					return
 				}
 			}
-		}()
+		}(w)
 	}
 	for i := 0; i < 40; i++ {
 		if err := g.UpsertBuilding(geo.Building{ID: fmt.Sprintf("C%d", i), Name: fmt.Sprintf("金开%d号楼", i), Footprint: square(orb.Point{106.6, 29.7}, 0.0005)}); err != nil {
