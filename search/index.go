@@ -484,9 +484,9 @@ func (ix *Index) buildBleve(docs []*doc, stop stopSet) (bleve.Index, error) {
 		}()
 	}
 	// Each batch becomes one segment, never merged (in memory, scorch
-	// merges nothing): a large index gets larger batches, so that a
-	// query visits at most about 4 segments per worker, but every worker
-	// gets at least two batches.
+	// merges nothing): a large index gets larger batches, so that a query
+	// visits about 4 segments per build worker (8 at 1M on 2 cores, not
+	// 50), while a small one still keeps every worker busy.
 	size := max(ix.opts.BatchSize, (len(docs)+4*buildWorkers()-1)/(4*buildWorkers()))
 	for i := 0; i < len(docs); i += size {
 		next <- docs[i:min(i+size, len(docs))]
