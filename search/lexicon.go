@@ -129,7 +129,10 @@ type charEnt struct {
 	score float32
 }
 
-// lexiconWorkers partitions the docs among the build workers.
+// buildLexicon builds the lexicon of docs (sorted by key; a doc's ordinal
+// is its index). The docs are split among the build workers; their parts
+// are concatenated, then the pinyin arrays and character lists sorted in
+// parallel. withChars builds the character lists (CJKBigramUnigram).
 func buildLexicon(docs []*doc, withChars bool) *lexicon {
 	w := buildWorkers()
 	type part struct {
