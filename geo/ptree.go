@@ -283,9 +283,19 @@ func (p *packed) radius(r *radiusScan, lv, i int) {
 			if pt.x < q.minX || pt.x > q.maxX || pt.y < q.minY || pt.y > q.maxY {
 				continue
 			}
-			s1 := sinHalf((pt.y - r.lat0) * deg2rad)
-			s2 := sinHalf((pt.x - r.lon0) * deg2rad)
-			a := s1*s1 + r.cos0*pt.cosLat*s2*s2
+			// haversineA, with sinHalf's small-angle series written out
+			// (the compiler does not inline sinHalf); the same arithmetic
+			hy := (pt.y - r.lat0) * deg2rad * 0.5
+			hx := (pt.x - r.lon0) * deg2rad * 0.5
+			hy2, hx2 := hy*hy, hx*hx
+			var a float64
+			if hy2 < 0.0025 && hx2 < 0.0025 {
+				s1 := hy * (1 + hy2*(-1.0/6+hy2*(1.0/120+hy2*(-1.0/5040+hy2*(1.0/362880)))))
+				s2 := hx * (1 + hx2*(-1.0/6+hx2*(1.0/120+hx2*(-1.0/5040+hx2*(1.0/362880)))))
+				a = s1*s1 + r.cos0*pt.cosLat*s2*s2
+			} else {
+				a = haversineA(r.lon0, r.lat0, r.cos0, pt.x, pt.y, pt.cosLat)
+			}
 			if a > r.aMax {
 				continue
 			}

@@ -194,25 +194,23 @@ func sortCands(c, tmp []cand, aMax float64) []cand {
 		tmp = make([]cand, 2*nb)
 	}
 	tmp = tmp[:2*nb]
+	// at most 1,024 buckets, so that the counts live on the stack; larger
+	// sets put a few candidates in each bucket for the insertion sort
+	nbk := min(nb, 1024)
 	var countsArr [1025]int32
-	var counts []int32
-	if nb+1 <= len(countsArr) {
-		counts = countsArr[:nb+1]
-	} else {
-		counts = make([]int32, nb+1)
-	}
-	scale := float64(nb) * (1 - 1e-12) / aMax
+	counts := countsArr[:nbk+1]
+	scale := float64(nbk) * (1 - 1e-12) / aMax
 	// the bucket of each candidate, kept in the scratch's upper half
 	keys := tmp[nb:]
 	for i := range c {
 		k := int32(c[i].a * scale)
-		if k >= int32(nb) {
-			k = int32(nb) - 1
+		if k >= int32(nbk) {
+			k = int32(nbk) - 1
 		}
 		keys[i].slot = uint32(k)
 		counts[k+1]++
 	}
-	for i := 1; i <= nb; i++ {
+	for i := 1; i <= nbk; i++ {
 		counts[i] += counts[i-1]
 	}
 	out := tmp[:nb]
