@@ -596,6 +596,7 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 	freshEntities := unique && s.entities.len() == 0
 	freshBuildings := unique && s.buildings.len() == 0
 	var entityIDs, buildingIDs []idSlot
+	var idsDone chan struct{} // closed when the fresh entities' IDs are loaded
 	var fresh []freshPoint // the fresh entities' points, in Hilbert order
 	if unique {
 		type keyed struct {
@@ -636,17 +637,39 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 		if freshEntities {
 			entityIDs = make([]idSlot, 0, len(fresh))
 			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, len(fresh))
+			// With no free slot to reuse, the slots are known in advance
+			// (the next ones, in this order): build the ID map meanwhile.
+			if sl := s.entities.slots; len(sl.free) == 0 {
+				for _, o := range pts {
+					if o.layer == LayerEntities && o.v != nil {
+						entityIDs = append(entityIDs, idSlot{id: o.id, slot: sl.next + uint32(len(entityIDs))})
+					}
+				}
+				idsDone = make(chan struct{})
+				go func(ids []idSlot) {
+					defer close(idsDone)
+					s.entities.loadIDs(ids)
+				}(entityIDs)
+			}
 		}
 	}
+	nFresh := 0
 	for _, o := range pts {
 		switch o.layer {
 		case LayerZones:
 			// applied above
 		case LayerEntities:
-			if freshEntities && o.v != nil {
+			if freshEntities {
+				if o.v == nil {
+					continue // deleting from an empty layer: nothing to do
+				}
 				ne := o.v.(*Entity) // its grid was derived above
-				fp := fresh[len(entityIDs)]
-				entityIDs = append(entityIDs, idSlot{id: o.id, slot: s.entities.insertNoID(ne, fp.p, fp.bits)})
+				fp := fresh[nFresh]
+				slot := s.entities.insertNoID(ne, fp.p, fp.bits)
+				if idsDone == nil {
+					entityIDs = append(entityIDs, idSlot{id: o.id, slot: slot})
+				}
+				nFresh++
 				emit(Change{Layer: LayerEntities, ID: o.id, New: ne})
 				continue
 			}
@@ -703,7 +726,11 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 			}
 		}
 	}
-	s.entities.loadIDs(entityIDs)
+	if idsDone != nil {
+		<-idsDone
+	} else {
+		s.entities.loadIDs(entityIDs)
+	}
 	s.buildings.loadIDs(buildingIDs)
 	s.entities.tree.settle()
 	s.places.tree.settle()
