@@ -597,7 +597,7 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 	freshBuildings := unique && s.buildings.len() == 0
 	var entityIDs, buildingIDs []idSlot
 	var idsDone chan struct{} // closed when the fresh entities' IDs are loaded
-	var fresh []freshPoint // the fresh entities' points, in Hilbert order
+	var fresh []freshPoint    // the fresh entities' points, in Hilbert order
 	if unique {
 		type keyed struct {
 			k    uint64
