@@ -669,7 +669,11 @@ func notAddressReason(c *Components, norm string) string {
 	return ""
 }
 
-const maxScan = 4000
+// maxScan caps the database entries compared for one check. A road number
+// alone (金碧南路157号) keys every unit registered there, thousands in a
+// dense 1M database; 1,000 keeps p99 of Check at a few milliseconds with no
+// loss on the clerk-variant test (99.7 % either way).
+const maxScan = 1000
 
 // candidatesLocked gathers and ranks candidates. Caller holds db.mu (read).
 func (db *DB) candidatesLocked(ctx context.Context, f *fields) []scored {
