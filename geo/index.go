@@ -637,6 +637,8 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 		if freshEntities {
 			entityIDs = make([]idSlot, 0, len(fresh))
 			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, len(fresh))
+			// appended below in the order of pts, sorted by the same key
+			s.entities.tree.pendingSorted = len(s.entities.tree.pending) == 0
 			// With no free slot to reuse, the slots are known in advance
 			// (the next ones, in this order): build the ID map meanwhile.
 			if sl := s.entities.slots; len(sl.free) == 0 {

@@ -29,6 +29,8 @@ type ptree struct {
 	// pending holds the points of a bulk load into an empty layer until
 	// settle packs them; it is always empty in a published snapshot.
 	pending []ppoint
+	// pendingSorted says that pending is in Hilbert order already.
+	pendingSorted bool
 }
 
 func newPtree() *ptree { return &ptree{delta: &rtree.RTreeG[pitem]{}} }
@@ -119,6 +121,15 @@ func (t *ptree) settle() {
 func (t *ptree) rebuild() {
 	pts := t.pending
 	t.pending = nil
+	sorted := t.pendingSorted
+	t.pendingSorted = false
+	if t.base == nil && t.delta.Len() == 0 && sorted {
+		// a bulk load into an empty layer arrives in Hilbert order
+		t.base = packSorted(pts)
+		t.dead = deadSet{}
+		t.ndead = 0
+		return
+	}
 	if b := t.base; b != nil {
 		pts = slices.Grow(pts, len(b.pts)-t.ndead+t.delta.Len())
 		for i := range b.pts {
@@ -185,9 +196,16 @@ func buildPacked(pts []ppoint) *packed {
 		return int(a.i - b.i)
 	})
 	sorted := make([]ppoint, len(pts))
-	maxSlot := uint32(0)
 	for j, k := range ks {
 		sorted[j] = pts[k.i]
+	}
+	return packSorted(sorted)
+}
+
+// packSorted packs points already in Hilbert order (it keeps sorted).
+func packSorted(sorted []ppoint) *packed {
+	maxSlot := uint32(0)
+	for j := range sorted {
 		maxSlot = max(maxSlot, sorted[j].slot)
 	}
 	p := &packed{pts: sorted}

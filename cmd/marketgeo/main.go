@@ -214,14 +214,15 @@ func loadData(idx *geo.Index, dataDir, inCRS string, strict bool, log *slog.Logg
 	start := time.Now()
 	// A load builds a large heap of long-lived objects in one go: collect
 	// less often while it runs (the process's choice, not the library's),
-	// then return what the load no longer needs to the system.
+	// then return what the load no longer needs to the system, in the
+	// background: the index is ready to serve already.
 	if old := debug.SetGCPercent(-1); old >= 0 && old < 400 {
 		debug.SetGCPercent(400)
 		defer debug.SetGCPercent(old)
 	} else {
 		debug.SetGCPercent(old) // GOGC set higher or off by the user: keep it
 	}
-	defer debug.FreeOSMemory()
+	defer func() { go debug.FreeOSMemory() }()
 	if dataDir == "" {
 		ds, err := demo.Generate(demo.Options{})
 		if err != nil {
