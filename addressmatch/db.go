@@ -13,6 +13,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/internal/cntext"
 	"github.com/paulmach/orb"
 )
@@ -835,18 +836,18 @@ func (db *DB) fuzzyLocked(s string) []int32 {
 	return out
 }
 
-// Precision is the granularity of a geocoded point.
-type Precision string
+// Precision is the granularity of a geocoded point ([geo.Precision]).
+type Precision = geo.Precision
 
-// Geocoding precisions, finest first.
+// Geocoding precisions, finest first (see [geo.Precision]).
 const (
-	PrecisionAddress  Precision = "address"
-	PrecisionBuilding Precision = "building"
-	PrecisionRoad     Precision = "road"
-	PrecisionTown     Precision = "town"
-	PrecisionDistrict Precision = "district"
-	PrecisionCity     Precision = "city"
-	PrecisionNone     Precision = "none"
+	PrecisionAddress  = geo.PrecisionAddress
+	PrecisionBuilding = geo.PrecisionBuilding
+	PrecisionRoad     = geo.PrecisionRoad
+	PrecisionTown     = geo.PrecisionTown
+	PrecisionDistrict = geo.PrecisionDistrict
+	PrecisionCity     = geo.PrecisionCity
+	PrecisionNone     = geo.PrecisionNone
 )
 
 // GeocodeResult is a geocoded point.

@@ -25,7 +25,7 @@ func AddressGeocoder(db *addressmatch.DB) zoneid.Geocoder {
 		default:
 			return zoneid.Geocoded{}, err
 		}
-		return zoneid.Geocoded{Location: g.Location, Precision: zoneid.Precision(g.Precision), Address: g.Address}, nil
+		return zoneid.Geocoded{Location: g.Location, Precision: g.Precision, Address: g.Address}, nil
 	})
 }
 

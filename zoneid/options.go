@@ -5,36 +5,28 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
 )
 
-// Precision is the granularity of a located point: PrecisionPoint for
-// coordinates given by the caller, otherwise the geocoder's precision. The
-// values below PrecisionPoint are those of the addressmatch geocoder.
-type Precision string
+// Precision is the granularity of a located point ([geo.Precision]).
+type Precision = geo.Precision
 
-// The precisions, finest first.
+// The precisions, finest first (see [geo.Precision]; PrecisionDistrict and
+// PrecisionCity are too coarse for any zone answer).
 const (
-	// PrecisionPoint: coordinates given directly; no positional uncertainty is assumed.
-	PrecisionPoint Precision = "point"
-	// PrecisionAddress: a full address matched in the address database.
-	PrecisionAddress Precision = "address"
-	// PrecisionBuilding: the building (same building, other door or floor).
-	PrecisionBuilding Precision = "building"
-	// PrecisionRoad: the centroid of a road's known addresses.
-	PrecisionRoad Precision = "road"
-	// PrecisionTown: the centroid of a street (街道) or town (镇).
-	PrecisionTown Precision = "town"
-	// PrecisionDistrict: the centroid of a district: too coarse for any zone answer.
-	PrecisionDistrict Precision = "district"
-	// PrecisionCity: the centroid of a city: too coarse for any zone answer.
-	PrecisionCity Precision = "city"
-	// PrecisionNone: the address could not be located.
-	PrecisionNone Precision = "none"
+	PrecisionPoint    = geo.PrecisionPoint
+	PrecisionAddress  = geo.PrecisionAddress
+	PrecisionBuilding = geo.PrecisionBuilding
+	PrecisionRoad     = geo.PrecisionRoad
+	PrecisionTown     = geo.PrecisionTown
+	PrecisionDistrict = geo.PrecisionDistrict
+	PrecisionCity     = geo.PrecisionCity
+	PrecisionNone     = geo.PrecisionNone
 )
 
 // coarse reports precisions that never answer "in the FTZ?" or "which grid?".
-func (p Precision) coarse() bool {
+func coarse(p Precision) bool {
 	switch p {
 	case PrecisionPoint, PrecisionAddress, PrecisionBuilding, PrecisionRoad, PrecisionTown:
 		return false

@@ -286,7 +286,7 @@ func (id *Identifier) IdentifyGeocoded(ctx context.Context, g Geocoded) (Result,
 	if g.Precision == PrecisionNone || geo.ValidatePoint(g.Location) != nil {
 		return Result{Precision: PrecisionNone, InFTZ: Uncertain, Zones: []*geo.Zone{}, FTZBoundaryM: -1}, nil
 	}
-	if g.Precision.coarse() {
+	if coarse(g.Precision) {
 		res := t.identify(g.Location, g.Precision, 0)
 		res.InFTZ, res.FTZ, res.Grid, res.Address = Uncertain, nil, nil, g.Address
 		return res, nil
