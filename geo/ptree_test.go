@@ -117,6 +117,9 @@ func checkAgainstModel(t *testing.T, ctx context.Context, s *Snapshot, live map[
 	if got := s.Counts().Entities; got != len(live) {
 		t.Fatalf("count %d, want %d", got, len(live))
 	}
+	if got := s.entities.tree.len(); got != len(live) {
+		t.Fatalf("the point index holds %d live points, want %d", got, len(live))
+	}
 	type idd struct {
 		id string
 		d  float64
