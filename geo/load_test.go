@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/paulmach/orb"
@@ -287,5 +288,16 @@ func TestReadEntitiesCSVManyBatches(t *testing.T) {
 	_, _, err = ReadEntitiesCSV(strings.NewReader(in), "many", LoadOptions{Strict: true})
 	if err == nil || !strings.Contains(err.Error(), "record 101") {
 		t.Fatalf("strict: %v", err)
+	}
+}
+
+func TestParseDateEqualsTimeParse(t *testing.T) {
+	for _, d := range []string{"2017-04-01", "2020-02-29", "2019-02-29", "2021-13-01", "2021-00-10", "2021-04-31",
+		"0000-01-01", "9999-12-31", "2021-4-01", "2021/04/01", "20210401xx", "2021-04-0a", "", "2021-04-01 "} {
+		got, gerr := parseDate(d)
+		want, werr := time.Parse("2006-01-02", d)
+		if (gerr == nil) != (werr == nil) || !got.Equal(want) {
+			t.Errorf("parseDate(%q) = %v, %v; time.Parse: %v, %v", d, got, gerr, want, werr)
+		}
 	}
 }

@@ -106,6 +106,9 @@ func ParseStatus(s string) (Status, error) {
 	if s == "" {
 		return "", nil
 	}
+	if st, ok := statusAliases[s]; ok { // the usual case, without case folding
+		return st, nil
+	}
 	if st, ok := statusAliases[strings.ToLower(s)]; ok {
 		return st, nil
 	}
