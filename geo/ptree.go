@@ -42,7 +42,7 @@ func (t *ptree) copyFor(gen uint64) *ptree {
 // insert adds a point to the delta.
 func (t *ptree) insert(p orb.Point, it pitem) { t.delta.Insert(p, p, it) }
 
-// remove deletes the point with it's slot at p: from the base when it lives
+// remove deletes the point with it.slot at p: from the base when it lives
 // there, from the delta otherwise.
 func (t *ptree) remove(p orb.Point, it pitem) {
 	if b := t.base; b != nil && int(it.slot) < len(b.posOfSlot) {
