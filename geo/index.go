@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -176,22 +177,15 @@ func (l pointLayer[T]) loadIDs(ids []idSlot) {
 	slices.SortFunc(ids, func(a, b idSlot) int {
 		switch {
 		case a.k1 != b.k1:
-			return cmpU64(a.k1, b.k1)
+			return cmp.Compare(a.k1, b.k1)
 		case a.k2 != b.k2:
-			return cmpU64(a.k2, b.k2)
+			return cmp.Compare(a.k2, b.k2)
 		}
 		return strings.Compare(a.id, b.id)
 	})
 	for _, x := range ids {
 		l.ids.Load(x.id, x.slot)
 	}
-}
-
-func cmpU64(a, b uint64) int {
-	if a < b {
-		return -1
-	}
-	return 1
 }
 
 // remove deletes the feature with id, located at p.
@@ -623,7 +617,7 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 		})
 		slices.SortFunc(order, func(a, b keyed) int {
 			if a.k != b.k {
-				return cmpU64(a.k, b.k)
+				return cmp.Compare(a.k, b.k)
 			}
 			return a.i - b.i
 		})

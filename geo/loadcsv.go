@@ -19,11 +19,10 @@ import (
 // csvBatchRows is the number of CSV records handed to a converter at once.
 const csvBatchRows = 4096
 
-// csvBatch is a run of records: their fields flattened, the row number of
-// the first record, and the CSV errors met among them.
+// csvBatch is a run of records: its place in the file (seq), their fields
+// flattened with their row numbers, and the CSV errors met among them.
 type csvBatch struct {
 	seq    int
-	row0   int
 	fields []string
 	starts []int32 // record i is fields[starts[i]:starts[i+1]]
 	rows   []int   // row number of each record
@@ -143,13 +142,13 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	var stop atomic.Bool // set on a strict-mode error: stop reading
 	batches := make(chan *csvBatch, 4)
 	free := make(chan *csvBatch, 8) // converted batches, for reuse
-	newBatch := func(seq, row0 int) *csvBatch {
+	newBatch := func(seq int) *csvBatch {
 		select {
 		case b := <-free:
-			*b = csvBatch{seq: seq, row0: row0, fields: b.fields[:0], starts: b.starts[:0], rows: b.rows[:0]}
+			*b = csvBatch{seq: seq, fields: b.fields[:0], starts: b.starts[:0], rows: b.rows[:0]}
 			return b
 		default:
-			return &csvBatch{seq: seq, row0: row0, fields: make([]string, 0, csvBatchRows*len(header)),
+			return &csvBatch{seq: seq, fields: make([]string, 0, csvBatchRows*len(header)),
 				starts: make([]int32, 0, csvBatchRows+1), rows: make([]int, 0, csvBatchRows)}
 		}
 	}
@@ -158,12 +157,12 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	go func() { // the splitter
 		defer close(batches)
 		row, seq := 1, 0
-		b := newBatch(seq, row+1)
+		b := newBatch(seq)
 		flush := func() {
 			b.starts = append(b.starts, int32(len(b.fields)))
 			batches <- b
 			seq++
-			b = newBatch(seq, row+1)
+			b = newBatch(seq)
 		}
 		for !stop.Load() {
 			rec, err := cr.Read()
