@@ -1,7 +1,6 @@
 package geo
 
 import (
-	"cmp"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -168,24 +167,55 @@ func prefixKeys(id string) (uint64, uint64) {
 // loadIDs adds the IDs of a bulk load, sorted first so that the B-tree is
 // filled by appends.
 func (l pointLayer[T]) loadIDs(ids []idSlot) {
-	if len(ids) == 0 {
-		return
-	}
 	for i := range ids {
 		ids[i].k1, ids[i].k2 = prefixKeys(ids[i].id)
 	}
-	slices.SortFunc(ids, func(a, b idSlot) int {
-		switch {
-		case a.k1 != b.k1:
-			return cmp.Compare(a.k1, b.k1)
-		case a.k2 != b.k2:
-			return cmp.Compare(a.k2, b.k2)
-		}
-		return strings.Compare(a.id, b.id)
-	})
+	l.loadSortedIDs(sortIDs(ids))
+}
+
+// loadSortedIDs adds IDs sorted by sortIDs.
+func (l pointLayer[T]) loadSortedIDs(ids []idSlot) {
 	for _, x := range ids {
 		l.ids.Load(x.id, x.slot)
 	}
+}
+
+// sortedEntityOps returns the IDs of the entities that ops write, sorted,
+// each with its index in ops in place of a slot.
+func sortedEntityOps(ops []op) []idSlot {
+	ids := make([]idSlot, 0, len(ops))
+	for i, o := range ops {
+		if o.layer == LayerEntities && o.v != nil {
+			k1, k2 := prefixKeys(o.id)
+			ids = append(ids, idSlot{k1: k1, k2: k2, id: o.id, slot: uint32(i)})
+		}
+	}
+	return sortIDs(ids)
+}
+
+// sortIDs sorts ids (with their prefix keys set) by ID: a radix sort on the
+// 16-byte prefix, then a comparison sort of each run sharing the prefix.
+func sortIDs(ids []idSlot) []idSlot {
+	if len(ids) < 2 {
+		return ids
+	}
+	a, b := ids, make([]idSlot, len(ids))
+	ids = radixSort(a, b, func(x *idSlot) uint64 { return x.k2 })
+	if &ids[0] == &b[0] {
+		b = a // the array not holding the result is the scratch space
+	}
+	ids = radixSort(ids, b, func(x *idSlot) uint64 { return x.k1 })
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j].k1 == ids[i].k1 && ids[j].k2 == ids[i].k2 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(ids[i:j], func(a, b idSlot) int { return strings.Compare(a.id, b.id) })
+		}
+		i = j
+	}
+	return ids
 }
 
 // remove deletes the feature with id, located at p.
@@ -591,66 +621,69 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 	freshBuildings := unique && s.buildings.len() == 0
 	var entityIDs, buildingIDs []idSlot
 	var idsDone chan struct{} // closed when the fresh entities' IDs are loaded
-	var fresh []freshPoint    // the fresh entities' points, in Hilbert order
+	var order []bulkKey       // ops in Hilbert order (pts[i] is ops[order[i].i])
 	if unique {
-		type keyed struct {
-			k    uint64
-			i    int
-			x, y float64
-			bits uint32
+		// With no free slot to reuse, the fresh entities take the next
+		// slots in Hilbert order, so the ID map can be built beside the
+		// packing: its sort needs only the IDs and starts now.
+		var sortedIDs chan []idSlot
+		if freshEntities && len(s.entities.slots.free) == 0 {
+			sortedIDs = make(chan []idSlot, 1)
+			go func() { sortedIDs <- sortedEntityOps(ops) }()
 		}
-		order := make([]keyed, len(ops))
+		order = make([]bulkKey, len(ops))
 		grids := freshEntities && s.zoneCount[s.opts.GridLayer] > 0
 		parallelRange(len(ops), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				o := ops[i]
-				order[i] = keyed{k: opKey(o), i: i}
+				order[i] = bulkKey{k: opKey(o), i: i}
 				// a fresh entity's grid, bits and point, here in parallel
 				// and in memory order
-				if e, ok := o.v.(*Entity); ok && freshEntities {
+				if e, ok := o.v.(*Entity); ok && freshEntities && o.layer == LayerEntities {
 					if grids {
 						e.GridID = s.gridAt(e.Location)
 					}
-					order[i].x, order[i].y, order[i].bits = e.Location[0], e.Location[1], entityBits(e)
+					order[i].x, order[i].y, order[i].bits, order[i].fresh = e.Location[0], e.Location[1], entityBits(e), true
 				}
 			}
 		})
-		slices.SortFunc(order, func(a, b keyed) int {
-			if a.k != b.k {
-				return cmp.Compare(a.k, b.k)
+		// stable: equal keys keep the batch's order
+		order = radixSort(order, nil, func(k *bulkKey) uint64 { return k.k })
+		nFresh := 0
+		if sortedIDs != nil {
+			// the slot of each fresh entity, by its index in ops
+			slotOf := make([]uint32, len(ops))
+			next := s.entities.slots.next
+			for _, k := range order {
+				if k.fresh {
+					slotOf[k.i] = next
+					next++
+				}
 			}
-			return a.i - b.i
-		})
-		pts = make([]op, len(ops))
-		for i, k := range order {
-			pts[i] = ops[k.i]
-			if freshEntities && pts[i].layer == LayerEntities && pts[i].v != nil {
-				fresh = append(fresh, freshPoint{orb.Point{k.x, k.y}, k.bits})
-			}
+			nFresh = int(next - s.entities.slots.next)
+			idsDone = make(chan struct{})
+			go func() {
+				defer close(idsDone)
+				ids := <-sortedIDs
+				for i := range ids {
+					ids[i].slot = slotOf[ids[i].slot]
+				}
+				s.entities.loadSortedIDs(ids)
+			}()
 		}
+		pts = make([]op, len(ops))
+		parallelRange(len(order), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				pts[i] = ops[order[i].i]
+			}
+		})
 		if freshEntities {
-			entityIDs = make([]idSlot, 0, len(fresh))
-			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, len(fresh))
+			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, nFresh)
 			// appended below in the order of pts, sorted by the same key
 			s.entities.tree.pendingSorted = len(s.entities.tree.pending) == 0
-			// With no free slot to reuse, the slots are known in advance
-			// (the next ones, in this order): build the ID map meanwhile.
-			if sl := s.entities.slots; len(sl.free) == 0 {
-				for _, o := range pts {
-					if o.layer == LayerEntities && o.v != nil {
-						entityIDs = append(entityIDs, idSlot{id: o.id, slot: sl.next + uint32(len(entityIDs))})
-					}
-				}
-				idsDone = make(chan struct{})
-				go func(ids []idSlot) {
-					defer close(idsDone)
-					s.entities.loadIDs(ids)
-				}(entityIDs)
-			}
 		}
 	}
-	nFresh := 0
-	for _, o := range pts {
+	for i, o := range pts {
 		switch o.layer {
 		case LayerZones:
 			// applied above
@@ -659,13 +692,12 @@ func (s *Snapshot) apply(ops []op, record bool) []Change {
 				if o.v == nil {
 					continue // deleting from an empty layer: nothing to do
 				}
-				ne := o.v.(*Entity) // its grid was derived above
-				fp := fresh[nFresh]
-				slot := s.entities.insertNoID(ne, fp.p, fp.bits)
+				ne := o.v.(*Entity) // its grid, bits and point were derived above
+				k := &order[i]
+				slot := s.entities.insertNoID(ne, orb.Point{k.x, k.y}, k.bits)
 				if idsDone == nil {
 					entityIDs = append(entityIDs, idSlot{id: o.id, slot: slot})
 				}
-				nFresh++
 				emit(Change{Layer: LayerEntities, ID: o.id, New: ne})
 				continue
 			}
@@ -747,10 +779,12 @@ func nilIf[T any](v *T, keep bool) any {
 func uniqueOps(ops []op) bool {
 	seed := maphash.MakeSeed()
 	hs := make([]uint64, len(ops))
-	for i, o := range ops {
-		hs[i] = maphash.String(seed, o.id) ^ maphash.String(seed, string(o.layer))<<1
-	}
-	slices.Sort(hs)
+	parallelRange(len(ops), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			hs[i] = maphash.String(seed, ops[i].id) ^ layerSalt(ops[i].layer)
+		}
+	})
+	hs = radixSort(hs, nil, func(h *uint64) uint64 { return *h })
 	for i := 1; i < len(hs); i++ {
 		if hs[i] == hs[i-1] {
 			// a collision or a true duplicate: settle it exactly
@@ -758,6 +792,21 @@ func uniqueOps(ops []op) bool {
 		}
 	}
 	return true
+}
+
+// layerSalt tells the hashes of equal IDs in different layers apart.
+func layerSalt(l Layer) uint64 {
+	switch l {
+	case LayerEntities:
+		return 0
+	case LayerBuildings:
+		return 0x9e3779b97f4a7c15
+	case LayerPlaces:
+		return 0xbf58476d1ce4e5b9
+	case LayerZones:
+		return 0x94d049bb133111eb
+	}
+	return uint64(len(l)) * 0xd6e8feb86659fd93
 }
 
 func uniqueOpsMap(ops []op) bool {
@@ -819,9 +868,14 @@ func HilbertIndex(p orb.Point) uint64 {
 }
 
 // gridAt returns the ID of the grid zone containing p, or "".
-type freshPoint struct {
-	p    orb.Point
-	bits uint32
+// bulkKey orders the writes of a large batch by the Hilbert key of their
+// point; for a fresh entity it carries what the parallel pass derived.
+type bulkKey struct {
+	k     uint64
+	i     int // index in the batch
+	x, y  float64
+	bits  uint32
+	fresh bool // a fresh entity's write
 }
 
 // parallelRange splits [0, n) into one contiguous part per processor (for

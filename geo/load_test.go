@@ -226,7 +226,7 @@ func TestColPosMatchesColumns(t *testing.T) {
 // keep their order; bad rows and duplicates (also across batches) are
 // reported in row order with the first occurrence kept.
 func TestReadEntitiesCSVManyBatches(t *testing.T) {
-	const n = 3*csvBatchRows + 123
+	const n = 40000
 	var ents []Entity
 	for i := 0; i < n; i++ {
 		ents = append(ents, testEntity(i, orb.Point{106.5 + float64(i%100)*1e-4, 29.5 + float64(i/100)*1e-4}))
@@ -235,17 +235,21 @@ func TestReadEntitiesCSVManyBatches(t *testing.T) {
 	if err := WriteEntitiesCSV(&buf, ents); err != nil {
 		t.Fatal(err)
 	}
+	if buf.Len() < 3*csvChunkBytes {
+		t.Fatalf("%d bytes: fewer than 3 chunks", buf.Len())
+	}
+	per := n * csvChunkBytes / buf.Len() // rows a chunk
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 	// row r of the file is lines[r-1]; row 2 is entity 0
 	badRows := map[int]bool{}
 	lines[100] = strings.Replace(lines[100], ",106.5", ",abc", 1) // row 101: bad lon
 	badRows[101] = true
-	lines[csvBatchRows+7] = lines[5] // a duplicate of row 6, in the next batch
-	badRows[csvBatchRows+8] = true
+	lines[per+7] = lines[5] // a duplicate of row 6, in the next batch
+	badRows[per+8] = true
 	lines[n] = lines[2] // the last row duplicates row 3
 	badRows[n+1] = true
-	lines[2*csvBatchRows] = `x"y,` + lines[2*csvBatchRows] // a bare quote: a CSV error for this record only
-	badRows[2*csvBatchRows+1] = true
+	lines[2*per] = `x"y,` + lines[2*per] // a bare quote: a CSV error for this record only
+	badRows[2*per+1] = true
 	in := strings.Join(lines, "\n") + "\n"
 	got, rep, err := ReadEntitiesCSV(strings.NewReader(in), "many", LoadOptions{})
 	if err != nil {

@@ -1,7 +1,7 @@
 package geo
 
 import (
-	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -16,23 +16,22 @@ import (
 	"sync/atomic"
 )
 
-// csvBatchRows is the number of CSV records handed to a converter at once.
-const csvBatchRows = 4096
+// csvChunkBytes is about how much of the file a converter gets at once.
+const csvChunkBytes = 1 << 20
 
-// csvBatch is a run of records: its place in the file (seq), their fields
-// flattened with their row numbers, and the CSV errors met among them.
+// csvBatch is a run of whole records (cut by csvSplitter) and its place
+// in the file.
 type csvBatch struct {
-	seq    int
-	fields []string
-	starts []int32 // record i is fields[starts[i]:starts[i+1]]
-	rows   []int   // row number of each record
-	bad    []*FieldError
+	seq  int
+	data []byte
 }
 
 // csvResult is a converted batch: entities in one block, and the rejected
-// rows (CSV and field errors) in row order.
+// records (CSV and field errors) in order. Rows count from 1 within the
+// batch until the merge adds the rows before it.
 type csvResult struct {
 	seq    int
+	nrec   int // records in the batch
 	ents   []Entity
 	rows   []int
 	errors []*FieldError
@@ -102,10 +101,8 @@ func colPos(name string) int {
 // are found by sorting hashed IDs, not in a map of every ID.
 func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *LoadReport, error) {
 	rep := &LoadReport{Source: source, Layer: LayerEntities}
-	cr := csv.NewReader(bufio.NewReaderSize(&limitedReader{r: r, max: o.MaxBytes}, 1<<16))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	in := &limitedReader{r: r, max: o.MaxBytes}
+	header, rest, err := readCSVHeader(in, 64<<10)
 	if err != nil {
 		return nil, rep, fmt.Errorf("%s: reading the header: %w", source, err)
 	}
@@ -142,51 +139,31 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	var stop atomic.Bool // set on a strict-mode error: stop reading
 	batches := make(chan *csvBatch, 4)
 	free := make(chan *csvBatch, 8) // converted batches, for reuse
-	newBatch := func(seq int) *csvBatch {
-		select {
-		case b := <-free:
-			*b = csvBatch{seq: seq, fields: b.fields[:0], starts: b.starts[:0], rows: b.rows[:0]}
-			return b
-		default:
-			return &csvBatch{seq: seq, fields: make([]string, 0, csvBatchRows*len(header)),
-				starts: make([]int32, 0, csvBatchRows+1), rows: make([]int, 0, csvBatchRows)}
-		}
-	}
 	results := make(chan *csvResult, 4)
 	var readErr error
-	go func() { // the splitter
+	go func() { // the splitter: cuts the input at record ends
 		defer close(batches)
-		row, seq := 1, 0
-		b := newBatch(seq)
-		flush := func() {
-			b.starts = append(b.starts, int32(len(b.fields)))
-			batches <- b
-			seq++
-			b = newBatch(seq)
-		}
-		for !stop.Load() {
-			rec, err := cr.Read()
-			if err == io.EOF {
-				break
+		ch := &csvChunker{in: in, carry: rest, size: csvChunkBytes}
+		for seq := 0; !stop.Load(); seq++ {
+			var b *csvBatch
+			select {
+			case b = <-free:
+			default:
+				b = &csvBatch{data: make([]byte, 0, 2*csvChunkBytes)}
 			}
-			row++
+			b.seq = seq
+			more, err := ch.next(b)
 			if err != nil {
-				var pe *csv.ParseError
-				if !errors.As(err, &pe) {
-					readErr = fmt.Errorf("%s: row %d: %w", source, row, err)
-					break
-				}
-				b.bad = append(b.bad, &FieldError{Index: row, Field: "csv", Reason: pe.Err.Error(), Err: ErrInvalidFeature})
-				continue
+				readErr = err
+				return
 			}
-			b.starts = append(b.starts, int32(len(b.fields)))
-			b.rows = append(b.rows, row)
-			b.fields = append(b.fields, rec...)
-			if len(b.rows) == csvBatchRows {
-				flush()
+			if len(b.data) > 0 {
+				batches <- b
+			}
+			if !more {
+				return
 			}
 		}
-		flush()
 	}()
 	workers := min(runtime.GOMAXPROCS(0), 4)
 	var wg sync.WaitGroup
@@ -194,12 +171,11 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// no interner: a record's fields are substrings of one string
-			// (encoding/csv allocates a record at once), which the entity
-			// keeps anyway, so sharing repeated values would save nothing
+			var fields []string
 			for b := range batches {
-				results <- convertBatch(b, &cols, o, nil)
-				clear(b.fields) // drop the records' strings before reuse
+				var res *csvResult
+				res, fields = convertBatch(b, &cols, o, fields)
+				results <- res
 				select {
 				case free <- b:
 				default:
@@ -212,6 +188,7 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	// merge in order; keep the first MaxErrors errors, count them all
 	pending := map[int]*csvResult{}
 	next := 0
+	row := 1 // rows merged so far, the header's included
 	var blocks []*csvResult
 	var errs []*FieldError
 	nerr := 0
@@ -224,6 +201,13 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 			}
 			delete(pending, next)
 			next++
+			for i := range r.rows {
+				r.rows[i] += row
+			}
+			for _, fe := range r.errors {
+				fe.Index += row
+			}
+			row += r.nrec
 			if len(r.errors) > 0 && o.Strict {
 				stop.Store(true)
 			}
@@ -235,7 +219,7 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 		}
 	}
 	if readErr != nil {
-		return nil, rep, readErr
+		return nil, rep, fmt.Errorf("%s: after row %d: %w", source, row, readErr)
 	}
 	n := 0
 	for _, b := range blocks {
@@ -277,21 +261,27 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	return out, rep, nil
 }
 
-// convertBatch validates the records of b into entities.
-func convertBatch(b *csvBatch, cols *csvCols, o LoadOptions, in interner) *csvResult {
-	res := &csvResult{seq: b.seq, ents: make([]Entity, 0, len(b.rows)), rows: make([]int, 0, len(b.rows))}
-	bad := b.bad
-	for i, row := range b.rows {
-		for len(bad) > 0 && bad[0].Index < row {
-			res.errors = append(res.errors, bad[0])
-			bad = bad[1:]
+// convertBatch parses and validates the records of b into entities.
+func convertBatch(b *csvBatch, cols *csvCols, o LoadOptions, fields []string) (*csvResult, []string) {
+	// about 200 bytes a record
+	res := &csvResult{seq: b.seq, ents: make([]Entity, 0, len(b.data)/160+1), rows: make([]int, 0, len(b.data)/160+1)}
+	fields = eachCSVRecord(b.data, fields, func(rec []string, err error) bool {
+		res.nrec++
+		row := res.nrec
+		if err != nil {
+			reason := err.Error()
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				reason = pe.Err.Error()
+			}
+			res.errors = append(res.errors, &FieldError{Index: row, Field: "csv", Reason: reason, Err: ErrInvalidFeature})
+			return true
 		}
-		rec := b.fields[b.starts[i]:b.starts[i+1]]
-		e, ferr := entityFromFields(func(name string) string { return cols.get(rec, name) }, o, in)
+		e, ferr := entityFromFields(func(name string) string { return cols.get(rec, name) }, o, nil)
 		if ferr != nil {
 			ferr.Index = row
 			res.errors = append(res.errors, ferr)
-			continue
+			return true
 		}
 		for k, h := range cols.extra {
 			if j := cols.xidx[k]; j < len(rec) {
@@ -305,9 +295,95 @@ func convertBatch(b *csvBatch, cols *csvCols, o LoadOptions, in interner) *csvRe
 		}
 		res.ents = append(res.ents, e)
 		res.rows = append(res.rows, row)
+		return true
+	})
+	return res, fields
+}
+
+// csvChunker cuts a CSV stream into batches of whole records.
+type csvChunker struct {
+	in      io.Reader
+	sp      csvSplitter
+	carry   []byte // read, not yet in a batch
+	scanned bool   // carry went through sp
+	size    int    // bytes to read at a time
+}
+
+// next puts into b.data the next whole records, at least one unless the
+// stream ends, reading about c.size bytes. It reports whether more may
+// follow.
+func (c *csvChunker) next(b *csvBatch) (bool, error) {
+	b.data = append(b.data[:0], c.carry...)
+	cut := 0
+	if !c.scanned {
+		cut = c.sp.scan(b.data)
+		c.scanned = true
 	}
-	res.errors = append(res.errors, bad...)
-	return res
+	for cut == 0 {
+		m := len(b.data)
+		b.data = slices.Grow(b.data, c.size)[:m+c.size]
+		n, err := io.ReadFull(c.in, b.data[m:])
+		b.data = b.data[:m+n]
+		if e := c.sp.scan(b.data[m:]); e > 0 {
+			cut = m + e
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			c.carry = c.carry[:0]
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+	}
+	c.carry = append(c.carry[:0], b.data[cut:]...)
+	b.data = b.data[:cut]
+	return true, nil
+}
+
+// readCSVHeader reads the first record of a CSV stream, skipping empty
+// lines as encoding/csv does, and returns it with the bytes read past it.
+func readCSVHeader(r io.Reader, readSize int) ([]string, []byte, error) {
+	var sp csvSplitter
+	buf := make([]byte, 0, readSize)
+	start, scanned := 0, 0 // the record being read starts at buf[start:]
+	for {
+		if scanned == len(buf) {
+			m := len(buf)
+			buf = slices.Grow(buf, readSize)[:m+readSize]
+			n, err := io.ReadFull(r, buf[m:])
+			buf = buf[:m+n]
+			if n == 0 && err != nil {
+				if err == io.ErrUnexpectedEOF {
+					err = io.EOF
+				}
+				if err != io.EOF || start == len(buf) {
+					return nil, nil, err
+				}
+				// the last record has no line end
+				rec, perr := firstCSVRecord(buf[start:])
+				return rec, nil, perr
+			}
+		}
+		e := sp.first(buf[scanned:])
+		if e == 0 {
+			scanned = len(buf)
+			continue
+		}
+		end := scanned + e
+		scanned = end
+		rec, err := firstCSVRecord(buf[start:end])
+		if err == io.EOF { // an empty line
+			start = end
+			continue
+		}
+		return rec, buf[end:], err
+	}
+}
+
+func firstCSVRecord(b []byte) ([]string, error) {
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.FieldsPerRecord = -1
+	return cr.Read()
 }
 
 type dupPair struct{ first, later int }

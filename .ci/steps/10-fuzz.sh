@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every parser's fuzz target for a short time (FUZZTIME, default 6s each):
-# address normaliser and parser, CSV/GeoJSON loaders, tile paths, batch input,
+# address normaliser and parser, CSV/GeoJSON loaders, CSV chunking, tile paths, batch input,
 # rules files, search queries, CRS round trips. A crash fails CI and leaves
 # the failing input under the package's testdata/fuzz/ for a regression test.
 set -euo pipefail
@@ -10,6 +10,7 @@ run() { echo "-- fuzz $1 $2 ($t)"; go test "$1" -run '^$' -fuzz "^$2\$" -fuzztim
 run ./addressmatch FuzzNormalize
 run ./addressmatch FuzzParse
 run ./geo FuzzReadEntitiesCSV
+run ./geo FuzzCSVChunks
 run ./geo FuzzReadGeoJSON
 run ./geo/crs FuzzRoundTrip
 run ./internal/cntext FuzzParseNumber
