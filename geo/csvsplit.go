@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"io"
-	"strings"
 )
 
 // csvSplitter finds where records end in a CSV stream exactly as
@@ -125,6 +124,8 @@ func eachCSVRecord(chunk []byte, fields []string, fn func(rec []string, err erro
 			}
 		}
 	}
+	var buf []byte
+	var ends []int
 	for len(chunk) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(chunk, '\n'); i >= 0 {
@@ -138,16 +139,26 @@ func eachCSVRecord(chunk []byte, fields []string, fn func(rec []string, err erro
 		if len(line) == 0 {
 			continue
 		}
-		s := string(line)
-		fields = fields[:0]
+		// one string for the record's fields, without the commas (the
+		// entities keep substrings of it), as encoding/csv builds
+		buf, ends = buf[:0], ends[:0]
 		for {
-			i := strings.IndexByte(s, ',')
+			i := bytes.IndexByte(line, ',')
 			if i < 0 {
-				fields = append(fields, s)
+				buf = append(buf, line...)
+				ends = append(ends, len(buf))
 				break
 			}
-			fields = append(fields, s[:i])
-			s = s[i+1:]
+			buf = append(buf, line[:i]...)
+			ends = append(ends, len(buf))
+			line = line[i+1:]
+		}
+		s := string(buf)
+		fields = fields[:0]
+		start := 0
+		for _, e := range ends {
+			fields = append(fields, s[start:e])
+			start = e
 		}
 		if !fn(fields, nil) {
 			break

@@ -263,8 +263,10 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 
 // convertBatch parses and validates the records of b into entities.
 func convertBatch(b *csvBatch, cols *csvCols, o LoadOptions, fields []string) (*csvResult, []string) {
-	// about 200 bytes a record
-	res := &csvResult{seq: b.seq, ents: make([]Entity, 0, len(b.data)/160+1), rows: make([]int, 0, len(b.data)/160+1)}
+	// the entities stay in this block: size it by the lines (at least
+	// the records), not by a guess
+	n := bytes.Count(b.data, []byte{'\n'}) + 1
+	res := &csvResult{seq: b.seq, ents: make([]Entity, 0, n), rows: make([]int, 0, n)}
 	fields = eachCSVRecord(b.data, fields, func(rec []string, err error) bool {
 		res.nrec++
 		row := res.nrec
