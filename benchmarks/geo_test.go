@@ -63,6 +63,9 @@ func (b *bare) count(c orb.Point, radius float64) int {
 func sinHalf(x float64) float64 {
 	h := x * 0.5
 	h2 := h * h
+	if h2 < 1e-6 {
+		return h * (1 + h2*(-1.0/6+h2*(1.0/120)))
+	}
 	if h2 < 0.0025 {
 		return h * (1 + h2*(-1.0/6+h2*(1.0/120+h2*(-1.0/5040+h2*(1.0/362880)))))
 	}

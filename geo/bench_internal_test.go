@@ -83,7 +83,7 @@ func BenchmarkNearbyStages(b *testing.B) {
 	b.Run("collect+sort", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			buf, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, buf[:0])
-			tmp = sortCands(buf, tmp, aMax)
+			_, tmp = sortCands(buf, tmp, aMax)
 		}
 	})
 	runtime.GC()

@@ -295,36 +295,46 @@ type radiusScan struct {
 func (p *packed) radius(r *radiusScan, lv, i int) {
 	if lv == 0 {
 		s, e := i*pNode, min(i*pNode+pNode, len(p.pts))
-		q := &r.q
+		// the scan's fields in locals: appending through r would make
+		// the compiler reload them for every point
+		q := r.q
+		lon0, lat0, cos0, aMax := r.lon0, r.lat0, r.cos0, r.aMax
+		hasDead, keep, out := r.hasDead, r.keep, r.out
 		for j := s; j < e; j++ {
 			pt := &p.pts[j]
 			if pt.x < q.minX || pt.x > q.maxX || pt.y < q.minY || pt.y > q.maxY {
 				continue
 			}
 			// haversineA, with sinHalf's small-angle series written out
-			// (the compiler does not inline sinHalf); the same arithmetic
-			hy := (pt.y - r.lat0) * deg2rad * 0.5
-			hx := (pt.x - r.lon0) * deg2rad * 0.5
+			// (the compiler does not inline sinHalf); the same arithmetic,
+			// so both coordinates must be in the same series' range
+			hy := (pt.y - lat0) * deg2rad * 0.5
+			hx := (pt.x - lon0) * deg2rad * 0.5
 			hy2, hx2 := hy*hy, hx*hx
 			var a float64
-			if hy2 < 0.0025 && hx2 < 0.0025 {
+			if hy2 < 1e-6 && hx2 < 1e-6 {
+				s1 := hy * (1 + hy2*(-1.0/6+hy2*(1.0/120)))
+				s2 := hx * (1 + hx2*(-1.0/6+hx2*(1.0/120)))
+				a = s1*s1 + cos0*pt.cosLat*s2*s2
+			} else if hy2 >= 1e-6 && hx2 >= 1e-6 && hy2 < 0.0025 && hx2 < 0.0025 {
 				s1 := hy * (1 + hy2*(-1.0/6+hy2*(1.0/120+hy2*(-1.0/5040+hy2*(1.0/362880)))))
 				s2 := hx * (1 + hx2*(-1.0/6+hx2*(1.0/120+hx2*(-1.0/5040+hx2*(1.0/362880)))))
-				a = s1*s1 + r.cos0*pt.cosLat*s2*s2
+				a = s1*s1 + cos0*pt.cosLat*s2*s2
 			} else {
-				a = haversineA(r.lon0, r.lat0, r.cos0, pt.x, pt.y, pt.cosLat)
+				a = haversineA(lon0, lat0, cos0, pt.x, pt.y, pt.cosLat)
 			}
-			if a > r.aMax {
+			if a > aMax {
 				continue
 			}
-			if r.hasDead && r.dead.has(j) {
+			if hasDead && r.dead.has(j) {
 				continue
 			}
-			if r.keep != nil && !r.keep(pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}) {
+			if keep != nil && !keep(pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}) {
 				continue
 			}
-			r.out = append(r.out, cand{a, pt.slot})
+			out = append(out, cand{a, pt.slot})
 		}
+		r.out = out
 		return
 	}
 	boxes := p.levels[lv-1]

@@ -179,15 +179,15 @@ func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, 
 	return l.tree.radiusCands(ctx, capBounds(center, radius), center, radiusToA(radius), keep, buf)
 }
 
-// sortCands sorts candidates by distance, using tmp as scratch space (and
-// returning it for reuse). Near-uniform keys (the haversine term grows with
+// sortCands sorts candidates by distance and returns them, in c or in tmp,
+// the scratch space, which it returns too for reuse. Near-uniform keys (the haversine term grows with
 // the area of the disc, so a city's points spread evenly over it) make a
 // counting pass over as many buckets as candidates, followed by an insertion
 // sort of the nearly sorted result, linear in practice.
-func sortCands(c, tmp []cand, aMax float64) []cand {
+func sortCands(c, tmp []cand, aMax float64) (sorted, scratch []cand) {
 	if len(c) < 64 || !(aMax > 0) {
 		slices.SortFunc(c, func(x, y cand) int { return cmpFloat(x.a, y.a) })
-		return tmp
+		return c, tmp
 	}
 	nb := len(c)
 	if cap(tmp) < 2*nb {
@@ -228,8 +228,7 @@ func sortCands(c, tmp []cand, aMax float64) []cand {
 		}
 		out[j+1] = v
 	}
-	copy(c, out)
-	return tmp
+	return out, tmp
 }
 
 func cmpFloat(a, b float64) int {
@@ -282,58 +281,117 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 	return Result{}, fmt.Errorf("%w: nearby works on entities, places and buildings, not %q", ErrUnknownLayer, layer)
 }
 
-type candBuf struct{ c, tmp []cand }
+// candBuf is a radius query's scratch space, pooled.
+type candBuf struct {
+	c, tmp []cand
+	// the features of c, looked up in scan order
+	ents   []*Entity
+	places []*Place
+	blds   []*Building
+}
 
-// collect runs the radius scan and sorts the candidates. The caller turns
-// the first n candidates into hits (a concrete loop per layer, which the
-// compiler keeps tight) and must release the buffer.
-func collect[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, keep func(pitem) bool) (cb *candBuf, n int, res Result, err error) {
-	cb, ok := candPool.Get().(*candBuf)
-	if !ok {
-		cb = &candBuf{}
+func getCandBuf() *candBuf {
+	if cb, ok := candPool.Get().(*candBuf); ok {
+		return cb
 	}
-	cb.c, err = nearbyLayer(ctx, l, center, radius, keep, cb.c[:0])
-	if err != nil {
-		cb.release()
-		return nil, 0, Result{}, err
-	}
-	cb.tmp = sortCands(cb.c, cb.tmp, aMax)
-	res.Total = len(cb.c)
-	n = len(cb.c)
-	if n > limit {
-		n, res.Truncated = limit, true
-	}
-	return cb, n, res, nil
+	return &candBuf{}
 }
 
 func (cb *candBuf) release() {
-	if cap(cb.c) <= 1<<16 {
-		candPool.Put(cb)
+	if cap(cb.c) > 1<<16 {
+		return
 	}
+	// keep no feature alive from the pool (beyond len, cleared before)
+	clear(cb.ents)
+	clear(cb.places)
+	clear(cb.blds)
+	cb.ents, cb.places, cb.blds = cb.ents[:0], cb.places[:0], cb.blds[:0]
+	candPool.Put(cb)
 }
 
-// nearbyHits runs collect and turns the first n candidates into hits.
+// gather looks up the features of c in scan order, in which their slots
+// mostly ascend (slots and the packed tree both follow the Hilbert curve),
+// and renumbers c to index them. Looking them up later in distance order
+// would miss the cache about once a hit; this reads the slot table as a
+// stream. When only a few of many hits are kept, it is not worth it.
+func gather[T any](sl *slotArr[T], c []cand, n int, dst []*T) ([]*T, bool) {
+	if n*8 < len(c) {
+		return dst, false
+	}
+	dst = dst[:0]
+	for i := range c {
+		dst = append(dst, sl.get(c[i].slot))
+		c[i].slot = uint32(i)
+	}
+	return dst, true
+}
+
+// nearbyHits runs the radius scan, sorts the candidates and turns the
+// first limit of them into hits.
 func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, radius, aMax float64, limit int, reuse []Hit, keep func(pitem) bool) (Result, error) {
-	cb, n, res, err := collect(ctx, l, center, radius, aMax, limit, keep)
+	cb := getCandBuf()
+	defer cb.release()
+	var err error
+	cb.c, err = nearbyLayer(ctx, l, center, radius, keep, cb.c[:0])
 	if err != nil {
 		return Result{}, err
 	}
-	defer cb.release()
+	res := Result{Total: len(cb.c)}
+	n := len(cb.c)
+	if n > limit {
+		n, res.Truncated = limit, true
+	}
 	hits := slices.Grow(hitBuf(reuse, n), n)[:n]
-	cs := cb.c[:n]
 	// one type switch per query, so that each loop below is concrete
+	var direct bool
 	switch sl := any(l.slots).(type) {
 	case *slotArr[Entity]:
-		for i := range cs {
-			hits[i] = Hit{DistanceM: havToMetres(cs[i].a), Entity: sl.get(cs[i].slot)}
+		cb.ents, direct = gather(sl, cb.c, n, cb.ents)
+	case *slotArr[Place]:
+		cb.places, direct = gather(sl, cb.c, n, cb.places)
+	case *slotArr[Building]:
+		cb.blds, direct = gather(sl, cb.c, n, cb.blds)
+	}
+	var cs []cand
+	cs, cb.tmp = sortCands(cb.c, cb.tmp, aMax)
+	cs = cs[:n]
+	for i := range hits {
+		d, ok := havToMetresSmall(cs[i].a)
+		if !ok {
+			d = havToMetres(cs[i].a)
+		}
+		hits[i] = Hit{DistanceM: d}
+	}
+	switch sl := any(l.slots).(type) {
+	case *slotArr[Entity]:
+		if direct {
+			for i := range hits {
+				hits[i].Entity = cb.ents[cs[i].slot]
+			}
+		} else {
+			for i := range hits {
+				hits[i].Entity = sl.get(cs[i].slot)
+			}
 		}
 	case *slotArr[Place]:
-		for i := range cs {
-			hits[i] = Hit{DistanceM: havToMetres(cs[i].a), Place: sl.get(cs[i].slot)}
+		if direct {
+			for i := range hits {
+				hits[i].Place = cb.places[cs[i].slot]
+			}
+		} else {
+			for i := range hits {
+				hits[i].Place = sl.get(cs[i].slot)
+			}
 		}
 	case *slotArr[Building]:
-		for i := range cs {
-			hits[i] = Hit{DistanceM: havToMetres(cs[i].a), Building: sl.get(cs[i].slot)}
+		if direct {
+			for i := range hits {
+				hits[i].Building = cb.blds[cs[i].slot]
+			}
+		} else {
+			for i := range hits {
+				hits[i].Building = sl.get(cs[i].slot)
+			}
 		}
 	}
 	res.Hits = hits
