@@ -72,7 +72,8 @@ func BenchmarkNearbyStages(b *testing.B) {
 		}
 		b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
 	})
-	var buf, tmp []cand
+	var buf []cand
+	var cb candBuf
 	runtime.GC()
 	b.Run("collect", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
@@ -82,8 +83,8 @@ func BenchmarkNearbyStages(b *testing.B) {
 	runtime.GC()
 	b.Run("collect+sort", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			buf, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, buf[:0])
-			_, tmp = sortCands(buf, tmp, aMax)
+			cb.c, _ = nearbyLayer(ctx, s.entities, queries[i%1024], radius, nil, cb.c[:0])
+			cb.sort(aMax)
 		}
 	})
 	runtime.GC()

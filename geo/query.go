@@ -179,26 +179,31 @@ func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, 
 	return l.tree.radiusCands(ctx, capBounds(center, radius), center, radiusToA(radius), keep, buf)
 }
 
-// sortCands sorts candidates by distance and returns them, in c or in tmp,
-// the scratch space, which it returns too for reuse. Near-uniform keys (the haversine term grows with
+// sort sorts the candidates cb.c by distance and returns them, in cb.c or
+// in the scratch space cb.tmp. Near-uniform keys (the haversine term grows with
 // the area of the disc, so a city's points spread evenly over it) make a
 // counting pass over as many buckets as candidates, followed by an insertion
 // sort of the nearly sorted result, linear in practice.
-func sortCands(c, tmp []cand, aMax float64) (sorted, scratch []cand) {
+func (cb *candBuf) sort(aMax float64) []cand {
+	c := cb.c
 	if len(c) < 64 || !(aMax > 0) {
 		slices.SortFunc(c, func(x, y cand) int { return cmpFloat(x.a, y.a) })
-		return c, tmp
+		return c
 	}
 	nb := len(c)
-	if cap(tmp) < 2*nb {
-		tmp = make([]cand, 2*nb)
+	if cap(cb.tmp) < 2*nb {
+		cb.tmp = make([]cand, 2*nb)
 	}
-	tmp = tmp[:2*nb]
-	// at most 1,024 buckets, so that the counts live on the stack; larger
-	// sets put a few candidates in each bucket for the insertion sort
-	nbk := min(nb, 1024)
-	var countsArr [1025]int32
-	counts := countsArr[:nbk+1]
+	tmp := cb.tmp[:2*nb]
+	// four buckets a candidate, so that most hold one or none and the
+	// insertion sort rarely moves anything (each move is a mispredicted
+	// branch); at most 1<<16
+	nbk := min(4*nb, 1<<16)
+	if cap(cb.counts) < nbk+1 {
+		cb.counts = make([]int32, nbk+1)
+	}
+	counts := cb.counts[:nbk+1]
+	clear(counts)
 	scale := float64(nbk) * (1 - 1e-12) / aMax
 	// the bucket of each candidate, kept in the scratch's upper half
 	keys := tmp[nb:]
@@ -228,7 +233,7 @@ func sortCands(c, tmp []cand, aMax float64) (sorted, scratch []cand) {
 		}
 		out[j+1] = v
 	}
-	return out, tmp
+	return out
 }
 
 func cmpFloat(a, b float64) int {
@@ -284,6 +289,7 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 // candBuf is a radius query's scratch space, pooled.
 type candBuf struct {
 	c, tmp []cand
+	counts []int32 // the sort's buckets
 	// the features of c, looked up in scan order
 	ents   []*Entity
 	places []*Place
@@ -352,9 +358,7 @@ func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, r
 	case *slotArr[Building]:
 		cb.blds, direct = gather(sl, cb.c, n, cb.blds)
 	}
-	var cs []cand
-	cs, cb.tmp = sortCands(cb.c, cb.tmp, aMax)
-	cs = cs[:n]
+	cs := cb.sort(aMax)[:n]
 	for i := range hits {
 		d, ok := havToMetresSmall(cs[i].a)
 		if !ok {

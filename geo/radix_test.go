@@ -85,3 +85,50 @@ func TestSortIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestCandSort: the bucket sort of radius candidates orders any
+// distribution of distances (uniform, clustered, equal, beyond the bucket
+// cap), keeping every candidate.
+func TestCandSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const aMax = 1e-8
+	tests := []struct {
+		name string
+		n    int
+		a    func() float64
+	}{
+		{"few", 10, func() float64 { return r.Float64() * aMax }},
+		{"uniform", 500, func() float64 { return r.Float64() * aMax }},
+		{"clustered", 3000, func() float64 { return aMax * (0.5 + 1e-9*float64(r.IntN(5))) }},
+		{"equal", 800, func() float64 { return aMax / 3 }},
+		{"edges", 700, func() float64 { return [...]float64{0, aMax, aMax * (1 - 1e-16)}[r.IntN(3)] }},
+		{"beyond the bucket cap", 40000, func() float64 { return r.Float64() * r.Float64() * aMax }},
+	}
+	var cb candBuf
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cb.c = cb.c[:0]
+			for i := 0; i < tt.n; i++ {
+				cb.c = append(cb.c, cand{a: tt.a(), slot: uint32(i)})
+			}
+			want := slices.Clone(cb.c)
+			slices.SortFunc(want, func(x, y cand) int { return cmp.Compare(x.a, y.a) })
+			got := cb.sort(aMax)
+			if len(got) != len(want) {
+				t.Fatalf("%d candidates, want %d", len(got), len(want))
+			}
+			seen := make([]bool, tt.n)
+			for i := range got {
+				if got[i].a != want[i].a {
+					t.Fatalf("position %d: %g, want %g", i, got[i].a, want[i].a)
+				}
+				seen[got[i].slot] = true
+			}
+			for i, ok := range seen {
+				if !ok {
+					t.Fatalf("candidate %d lost", i)
+				}
+			}
+		})
+	}
+}
