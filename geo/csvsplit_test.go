@@ -137,3 +137,21 @@ func FuzzCSVChunks(f *testing.F) {
 		}
 	})
 }
+
+func TestTrimSpaceEqualsStrings(t *testing.T) {
+	for _, s := range []string{"", " ", "a", " a", "a ", "\ta\n", "重庆", " 重庆", "重庆\u3000", "\u3000重庆", "\u00a0x\u00a0",
+		"\x01a", "a\x01", "\u2028", "\xff", "a\xff", "\xffa", "x\u205f", "\u0085y", "中 文"} {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzTrimSpace(f *testing.F) {
+	f.Add(" 重庆\u3000")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Fatalf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

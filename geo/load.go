@@ -215,16 +215,16 @@ func entityFromFields(get func(string) string, o LoadOptions, in interner) (Enti
 		}
 		e.RegisteredAt = t
 	}
-	for _, f := range []struct {
-		name string
-		dst  *bool
-	}{{"annual_report", &e.AnnualReport}, {"abnormal", &e.Abnormal}, {"blacklisted", &e.Blacklisted}} {
-		v, err := parseBool(get(f.name))
+	// one at a time: pointers into e would move it to the heap
+	var flags [3]bool
+	for i, name := range [3]string{"annual_report", "abnormal", "blacklisted"} {
+		v, err := parseBool(get(name))
 		if err != nil {
-			return bad(f.name, ErrInvalidFeature, "%v", err)
+			return bad(name, ErrInvalidFeature, "%v", err)
 		}
-		*f.dst = v
+		flags[i] = v
 	}
+	e.AnnualReport, e.Abnormal, e.Blacklisted = flags[0], flags[1], flags[2]
 	if err := e.Validate(); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
+	"unicode/utf8"
 )
 
 // csvChunkBytes is about how much of the file a converter gets at once.
@@ -50,9 +52,27 @@ func (c *csvCols) get(rec []string, name string) string {
 		return ""
 	}
 	if j := c.idx[i]; j >= 0 && j < len(rec) {
-		return strings.TrimSpace(rec[j])
+		return trimSpace(rec[j])
 	}
 	return ""
+}
+
+// trimSpace is strings.TrimSpace with a fast way out when neither end is a
+// space; strings.TrimSpace decodes both ends of any non-ASCII field, which
+// is most fields of Chinese records.
+func trimSpace(s string) string {
+	if s == "" {
+		return s
+	}
+	if f, l := s[0], s[len(s)-1]; f > ' ' && f < utf8.RuneSelf && l > ' ' && l < utf8.RuneSelf {
+		return s
+	}
+	r0, _ := utf8.DecodeRuneInString(s)
+	r1, _ := utf8.DecodeLastRuneInString(s)
+	if !unicode.IsSpace(r0) && !unicode.IsSpace(r1) {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // colPos returns the position of a column name in EntityCSVColumns.

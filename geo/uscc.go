@@ -7,14 +7,19 @@ const usccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 var usccWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
 
-func usccValue(c byte) int {
-	for i := 0; i < len(usccAlphabet); i++ {
-		if usccAlphabet[i] == c {
-			return i
-		}
+func usccValue(c byte) int { return int(usccValues[c]) }
+
+// usccValues maps a byte to its value in usccAlphabet, -1 if absent (a
+// constant table).
+var usccValues = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
-}
+	for i := 0; i < len(usccAlphabet); i++ {
+		t[usccAlphabet[i]] = int8(i)
+	}
+	return t
+}()
 
 // USCCCheckChar computes the GB 32100-2015 check character for the first 17
 // characters of a unified social credit code (统一社会信用代码).
