@@ -319,9 +319,11 @@ func (cb *candBuf) release() {
 // mostly ascend (slots and the packed tree both follow the Hilbert curve),
 // and renumbers c to index them. Looking them up later in distance order
 // would miss the cache about once a hit; this reads the slot table as a
-// stream. When only a few of many hits are kept, it is not worth it.
+// stream. When only a few of many hits are kept, or the layer is small, it
+// is not worth it.
 func gather[T any](sl *slotArr[T], c []cand, n int, dst []*T) ([]*T, bool) {
-	if n*8 < len(c) {
+	// a small layer's slot table (below 1 MiB) stays in the cache anyway
+	if n*8 < len(c) || sl.next < 1<<17 {
 		return dst, false
 	}
 	dst = dst[:0]

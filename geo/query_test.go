@@ -288,3 +288,46 @@ func TestResultOrderDeterministic(t *testing.T) {
 		t.Fatal("two identical queries disagree")
 	}
 }
+
+// TestNearbyLargeLayer: above the size where radius queries look features
+// up in scan order (1<<17 slots), the hits are still the right features,
+// sorted, with their distances, also when a limit keeps only a few.
+func TestNearbyLargeLayer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 140,000-point index")
+	}
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(11, 12))
+	pts := clusteredPoints(r, 140_000, 106.55, 29.56)
+	ix, ents := buildIndex(t, pts)
+	if n := ix.Snapshot().entities.slots.next; n < 1<<17 {
+		t.Fatalf("%d slots: below the scan-order lookup", n)
+	}
+	for q := 0; q < 40; q++ {
+		c := pts[r.IntN(len(pts))]
+		radius := []float64{200, 1000}[q%2]
+		limit := []int{10000, 10000, 5}[q%3]
+		res, err := ix.Nearby(ctx, LayerEntities, c, radius, Query{Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []float64
+		for _, e := range ents {
+			if d := oracleM(c, e.Location); d <= radius*(1-1e-9) {
+				want = append(want, d)
+			}
+		}
+		slices.Sort(want)
+		if res.Total < len(want) || len(res.Hits) != min(limit, res.Total) {
+			t.Fatalf("q%d: %d hits of %d, want %d of at least %d", q, len(res.Hits), res.Total, min(limit, len(want)), len(want))
+		}
+		for i, h := range res.Hits {
+			if od := oracleM(c, h.Location()); math.Abs(od-h.DistanceM) > 1e-6*math.Max(1, od) {
+				t.Fatalf("q%d hit %d (%s): distance %.6f, its location says %.6f", q, i, h.ID(), h.DistanceM, od)
+			}
+			if i < len(want) && math.Abs(h.DistanceM-want[i]) > 1e-6*math.Max(1, want[i]) {
+				t.Fatalf("q%d hit %d: %.6f m, the %dth nearest is at %.6f m", q, i, h.DistanceM, i+1, want[i])
+			}
+		}
+	}
+}
