@@ -114,10 +114,10 @@ func colPos(name string) int {
 	return -1
 }
 
-// readEntityRows is the core of ReadEntitiesCSV: one goroutine splits the
-// input into records, converters validate them in parallel, and the
-// results are merged in row order, so the output and the report are the
-// same as a sequential read. Entities are allocated in blocks; duplicates
+// readEntityRows is the core of ReadEntitiesCSV: one goroutine cuts the
+// input into chunks of whole records (csvChunker), converters parse and
+// validate the chunks in parallel, and the results are merged in row
+// order, so the output and the report are the same as a sequential read. Entities are allocated in blocks; duplicates
 // are found by sorting hashed IDs, not in a map of every ID.
 func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *LoadReport, error) {
 	rep := &LoadReport{Source: source, Layer: LayerEntities}
