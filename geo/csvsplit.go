@@ -111,8 +111,7 @@ func (s *csvSplitter) step(p []byte, stopAtFirst bool) (int, bool) {
 // "\n", a '\r' at the very end is dropped and empty lines are skipped.
 func eachCSVRecord(chunk []byte, fields []string, fn func(rec []string, err error) bool) []string {
 	if bytes.IndexByte(chunk, '"') >= 0 {
-		cr := csv.NewReader(bytes.NewReader(chunk))
-		cr.FieldsPerRecord = -1
+		cr := newCSVReader(chunk)
 		cr.ReuseRecord = true
 		for {
 			rec, err := cr.Read()
@@ -165,4 +164,13 @@ func eachCSVRecord(chunk []byte, fields []string, fn func(rec []string, err erro
 		}
 	}
 	return fields
+}
+
+// newCSVReader reads b with the settings csvSplitter assumes (the
+// defaults: comma, no comments, strict quotes, no space trimming), any
+// number of fields a record.
+func newCSVReader(b []byte) *csv.Reader {
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.FieldsPerRecord = -1
+	return cr
 }

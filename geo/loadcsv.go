@@ -403,9 +403,7 @@ func readCSVHeader(r io.Reader, readSize int) ([]string, []byte, error) {
 }
 
 func firstCSVRecord(b []byte) ([]string, error) {
-	cr := csv.NewReader(bytes.NewReader(b))
-	cr.FieldsPerRecord = -1
-	return cr.Read()
+	return newCSVReader(b).Read()
 }
 
 type dupPair struct{ first, later int }
