@@ -388,10 +388,15 @@ func (t *ptree) radiusCands(ctx context.Context, cb capBoxes, center orb.Point, 
 }
 
 // nearest calls fn with the k nearest live points that ok accepts, in
-// order of distance (haversine term a) from center, until fn returns
-// false. It merges the k best of a best-first walk of the base with the k
-// best of the delta's own nearest-first order.
-func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pitem) bool, fn func(it pitem, a float64) bool) error {
+// order of distance (haversine term a) from center and, at equal
+// distances, of tie (which orders the points' features by ID), until fn
+// returns false. It merges the k best of a best-first walk of the base
+// with the k best of the delta's own nearest-first order.
+func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pitem) bool, tie func(x, y pitem) int, fn func(it pitem, a float64) bool) error {
+	// before is the order of the answer: distance, then tie
+	before := func(xa float64, x pitem, ya float64, y pitem) bool {
+		return xa < ya || xa == ya && tie(x, y) < 0
+	}
 	lon0, lat0 := center[0], center[1]
 	cos0 := math.Cos(lat0 * deg2rad)
 	// the delta's k nearest accepted points, in order
@@ -417,18 +422,31 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 			}
 			return boxLowerBoundA(lon0, lat0, cos0, min, max)
 		}, func(_, _ [2]float64, it pitem, a float64) bool {
+			// the items come nearest first; past the k-th, those at its
+			// distance still compete for the last places by tie
+			if len(ds) >= k && a > ds[len(ds)-1].a {
+				return false
+			}
 			if ok(it) {
 				ds = append(ds, dc{it, a})
 			}
-			return len(ds) < k && tick()
+			return tick()
 		})
 		if err != nil {
 			return err
 		}
+		slices.SortFunc(ds, func(x, y dc) int {
+			if c := cmpFloat(x.a, y.a); c != 0 {
+				return c
+			}
+			return tie(x.it, y.it)
+		})
+		ds = ds[:min(len(ds), k)]
 	}
 	di := 0
-	emitDelta := func(upto float64) bool {
-		for di < len(ds) && ds[di].a <= upto {
+	// emitDelta emits the delta's points that come before (upto, it)
+	emitDelta := func(upto float64, it pitem) bool {
+		for di < len(ds) && before(ds[di].a, ds[di].it, upto, it) {
 			if !fn(ds[di].it, ds[di].a) {
 				return false
 			}
@@ -440,7 +458,7 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 		// best-first over the nodes, keeping the k best accepted points in
 		// a bounded max-heap; a node is opened only while it may hold a
 		// point nearer than the k-th best so far
-		best := kbest{k: k, h: make([]kent, 0, k)}
+		best := kbest{k: k, h: make([]kent, 0, k), tie: tie}
 		h := make(nheap, 0, 64)
 		top := len(b.levels) - 1
 		r := b.levels[top][0]
@@ -459,13 +477,16 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 				for j := s; j < end; j++ {
 					pt := &b.pts[j]
 					a := haversineA(lon0, lat0, cos0, pt.x, pt.y, pt.cosLat)
-					if best.full() && a >= best.worst() {
+					if best.full() && a > best.worst() {
 						continue
 					}
 					if hasDead && t.dead.has(j) {
 						continue
 					}
 					it := pitem{slot: pt.slot, bits: pt.bits, cosLat: pt.cosLat}
+					if best.full() && a == best.worst() && tie(it, best.h[0].it) >= 0 {
+						continue
+					}
 					if !ok(it) {
 						continue
 					}
@@ -485,9 +506,14 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 			}
 		}
 		res := best.h
-		slices.SortFunc(res, func(x, y kent) int { return cmpFloat(x.a, y.a) })
+		slices.SortFunc(res, func(x, y kent) int {
+			if c := cmpFloat(x.a, y.a); c != 0 {
+				return c
+			}
+			return tie(x.it, y.it)
+		})
 		for _, c := range res {
-			if !emitDelta(c.a) {
+			if !emitDelta(c.a, c.it) {
 				return nil
 			}
 			if !fn(c.it, c.a) {
@@ -495,7 +521,11 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 			}
 		}
 	}
-	emitDelta(math.Inf(1))
+	for ; di < len(ds); di++ {
+		if !fn(ds[di].it, ds[di].a) {
+			return nil
+		}
+	}
 	return nil
 }
 
@@ -505,24 +535,56 @@ type kent struct {
 	it pitem
 }
 
-// kbest keeps the k smallest entries seen, in a max-heap on a.
+// kbest keeps the k first entries seen in the order (a, tie), in a
+// max-heap.
 type kbest struct {
-	k int
-	h []kent
+	k   int
+	h   []kent
+	tie func(x, y pitem) int
 }
 
 func (b *kbest) full() bool     { return len(b.h) >= b.k }
 func (b *kbest) worst() float64 { return b.h[0].a }
-func kworse(x, y kent) bool     { return x.a > y.a }
+func (b *kbest) worse(x, y kent) bool {
+	return x.a > y.a || x.a == y.a && b.tie(x.it, y.it) > 0
+}
 
+// push adds e; when full, e must come before the worst, which it replaces.
+// The heap's moves are written out: through siftUp and siftDown, each
+// comparison would be a call of a method value.
 func (b *kbest) push(e kent) {
-	if len(b.h) < b.k {
-		b.h = append(b.h, e)
-		siftUp(b.h, len(b.h)-1, kworse)
+	h := b.h
+	if len(h) < b.k {
+		h = append(h, e)
+		i := len(h) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if !b.worse(h[i], h[p]) {
+				break
+			}
+			h[i], h[p] = h[p], h[i]
+			i = p
+		}
+		b.h = h
 		return
 	}
-	b.h[0] = e // replace the worst
-	siftDown(b.h, 0, kworse)
+	h[0] = e // replace the worst
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		c := l
+		if r := l + 1; r < len(h) && b.worse(h[r], h[l]) {
+			c = r
+		}
+		if !b.worse(h[c], h[i]) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // nent is an entry of the best-first queue: a node of level lv.

@@ -182,12 +182,18 @@ func nearbyLayer[T any](ctx context.Context, l pointLayer[T], center orb.Point, 
 // sort sorts the candidates cb.c by distance and returns them, in cb.c or
 // in the scratch space cb.tmp. Near-uniform keys (the haversine term grows with
 // the area of the disc, so a city's points spread evenly over it) make a
-// counting pass over as many buckets as candidates, followed by an insertion
-// sort of the nearly sorted result, linear in practice.
+// counting pass over four buckets a candidate, followed by an insertion
+// sort of the nearly sorted result, linear in practice. A few candidates
+// are sorted by insertion alone (slices.SortFunc, with a call per
+// comparison, costs more there than the whole bucket pass).
 func (cb *candBuf) sort(aMax float64) []cand {
 	c := cb.c
-	if len(c) < 64 || !(aMax > 0) {
+	if !(aMax > 0) {
 		slices.SortFunc(c, func(x, y cand) int { return cmpFloat(x.a, y.a) })
+		return c
+	}
+	if len(c) <= 16 {
+		insertionSortCands(c)
 		return c
 	}
 	nb := len(c)
@@ -215,8 +221,12 @@ func (cb *candBuf) sort(aMax float64) []cand {
 		keys[i].slot = uint32(k)
 		counts[k+1]++
 	}
-	for i := 1; i <= nbk; i++ {
-		counts[i] += counts[i-1]
+	// the running sum in a register: counts[i] += counts[i-1] would wait
+	// for the previous store at every step
+	var sum int32
+	for i, v := range counts {
+		sum += v
+		counts[i] = sum
 	}
 	out := tmp[:nb]
 	for i := range c {
@@ -224,16 +234,21 @@ func (cb *candBuf) sort(aMax float64) []cand {
 		out[counts[k]] = c[i]
 		counts[k]++
 	}
-	for i := 1; i < len(out); i++ {
-		v := out[i]
+	insertionSortCands(out)
+	return out
+}
+
+// insertionSortCands sorts c by distance; linear when c is nearly sorted.
+func insertionSortCands(c []cand) {
+	for i := 1; i < len(c); i++ {
+		v := c[i]
 		j := i - 1
-		for j >= 0 && out[j].a > v.a {
-			out[j+1] = out[j]
+		for j >= 0 && c[j].a > v.a {
+			c[j+1] = c[j]
 			j--
 		}
-		out[j+1] = v
+		c[j+1] = v
 	}
-	return out
 }
 
 func cmpFloat(a, b float64) int {
@@ -247,8 +262,9 @@ func cmpFloat(a, b float64) int {
 }
 
 // Nearby returns the features of layer within radius metres of center,
-// nearest first, after applying q's filter and then its limit. The hits
-// carry their exact great-circle distance.
+// nearest first and, at equal distances (features at one point), in the
+// order of their IDs, after applying q's filter and then its limit. The
+// hits carry their exact great-circle distance.
 func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, radius float64, q Query) (Result, error) {
 	if err := ValidatePoint(center); err != nil {
 		return Result{}, err
@@ -360,7 +376,39 @@ func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, r
 	case *slotArr[Building]:
 		cb.blds, direct = gather(sl, cb.c, n, cb.blds)
 	}
-	cs := cb.sort(aMax)[:n]
+	cs := cb.sort(aMax)
+	if i := firstTie(cs, n); i >= 0 {
+		// equal distances (features at one point) in the order of their
+		// IDs, so that the limit keeps the same ones whatever the order
+		// of loading and updates
+		var ents []*Entity
+		var places []*Place
+		var blds []*Building
+		if direct {
+			ents, places, blds = cb.ents, cb.places, cb.blds
+		}
+		sortTies(cs[i:], n-i, func(slot uint32) string {
+			switch sl := any(l.slots).(type) {
+			case *slotArr[Entity]:
+				if direct {
+					return ents[slot].ID
+				}
+				return sl.get(slot).ID
+			case *slotArr[Place]:
+				if direct {
+					return places[slot].ID
+				}
+				return sl.get(slot).ID
+			case *slotArr[Building]:
+				if direct {
+					return blds[slot].ID
+				}
+				return sl.get(slot).ID
+			}
+			return ""
+		})
+	}
+	cs = cs[:n]
 	for i := range hits {
 		d, ok := havToMetresSmall(cs[i].a)
 		if !ok {
@@ -404,6 +452,46 @@ func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, r
 	return res, nil
 }
 
+// firstTie returns the index of the first candidate among cs[:n] (sorted
+// by distance) that has the distance of the next one, or -1.
+func firstTie(cs []cand, n int) int {
+	for i := 0; i < n && i+1 < len(cs); i++ {
+		if cs[i].a == cs[i+1].a {
+			return i
+		}
+	}
+	return -1
+}
+
+// sortTies orders by id each run of equal distances in cs (sorted by
+// distance) that starts among its first n, including the run that reaches
+// past n.
+func sortTies(cs []cand, n int, id func(slot uint32) string) {
+	for i := 0; i < n; {
+		j := i + 1
+		for j < len(cs) && cs[j].a == cs[i].a {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(cs[i:j], func(x, y cand) int { return strings.Compare(id(x.slot), id(y.slot)) })
+		}
+		i = j
+	}
+}
+
+// featureID is the ID of a point feature.
+func featureID[T any](f *T) string {
+	switch v := any(f).(type) {
+	case *Entity:
+		return v.ID
+	case *Place:
+		return v.ID
+	case *Building:
+		return v.ID
+	}
+	return ""
+}
+
 func hitBuf(reuse []Hit, n int) []Hit {
 	if reuse != nil {
 		return reuse[:0]
@@ -413,6 +501,7 @@ func hitBuf(reuse []Hit, n int) []Hit {
 
 // KNearest returns the k features of layer nearest to center that pass q's
 // filter, nearest first (q.Limit is ignored; k is capped by MaxLimit).
+// Equal distances are ordered by ID, also where k cuts through them.
 func (s *Snapshot) KNearest(ctx context.Context, layer Layer, center orb.Point, k int, q Query) (Result, error) {
 	if err := ValidatePoint(center); err != nil {
 		return Result{}, err
@@ -441,7 +530,10 @@ func (s *Snapshot) KNearest(ctx context.Context, layer Layer, center orb.Point, 
 func knearest[T any](ctx context.Context, l pointLayer[T], center orb.Point, k int, keep func(pitem, *T) bool, fill func(*Hit, *T)) (Result, error) {
 	var res Result
 	ok := func(it pitem) bool { return keep == nil || keep(it, l.slots.get(it.slot)) }
-	err := l.tree.nearest(ctx, center, k, ok, func(it pitem, a float64) bool {
+	tie := func(x, y pitem) int {
+		return strings.Compare(featureID(l.slots.get(x.slot)), featureID(l.slots.get(y.slot)))
+	}
+	err := l.tree.nearest(ctx, center, k, ok, tie, func(it pitem, a float64) bool {
 		var h Hit
 		fill(&h, l.slots.get(it.slot))
 		h.DistanceM = havToMetres(a)

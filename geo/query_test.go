@@ -1,12 +1,14 @@
 package geo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -276,16 +278,149 @@ func TestInBBoxAndWithin(t *testing.T) {
 	}
 }
 
-func TestResultOrderDeterministic(t *testing.T) {
-	pts := make([]orb.Point, 50)
-	for i := range pts {
-		pts[i] = orb.Point{106.5 + float64(i%5)*0.001, 29.5}
+// TestEqualDistancesOrderedByID: features at one point (many companies
+// registered at one geocoded address) have equal distances; Nearby and
+// KNearest give them in the order of their IDs, so that a limit or k that
+// cuts through such a group keeps the same features however the index was
+// loaded and updated (bulk base, live delta, dead base points, a layer
+// large enough for the scan-order lookup). Oracle: brute force sorted by
+// (distance, ID).
+func TestEqualDistancesOrderedByID(t *testing.T) {
+	ctx := context.Background()
+	c := orb.Point{106.55, 29.56}
+	// three stacks of co-located entities at different distances
+	stacks := []orb.Point{{106.5510, 29.5600}, {106.5500, 29.5615}, {106.5488, 29.5590}}
+	type state struct {
+		name  string
+		n     int // scattered points besides the stacks
+		build func(t *testing.T, ents []Entity) *Index
 	}
-	ix, _ := buildIndex(t, pts)
-	a, _ := ix.Nearby(context.Background(), LayerEntities, orb.Point{106.5, 29.5}, 1000, Query{})
-	b, _ := ix.Nearby(context.Background(), LayerEntities, orb.Point{106.5, 29.5}, 1000, Query{})
-	if !slices.EqualFunc(a.Hits, b.Hits, func(x, y Hit) bool { return x.DistanceM == y.DistanceM }) {
-		t.Fatal("two identical queries disagree")
+	bulk := func(t *testing.T, ents []Entity) *Index {
+		ix, err := New(Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := ix.Batch()
+		for _, e := range ents {
+			if err := b.UpsertEntity(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.Commit()
+		return ix
+	}
+	states := []state{
+		{"bulk", 300, bulk},
+		{"delta", 300, func(t *testing.T, ents []Entity) *Index {
+			// the scattered points in the base, the stacks one by one
+			var base, live []Entity
+			for _, e := range ents {
+				if slices.Contains(stacks, e.Location) {
+					live = append(live, e)
+				} else {
+					base = append(base, e)
+				}
+			}
+			ix := bulk(t, base)
+			for _, e := range live {
+				if err := ix.UpsertEntity(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return ix
+		}},
+		{"dead base points", 300, func(t *testing.T, ents []Entity) *Index {
+			// every other stacked entity deleted from the base and added again
+			ix := bulk(t, ents)
+			for i, e := range ents {
+				if i%2 == 0 && slices.Contains(stacks, e.Location) {
+					if err := ix.Delete(LayerEntities, e.ID); err != nil {
+						t.Fatal(err)
+					}
+					if err := ix.UpsertEntity(e); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			return ix
+		}},
+		{"large layer", 1 << 17, bulk},
+	}
+	for _, st := range states {
+		t.Run(st.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, uint64(st.n)))
+			var pts []orb.Point
+			for _, s := range stacks {
+				for range 25 {
+					pts = append(pts, s)
+				}
+			}
+			spread := 0.004
+			if st.n > 1000 {
+				spread = 0.3
+			}
+			for range st.n {
+				pts = append(pts, orb.Point{c[0] + r.NormFloat64()*spread, c[1] + r.NormFloat64()*spread})
+			}
+			ents := make([]Entity, len(pts))
+			for i, p := range pts {
+				ents[i] = testEntity(i, p)
+			}
+			// load in an order unrelated to the IDs
+			r.Shuffle(len(ents), func(i, j int) { ents[i], ents[j] = ents[j], ents[i] })
+			ix := st.build(t, ents)
+			type hit struct {
+				d  float64
+				id string
+			}
+			var want []hit
+			for _, e := range ents {
+				want = append(want, hit{oracleM(c, e.Location), e.ID})
+			}
+			slices.SortFunc(want, func(x, y hit) int {
+				if x.d != y.d {
+					return cmp.Compare(x.d, y.d)
+				}
+				return strings.Compare(x.id, y.id)
+			})
+			// where the nearest stack starts: the limits cut through it
+			dStack := math.Inf(1)
+			for _, p := range stacks {
+				dStack = math.Min(dStack, oracleM(c, p))
+			}
+			first := slices.IndexFunc(want, func(h hit) bool { return h.d == dStack })
+			for _, n := range []int{1, first + 1, first + 12, first + 25, first + 40, 80} {
+				ids := func(hs []Hit) []string {
+					var out []string
+					for i := range hs {
+						out = append(out, hs[i].ID())
+					}
+					return out
+				}
+				var wantIDs []string
+				for _, h := range want[:n] {
+					wantIDs = append(wantIDs, h.id)
+				}
+				radius := want[len(want)-1].d + 1
+				if radius > 50000 {
+					radius = 50000
+				}
+				res, err := ix.Nearby(ctx, LayerEntities, c, radius, Query{Limit: n})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(res.Hits); !slices.Equal(got, wantIDs) {
+					t.Fatalf("Nearby limit %d:\n got %v\nwant %v", n, got, wantIDs)
+				}
+				res, err = ix.KNearest(ctx, LayerEntities, c, n, Query{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(res.Hits); !slices.Equal(got, wantIDs) {
+					t.Fatalf("KNearest k=%d:\n got %v\nwant %v", n, got, wantIDs)
+				}
+			}
+		})
 	}
 }
 

@@ -92,19 +92,23 @@ func TestSortIDs(t *testing.T) {
 func TestCandSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const aMax = 1e-8
+	var cb candBuf
 	tests := []struct {
 		name string
 		n    int
 		a    func() float64
 	}{
+		{"one", 1, func() float64 { return r.Float64() * aMax }},
 		{"few", 10, func() float64 { return r.Float64() * aMax }},
+		{"insertion only, largest", 16, func() float64 { return r.Float64() * aMax }},
+		{"buckets, smallest", 17, func() float64 { return r.Float64() * aMax }},
+		{"few, descending", 16, func() float64 { return aMax * (1 - float64(len(cb.c))/16) }},
 		{"uniform", 500, func() float64 { return r.Float64() * aMax }},
 		{"clustered", 3000, func() float64 { return aMax * (0.5 + 1e-9*float64(r.IntN(5))) }},
 		{"equal", 800, func() float64 { return aMax / 3 }},
 		{"edges", 700, func() float64 { return [...]float64{0, aMax, aMax * (1 - 1e-16)}[r.IntN(3)] }},
 		{"beyond the bucket cap", 40000, func() float64 { return r.Float64() * r.Float64() * aMax }},
 	}
-	var cb candBuf
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cb.c = cb.c[:0]
