@@ -285,14 +285,16 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 	case LayerEntities:
 		var keep func(pitem) bool
 		if c.maskRisk != 0 || c.maskStatus != 0 || len(c.industry) > 0 {
-			sl := s.entities.slots
+			// a copy for the closure, so that c stays on the stack (and
+			// the unfiltered query allocates nothing)
+			sl, c := s.entities.slots, c
 			keep = func(it pitem) bool { return c.bitsOK(it.bits) && c.entityOK(sl.get(it.slot)) }
 		}
 		return nearbyHits(ctx, s.entities, center, radius, aMax, limit, q.Reuse, keep)
 	case LayerPlaces:
 		var keep func(pitem) bool
 		if len(c.kinds) > 0 {
-			sl := s.places.slots
+			sl, c := s.places.slots, c
 			keep = func(it pitem) bool { return c.placeOK(sl.get(it.slot)) }
 		}
 		return nearbyHits(ctx, s.places, center, radius, aMax, limit, q.Reuse, keep)
