@@ -333,6 +333,18 @@ func (cb *candBuf) release() {
 	candPool.Put(cb)
 }
 
+// gatheredID is the ID of the i-th feature gathered for this query (only
+// one layer's list is filled at a time).
+func (cb *candBuf) gatheredID(i uint32) string {
+	switch {
+	case len(cb.ents) > 0:
+		return cb.ents[i].ID
+	case len(cb.places) > 0:
+		return cb.places[i].ID
+	}
+	return cb.blds[i].ID
+}
+
 // gather looks up the features of c in scan order, in which their slots
 // mostly ascend (slots and the packed tree both follow the Hilbert curve),
 // and renumbers c to index them. Looking them up later in distance order
@@ -383,32 +395,11 @@ func nearbyHits[T any](ctx context.Context, l pointLayer[T], center orb.Point, r
 		// equal distances (features at one point) in the order of their
 		// IDs, so that the limit keeps the same ones whatever the order
 		// of loading and updates
-		var ents []*Entity
-		var places []*Place
-		var blds []*Building
+		id := func(slot uint32) string { return featureID(l.slots.get(slot)) }
 		if direct {
-			ents, places, blds = cb.ents, cb.places, cb.blds
+			id = cb.gatheredID
 		}
-		sortTies(cs[i:], n-i, func(slot uint32) string {
-			switch sl := any(l.slots).(type) {
-			case *slotArr[Entity]:
-				if direct {
-					return ents[slot].ID
-				}
-				return sl.get(slot).ID
-			case *slotArr[Place]:
-				if direct {
-					return places[slot].ID
-				}
-				return sl.get(slot).ID
-			case *slotArr[Building]:
-				if direct {
-					return blds[slot].ID
-				}
-				return sl.get(slot).ID
-			}
-			return ""
-		})
+		sortTies(cs[i:], n-i, id)
 	}
 	cs = cs[:n]
 	for i := range hits {

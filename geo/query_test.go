@@ -389,14 +389,30 @@ func TestEqualDistancesOrderedByID(t *testing.T) {
 				dStack = math.Min(dStack, oracleM(c, p))
 			}
 			first := slices.IndexFunc(want, func(h hit) bool { return h.d == dStack })
-			for _, n := range []int{1, first + 1, first + 12, first + 25, first + 40, 80} {
-				ids := func(hs []Hit) []string {
-					var out []string
-					for i := range hs {
-						out = append(out, hs[i].ID())
-					}
-					return out
+			ids := func(hs []Hit) []string {
+				var out []string
+				for i := range hs {
+					out = append(out, hs[i].ID())
 				}
+				return out
+			}
+			// every hit within a radius past the stacks, no limit cutting
+			// (in the large layer, the path that looks features up in scan
+			// order)
+			last := first + 75 + 20
+			radius := (want[last].d + want[last+1].d) / 2
+			var wantAll []string
+			for _, h := range want[:last+1] {
+				wantAll = append(wantAll, h.id)
+			}
+			res, err := ix.Nearby(ctx, LayerEntities, c, radius, Query{Limit: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(res.Hits); !slices.Equal(got, wantAll) {
+				t.Fatalf("Nearby within %.1f m:\n got %v\nwant %v", radius, got, wantAll)
+			}
+			for _, n := range []int{1, first + 1, first + 12, first + 25, first + 40, 80} {
 				var wantIDs []string
 				for _, h := range want[:n] {
 					wantIDs = append(wantIDs, h.id)
