@@ -88,13 +88,20 @@ type DBOptions struct {
 	MatchScore float64
 }
 
-// Validate reports whether the options are usable.
+// DefaultDBOptions returns the options NewDB applies for zero values: a
+// parser with DefaultOptions, 5 candidates, a match score of 0.85.
+func DefaultDBOptions() DBOptions {
+	return DBOptions{MaxCandidates: 5, MatchScore: 0.85}
+}
+
+// Validate reports whether the options are usable; its errors wrap
+// ErrInvalidOptions.
 func (o DBOptions) Validate() error {
 	if o.MaxCandidates < 0 || o.MaxCandidates > 1000 {
-		return fmt.Errorf("addressmatch: MaxCandidates out of range: %d", o.MaxCandidates)
+		return fmt.Errorf("%w: MaxCandidates %d is outside [0, 1000]", ErrInvalidOptions, o.MaxCandidates)
 	}
-	if o.MatchScore < 0 || o.MatchScore > 1 {
-		return fmt.Errorf("addressmatch: MatchScore out of range: %v", o.MatchScore)
+	if !(o.MatchScore >= 0 && o.MatchScore <= 1) {
+		return fmt.Errorf("%w: MatchScore %v is outside [0, 1]", ErrInvalidOptions, o.MatchScore)
 	}
 	return nil
 }
@@ -162,11 +169,12 @@ func NewDB(opts DBOptions) (*DB, error) {
 			return nil, err
 		}
 	}
+	def := DefaultDBOptions()
 	if opts.MaxCandidates == 0 {
-		opts.MaxCandidates = 5
+		opts.MaxCandidates = def.MaxCandidates
 	}
 	if opts.MatchScore == 0 {
-		opts.MatchScore = 0.85
+		opts.MatchScore = def.MatchScore
 	}
 	return &DB{p: p, maxCand: opts.MaxCandidates, minScore: opts.MatchScore,
 		byKey: map[string]int32{}, byLocal: map[string][]int32{}, byRoadNo: map[string][]int32{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -467,4 +468,38 @@ func TestDBConcurrent(t *testing.T) {
 		t.Errorf("RecordCount = %d, want 300", got)
 	}
 	_ = cntext.Fold
+}
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		ok   bool
+	}{
+		{"parser defaults", DefaultOptions().Validate(), true},
+		{"parser zero", Options{}.Validate(), true},
+		{"parser negative MaxRunes", Options{MaxRunes: -1}.Validate(), false},
+		{"db defaults", DefaultDBOptions().Validate(), true},
+		{"db zero", DBOptions{}.Validate(), true},
+		{"db negative candidates", DBOptions{MaxCandidates: -1}.Validate(), false},
+		{"db too many candidates", DBOptions{MaxCandidates: 1001}.Validate(), false},
+		{"db score above 1", DBOptions{MatchScore: 1.5}.Validate(), false},
+		{"db score NaN", DBOptions{MatchScore: math.NaN()}.Validate(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.ok != (tt.err == nil) {
+				t.Fatalf("err = %v, want ok=%v", tt.err, tt.ok)
+			}
+			if !tt.ok && !errors.Is(tt.err, ErrInvalidOptions) {
+				t.Fatalf("err = %v, does not wrap ErrInvalidOptions", tt.err)
+			}
+		})
+	}
+	if _, err := NewDB(DBOptions{MaxCandidates: -1}); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("NewDB with bad options: %v", err)
+	}
+	if _, err := NewParser(Options{MaxRunes: -5}); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("NewParser with bad options: %v", err)
+	}
 }

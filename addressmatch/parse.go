@@ -125,7 +125,7 @@ func DefaultOptions() Options { return Options{MaxRunes: 200} }
 // Validate reports whether the options are usable.
 func (o Options) Validate() error {
 	if o.MaxRunes < 0 {
-		return fmt.Errorf("addressmatch: MaxRunes must be >= 0, got %d", o.MaxRunes)
+		return fmt.Errorf("%w: MaxRunes must be >= 0, got %d", ErrInvalidOptions, o.MaxRunes)
 	}
 	return nil
 }
@@ -145,6 +145,8 @@ var (
 	ErrDuplicateID = errors.New("addressmatch: duplicate record id")
 	// ErrNotFound means no record has the given ID.
 	ErrNotFound = errors.New("addressmatch: record not found")
+	// ErrInvalidOptions means a Parser's or DB's option is out of range.
+	ErrInvalidOptions = errors.New("addressmatch: invalid options")
 )
 
 // Parser parses addresses into components. It is immutable after
