@@ -351,7 +351,8 @@ func (s *Snapshot) ScanZones(fn func(*Zone) bool) {
 	s.zoneIDs.Scan(func(_ string, z *zoneEntry) bool { return fn(z.zone) })
 }
 
-// Bounds returns the bounding box of all features of the snapshot.
+// Bounds returns the bounding box of all features of the snapshot (exact
+// also after deletions; zones count by their bounding boxes).
 func (s *Snapshot) Bounds() orb.Bound {
 	var b orb.Bound
 	first := true

@@ -64,13 +64,15 @@ func (t *ptree) len() int {
 	return n
 }
 
-// bounds returns a box containing every live point (after removals from
-// the base, until the next rebuild, possibly larger than needed).
+// bounds returns the bounding box of the live points.
 func (t *ptree) bounds() (orb.Bound, bool) {
 	var b orb.Bound
 	ok := false
 	if t.base != nil && len(t.base.pts)-t.ndead > 0 {
 		r := t.base.root()
+		if t.ndead > 0 {
+			r = t.liveBaseBounds()
+		}
 		b, ok = orb.Bound{Min: orb.Point{r.minX, r.minY}, Max: orb.Point{r.maxX, r.maxY}}, true
 	}
 	if t.delta.Len() > 0 {
@@ -83,6 +85,44 @@ func (t *ptree) bounds() (orb.Bound, bool) {
 		}
 	}
 	return b, ok
+}
+
+// liveBaseBounds returns the box of the base's live points: the box of
+// each node that has no dead point, the points themselves where it has.
+// The walk opens only the nodes above dead points.
+func (t *ptree) liveBaseBounds() pbox {
+	b := t.base
+	out := pbox{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	add := func(q pbox) {
+		out.minX, out.minY = math.Min(out.minX, q.minX), math.Min(out.minY, q.minY)
+		out.maxX, out.maxY = math.Max(out.maxX, q.maxX), math.Max(out.maxY, q.maxY)
+	}
+	var walk func(lv, i, span int)
+	walk = func(lv, i, span int) {
+		s, e := i*span, min(i*span+span, len(b.pts))
+		if !t.dead.anyIn(s, e) {
+			add(b.levels[lv][i])
+			return
+		}
+		if lv == 0 {
+			for j := s; j < e; j++ {
+				if !t.dead.has(j) {
+					add(pbox{b.pts[j].x, b.pts[j].y, b.pts[j].x, b.pts[j].y})
+				}
+			}
+			return
+		}
+		for c := i * pNode; c < min(i*pNode+pNode, len(b.levels[lv-1])); c++ {
+			walk(lv-1, c, span/pNode)
+		}
+	}
+	top := len(b.levels) - 1
+	span := pNode // points under a node of level 0
+	for range top {
+		span *= pNode
+	}
+	walk(top, 0, span)
+	return out
 }
 
 // search calls fn for every live point in the box [min, max] until fn
@@ -662,6 +702,31 @@ type deadSet struct {
 
 func (d deadSet) copyFor(gen uint64) deadSet {
 	return deadSet{chunks: slices.Clone(d.chunks), gen: gen}
+}
+
+// anyIn reports whether a position in [s, e) is set.
+func (d *deadSet) anyIn(s, e int) bool {
+	for i := s; i < e; {
+		ci := i >> deadChunkBits
+		if ci >= len(d.chunks) {
+			return false
+		}
+		c := d.chunks[ci]
+		if c == nil {
+			i = (ci + 1) << deadChunkBits
+			continue
+		}
+		hi := min(e, (i|63)+1) // the end of i's word
+		m := c.w[(i>>6)&(1<<(deadChunkBits-6)-1)] >> (uint(i) & 63)
+		if n := hi - i; n < 64 {
+			m &= 1<<uint(n) - 1
+		}
+		if m != 0 {
+			return true
+		}
+		i = hi
+	}
+	return false
 }
 
 func (d *deadSet) has(i int) bool {

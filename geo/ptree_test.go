@@ -2,6 +2,7 @@ package geo
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -250,4 +251,86 @@ func TestBulkLoadDerivesGrids(t *testing.T) {
 			t.Fatalf("entity %d at %v: grid %q, want %q", i, p, e.GridID, want)
 		}
 	}
+}
+
+// TestDeadSetAnyIn: anyIn over every kind of range (within a word, across
+// words and chunks, past the last chunk) equals a loop over has.
+func TestDeadSetAnyIn(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n = 3 << deadChunkBits
+	for _, density := range []float64{0, 0.0005, 0.01, 0.3} {
+		var d deadSet
+		for i := 0; i < n; i++ {
+			if r.Float64() < density {
+				d.set(i)
+			}
+		}
+		for q := 0; q < 2000; q++ {
+			s := r.IntN(n + 100)
+			e := s + []int{0, 1, 5, 63, 64, 65, 200, 5000}[q%8]
+			want := false
+			for i := s; i < e; i++ {
+				if d.has(i) {
+					want = true
+					break
+				}
+			}
+			if got := d.anyIn(s, e); got != want {
+				t.Fatalf("density %v: anyIn(%d, %d) = %v, want %v", density, s, e, got, want)
+			}
+		}
+	}
+}
+
+// TestBoundsAfterDeletes: Snapshot.Bounds is the exact box of the live
+// features after deletions from the packed base, before any rebuild
+// (oracle: the box of the remaining points).
+func TestBoundsAfterDeletes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	pts := clusteredPoints(r, 20000, 106.55, 29.56)
+	// outliers on each side, deleted first
+	pts = append(pts, orb.Point{105.0, 29.5}, orb.Point{108.0, 29.6}, orb.Point{106.5, 28.0}, orb.Point{106.6, 31.0})
+	ix, ents := buildIndex(t, pts)
+	live := make([]bool, len(ents))
+	for i := range live {
+		live[i] = true
+	}
+	check := func(step string) {
+		t.Helper()
+		var want orb.Bound
+		first := true
+		for i, e := range ents {
+			if !live[i] {
+				continue
+			}
+			if first {
+				want, first = e.Location.Bound(), false
+			}
+			want = want.Extend(e.Location)
+		}
+		s := ix.Snapshot()
+		if s.entities.tree.ndead == 0 {
+			t.Fatalf("%s: no dead base points: the test does not reach the walk", step)
+		}
+		if got := s.Bounds(); got != want {
+			t.Fatalf("%s: Bounds %v, want %v", step, got, want)
+		}
+	}
+	for i := len(ents) - 4; i < len(ents); i++ {
+		if err := ix.Delete(LayerEntities, ents[i].ID); err != nil {
+			t.Fatal(err)
+		}
+		live[i] = false
+		check(fmt.Sprintf("outlier %d deleted", i))
+	}
+	for range 3000 {
+		i := r.IntN(len(ents))
+		if live[i] {
+			if err := ix.Delete(LayerEntities, ents[i].ID); err != nil {
+				t.Fatal(err)
+			}
+			live[i] = false
+		}
+	}
+	check("3,000 random deletes")
 }
