@@ -251,7 +251,8 @@ func (in interner) intern(s string) string {
 }
 
 // WriteEntitiesCSV writes entities in the format ReadEntitiesCSV reads,
-// with the columns of EntityCSVColumns (Attrs are not written).
+// with the columns of EntityCSVColumns (Attrs are not written), and the
+// coordinates with as many digits as reading them back exactly needs.
 func WriteEntitiesCSV(w io.Writer, ents []Entity) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(EntityCSVColumns); err != nil {
@@ -265,7 +266,7 @@ func WriteEntitiesCSV(w io.Writer, ents []Entity) error {
 			reg = e.RegisteredAt.Format("2006-01-02")
 		}
 		rec = append(rec[:0], e.ID, e.Name, e.ShortName, strings.Join(e.FormerNames, "|"), e.Address,
-			strconv.FormatFloat(e.Location[0], 'f', 7, 64), strconv.FormatFloat(e.Location[1], 'f', 7, 64),
+			strconv.FormatFloat(e.Location[0], 'f', -1, 64), strconv.FormatFloat(e.Location[1], 'f', -1, 64),
 			e.Industry, string(e.Status), string(e.Risk), e.BuildingID, e.GridID, reg,
 			strconv.FormatBool(e.AnnualReport), strconv.FormatBool(e.Abnormal), strconv.FormatBool(e.Blacklisted))
 		if err := cw.Write(rec); err != nil {
