@@ -868,7 +868,6 @@ func HilbertIndex(p orb.Point) uint64 {
 	return d
 }
 
-// gridAt returns the ID of the grid zone containing p, or "".
 // bulkKey orders the writes of a large batch by the Hilbert key of their
 // point; for a fresh entity it carries what the parallel pass derived.
 type bulkKey struct {
@@ -901,6 +900,7 @@ func parallelRange(n int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
+// gridAt returns the ID of the grid zone containing p, or "".
 // gridAt is safe for concurrent use once the zones of s are settled.
 func (s *Snapshot) gridAt(p orb.Point) string {
 	id := ""

@@ -433,18 +433,12 @@ func (t *ptree) radiusCands(ctx context.Context, cb capBoxes, center orb.Point, 
 // returns false. It merges the k best of a best-first walk of the base
 // with the k best of the delta's own nearest-first order.
 func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pitem) bool, tie func(x, y pitem) int, fn func(it pitem, a float64) bool) error {
-	// before is the order of the answer: distance, then tie
-	before := func(xa float64, x pitem, ya float64, y pitem) bool {
-		return xa < ya || xa == ya && tie(x, y) < 0
-	}
+	// the order of the answer: distance, then tie
+	order := func(x, y kent) int { return kcmp(x, y, tie) }
 	lon0, lat0 := center[0], center[1]
 	cos0 := math.Cos(lat0 * deg2rad)
 	// the delta's k nearest accepted points, in order
-	type dc struct {
-		it pitem
-		a  float64
-	}
-	var ds []dc
+	var ds []kent
 	var err error
 	steps := 0
 	tick := func() bool {
@@ -468,25 +462,20 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 				return false
 			}
 			if ok(it) {
-				ds = append(ds, dc{it, a})
+				ds = append(ds, kent{a, it})
 			}
 			return tick()
 		})
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(ds, func(x, y dc) int {
-			if c := cmpFloat(x.a, y.a); c != 0 {
-				return c
-			}
-			return tie(x.it, y.it)
-		})
+		slices.SortFunc(ds, order)
 		ds = ds[:min(len(ds), k)]
 	}
 	di := 0
-	// emitDelta emits the delta's points that come before (upto, it)
-	emitDelta := func(upto float64, it pitem) bool {
-		for di < len(ds) && before(ds[di].a, ds[di].it, upto, it) {
+	// emitDelta emits the delta's points that come before c
+	emitDelta := func(c kent) bool {
+		for di < len(ds) && order(ds[di], c) < 0 {
 			if !fn(ds[di].it, ds[di].a) {
 				return false
 			}
@@ -546,14 +535,9 @@ func (t *ptree) nearest(ctx context.Context, center orb.Point, k int, ok func(pi
 			}
 		}
 		res := best.h
-		slices.SortFunc(res, func(x, y kent) int {
-			if c := cmpFloat(x.a, y.a); c != 0 {
-				return c
-			}
-			return tie(x.it, y.it)
-		})
+		slices.SortFunc(res, order)
 		for _, c := range res {
-			if !emitDelta(c.a, c.it) {
+			if !emitDelta(c) {
 				return nil
 			}
 			if !fn(c.it, c.a) {
@@ -583,10 +567,16 @@ type kbest struct {
 	tie func(x, y pitem) int
 }
 
-func (b *kbest) full() bool     { return len(b.h) >= b.k }
-func (b *kbest) worst() float64 { return b.h[0].a }
-func (b *kbest) worse(x, y kent) bool {
-	return x.a > y.a || x.a == y.a && b.tie(x.it, y.it) > 0
+func (b *kbest) full() bool           { return len(b.h) >= b.k }
+func (b *kbest) worst() float64       { return b.h[0].a }
+func (b *kbest) worse(x, y kent) bool { return kcmp(x, y, b.tie) > 0 }
+
+// kcmp orders entries by distance, then by tie.
+func kcmp(x, y kent, tie func(x, y pitem) int) int {
+	if c := cmpFloat(x.a, y.a); c != 0 {
+		return c
+	}
+	return tie(x.it, y.it)
 }
 
 // push adds e; when full, e must come before the worst, which it replaces.
