@@ -458,21 +458,94 @@ func (b *Batch) Delete(layer Layer, id string) error {
 // Commit applies the queued writes as one new snapshot, notifies the
 // subscribers and returns the new version. The batch is empty afterwards.
 func (b *Batch) Commit() uint64 {
+	v, _ := b.CommitAhead(nil)
+	return v
+}
+
+// CommitAhead is Commit with a write-ahead step: the queued writes are
+// applied to a private copy of the current snapshot, then ahead is called
+// with everything the commit changes (derived changes included, such as the
+// grid of entities under a changed grid zone), and only when ahead returns
+// nil is the copy published and are the subscribers notified. When ahead
+// fails, nothing is published, the index is as before and the error is
+// returned. A durable store makes the changes durable in ahead.
+//
+// ahead runs under the index's writer lock, so it sees the changes of the
+// commits before it and may check preconditions (a feature's Version, in
+// Change.Old) atomically with the write. It may set the Version of the new
+// features (Change.New), which are not visible to any reader until it
+// returns; it must not keep them or write to the index. A nil ahead is
+// Commit. The batch is empty afterwards either way.
+func (b *Batch) CommitAhead(ahead func(ChangeSet) error) (uint64, error) {
 	ix := b.ix
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ops := b.ops
 	b.ops = nil
-	s := ix.cur.Load().clone()
-	changes := s.apply(ops, len(ix.subs) > 0)
+	cur := ix.cur.Load()
+	s := cur.clone()
+	changes := s.apply(ops, len(ix.subs) > 0 || ahead != nil)
+	cs := ChangeSet{Version: s.version, Changes: changes}
+	if ahead != nil {
+		if err := ahead(cs); err != nil {
+			return cur.version, err
+		}
+	}
 	ix.cur.Store(s)
 	if len(changes) > 0 {
-		cs := ChangeSet{Version: s.version, Changes: changes}
 		for _, fn := range ix.subs {
 			fn(cs)
 		}
 	}
-	return s.version
+	return s.version, nil
+}
+
+// Upsert validates and queues a feature of any layer: *Entity, *Building,
+// *Place or *Zone (or the same types by value). The batch takes a copy.
+func (b *Batch) Upsert(v any) error {
+	switch t := v.(type) {
+	case *Entity:
+		return b.UpsertEntity(*t)
+	case Entity:
+		return b.UpsertEntity(t)
+	case *Building:
+		return b.UpsertBuilding(*t)
+	case Building:
+		return b.UpsertBuilding(t)
+	case *Place:
+		return b.UpsertPlace(*t)
+	case Place:
+		return b.UpsertPlace(t)
+	case *Zone:
+		return b.UpsertZone(*t)
+	case Zone:
+		return b.UpsertZone(t)
+	}
+	return fmt.Errorf("%w: cannot write a %T", ErrInvalidFeature, v)
+}
+
+// Feature returns the feature of layer with the given ID (*Entity,
+// *Building, *Place or *Zone), shared with the snapshot: do not modify it.
+func (s *Snapshot) Feature(layer Layer, id string) (any, bool) {
+	switch layer {
+	case LayerEntities:
+		if v, ok := s.entities.get(id); ok {
+			return v, true
+		}
+	case LayerBuildings:
+		if v, ok := s.buildings.get(id); ok {
+			return v, true
+		}
+	case LayerPlaces:
+		if v, ok := s.places.get(id); ok {
+			return v, true
+		}
+	case LayerZones:
+		if v, ok := s.zoneIDs.Get(id); ok {
+			return v.zone, true
+		}
+	}
+	return nil, false
 }
 
 // UpsertEntity validates and writes one entity.

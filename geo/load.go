@@ -420,23 +420,67 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 	if err != nil {
 		return &FieldError{Index: -1, Field: "feature", Reason: err.Error(), Err: ErrInvalidFeature}
 	}
-	if f.Geometry == nil {
-		return &FieldError{Index: -1, Field: "geometry", Reason: "missing", Err: ErrInvalidGeometry}
-	}
-	if n := countVertices(f.Geometry); n > o.MaxVertices {
-		return &FieldError{Index: -1, Field: "geometry", Reason: fmt.Sprintf("%d vertices, more than the limit of %d", n, o.MaxVertices), Err: ErrTooLarge}
-	}
-	p := f.Properties
-	id := propString(p, "id")
-	if id == "" && f.ID != nil {
-		id = strings.TrimSpace(fmt.Sprint(f.ID))
-	}
+	id := geojsonID(f)
 	if first, dup := seen[id]; dup && id != "" {
 		return &FieldError{Index: -1, ID: id, Field: "id", Reason: fmt.Sprintf("duplicate id, first in feature %d", first), Err: ErrInvalidFeature}
 	}
 	if id != "" {
 		seen[id] = index
 	}
+	v, ferr := parseFeature(layer, f, o)
+	if ferr != nil {
+		return ferr
+	}
+	switch t := v.(type) {
+	case *Entity:
+		out.Entities = append(out.Entities, *t)
+	case *Building:
+		out.Buildings = append(out.Buildings, *t)
+	case *Place:
+		out.Places = append(out.Places, *t)
+	case *Zone:
+		out.Zones = append(out.Zones, *t)
+	}
+	return nil
+}
+
+// geojsonID is a feature's "id" property, else its GeoJSON id.
+func geojsonID(f *geojson.Feature) string {
+	id := propString(f.Properties, "id")
+	if id == "" && f.ID != nil {
+		id = strings.TrimSpace(fmt.Sprint(f.ID))
+	}
+	return id
+}
+
+// ParseFeature converts a GeoJSON feature to the type of layer (*Entity,
+// *Building, *Place or *Zone) with the validation of the loaders: the
+// property names are those of [ReadGeoJSON], unknown properties go to
+// Attrs/Props, and "version" is ignored (the store sets it). The error is a
+// *[FieldError] naming the field.
+func ParseFeature(layer Layer, f *geojson.Feature, opts LoadOptions) (any, error) {
+	if _, err := ParseLayer(string(layer)); err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, &FieldError{Index: -1, Field: "feature", Reason: "missing", Err: ErrInvalidFeature}
+	}
+	v, ferr := parseFeature(layer, f, opts.withDefaults())
+	if ferr != nil {
+		return nil, ferr
+	}
+	return v, nil
+}
+
+func parseFeature(layer Layer, f *geojson.Feature, o LoadOptions) (any, *FieldError) {
+	if f.Geometry == nil {
+		return nil, &FieldError{Index: -1, Field: "geometry", Reason: "missing", Err: ErrInvalidGeometry}
+	}
+	if n := countVertices(f.Geometry); n > o.MaxVertices {
+		return nil, &FieldError{Index: -1, Field: "geometry", Reason: fmt.Sprintf("%d vertices, more than the limit of %d", n, o.MaxVertices), Err: ErrTooLarge}
+	}
+	p := f.Properties
+	id := geojsonID(f)
 	asErr := func(err error) *FieldError {
 		var fe *FieldError
 		if errors.As(err, &fe) {
@@ -448,10 +492,10 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 	case LayerEntities, LayerPlaces:
 		pt, ok := f.Geometry.(orb.Point)
 		if !ok {
-			return &FieldError{Index: -1, ID: id, Field: "geometry", Reason: fmt.Sprintf("%s need Point geometry, got %s", layer, f.Geometry.GeoJSONType()), Err: ErrInvalidGeometry}
+			return nil, &FieldError{Index: -1, ID: id, Field: "geometry", Reason: fmt.Sprintf("%s need Point geometry, got %s", layer, f.Geometry.GeoJSONType()), Err: ErrInvalidGeometry}
 		}
 		if err := ValidatePoint(pt); err != nil {
-			return &FieldError{Index: -1, ID: id, Field: "geometry", Reason: err.Error(), Err: ErrInvalidCoordinate}
+			return nil, &FieldError{Index: -1, ID: id, Field: "geometry", Reason: err.Error(), Err: ErrInvalidCoordinate}
 		}
 		lon, lat := crs.ToWGS84(o.CRS, pt[0], pt[1])
 		if layer == LayerEntities {
@@ -476,11 +520,10 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 			}
 			e, fe := entityFromFields(get, LoadOptions{CRS: crs.WGS84}, nil)
 			if fe != nil {
-				return fe
+				return nil, fe
 			}
-			e.Attrs = restProps(p, EntityCSVColumns...)
-			out.Entities = append(out.Entities, e)
-			return nil
+			e.Attrs = restProps(p, entityPropertyNames...)
+			return &e, nil
 		}
 		pl := Place{ID: id, Name: propString(p, "name"), Kind: propString(p, "kind"), Location: orb.Point{lon, lat}}
 		switch a := p["aliases"].(type) {
@@ -493,11 +536,11 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 				pl.Aliases = strings.Split(a, "|")
 			}
 		}
-		pl.Attrs = restProps(p, "id", "name", "kind", "aliases")
+		pl.Attrs = restProps(p, "id", "name", "kind", "aliases", "version")
 		if err := pl.Validate(); err != nil {
-			return asErr(err)
+			return nil, asErr(err)
 		}
-		out.Places = append(out.Places, pl)
+		return &pl, nil
 	case LayerBuildings:
 		poly, ok := f.Geometry.(orb.Polygon)
 		if !ok {
@@ -506,32 +549,32 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 			}
 		}
 		if !ok {
-			return &FieldError{Index: -1, ID: id, Field: "geometry", Reason: "a building footprint must be a Polygon, got " + f.Geometry.GeoJSONType(), Err: ErrInvalidGeometry}
+			return nil, &FieldError{Index: -1, ID: id, Field: "geometry", Reason: "a building footprint must be a Polygon, got " + f.Geometry.GeoJSONType(), Err: ErrInvalidGeometry}
 		}
 		b := Building{ID: id, Name: propString(p, "name"), Address: propString(p, "address")}
 		if err := validatePolygon(poly, o.MaxVertices); err != nil {
-			return &FieldError{Index: -1, ID: id, Field: "geometry", Reason: err.Error(), Err: errorsSentinel(err)}
+			return nil, &FieldError{Index: -1, ID: id, Field: "geometry", Reason: err.Error(), Err: errorsSentinel(err)}
 		}
 		b.Footprint = convertGeometry(poly, o.CRS).(orb.Polygon)
 		if s := propString(p, "floors"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil {
-				return &FieldError{Index: -1, ID: id, Field: "floors", Reason: fmt.Sprintf("%q is not a whole number", s), Err: ErrInvalidFeature}
+				return nil, &FieldError{Index: -1, ID: id, Field: "floors", Reason: fmt.Sprintf("%q is not a whole number", s), Err: ErrInvalidFeature}
 			}
 			b.Floors = n
 		}
 		if s := propString(p, "height"); s != "" {
 			h, err := strconv.ParseFloat(s, 64)
 			if err != nil {
-				return &FieldError{Index: -1, ID: id, Field: "height", Reason: fmt.Sprintf("%q is not a number", s), Err: ErrInvalidFeature}
+				return nil, &FieldError{Index: -1, ID: id, Field: "height", Reason: fmt.Sprintf("%q is not a number", s), Err: ErrInvalidFeature}
 			}
 			b.HeightM = h
 		}
-		b.Attrs = restProps(p, "id", "name", "address", "floors", "height")
+		b.Attrs = restProps(p, "id", "name", "address", "floors", "height", "version")
 		if err := b.Validate(o.MaxVertices); err != nil {
-			return asErr(err)
+			return nil, asErr(err)
 		}
-		out.Buildings = append(out.Buildings, b)
+		return &b, nil
 	case LayerZones:
 		var mp orb.MultiPolygon
 		switch g := f.Geometry.(type) {
@@ -540,25 +583,29 @@ func addFeature(out *Features, raw json.RawMessage, layer Layer, o LoadOptions, 
 		case orb.MultiPolygon:
 			mp = g
 		default:
-			return &FieldError{Index: -1, ID: id, Field: "geometry", Reason: "a zone must be a Polygon or MultiPolygon, got " + f.Geometry.GeoJSONType(), Err: ErrInvalidGeometry}
+			return nil, &FieldError{Index: -1, ID: id, Field: "geometry", Reason: "a zone must be a Polygon or MultiPolygon, got " + f.Geometry.GeoJSONType(), Err: ErrInvalidGeometry}
 		}
 		for _, poly := range mp {
 			if err := validatePolygon(poly, 0); err != nil {
-				return &FieldError{Index: -1, ID: id, Field: "geometry", Reason: err.Error(), Err: ErrInvalidGeometry}
+				return nil, &FieldError{Index: -1, ID: id, Field: "geometry", Reason: err.Error(), Err: ErrInvalidGeometry}
 			}
 		}
 		z := Zone{ID: id, Layer: propString(p, "layer"), Name: propString(p, "name"), Geometry: convertGeometry(mp, o.CRS).(orb.MultiPolygon)}
 		if z.Layer == "" {
 			z.Layer = o.Layer
 		}
-		z.Props = restProps(p, "id", "layer", "name")
+		z.Props = restProps(p, "id", "layer", "name", "version")
 		if err := z.Validate(o.MaxVertices); err != nil {
-			return asErr(err)
+			return nil, asErr(err)
 		}
-		out.Zones = append(out.Zones, z)
+		return &z, nil
 	}
-	return nil
+	return nil, &FieldError{Index: -1, ID: id, Field: "layer", Reason: string(layer), Err: ErrUnknownLayer}
 }
+
+// entityPropertyNames are the properties of an entity feature that map onto
+// its fields (the CSV columns and "version"); the others go to Attrs.
+var entityPropertyNames = append(slices.Clone(EntityCSVColumns), "version")
 
 // FeatureCollection converts features to GeoJSON, the inverse of ReadGeoJSON.
 func (f *Features) FeatureCollection() *geojson.FeatureCollection {
@@ -599,6 +646,9 @@ func EntityFeature(e *Entity) *geojson.Feature {
 		p["registered_at"] = e.RegisteredAt.Format("2006-01-02")
 	}
 	p["annual_report"], p["abnormal"], p["blacklisted"] = e.AnnualReport, e.Abnormal, e.Blacklisted
+	if e.Version > 0 {
+		p["version"] = e.Version
+	}
 	for k, v := range e.Attrs {
 		if _, taken := p[k]; !taken {
 			p[k] = v
@@ -621,6 +671,9 @@ func BuildingFeature(b *Building) *geojson.Feature {
 	if h := b.Height(); h > 0 {
 		p["height"] = h
 	}
+	if b.Version > 0 {
+		p["version"] = b.Version
+	}
 	for k, v := range b.Attrs {
 		if _, taken := p[k]; !taken {
 			p[k] = v
@@ -638,6 +691,9 @@ func PlaceFeature(pl *Place) *geojson.Feature {
 	setIf(p, "kind", pl.Kind)
 	if len(pl.Aliases) > 0 {
 		p["aliases"] = pl.Aliases
+	}
+	if pl.Version > 0 {
+		p["version"] = pl.Version
 	}
 	for k, v := range pl.Attrs {
 		if _, taken := p[k]; !taken {
@@ -657,6 +713,9 @@ func ZoneFeature(z *Zone) *geojson.Feature {
 	f.ID = z.ID
 	p := f.Properties
 	p["id"], p["layer"], p["name"] = z.ID, z.Layer, z.Name
+	if z.Version > 0 {
+		p["version"] = z.Version
+	}
 	for k, v := range z.Props {
 		if _, taken := p[k]; !taken {
 			p[k] = v

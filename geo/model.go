@@ -163,6 +163,10 @@ type Entity struct {
 	Blacklisted bool `json:"blacklisted"`
 	// Attrs holds free attributes (department data, tags …).
 	Attrs map[string]string `json:"attrs,omitempty"`
+	// Version is the store's sequence number of the write that produced
+	// this state of the feature (0: never written through a store). It is
+	// set by the writer, never read from input.
+	Version uint64 `json:"version,omitempty"`
 }
 
 // Building is a building footprint with the figures of the building economy.
@@ -181,6 +185,8 @@ type Building struct {
 	HeightM float64 `json:"height,omitempty"`
 	// Attrs holds free attributes (output, employment, tax …).
 	Attrs map[string]string `json:"attrs,omitempty"`
+	// Version: see [Entity.Version].
+	Version uint64 `json:"version,omitempty"`
 }
 
 // Place is a named point of interest: a school, hospital, landmark,
@@ -199,6 +205,8 @@ type Place struct {
 	Location orb.Point `json:"-"`
 	// Attrs holds free attributes (source, population …).
 	Attrs map[string]string `json:"attrs,omitempty"`
+	// Version: see [Entity.Version].
+	Version uint64 `json:"version,omitempty"`
 }
 
 // Zone is an area of a zone layer: an FTZ area, a district, a street or
@@ -214,6 +222,8 @@ type Zone struct {
 	Geometry orb.MultiPolygon `json:"-"`
 	// Props holds free properties (inspector, team, source …).
 	Props map[string]string `json:"props,omitempty"`
+	// Version: see [Entity.Version].
+	Version uint64 `json:"version,omitempty"`
 }
 
 // Center returns the representative point of a building: the centroid of
