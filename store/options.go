@@ -1,0 +1,47 @@
+package store
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Options configure a [Store]. Zero values mean the defaults given.
+type Options struct {
+	// MaxWrites caps the writes of one Apply (a bulk request). Default 100,000.
+	MaxWrites int
+	// MaxLineBytes caps one NDJSON line of [DecodeBulk]. Default 4 MiB.
+	MaxLineBytes int
+	// MaxVertices caps the vertices of one geometry in decoded writes.
+	// Default: the index's geo.Options.MaxVertices.
+	MaxVertices int
+	// Logger receives the store's informational messages (load times);
+	// nil discards. Errors are returned, never logged.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the options with every default filled in.
+func DefaultOptions() Options {
+	return Options{MaxWrites: 100_000, MaxLineBytes: 4 << 20}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxWrites == 0 {
+		o.MaxWrites = d.MaxWrites
+	}
+	if o.MaxLineBytes == 0 {
+		o.MaxLineBytes = d.MaxLineBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	if o.MaxWrites < 0 || o.MaxLineBytes < 0 || o.MaxVertices < 0 {
+		return fmt.Errorf("%w: options must not be negative", ErrInvalidWrite)
+	}
+	return nil
+}

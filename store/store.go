@@ -1,0 +1,406 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/marketgeo/marketgeo/geo"
+)
+
+// Op is what a change did to a feature.
+type Op string
+
+// The operations of the change log.
+const (
+	OpPut    Op = "put"    // created or replaced
+	OpDelete Op = "delete" // removed
+)
+
+// Change is one line of the change log: one feature written by one commit.
+// Feature is the GeoJSON Feature of the new state, null for a delete.
+type Change struct {
+	Seq     uint64          `json:"seq"`
+	Time    time.Time       `json:"time"`
+	Layer   geo.Layer       `json:"layer"`
+	ID      string          `json:"id"`
+	Op      Op              `json:"op"`
+	Writer  string          `json:"writer,omitempty"`
+	Feature json.RawMessage `json:"feature"`
+}
+
+// Record is what a backend persists for one change: the change-log line and
+// the feature's new state (*geo.Entity, *geo.Building, *geo.Place or
+// *geo.Zone; nil for a delete).
+type Record struct {
+	Change
+	Value any
+}
+
+// Backend is the durable half of a store: the embedded GeoPackage file
+// ([OpenSQLite]) or a shared database. Implementations are safe for
+// concurrent use; Commit is called by one writer at a time, in sequence
+// order.
+type Backend interface {
+	// LastSeq returns the sequence number of the last committed change (0
+	// for an empty store).
+	LastSeq(ctx context.Context) (uint64, error)
+	// Load calls fn with every stored feature (current state), in any
+	// order. Features are validated by the caller.
+	Load(ctx context.Context, fn func(layer geo.Layer, v any) error) error
+	// Commit makes the records durable, all or none: the features' new
+	// state and their change-log lines, in one transaction. When it
+	// returns nil, the records survive a process crash (and, with the
+	// embedded backend's settings, a power loss).
+	Commit(ctx context.Context, recs []Record) error
+	// Changes returns up to limit changes with Seq > since, in Seq order.
+	Changes(ctx context.Context, since uint64, limit int) ([]Change, error)
+	// History returns the changes of one feature, oldest first, at most
+	// limit (the newest limit when there are more).
+	History(ctx context.Context, layer geo.Layer, id string, limit int) ([]Change, error)
+	// Close releases the backend.
+	Close() error
+}
+
+// Write is one write of [Store.Apply].
+type Write struct {
+	// Layer is the feature's layer.
+	Layer geo.Layer
+	// ID is the feature's ID; it must equal the feature's own ID.
+	ID string
+	// Feature is the new state (*geo.Entity, *geo.Building, *geo.Place or
+	// *geo.Zone); nil deletes the feature.
+	Feature any
+	// IfVersion, when > 0, requires the feature's current version to be
+	// exactly this (HTTP If-Match); otherwise the write fails with
+	// ErrConflict (or ErrNotFound when the feature does not exist).
+	IfVersion uint64
+	// IfExists requires the feature to exist (ErrNotFound otherwise).
+	IfExists bool
+	// IfAbsent requires the feature not to exist (HTTP If-None-Match: *;
+	// ErrConflict otherwise).
+	IfAbsent bool
+}
+
+// Result is the outcome of an accepted [Store.Apply].
+type Result struct {
+	// Seq is the sequence number of the last change of the commit: the
+	// store's sequence after it (unchanged when nothing changed).
+	Seq uint64 `json:"seq"`
+	// Versions holds, per write, the feature's new version (0 for a delete).
+	Versions []uint64 `json:"versions"`
+	// Created tells, per write, whether the feature did not exist before.
+	Created []bool `json:"created"`
+	// Changes counts the change-log lines written, derived changes (an
+	// entity's grid after a grid zone moved) included.
+	Changes int `json:"changes"`
+}
+
+// Store is the write path of a [geo.Index] over a durable [Backend]. It is
+// safe for concurrent use; writes are serialised by the index.
+type Store struct {
+	ix   *geo.Index
+	be   Backend
+	opts Options
+
+	mu     sync.Mutex
+	last   uint64        // guarded by the index's writer lock (set in ahead) and mu
+	notify chan struct{} // closed and replaced on every commit
+	closed bool
+}
+
+// New ties the backend to the index: it loads every stored feature into ix
+// (in one commit) and returns the store whose writes go through be. ix
+// should be empty; features already in it are kept unless stored ones
+// replace them. The store takes ownership of be.
+func New(ctx context.Context, ix *geo.Index, be Backend, opts Options) (*Store, error) {
+	if ix == nil || be == nil {
+		return nil, fmt.Errorf("%w: New needs an index and a backend", ErrInvalidWrite)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	if opts.MaxVertices == 0 {
+		opts.MaxVertices = ix.Options().MaxVertices
+	}
+	last, err := be.LastSeq(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	b := ix.Batch()
+	n := 0
+	err = be.Load(ctx, func(layer geo.Layer, v any) error {
+		n++
+		if err := b.Upsert(v); err != nil {
+			return fmt.Errorf("%w: stored %s feature: %v", ErrCorrupt, layer, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		b.Commit()
+	}
+	opts.Logger.Info("store loaded", "features", n, "seq", last, "took", time.Since(start).Round(time.Millisecond))
+	return &Store{ix: ix, be: be, opts: opts, last: last, notify: make(chan struct{})}, nil
+}
+
+// Open opens (or creates) the embedded GeoPackage store at path (":memory:"
+// for a store that lives in memory only) and loads it into ix.
+func Open(ctx context.Context, path string, ix *geo.Index, opts Options) (*Store, error) {
+	be, err := OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := New(ctx, ix, be, opts)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// Index returns the index the store writes to.
+func (s *Store) Index() *geo.Index { return s.ix }
+
+// Backend returns the store's backend.
+func (s *Store) Backend() Backend { return s.be }
+
+// Options returns the effective options.
+func (s *Store) Options() Options { return s.opts }
+
+// Seq returns the sequence number of the last committed change.
+func (s *Store) Seq() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// Empty reports whether the store holds no change at all (a new store, to
+// be seeded).
+func (s *Store) Empty() bool { return s.Seq() == 0 }
+
+// Close closes the backend. Writes after Close fail with ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.notify)
+	s.mu.Unlock()
+	return s.be.Close()
+}
+
+// Wait returns a channel closed by the next commit after the store's
+// sequence number passed seq, or at once when it already has: a follower
+// of the change log reads, then waits.
+func (s *Store) Wait(seq uint64) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last > seq || s.closed {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return s.notify
+}
+
+type key struct {
+	layer geo.Layer
+	id    string
+}
+
+// Apply validates the writes, makes them durable and publishes them, all
+// or nothing, and returns when every follower of the index has seen them.
+// writer is recorded in the history of every feature written (a token's
+// name, a department, a user). Errors wrap geo's validation sentinels
+// (with a *geo.FieldError naming the field; a *WriteError says which
+// write), ErrConflict, ErrNotFound, ErrUnavailable or ErrInvalidWrite.
+func (s *Store) Apply(ctx context.Context, writer string, ws []Write) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if len(ws) > s.opts.MaxWrites {
+		return Result{}, fmt.Errorf("%w: %d writes in one request, the limit is %d", ErrTooLarge, len(ws), s.opts.MaxWrites)
+	}
+	return s.apply(ctx, writer, ws)
+}
+
+func (s *Store) apply(ctx context.Context, writer string, ws []Write) (Result, error) {
+	b := s.ix.Batch()
+	seen := make(map[key]int, len(ws))
+	for i := range ws {
+		w := &ws[i]
+		if _, err := geo.ParseLayer(string(w.Layer)); err != nil {
+			return Result{}, &WriteError{Index: i, ID: w.ID, Err: err}
+		}
+		if w.ID == "" {
+			return Result{}, &WriteError{Index: i, Field: "id", Err: fmt.Errorf("%w: missing id", ErrInvalidWrite)}
+		}
+		k := key{w.Layer, w.ID}
+		if first, dup := seen[k]; dup {
+			return Result{}, &WriteError{Index: i, ID: w.ID, Field: "id", Err: fmt.Errorf("%w: %s %q written twice in one request (first by write %d)", ErrInvalidWrite, w.Layer, w.ID, first)}
+		}
+		seen[k] = i
+		if w.Feature == nil {
+			_ = b.Delete(w.Layer, w.ID)
+			continue
+		}
+		if l, id := featureKey(w.Feature); l != w.Layer || id != w.ID {
+			return Result{}, &WriteError{Index: i, ID: w.ID, Field: "id", Err: fmt.Errorf("%w: the write is for %s %q but the feature is %s %q", ErrInvalidWrite, w.Layer, w.ID, l, id)}
+		}
+		if err := b.Upsert(w.Feature); err != nil {
+			return Result{}, &WriteError{Index: i, ID: w.ID, Err: err}
+		}
+	}
+	res := Result{Versions: make([]uint64, len(ws)), Created: make([]bool, len(ws))}
+	_, err := b.CommitAhead(func(cs geo.ChangeSet) error {
+		return s.ahead(ctx, writer, ws, seen, cs, &res)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// ahead runs under the index's writer lock with the changes of a commit
+// not yet published: it checks the preconditions, numbers the changes,
+// stamps the new features' versions and commits them to the backend.
+func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[key]int, cs geo.ChangeSet, res *Result) error {
+	s.mu.Lock()
+	closed, last := s.closed, s.last
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	changed := make(map[key]*geo.Change, len(cs.Changes))
+	for i := range cs.Changes {
+		c := &cs.Changes[i]
+		changed[key{c.Layer, c.ID}] = c
+	}
+	cur := s.ix.Snapshot() // the published state: the writer lock is held
+	for i := range ws {
+		w := &ws[i]
+		var old any
+		if c, ok := changed[key{w.Layer, w.ID}]; ok {
+			old = c.Old
+		} else if v, ok := cur.Feature(w.Layer, w.ID); ok {
+			old = v
+		}
+		exists := old != nil
+		ver := versionOf(old)
+		switch {
+		case w.IfAbsent && exists:
+			return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q exists (version %d)", ErrConflict, w.Layer, w.ID, ver)}
+		case (w.IfExists || w.IfVersion > 0) && !exists:
+			return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q", ErrNotFound, w.Layer, w.ID)}
+		case w.IfVersion > 0 && ver != w.IfVersion:
+			return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q is at version %d, not %d", ErrConflict, w.Layer, w.ID, ver, w.IfVersion)}
+		}
+		res.Created[i] = !exists && w.Feature != nil
+	}
+	if len(cs.Changes) == 0 {
+		res.Seq = last
+		return nil
+	}
+	now := time.Now().UTC()
+	recs := make([]Record, len(cs.Changes))
+	seq := last
+	for i := range cs.Changes {
+		if i&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		c := &cs.Changes[i]
+		seq++
+		r := Record{Change: Change{Seq: seq, Time: now, Layer: c.Layer, ID: c.ID, Op: OpDelete, Writer: writer, Feature: json.RawMessage("null")}}
+		if c.New != nil {
+			setVersion(c.New, seq)
+			r.Op, r.Value = OpPut, c.New
+			f, err := json.Marshal(FeatureOf(c.New))
+			if err != nil {
+				return fmt.Errorf("%w: encoding %s %q: %v", ErrInvalidWrite, c.Layer, c.ID, err)
+			}
+			r.Feature = f
+		}
+		recs[i] = r
+		if w, ok := idx[key{c.Layer, c.ID}]; ok && c.New != nil {
+			res.Versions[w] = seq
+		}
+	}
+	if err := s.be.Commit(ctx, recs); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	s.mu.Lock()
+	s.last = seq
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+	res.Seq, res.Changes = seq, len(recs)
+	return nil
+}
+
+// Changes returns up to limit changes after since, in commit order.
+func (s *Store) Changes(ctx context.Context, since uint64, limit int) ([]Change, error) {
+	return s.be.Changes(ctx, since, limit)
+}
+
+// History returns the versions of one feature, oldest first (the newest
+// limit of them).
+func (s *Store) History(ctx context.Context, layer geo.Layer, id string, limit int) ([]Change, error) {
+	if _, err := geo.ParseLayer(string(layer)); err != nil {
+		return nil, err
+	}
+	return s.be.History(ctx, layer, id, limit)
+}
+
+// WriteError says which write of a request failed and why; it wraps the
+// cause (a *geo.FieldError for validation).
+type WriteError struct {
+	// Index is the write's position in the request (0-based).
+	Index int
+	// ID is the feature's ID, when known.
+	ID string
+	// Field names the field at fault, when the cause does not.
+	Field string
+	// Err is the cause.
+	Err error
+}
+
+func (e *WriteError) Error() string {
+	s := fmt.Sprintf("write %d", e.Index)
+	if e.ID != "" {
+		s += fmt.Sprintf(" (%q)", e.ID)
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// FieldName returns the field at fault: Field, or the wrapped
+// *geo.FieldError's.
+func (e *WriteError) FieldName() string {
+	if e.Field != "" {
+		return e.Field
+	}
+	var fe *geo.FieldError
+	if errors.As(e.Err, &fe) {
+		return fe.Field
+	}
+	return ""
+}
