@@ -3,6 +3,7 @@ package addressmatch
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
 )
@@ -76,6 +77,7 @@ type fields struct {
 	vgroup    string
 	road      string
 	roadno    string
+	sub       string // a sub-number of the road number: 附3号 → "3"
 	poi       string
 	subpoi    string
 	houseno   string
@@ -83,6 +85,8 @@ type fields struct {
 	floorno   string
 	roomno    string
 	gate      bool
+	devzone   bool
+	extra     string // names after the finest number, and text no span covers
 	local     string // locality key: everything below the town
 	admin     Admin
 }
@@ -90,16 +94,77 @@ type fields struct {
 var localityLabels = map[Label]bool{LabelCommunity: true, LabelVillageGroup: true, LabelRoad: true, LabelRoadNo: true,
 	LabelPOI: true, LabelSubPOI: true, LabelHouseNo: true, LabelCellNo: true, LabelFloorNo: true, LabelRoomNo: true}
 
-func fieldsOf(c *Components) fields {
+// fields returns the comparable form of c with the parser's options.
+func (p *Parser) fields(c *Components) fields { return fieldsOf(c, !p.plainDash) }
+
+// fieldsOf returns the comparable form of c. With dashFR, a bare N-N after
+// a number (金开大道6号3-1) is floor N, room N, as 3楼1号 and 3层1室 are.
+func fieldsOf(c *Components, dashFR bool) fields {
 	f := fields{unit: c.unit, admin: c.Admin}
 	var local strings.Builder
+	var glued [2]string // a floor-room glued to a name
 	labels := laneLabels(c.Spans)
-	for k, s := range c.Spans {
+	for k := 0; k < len(c.Spans); k++ {
+		s := c.Spans[k]
 		t := s.Text
 		if localityLabels[s.Label] {
 			local.WriteString(t)
 		}
-		switch labels[k] {
+		lab := labels[k]
+		switch lab {
+		case LabelPOI, LabelSubPOI, LabelRoad, LabelCommunity, LabelDevzone:
+			if f.floorno != "" || f.roomno != "" || f.cellno != "" {
+				f.extra += t // 9层06室|ASDFGH: nothing is named after the room
+				continue
+			}
+		}
+		if lab == LabelPOI || lab == LabelSubPOI || lab == LabelRoomNo || lab == LabelHouseNo {
+			// 附3号 (a sub-number), 6附|3号 (号 dropped from the road number),
+			// 3-1 (floor-room): numbers, not names
+			switch {
+			case (t == "附" || t == "附属") && k+1 < len(c.Spans) && isNumberLabel(labels[k+1]):
+				if f.sub == "" {
+					f.sub = numKey(c.Spans[k+1].Text)
+				}
+				if localityLabels[c.Spans[k+1].Label] {
+					local.WriteString(c.Spans[k+1].Text)
+				}
+				k++
+				continue
+			case strings.HasPrefix(t, "附") && allDigits(strings.TrimSuffix(strings.TrimPrefix(t, "附"), "号")):
+				if f.sub == "" {
+					f.sub = trimZeros(strings.TrimSuffix(strings.TrimPrefix(t, "附"), "号"))
+				}
+				continue
+			case strings.HasSuffix(t, "附") && allDigits(strings.TrimSuffix(t, "附")) && f.road != "" && f.roadno == "" &&
+				k+1 < len(c.Spans) && isNumberLabel(labels[k+1]):
+				f.roadno = strings.TrimSuffix(t, "附")
+				if localityLabels[c.Spans[k+1].Label] {
+					local.WriteString(c.Spans[k+1].Text)
+				}
+				f.sub = numKey(c.Spans[k+1].Text)
+				k++
+				continue
+			}
+			if name, pair, ok := nameDashTail(t); ok && (lab == LabelPOI || lab == LabelSubPOI) {
+				// 西区|22-4 glued into one name by the parse
+				t = name
+				if fl, rm, ok := dashPair(pair); ok && dashFR {
+					glued = [2]string{fl, rm}
+				} else {
+					glued = [2]string{"", pair}
+				}
+			}
+			if fl, rm, ok := dashPair(t); ok && lab != LabelHouseNo && f.floorno == "" && f.roomno == "" && (f.roadno != "" || f.houseno != "" || f.poi != "") {
+				if dashFR {
+					f.floorno, f.roomno = fl, rm
+				} else {
+					f.roomno = fl + "-" + rm
+				}
+				continue
+			}
+		}
+		switch lab {
 		case LabelDistrict:
 			if f.district == "" {
 				f.district = t
@@ -112,6 +177,8 @@ func fieldsOf(c *Components) fields {
 			if f.community == "" {
 				f.community = t
 			}
+		case LabelDevzone:
+			f.devzone = true
 		case LabelVillageGroup:
 			f.vgroup = t
 		case LabelRoad:
@@ -120,7 +187,7 @@ func fieldsOf(c *Components) fields {
 			}
 		case LabelRoadNo:
 			if f.roadno == "" {
-				f.roadno = t
+				f.roadno = numKey(t)
 			}
 		case LabelPOI:
 			if f.poi == "" {
@@ -137,9 +204,9 @@ func fieldsOf(c *Components) fields {
 		case LabelCellNo:
 			f.cellno = numKey(t)
 		case LabelFloorNo:
-			f.floorno = numKey(t)
+			f.floorno = trimZeros(numKey(t))
 		case LabelRoomNo:
-			f.roomno = numKey(t)
+			f.roomno = trimZeros(numKey(t))
 		}
 	}
 	if c.Admin.Town != "" {
@@ -148,8 +215,73 @@ func fieldsOf(c *Components) fields {
 	if c.Admin.District != "" {
 		f.district = c.Admin.District
 	}
+	if glued[1] != "" && f.floorno == "" && f.roomno == "" {
+		f.floorno, f.roomno = glued[0], glued[1]
+	}
 	f.local = local.String()
+	f.extra += c.Remainder
 	return f
+}
+
+func isNumberLabel(l Label) bool {
+	switch l {
+	case LabelHouseNo, LabelRoomNo, LabelRoadNo, LabelCellNo:
+		return true
+	}
+	return false
+}
+
+// allDigits: s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// nameDashTail splits a name glued to a trailing N-N (西区22-4).
+func nameDashTail(t string) (name, pair string, ok bool) {
+	i := strings.LastIndexByte(t, '-')
+	if i < 0 {
+		return "", "", false
+	}
+	j := i
+	for j > 0 && t[j-1] >= '0' && t[j-1] <= '9' {
+		j--
+	}
+	if j == i || j == 0 || !allDigits(t[i+1:]) {
+		return "", "", false
+	}
+	r, _ := utf8.DecodeLastRuneInString(t[:j])
+	if r < 0x80 {
+		return "", "", false
+	}
+	return t[:j], t[j:], true
+}
+
+// dashPair splits a bare "N-N" (or "N-N号") into its two numbers, leading
+// zeros dropped.
+func dashPair(t string) (string, string, bool) {
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "号"), "室")
+	a, b, ok := strings.Cut(t, "-")
+	if !ok || !allDigits(a) || !allDigits(b) {
+		return "", "", false
+	}
+	return trimZeros(a), trimZeros(b), true
+}
+
+// trimZeros drops the leading zeros of a number: 05 and 5 name one room.
+func trimZeros(s string) string {
+	t := strings.TrimLeft(s, "0")
+	if t == "" || !(t[0] >= '0' && t[0] <= '9') {
+		return s
+	}
+	return t
 }
 
 // numKey strips the unit word of a number component: "3栋" → "3".
@@ -250,8 +382,59 @@ func bigrams(s string) []string {
 	return out
 }
 
-// compareFields is the comparator shared by Compare and DB.Check.
-func compareFields(a, b *fields) (Level, float64) {
+// cmpCtx says how compareFields reads its two sides. The zero value is the
+// symmetric comparison of [Parser.Compare]; DB.Check sets check, with a the
+// query and b a registered address.
+type cmpCtx struct {
+	check bool
+	// poiKnown: the query's place name is registered at its road number.
+	poiKnown bool
+	// roadKnown: the query's road name is registered (no typo to correct).
+	roadKnown bool
+}
+
+// roadTypoEq: two road names of the same length differing in one character
+// of the name, not of its suffix, and not a numeral or a direction: 金开大到
+// for 金开大道 is a typo, 石船二路 and 石船一路, 洪湖东路 and 洪湖西路 are
+// other roads.
+func roadTypoEq(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) != len(rb) || len(ra) < 3 {
+		return false
+	}
+	diff := -1
+	for i := range ra {
+		if ra[i] != rb[i] {
+			if diff >= 0 {
+				return false
+			}
+			diff = i
+		}
+	}
+	if diff < 0 {
+		return true
+	}
+	if diff >= len(ra)-1 {
+		return false // the suffix (路/街/道)
+	}
+	const distinct = "一二三四五六七八九十百零0123456789东西南北中"
+	if strings.ContainsRune(distinct, ra[diff]) || strings.ContainsRune(distinct, rb[diff]) {
+		return false
+	}
+	return true
+}
+
+// compareFields is the component comparator of Compare and DB.Check.
+//
+// An address is anchored by its road and road number, or, without a road,
+// by its named place (or its community). Only an anchored pair can reach
+// LevelExact, and only when every finer component (sub-number, building,
+// unit, floor, room, sub-place, gate) agrees. A road or road-number conflict
+// vetoes any anchor; a place-name conflict vetoes same_building; a finer
+// component given on one side only is same_building or same_poi, never exact.
+func compareFields(a, b *fields) (Level, float64) { return compareFieldsCtx(a, b, cmpCtx{}) }
+
+func compareFieldsCtx(a, b *fields, cx cmpCtx) (Level, float64) {
 	fuzzy := 0
 	// conflicting administrative units
 	for _, l := range []AdminLevel{AdminProvince, AdminCity, AdminDistrict, AdminTown} {
@@ -264,33 +447,50 @@ func compareFields(a, b *fields) (Level, float64) {
 			return LevelDifferent, 0.05 + 0.1*dice(a.local, b.local)
 		}
 	}
-	roadEq, fz := nameEq(a.road, b.road)
-	if fz {
+	roadEq := a.road != "" && a.road == b.road
+	if !roadEq && a.road != "" && b.road != "" && !(cx.check && cx.roadKnown) && roadTypoEq(a.road, b.road) {
+		roadEq = true
 		fuzzy++
 	}
+	roadConflict := a.road != "" && b.road != "" && !roadEq
+	roadnoConflict := roadEq && a.roadno != "" && b.roadno != "" && a.roadno != b.roadno
 	roadnoEq := roadEq && a.roadno != "" && a.roadno == b.roadno
 	poiEq, pfz := poiSim(a.poi, b.poi)
 	if poiEq && pfz {
 		fuzzy++
 	}
+	poiConflict := a.poi != "" && b.poi != "" && !poiEq
 	commEq := a.community != "" && a.community == b.community
-	anchor := roadnoEq || poiEq
+	anchor := roadnoEq || (poiEq && !roadConflict && !roadnoConflict)
 	if !anchor && a.road == "" && b.road == "" && a.poi == "" && b.poi == "" && commEq &&
 		(a.vgroup == b.vgroup) && (a.houseno != "" || a.vgroup != "") {
 		anchor = true
 	}
-	// a road number on both sides that differs contradicts a POI match
-	if poiEq && roadEq && a.roadno != "" && b.roadno != "" && a.roadno != b.roadno {
-		anchor = false
-	}
 	var lvl Level
 	switch {
 	case anchor:
-		fineEq := a.houseno == b.houseno && a.cellno == b.cellno && a.floorno == b.floorno && a.roomno == b.roomno
+		// in a check the query may leave out a sub-place, or the building
+		// number of a named building, that the registered address gives
+		subOK := subpoiEq(a.subpoi, b.subpoi) || cx.check && a.subpoi == ""
+		housenoOK := a.houseno == b.houseno || cx.check && a.houseno == "" && a.poi == "" && (b.poi != "" || b.devzone)
+		fineEq := a.sub == b.sub && housenoOK && a.cellno == b.cellno && a.floorno == b.floorno &&
+			a.roomno == b.roomno && a.gate == b.gate && a.vgroup == b.vgroup && subOK && a.extra == b.extra
+		// a place name on one side only: in a check, the query may leave
+		// out the name registered at the number, and may add one only if it
+		// is registered there; in a comparison it is a finer component
+		poiOK := poiEq || a.poi == "" && b.poi == ""
+		if cx.check && roadnoEq && !poiOK && !poiConflict {
+			poiOK = a.poi == "" || cx.poiKnown
+		}
+		// in a check the query's road must be the registered address's own
+		roadOK := !cx.check || a.road == "" || roadnoEq
 		switch {
-		case fineEq && a.gate == b.gate && (a.vgroup == b.vgroup):
+		case fineEq && poiOK && roadOK:
 			lvl = LevelExact
-		case a.houseno == b.houseno:
+			if a.poi != b.poi && (a.poi == "" || b.poi == "") {
+				fuzzy++ // rank the address that names the place first
+			}
+		case a.houseno == b.houseno && a.sub == b.sub && !poiConflict:
 			lvl = LevelSameBuilding
 		default:
 			lvl = LevelSamePOI
@@ -314,6 +514,11 @@ func compareFields(a, b *fields) (Level, float64) {
 		score = 1
 	}
 	return lvl, score
+}
+
+// subpoiEq compares the sub-places of two addresses (北区, 3期).
+func subpoiEq(a, b string) bool {
+	return a == b || a != "" && b != "" && Normalize(a) == Normalize(b)
 }
 
 func labelFor(lvl Level, a, b *fields) MatchLabel {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,10 @@ const (
 	Matched  Verdict = "matched"  // in the database, and entities are/were registered there
 	Doubtful Verdict = "doubtful" // not found, or found without any entity: verify on site
 	Invalid  Verdict = "invalid"  // not an address
+	// Outside: an address in another province or city than the database's
+	// own region (derived from the registered addresses): outside the
+	// platform's jurisdiction.
+	Outside Verdict = "outside"
 )
 
 // Candidate is one database address proposed for a query.
@@ -73,7 +78,9 @@ type CheckResult struct {
 	Location orb.Point `json:"location"`
 	// Message is a short Chinese sentence for the registration clerk.
 	Message string `json:"message"`
-	// Reason explains an Invalid verdict.
+	// Reason explains an Invalid or Outside verdict, and a Doubtful one
+	// whose best candidate was held back (a name not registered at the
+	// number, look-alikes in several districts or on several roads).
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -155,6 +162,10 @@ type DB struct {
 	grams     map[string][]int32
 	recs      map[string]recRef
 	aggs      map[string]*agg
+	poisAt    map[string][]string // road|roadno → distinct place names registered there
+	poiRefs   map[string]int      // road|roadno|poi → entries
+	provs     map[int32]int       // province unit → entries
+	cities    map[int32]int       // city unit → entries
 }
 
 // NewDB returns an empty database.
@@ -179,7 +190,8 @@ func NewDB(opts DBOptions) (*DB, error) {
 	return &DB{p: p, maxCand: opts.MaxCandidates, minScore: opts.MatchScore,
 		byKey: map[string]int32{}, byLocal: map[string][]int32{}, byRoadNo: map[string][]int32{},
 		byPoi: map[string][]int32{}, names: map[string]int{}, nameGrams: map[string][]string{},
-		grams: map[string][]int32{}, recs: map[string]recRef{}, aggs: map[string]*agg{}}, nil
+		grams: map[string][]int32{}, recs: map[string]recRef{}, aggs: map[string]*agg{},
+		poisAt: map[string][]string{}, poiRefs: map[string]int{}, provs: map[int32]int{}, cities: map[int32]int{}}, nil
 }
 
 // Parser returns the parser used by the database.
@@ -227,7 +239,7 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	}
 	n := Normalize(r.Address)
 	c := db.p.Parse(n)
-	f := fieldsOf(&c)
+	f := db.p.fields(&c)
 	return prepared{r: r, key: entryKey(&f), f: f, n: n}, nil
 }
 
@@ -305,7 +317,14 @@ func (db *DB) indexLocked(idx int32, e *entry) {
 	if f.road != "" && f.roadno != "" {
 		k := f.road + "|" + f.roadno
 		db.byRoadNo[k] = append(db.byRoadNo[k], idx)
+		if f.poi != "" {
+			if db.poiRefs[k+"|"+f.poi] == 0 {
+				db.poisAt[k] = append(db.poisAt[k], f.poi)
+			}
+			db.poiRefs[k+"|"+f.poi]++
+		}
 	}
+	db.regionAddLocked(f, 1)
 	if f.poi != "" {
 		k := f.poi + "|" + f.houseno
 		db.byPoi[k] = append(db.byPoi[k], idx)
@@ -323,6 +342,49 @@ func (db *DB) indexLocked(idx int32, e *entry) {
 	}
 	for _, g := range uniqueGrams(f.local) {
 		db.grams[g] = append(db.grams[g], idx)
+	}
+}
+
+// unindexLocked undoes the counted parts of indexLocked (postings are
+// cleaned lazily).
+func (db *DB) unindexLocked(f *fields) {
+	db.regionAddLocked(f, -1)
+	if f.road == "" || f.roadno == "" || f.poi == "" {
+		return
+	}
+	k := f.road + "|" + f.roadno
+	if db.poiRefs[k+"|"+f.poi]--; db.poiRefs[k+"|"+f.poi] > 0 {
+		return
+	}
+	delete(db.poiRefs, k+"|"+f.poi)
+	ps := db.poisAt[k]
+	for i, x := range ps {
+		if x == f.poi {
+			ps = append(ps[:i:i], ps[i+1:]...)
+			break
+		}
+	}
+	if len(ps) == 0 {
+		delete(db.poisAt, k)
+	} else {
+		db.poisAt[k] = ps
+	}
+}
+
+// regionAddLocked counts the entry's province and city, the region the
+// database covers.
+func (db *DB) regionAddLocked(f *fields, sign int) {
+	for _, m := range []struct {
+		u   int32
+		cnt map[int32]int
+	}{{f.unit[AdminProvince], db.provs}, {f.unit[AdminCity], db.cities}} {
+		if m.u < 0 {
+			continue
+		}
+		m.cnt[m.u] += sign
+		if m.cnt[m.u] <= 0 {
+			delete(m.cnt, m.u)
+		}
 	}
 }
 
@@ -406,6 +468,7 @@ func (db *DB) Remove(ids ...string) error {
 					}
 				}
 			}
+			db.unindexLocked(&e.f)
 			db.entries[ref.entry] = nil
 		}
 	}
@@ -587,7 +650,17 @@ type scored struct {
 // Check looks an address up. It returns an error wrapping ErrEmpty or
 // ErrTooLong for unusable input (the result then has Verdict Invalid and a
 // Reason), or ctx.Err(). Text that is not an address (no road, place,
-// village…) gives Verdict Invalid with a nil error. Safe for concurrent use.
+// village…; words that name no place; markup) gives Verdict Invalid, and an
+// address in another province or city than the database's own gives Verdict
+// Outside, both with a nil error.
+//
+// Matched means that a registered address with entities agrees with the
+// query on its road and road number (or, without a road, its named place),
+// and on every finer component the query gives: a sub-number (附3号), floor
+// or room alone never matches, a place name the query adds must be
+// registered at that number, and look-alikes in several districts or on
+// several roads make the answer Doubtful with the candidates. Safe for
+// concurrent use.
 func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 	if err := ctx.Err(); err != nil {
 		return CheckResult{}, err
@@ -599,51 +672,256 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 		}
 		return CheckResult{Verdict: Invalid, Reason: reason, Message: "该地址无效：" + reason}, fmt.Errorf("check: %w", err)
 	}
-	norm := Normalize(address)
+	norm := Normalize(restoreRoadHao(address))
 	c := db.p.Parse(norm)
 	res := CheckResult{Normalized: canonicalOf(&c), Components: c}
-	if reason := notAddressReason(&c, norm); reason != "" {
+	invalid := func(reason string) (CheckResult, error) {
 		res.Verdict, res.Reason, res.Message = Invalid, reason, "该地址无效："+reason
 		return res, nil
 	}
-	f := fieldsOf(&c)
+	if r, ok := markup(address); ok {
+		return invalid(fmt.Sprintf("含有非地址字符（%c）", r))
+	}
+	if reason := notAddressReason(&c, norm); reason != "" {
+		return invalid(reason)
+	}
+	f := db.p.fields(&c)
 	db.mu.RLock()
-	best := db.candidatesLocked(ctx, &f)
+	if reason := db.junkReasonLocked(&c, &f); reason != "" {
+		db.mu.RUnlock()
+		return invalid(reason)
+	}
+	if where, juris, ok := db.outsideLocked(&c); ok {
+		db.mu.RUnlock()
+		res.Verdict, res.Reason = Outside, "不在本平台管辖范围内"
+		res.Message = fmt.Sprintf("该地址位于%s，不在本平台管辖范围（%s）内，请核实或到属地登记机关办理", where, juris)
+		return res, nil
+	}
+	cx := cmpCtx{check: true, roadKnown: f.road != "" && db.names[f.road] > 0}
+	cx.poiKnown = db.poiKnownLocked(&f, cx.roadKnown)
+	best := db.candidatesLocked(ctx, &f, cx)
 	cands := make([]Candidate, 0, len(best))
 	for _, s := range best {
 		e := db.entries[s.idx]
 		cands = append(cands, Candidate{Address: e.display, Score: round3(s.score), Level: s.level, EntityCount: e.count, Location: e.location()})
 	}
-	var ambiguous bool
-	if len(best) > 1 && best[0].level == LevelExact && best[1].level == LevelExact {
-		a, b := db.entries[best[0].idx].f.unit[AdminDistrict], db.entries[best[1].idx].f.unit[AdminDistrict]
-		ambiguous = a != b || a < 0
+	// look-alikes: other exact candidates at another place (district, road
+	// or road number)
+	var districts, roads []string
+	count, ambiguous := 0, false
+	var top *entry
+	if len(best) > 0 && best[0].level == LevelExact {
+		top = db.entries[best[0].idx]
+		for _, s := range best {
+			if s.level != LevelExact {
+				continue
+			}
+			e := db.entries[s.idx]
+			if samePlace(&top.f, &e.f) {
+				count += e.count
+				continue
+			}
+			ambiguous = true
+			if !slices.Contains(districts, top.f.district) {
+				districts = append(districts, top.f.district)
+			}
+			if !slices.Contains(districts, e.f.district) {
+				districts = append(districts, e.f.district)
+			}
+			if !slices.Contains(roads, top.f.road) {
+				roads = append(roads, top.f.road)
+			}
+			if !slices.Contains(roads, e.f.road) {
+				roads = append(roads, e.f.road)
+			}
+		}
 	}
 	db.mu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return CheckResult{}, err
 	}
 	res.Candidates = cands
+	exact := len(cands) > 0 && cands[0].Level == LevelExact && cands[0].Score >= db.minScore
 	switch {
-	case len(cands) > 0 && cands[0].Level == LevelExact && cands[0].Score >= db.minScore && !ambiguous && cands[0].EntityCount > 0:
+	case exact && !ambiguous && count > 0:
 		res.Verdict = Matched
 		res.Location = cands[0].Location
-		res.Message = fmt.Sprintf("该地址与地址库匹配通过，该地址注册过市场主体（%d户）", cands[0].EntityCount)
+		res.Message = fmt.Sprintf("该地址与地址库匹配通过，该地址注册过市场主体（%d户）", count)
+		if f.road != "" && top.f.road != "" && f.road != top.f.road {
+			res.Message += fmt.Sprintf("；道路名称按地址库纠正为“%s”", top.f.road)
+		}
+	case ambiguous && len(districts) > 1:
+		res.Verdict, res.Reason = Doubtful, "多个区县存在相同地址"
+		res.Message = fmt.Sprintf("该地址在多个区县存在同名地址（%s），请补充区县信息后核实", strings.Join(districts, "、"))
 	case ambiguous:
-		res.Verdict = Doubtful
-		res.Message = "该地址在多个区县存在同名地址，请补充区县信息后核实"
-	case len(cands) > 0 && cands[0].Level == LevelExact && cands[0].Score >= db.minScore:
+		res.Verdict, res.Reason = Doubtful, "多条道路存在相近地址"
+		res.Message = fmt.Sprintf("该地址与多条道路上的地址相近（%s），请核实道路名称", strings.Join(roads, "、"))
+	case exact:
 		res.Verdict = Doubtful
 		res.Location = cands[0].Location
 		res.Message = "该地址在地址库中存在，但未登记过市场主体，请实地核查"
 	case len(cands) > 0 && levelRank(cands[0].Level) >= levelRank(LevelSameRoad):
 		res.Verdict = Doubtful
+		if reason := db.heldBackReason(&f, cx); reason != "" {
+			res.Reason = reason
+		}
 		res.Message = "地址库中未找到该地址，存在相近地址，请核实或实地核查"
 	default:
 		res.Verdict = Doubtful
 		res.Message = "地址库中未找到该地址，请实地核查"
 	}
 	return res, nil
+}
+
+// restoreRoadHao puts back the 号 a clerk left out after a road number
+// when something follows it: 金开大道46 4-4, 金开大道29翠云汇 and
+// 金开大道6附2号 are 金开大道46号4-4, 29号翠云汇 and 6号附2号 (Normalize
+// would otherwise glue 46 and 4-4 into one number).
+func restoreRoadHao(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(rs); i++ {
+		b.WriteRune(rs[i])
+		if !strings.ContainsRune("路街道巷", cntext.FoldRune(rs[i])) || i+1 >= len(rs) || !isDigit(cntext.FoldRune(rs[i+1])) {
+			continue
+		}
+		j := i + 1
+		for j < len(rs) && isDigit(cntext.FoldRune(rs[j])) {
+			j++
+		}
+		k := j
+		for k < len(rs) && cntext.IsSpaceOrPunct(cntext.FoldRune(rs[k])) && cntext.FoldRune(rs[k]) != '-' {
+			k++
+		}
+		if k >= len(rs) || k == j && !cntext.IsHan(rs[k]) {
+			continue
+		}
+		next := cntext.FoldRune(rs[k])
+		if k == j && strings.ContainsRune("号號栋幢座层楼室房弄组期户排区街巷队社单米公里", next) {
+			continue // a unit word: 6号, 3栋 …
+		}
+		if k > j && !(isDigit(next) || next == '附' || cntext.IsHan(next) && !strings.ContainsRune("号號栋幢座层楼室房弄组期单", next)) {
+			continue
+		}
+		b.WriteString(string(rs[i+1 : j]))
+		b.WriteRune('号')
+		i = j - 1
+		changed = true
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
+}
+
+// heldBackReason says why a query whose road and number are registered was
+// not matched, when a name it adds is the cause.
+func (db *DB) heldBackReason(f *fields, cx cmpCtx) string {
+	if f.poi != "" && f.road != "" && f.roadno != "" && !cx.poiKnown {
+		return fmt.Sprintf("地址库中该门牌下未登记“%s”", f.poi)
+	}
+	return ""
+}
+
+// samePlace: two registered addresses agree on district, road, road number
+// and place name, i.e. are one address written two ways.
+func samePlace(a, b *fields) bool {
+	if a.unit[AdminDistrict] != b.unit[AdminDistrict] || a.district != b.district {
+		return false
+	}
+	if a.road != b.road || a.roadno != b.roadno {
+		return false
+	}
+	if a.road == "" {
+		eq, _ := poiSim(a.poi, b.poi)
+		return eq || a.poi == b.poi
+	}
+	return true
+}
+
+// poiKnownLocked: the query's place name is registered at its road number
+// (on its road, or on the one road its misspelt road stands for).
+func (db *DB) poiKnownLocked(f *fields, roadKnown bool) bool {
+	if f.poi == "" || f.road == "" || f.roadno == "" {
+		return false
+	}
+	roads := []string{f.road}
+	if !roadKnown {
+		roads = append(roads, db.similarNamesLocked(f.road)...)
+	}
+	for _, r := range roads {
+		for _, x := range db.poisAt[r+"|"+f.roadno] {
+			if eq, _ := poiSim(f.poi, x); eq {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// markup returns a character that never occurs in an address but does in
+// markup, code or injected text (<script>, ${…}, a=b;).
+func markup(s string) (rune, bool) {
+	for _, r := range s {
+		switch r {
+		case '<', '>', '{', '}', '\\', '^', '$', '=', ';', '|', '`', '＜', '＞', '｛', '｝', '＝', '；', '｜':
+			return r, true
+		}
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// junkReasonLocked returns why a parsed text names no place although the
+// parser found a span in it, or "": a text of one or two characters
+// repeated (栋栋栋栋栋); only a sub-number, building, floor or room
+// (附3号, 3-1); or, without any division, road or village, words that end
+// in no place suffix and are not a registered name (你好世界, 我家门口).
+func (db *DB) junkReasonLocked(c *Components, f *fields) string {
+	var han []rune
+	for _, s := range c.Spans {
+		switch s.Label {
+		case LabelProvince, LabelCity, LabelDistrict, LabelTown:
+			continue
+		}
+		for _, r := range s.Text {
+			if cntext.IsHan(r) {
+				han = append(han, r)
+			}
+		}
+	}
+	if len(han) >= 3 {
+		distinct := map[rune]bool{}
+		for _, r := range han {
+			distinct[r] = true
+		}
+		if len(distinct) <= 2 && len(distinct) < len(han)-1 {
+			return "重复字符，不是地址"
+		}
+	}
+	hasTown, hasAdmin := false, false
+	for _, s := range c.Spans {
+		switch s.Label {
+		case LabelTown:
+			hasTown = true
+		case LabelProvince, LabelCity, LabelDistrict:
+			hasAdmin = true
+		}
+	}
+	named := f.road != "" || f.poi != "" || f.subpoi != "" || f.community != "" || f.vgroup != "" || f.devzone || hasTown
+	if !named {
+		return "只有门牌附号、楼栋、楼层或房号，缺少道路、小区等地名"
+	}
+	if hasAdmin || hasTown || f.road != "" || f.community != "" || f.vgroup != "" || f.devzone || f.poi == "" {
+		return ""
+	}
+	if db.names[f.poi] > 0 || db.p.placeLike(f.poi) {
+		return ""
+	}
+	return "不含可识别的地名（道路、门牌、小区、单位等）"
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
@@ -678,6 +956,96 @@ func notAddressReason(c *Components, norm string) string {
 	return ""
 }
 
+// outsideLocked reports whether the address lies in a province, or a city
+// of a province that is not a municipality, where the database registers
+// no address while it registers addresses elsewhere. It returns the place
+// named and the database's own region.
+func (db *DB) outsideLocked(c *Components) (where, juris string, ok bool) {
+	if len(db.provs) == 0 {
+		return "", "", false
+	}
+	d := db.p.dict
+	provOf := func(u int32) int32 {
+		for u >= 0 && d.units[u].level > AdminProvince {
+			u = d.units[u].parent
+		}
+		return u
+	}
+	prov := c.unit[AdminProvince]
+	switch {
+	case prov >= 0 && db.provs[prov] > 0:
+		if d.units[prov].muni {
+			return "", "", false
+		}
+		city := c.unit[AdminCity]
+		if city < 0 || db.cities[city] > 0 {
+			return "", "", false
+		}
+		inProv := false
+		for u := range db.cities {
+			if provOf(u) == prov {
+				inProv = true
+				break
+			}
+		}
+		if !inProv {
+			return "", "", false
+		}
+	case prov >= 0:
+	case len(c.Admin.Ambiguous) > 0:
+		// 朝阳区 alone: outside when every reading is
+		for _, code := range c.Admin.Ambiguous {
+			u, found := d.byCode[code]
+			if !found || db.provs[provOf(u)] > 0 {
+				return "", "", false
+			}
+		}
+	default:
+		return "", "", false
+	}
+	where = c.Admin.Province + c.Admin.City + c.Admin.District
+	if where == "" {
+		where = "外地"
+	}
+	return where, db.regionNameLocked(), true
+}
+
+// regionNameLocked names the database's region: its provinces (and, for
+// provinces that are not municipalities, its cities), most addresses first.
+func (db *DB) regionNameLocked() string {
+	d := db.p.dict
+	type uc struct {
+		u int32
+		n int
+	}
+	var us []uc
+	for u, n := range db.provs {
+		if d.units[u].muni {
+			us = append(us, uc{u, n})
+		}
+	}
+	for u, n := range db.cities {
+		if p := d.units[u].parent; d.units[u].name != "" && (p < 0 || !d.units[p].muni) {
+			us = append(us, uc{u, n})
+		}
+	}
+	sort.Slice(us, func(i, j int) bool {
+		if us[i].n != us[j].n {
+			return us[i].n > us[j].n
+		}
+		return us[i].u < us[j].u
+	})
+	var names []string
+	for i, x := range us {
+		if i == 3 {
+			names = append(names, "等")
+			break
+		}
+		names = append(names, d.units[x.u].name)
+	}
+	return strings.Join(names, "、")
+}
+
 // maxScan caps the database entries compared for one check. A road number
 // alone (金碧南路157号) keys every unit registered there, thousands in a
 // dense 1M database; 1,000 keeps p99 of Check at a few milliseconds with no
@@ -685,7 +1053,7 @@ func notAddressReason(c *Components, norm string) string {
 const maxScan = 1000
 
 // candidatesLocked gathers and ranks candidates. Caller holds db.mu (read).
-func (db *DB) candidatesLocked(ctx context.Context, f *fields) []scored {
+func (db *DB) candidatesLocked(ctx context.Context, f *fields, cx cmpCtx) []scored {
 	seen := make(map[int32]bool, 64)
 	var out []scored
 	scanned := 0
@@ -706,7 +1074,7 @@ func (db *DB) candidatesLocked(ctx context.Context, f *fields) []scored {
 			if scanned%256 == 0 && ctx.Err() != nil {
 				return
 			}
-			lvl, score := compareFields(f, &e.f)
+			lvl, score := compareFieldsCtx(f, &e.f, cx)
 			if lvl == LevelDifferent {
 				continue
 			}
@@ -884,7 +1252,7 @@ func (db *DB) Geocode(ctx context.Context, address string) (GeocodeResult, error
 			return GeocodeResult{Location: res.Candidates[0].Location, Precision: PrecisionBuilding, Address: res.Candidates[0].Address}, nil
 		}
 	}
-	f := fieldsOf(&res.Components)
+	f := db.p.fields(&res.Components)
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	try := func(k string) (orb.Point, bool) {

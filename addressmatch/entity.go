@@ -67,6 +67,40 @@ func splitParens(s string) (string, parenInfo) {
 	return main.String(), pi
 }
 
+// placeLike: a name ending in a place suffix (小区, 大厦, 中心, 公司 …)
+// after at least two characters, a gate word (门口, 东门) stripped first.
+func (p *Parser) placeLike(name string) bool {
+	if g := gateSuffix(name); g > 0 {
+		rs := []rune(name)
+		name = string(rs[:len(rs)-g])
+	}
+	for _, g := range []string{"门口", "大门", "门"} {
+		if strings.HasSuffix(name, g) {
+			name = strings.TrimSuffix(name, g)
+			break
+		}
+	}
+	rs := []rune(name)
+	for L := min(p.maxSuf, len(rs)-2); L >= 1; L-- {
+		if l, ok := p.suffix[string(rs[len(rs)-L:])]; ok && (l == LabelPOI || l == LabelDevzone || l == LabelSubPOI) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSubNumberName: 附, 附3, 附3号, 6附 — the sub-number words a parse may
+// leave labelled poi.
+func isSubNumberName(t string) bool {
+	if t == "附" || t == "附属" {
+		return true
+	}
+	if strings.HasPrefix(t, "附") {
+		return allDigits(strings.TrimSuffix(strings.TrimPrefix(t, "附"), "号"))
+	}
+	return strings.HasSuffix(t, "附") && allDigits(strings.TrimSuffix(t, "附"))
+}
+
 // isGateWord: 东门, 西北门, 东3门, 南2门, 正门, 北门口, 停车场入口.
 func isGateWord(s string) bool {
 	n := utf8.RuneCountInString(s)
@@ -122,7 +156,7 @@ func (p *Parser) entityOf(s string) entity {
 	main, pi := splitParens(s)
 	c := p.Parse(Normalize(main))
 	laneAsNumber(c.Spans)
-	e := entity{f: fieldsOf(&c), gate: pi.gate, roadNos: map[string]string{}}
+	e := entity{f: p.fields(&c), gate: pi.gate, roadNos: map[string]string{}}
 	if e.gate == "" && e.f.gate {
 		e.gate = "门"
 	}
@@ -133,6 +167,9 @@ func (p *Parser) entityOf(s string) entity {
 		switch sp.Label {
 		case LabelPOI, LabelSubPOI:
 			t := sp.Text
+			if isSubNumberName(t) {
+				continue // 附3号: a sub-number of the road number, not a name
+			}
 			if isGateWord(t) {
 				e.gate = t
 				continue

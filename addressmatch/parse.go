@@ -117,6 +117,11 @@ type Options struct {
 	// MaxRunes is the longest address accepted by [DB.Check] and
 	// [Parser.ParseStrict], in runes. Zero means 200.
 	MaxRunes int
+	// PlainDashRoom keeps a bare N-N after a number (金开大道6号3-1) as one
+	// room number when addresses are compared. Default false: N-N is
+	// floor N, room N, the same as N楼N号 and N层N室, as Chongqing and most
+	// of China write it.
+	PlainDashRoom bool
 }
 
 // DefaultOptions returns the default options.
@@ -152,10 +157,11 @@ var (
 // Parser parses addresses into components. It is immutable after
 // construction and safe for concurrent use by any number of goroutines.
 type Parser struct {
-	dict     *adminDict
-	suffix   map[string]Label
-	maxSuf   int
-	maxRunes int
+	dict      *adminDict
+	suffix    map[string]Label
+	maxSuf    int
+	maxRunes  int
+	plainDash bool
 }
 
 // NewParser builds a parser with the embedded administrative dictionary.
@@ -170,7 +176,7 @@ func NewParser(opts Options) (*Parser, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Parser{dict: d, suffix: make(map[string]Label, 256), maxRunes: opts.MaxRunes}
+	p := &Parser{dict: d, suffix: make(map[string]Label, 256), maxRunes: opts.MaxRunes, plainDash: opts.PlainDashRoom}
 	add := func(l Label, words string) {
 		for _, w := range strings.Fields(words) {
 			p.suffix[w] = l
