@@ -663,7 +663,16 @@ func (p *Parser) compareEntities(a, b *entity, lvl Level) (MatchLabel, Level, st
 	if lvl == LevelExact && noNames && a.gate == b.gate && len(a.roads) == len(b.roads) && a.f.community == b.f.community {
 		return Match, LevelExact, "components-exact"
 	}
+	// two road numbers on the shared road that differ: another place
+	roadNoConflict := roadEq && noA != "" && noB != "" && noA != noB
 	switch {
+	case (fin || comp) && (roadNoConflict || roadConflict && a.houseno != "" && a.houseno == b.houseno):
+		// a name (or a building of it) on another road number or road is
+		// at most related: a road or road-number conflict vetoes match
+		if roadConflict && (a.namesBusiness() || b.namesBusiness()) {
+			return None, LevelDifferent, "same-name-other-road"
+		}
+		return Partial, LevelSamePOI, "same-name-other-number"
 	case fin || comp:
 		switch {
 		case a.houseno != "" && b.houseno != "":
