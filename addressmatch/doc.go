@@ -14,7 +14,7 @@
 //     [Level], a score and the differing components.
 //   - [DB]: an in-memory, goroutine-safe address database (entities,
 //     buildings, a standard-address list) answering [DB.Check] with a
-//     matched / doubtful / invalid verdict and candidates, and [DB.Geocode].
+//     matched / doubtful / invalid / outside verdict and candidates, and [DB.Geocode].
 //
 // Example:
 //
