@@ -1,0 +1,279 @@
+// Command addresseval scores the address parser and comparer of package
+// addressmatch on JSONL files in the format of the address-dev data
+// (CCKS 2021 / GeoGLUE; see ../shared/data/address-dev/README.md).
+//
+//	addresseval parse   FILE.jsonl          span micro-F1 and per-label F1
+//	addresseval compare FILE.jsonl          macro-F1 over match/partial/none
+//
+// Parse records carry "text" and "spans" ([label, text, start, end) in code
+// points); compare records carry "a", "b", "label" and "qid". Report only figures measured on
+// lines that were not used for tuning.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/marketgeo/marketgeo/addressmatch"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "addresseval:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  addresseval parse   FILE.jsonl
+  addresseval compare FILE.jsonl`
+
+func run(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New(usage)
+	}
+	opts := addressmatch.DefaultOptions()
+	p, err := addressmatch.NewParser(opts)
+	if err != nil {
+		return fmt.Errorf("parser: %w", err)
+	}
+	switch args[0] {
+	case "parse":
+		recs, err := readJSONL[parseRecord](fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		s := scoreParse(p, recs)
+		s.print(out, fmt.Sprintf("parse %s (%d lines)", fs.Arg(0), len(recs)))
+	case "compare":
+		recs, err := readJSONL[matchRecord](fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		c := scoreCompare(p, recs)
+		c.print(out, fmt.Sprintf("compare %s (%d pairs)", fs.Arg(0), len(recs)))
+	default:
+		return errors.New(usage)
+	}
+	return nil
+}
+
+// parseRecord is one line of parse_*.jsonl.
+type parseRecord struct {
+	ID    string `json:"id"`
+	Text  string `json:"text"`
+	Spans []goldSpan
+}
+
+// goldSpan is [label, text, start, end).
+type goldSpan struct {
+	Label      string
+	Start, End int
+}
+
+// UnmarshalJSON reads the 4-element array form.
+func (g *goldSpan) UnmarshalJSON(b []byte) error {
+	var a []json.RawMessage
+	if err := json.Unmarshal(b, &a); err != nil {
+		return fmt.Errorf("span: %w", err)
+	}
+	if len(a) != 4 {
+		return fmt.Errorf("span: %d elements, want 4", len(a))
+	}
+	if err := json.Unmarshal(a[0], &g.Label); err != nil {
+		return fmt.Errorf("span label: %w", err)
+	}
+	if err := json.Unmarshal(a[2], &g.Start); err != nil {
+		return fmt.Errorf("span start: %w", err)
+	}
+	if err := json.Unmarshal(a[3], &g.End); err != nil {
+		return fmt.Errorf("span end: %w", err)
+	}
+	return nil
+}
+
+// matchRecord is one line of match_*.jsonl.
+type matchRecord struct {
+	QID   string `json:"qid"`
+	A     string `json:"a"`
+	B     string `json:"b"`
+	Label string `json:"label"`
+}
+
+func readJSONL[T any](name string) ([]T, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read data: %w", err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for ln := 1; sc.Scan(); ln++ {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, ln, err)
+		}
+		out = append(out, v)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// prf counts true positives, false positives and false negatives.
+type prf struct{ tp, fp, fn int }
+
+func (c prf) f1() float64 {
+	if c.tp == 0 {
+		return 0
+	}
+	p := float64(c.tp) / float64(c.tp+c.fp)
+	r := float64(c.tp) / float64(c.tp+c.fn)
+	return 2 * p * r / (p + r)
+}
+
+func (c *prf) add(o prf) { c.tp += o.tp; c.fp += o.fp; c.fn += o.fn }
+
+// parseScore is the span-level tally of a parse evaluation.
+type parseScore struct {
+	total prf
+	per   map[string]*prf
+}
+
+func newParseScore() parseScore { return parseScore{per: map[string]*prf{}} }
+
+func (s parseScore) get(l string) *prf {
+	if s.per[l] == nil {
+		s.per[l] = &prf{}
+	}
+	return s.per[l]
+}
+
+func (s *parseScore) add(o parseScore) {
+	s.total.add(o.total)
+	for l, c := range o.per {
+		s.get(l).add(*c)
+	}
+}
+
+type spanKey struct {
+	label      string
+	start, end int
+}
+
+// scoreOne tallies one record: an exact span is the same label, start and end.
+func (s *parseScore) scoreOne(gold []goldSpan, pred []addressmatch.Span) {
+	g := make(map[spanKey]bool, len(gold))
+	for _, sp := range gold {
+		g[spanKey{sp.Label, sp.Start, sp.End}] = true
+	}
+	q := make(map[spanKey]bool, len(pred))
+	for _, sp := range pred {
+		q[spanKey{string(sp.Label), sp.Start, sp.End}] = true
+	}
+	for k := range q {
+		if g[k] {
+			s.total.tp++
+			s.get(k.label).tp++
+		} else {
+			s.total.fp++
+			s.get(k.label).fp++
+		}
+	}
+	for k := range g {
+		if !q[k] {
+			s.total.fn++
+			s.get(k.label).fn++
+		}
+	}
+}
+
+func scoreParse(p *addressmatch.Parser, recs []parseRecord) parseScore {
+	s := newParseScore()
+	for _, r := range recs {
+		s.scoreOne(r.Spans, p.Parse(r.Text).Spans)
+	}
+	return s
+}
+
+func (s parseScore) print(w io.Writer, title string) {
+	fmt.Fprintf(w, "%s\n  span micro-F1 %.4f (tp %d fp %d fn %d)\n", title, s.total.f1(), s.total.tp, s.total.fp, s.total.fn)
+	labels := make([]string, 0, len(s.per))
+	for l := range s.per {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, l := range labels {
+		c := s.per[l]
+		fmt.Fprintf(w, "  %-14s F1 %.3f (tp %5d fp %5d fn %5d)\n", l, c.f1(), c.tp, c.fp, c.fn)
+	}
+}
+
+// classes are the compare labels in reporting order.
+var classes = []string{"match", "partial", "none"}
+
+// confusion counts gold → predicted compare labels.
+type confusion map[[2]string]int
+
+func scoreCompare(p *addressmatch.Parser, recs []matchRecord) confusion {
+	c := confusion{}
+	for _, r := range recs {
+		c[[2]string{r.Label, string(p.Compare(r.A, r.B).Label)}]++
+	}
+	return c
+}
+
+func (c confusion) add(o confusion) {
+	for k, v := range o {
+		c[k] += v
+	}
+}
+
+// macroF1 returns the macro-F1 over the three classes and the per-class F1.
+func (c confusion) macroF1() (float64, [3]float64) {
+	var per [3]float64
+	macro := 0.0
+	for i, l := range classes {
+		var t prf
+		for k, n := range c {
+			switch {
+			case k[0] == l && k[1] == l:
+				t.tp += n
+			case k[0] == l:
+				t.fn += n
+			case k[1] == l:
+				t.fp += n
+			}
+		}
+		per[i] = t.f1()
+		macro += per[i] / 3
+	}
+	return macro, per
+}
+
+func (c confusion) print(w io.Writer, title string) {
+	m, per := c.macroF1()
+	fmt.Fprintf(w, "%s\n  macro-F1 %.4f (match %.3f partial %.3f none %.3f)\n  confusion gold→pred:\n", title, m, per[0], per[1], per[2])
+	for _, g := range classes {
+		fmt.Fprintf(w, "    %-8s", g)
+		for _, q := range classes {
+			fmt.Fprintf(w, " %s %5d", q, c[[2]string{g, q}])
+		}
+		fmt.Fprintln(w)
+	}
+}
