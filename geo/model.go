@@ -290,22 +290,12 @@ func (e *Entity) Validate() error {
 	if _, err := ParseRisk(string(e.Risk)); err != nil {
 		return &FieldError{Index: -1, ID: e.ID, Field: "risk", Reason: err.Error(), Err: ErrInvalidFeature}
 	}
-	if e.Industry != "" && !validIndustry(e.Industry) {
-		return &FieldError{Index: -1, ID: e.ID, Field: "industry", Reason: fmt.Sprintf("%q is not a GB/T 4754 class (a section letter A-T and up to 4 digits, e.g. I6510)", e.Industry), Err: ErrInvalidFeature}
-	}
-	return nil
-}
-
-func validIndustry(s string) bool {
-	if len(s) < 1 || len(s) > 5 || s[0] < 'A' || s[0] > 'T' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
+	if e.Industry != "" {
+		if err := ValidateIndustryCode(e.Industry); err != nil {
+			return &FieldError{Index: -1, ID: e.ID, Field: "industry", Reason: err.Error(), Err: ErrInvalidFeature}
 		}
 	}
-	return true
+	return nil
 }
 
 // Validate checks a place: ID, name and location.

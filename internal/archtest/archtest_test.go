@@ -15,14 +15,15 @@ const mod = "github.com/marketgeo/marketgeo/"
 var allowed = map[string][]string{
 	"geo":             {"geo/crs"},
 	"geo/crs":         {},
+	"geo/region":      {},
 	"internal/cntext": {},
-	"demo":            {"geo", "geo/crs"},
+	"demo":            {"geo", "geo/crs", "geo/region"},
 	"zoneid":          {"geo", "geo/crs"},
-	"addressmatch":    {"geo", "geo/crs", "internal/cntext"},
-	"search":          {"geo", "geo/crs", "internal/cntext"},
+	"addressmatch":    {"geo", "geo/crs", "geo/region", "internal/cntext"},
+	"search":          {"geo", "geo/crs", "geo/region", "internal/cntext"},
 	"tiles":           {"geo", "geo/crs", "zoneid", "search"},
 	"store":           {"geo"},
-	"server":          {"geo", "geo/crs", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store"},
+	"server":          {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store"},
 }
 
 // only lists third-party or standard packages that one package alone may import.
