@@ -37,7 +37,8 @@
 //
 //	idx, _ := geo.New(geo.Options{})
 //	_ = idx.UpsertZone(geo.Zone{ID: "FTZ-LJ", Layer: "ftz", Name: "两江片区", Geometry: mp})
-//	id, _ := zoneid.New(idx, zoneid.Options{})
+//	rules, _ := zoneid.LoadRules("rules.json") // nil Rules: no siting rules
+//	id, _ := zoneid.New(idx, zoneid.Options{Rules: rules})
 //	defer id.Close()
 //	res, _ := id.Identify(ctx, orb.Point{106.56, 29.71})
 //	fmt.Println(res.InFTZ, res.FTZ.Name) // inside 两江片区

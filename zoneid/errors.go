@@ -14,8 +14,6 @@ var (
 	ErrUnknownGrid = errors.New("zoneid: unknown grid")
 	// ErrInvalidRules: a siting-rules file is malformed; the error is a *RuleError.
 	ErrInvalidRules = errors.New("zoneid: invalid rules")
-	// ErrInvalidIndustry: an industry code is not a GB/T 4754 class or prefix.
-	ErrInvalidIndustry = errors.New("zoneid: invalid industry code")
 	// ErrInvalidOptions: Options that cannot work.
 	ErrInvalidOptions = errors.New("zoneid: invalid options")
 	// ErrClosed: the Identifier was closed.

@@ -3,6 +3,7 @@ package zoneid_test
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/zoneid"
@@ -24,7 +25,10 @@ func Example() {
 	_ = b.UpsertPlace(geo.Place{ID: "S1", Name: "礼嘉小学", Kind: "school", Location: orb.Point{106.5050, 29.6050}})
 	b.Commit()
 
-	id, _ := zoneid.New(idx, zoneid.Options{})
+	// The siting rules are the caller's (nil: none).
+	rules, _ := zoneid.ParseRules(strings.NewReader(`{"version": 1, "rules": [{"id": "internet-cafe-near-school",
+		"name": "网吧不得设在中小学校周边 200 米内", "industries": ["R9013"], "near_kinds": ["school"], "min_distance_m": 200}]}`))
+	id, _ := zoneid.New(idx, zoneid.Options{Rules: rules})
 	defer id.Close()
 	res, _ := id.Identify(ctx, orb.Point{106.505, 29.604})
 	fmt.Println(res.InFTZ, res.FTZ.Name, res.Grid.ID, res.Grid.Props["inspector"])

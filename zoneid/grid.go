@@ -37,7 +37,7 @@ func (id *Identifier) GridSummary(ctx context.Context, gridID string) (GridSumma
 	}
 	snap := id.idx.Snapshot()
 	z, ok := snap.Zone(gridID)
-	if !ok || z.Layer != id.opts.GridLayer {
+	if !ok || z.Layer != id.opts.gridLayer {
 		return GridSummary{}, fmt.Errorf("%w: %q", ErrUnknownGrid, gridID)
 	}
 	gs := GridSummary{Grid: z, ByRisk: map[string]int{}, ByStatus: map[string]int{}, BySection: map[string]int{}}

@@ -1,6 +1,7 @@
 package zoneid
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -37,6 +38,16 @@ func demoIndex(t testing.TB) (*demo.Dataset, *geo.Index) {
 		t.Fatal(demoOnce.err)
 	}
 	return demoOnce.ds, demoOnce.idx
+}
+
+// demoRules returns the demo's siting rules, parsed afresh.
+func demoRules(t testing.TB) *RuleSet {
+	t.Helper()
+	rs, err := ParseRules(bytes.NewReader(demo.RulesJSON()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }
 
 func newIdentifier(t testing.TB, idx *geo.Index, opts Options) *Identifier {

@@ -61,12 +61,12 @@ func buildTable(ctx context.Context, snap *geo.Snapshot, gen uint64, o Options) 
 		pa := geo.Prepare(z.Geometry)
 		t.areas = append(t.areas, pa)
 		t.ftz = append(t.ftz, z.Layer == o.FTZLayer)
-		t.grid = append(t.grid, z.Layer == o.GridLayer)
+		t.grid = append(t.grid, z.Layer == o.gridLayer)
 		t.byID[z] = int32(i)
 		if z.Layer == o.FTZLayer {
 			t.ftzI = append(t.ftzI, int32(i))
 		}
-		if z.Layer == o.GridLayer {
+		if z.Layer == o.gridLayer {
 			t.gridI = append(t.gridI, int32(i))
 		}
 		if i == 0 {

@@ -9,26 +9,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// Precision is the granularity of a located point ([geo.Precision]).
-type Precision = geo.Precision
-
-// The precisions, finest first (see [geo.Precision]; PrecisionDistrict and
-// PrecisionCity are too coarse for any zone answer).
-const (
-	PrecisionPoint    = geo.PrecisionPoint
-	PrecisionAddress  = geo.PrecisionAddress
-	PrecisionBuilding = geo.PrecisionBuilding
-	PrecisionRoad     = geo.PrecisionRoad
-	PrecisionTown     = geo.PrecisionTown
-	PrecisionDistrict = geo.PrecisionDistrict
-	PrecisionCity     = geo.PrecisionCity
-	PrecisionNone     = geo.PrecisionNone
-)
-
 // coarse reports precisions that never answer "in the FTZ?" or "which grid?".
-func coarse(p Precision) bool {
+func coarse(p geo.Precision) bool {
 	switch p {
-	case PrecisionPoint, PrecisionAddress, PrecisionBuilding, PrecisionRoad, PrecisionTown:
+	case geo.PrecisionPoint, geo.PrecisionAddress, geo.PrecisionBuilding, geo.PrecisionRoad, geo.PrecisionTown:
 		return false
 	}
 	return true
@@ -36,10 +20,10 @@ func coarse(p Precision) bool {
 
 // Geocoded is a geocoder's answer.
 type Geocoded struct {
-	// Location is the WGS-84 point (meaningless when Precision is PrecisionNone).
+	// Location is the WGS-84 point (meaningless when Precision is geo.PrecisionNone).
 	Location orb.Point
 	// Precision is the granularity of Location.
-	Precision Precision
+	Precision geo.Precision
 	// Address is the matched reference address, if any.
 	Address string
 }
@@ -48,7 +32,7 @@ type Geocoded struct {
 // address matcher (its sibling): the composition root adapts it, e.g.
 // server.AddressGeocoder(db). Implementations must be safe for concurrent
 // use. An address that cannot be located is not an error: return
-// Precision PrecisionNone.
+// Precision geo.PrecisionNone.
 type Geocoder interface {
 	Geocode(ctx context.Context, address string) (Geocoded, error)
 }
@@ -66,38 +50,40 @@ func (f GeocoderFunc) Geocode(ctx context.Context, address string) (Geocoded, er
 type Options struct {
 	// FTZLayer is the zone layer of the free-trade-zone areas. Default "ftz".
 	FTZLayer string
-	// GridLayer is the zone layer of the supervision grids. Default: the
-	// index's GridLayer ("grid"), so that Identify's grid is the entity's GridID.
-	GridLayer string
 	// UncertaintyM is the positional uncertainty, in metres, assumed for a
 	// geocoded point of each precision. A geocoded point closer than this
 	// to the boundary of an FTZ area answers InFTZ Uncertain, and closer
 	// than this to the boundary of its grid answers no grid. Precisions
 	// missing from the map use the defaults: address 30, building 30,
 	// road 1000, town 3000. District, city and none are always uncertain;
-	// PrecisionPoint is always 0.
-	UncertaintyM map[Precision]float64
+	// geo.PrecisionPoint is always 0.
+	UncertaintyM map[geo.Precision]float64
 	// MaxCells caps the cells of the lookup grid built over the zones
 	// (4 bytes each plus the distinct cell contents). Default 1<<18.
 	MaxCells int
 	// Rules are the siting rules of CheckSite and Violations. Default
-	// (nil): DefaultRules(). An empty RuleSet disables the rules.
+	// (nil): no rules, as an empty RuleSet. The library has no rules of its
+	// own: the demo's are demo.Rules().
 	Rules *RuleSet
 	// Geocoder locates addresses for IdentifyAddress and CheckSiteAddress.
 	// Default nil: those methods return ErrNoGeocoder. (A dependency, not a
 	// configuration value.)
 	Geocoder Geocoder
+
+	// gridLayer is the geo index's GridLayer: the one name of the grid
+	// layer is geo.Options.GridLayer, so that Identify's grid is the
+	// entity's GridID.
+	gridLayer string
 }
 
 // DefaultUncertaintyM returns the default positional uncertainty per precision.
-func DefaultUncertaintyM() map[Precision]float64 {
-	return map[Precision]float64{PrecisionAddress: 30, PrecisionBuilding: 30, PrecisionRoad: 1000, PrecisionTown: 3000}
+func DefaultUncertaintyM() map[geo.Precision]float64 {
+	return map[geo.Precision]float64{geo.PrecisionAddress: 30, geo.PrecisionBuilding: 30, geo.PrecisionRoad: 1000, geo.PrecisionTown: 3000}
 }
 
-// DefaultOptions returns the options with every default filled in (the
-// grid layer as for a default geo index).
+// DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{FTZLayer: "ftz", GridLayer: "grid", UncertaintyM: DefaultUncertaintyM(), MaxCells: 1 << 18, Rules: DefaultRules()}
+	return Options{FTZLayer: "ftz", UncertaintyM: DefaultUncertaintyM(), MaxCells: 1 << 18}
 }
 
 func (o Options) withDefaults(gridLayer string) Options {
@@ -105,12 +91,7 @@ func (o Options) withDefaults(gridLayer string) Options {
 	if o.FTZLayer == "" {
 		o.FTZLayer = d.FTZLayer
 	}
-	if o.GridLayer == "" {
-		o.GridLayer = gridLayer
-		if o.GridLayer == "" {
-			o.GridLayer = d.GridLayer
-		}
-	}
+	o.gridLayer = gridLayer
 	um := d.UncertaintyM
 	for k, v := range o.UncertaintyM {
 		um[k] = v
@@ -120,7 +101,7 @@ func (o Options) withDefaults(gridLayer string) Options {
 		o.MaxCells = d.MaxCells
 	}
 	if o.Rules == nil {
-		o.Rules = d.Rules
+		o.Rules = &RuleSet{Version: 1}
 	}
 	return o
 }

@@ -3,7 +3,6 @@ package zoneid
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,24 +28,6 @@ const (
 	maxRulesBytes = 1 << 20
 )
 
-//go:embed rules_default.json
-var defaultRulesJSON []byte
-
-// DefaultRulesJSON returns the embedded default rules file (the demo's
-// rules: internet cafés R9013 and dance/entertainment venues R9011 not
-// within 200 m of a school or kindergarten).
-func DefaultRulesJSON() []byte { return bytes.Clone(defaultRulesJSON) }
-
-// DefaultRules returns the parsed embedded default rules.
-func DefaultRules() *RuleSet {
-	rs, err := ParseRules(bytes.NewReader(defaultRulesJSON))
-	if err != nil {
-		// the embedded file is checked by TestDefaultRules
-		return &RuleSet{Version: 1}
-	}
-	return rs
-}
-
 // RuleSet is a siting-rules file: see docs/zones.md for the format.
 type RuleSet struct {
 	// Version is the file format version; must be 1.
@@ -65,7 +46,8 @@ type Rule struct {
 	// Name is the human-readable rule.
 	Name string `json:"name"`
 	// Industries are GB/T 4754 prefixes: a section letter A–T and up to
-	// four digits ("R", "R90", "R9013").
+	// four digits ("R", "R90", "R9013"), or anything geo.ParseIndustry
+	// reads ("网吧"); Validate stores the code.
 	Industries []string `json:"industries"`
 	// NearKinds are place kinds (geo.Place.Kind), e.g. "school".
 	NearKinds []string `json:"near_kinds"`
@@ -80,19 +62,6 @@ type Rule struct {
 }
 
 var ruleIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-
-// validIndustryPrefix reports a GB/T 4754 prefix: a section A–T plus 0–4 digits.
-func validIndustryPrefix(s string) bool {
-	if len(s) < 1 || len(s) > 5 || s[0] < 'A' || s[0] > 'T' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
 
 // ParseRules reads a rules file strictly: unknown fields, trailing data,
 // a wrong version, missing or malformed fields and duplicate IDs are
@@ -169,11 +138,11 @@ func (rs *RuleSet) Validate() error {
 			return bad("industries", "want 1 to 100 GB/T 4754 prefixes such as \"R9013\"")
 		}
 		for k, in := range r.Industries {
-			up := strings.ToUpper(strings.TrimSpace(in))
-			if !validIndustryPrefix(up) {
-				return bad("industries", "%q is not a GB/T 4754 prefix (a section letter A-T and up to 4 digits, e.g. R9013)", in)
+			code, err := geo.ParseIndustry(in)
+			if err != nil {
+				return bad("industries", "%v", err)
 			}
-			r.Industries[k] = up
+			r.Industries[k] = code
 		}
 		if len(r.NearKinds) == 0 || len(r.NearKinds) > 100 {
 			return bad("near_kinds", "want 1 to 100 place kinds such as \"school\"")
@@ -301,7 +270,7 @@ func (id *Identifier) CheckSiteGeocoded(ctx context.Context, g Geocoded, industr
 		return false, nil, err
 	}
 	switch g.Precision {
-	case PrecisionPoint, PrecisionAddress, PrecisionBuilding:
+	case geo.PrecisionPoint, geo.PrecisionAddress, geo.PrecisionBuilding:
 	default:
 		return false, nil, nil
 	}
@@ -312,12 +281,10 @@ func (id *Identifier) CheckSiteGeocoded(ctx context.Context, g Geocoded, industr
 	return err == nil, vs, err
 }
 
+// normIndustry reads an industry as geo.ParseIndustry does (R9013, r9013,
+// 网吧): errors wrap geo.ErrInvalidIndustry.
 func normIndustry(industry string) (string, error) {
-	industry = strings.ToUpper(strings.TrimSpace(industry))
-	if !validIndustryPrefix(industry) {
-		return "", fmt.Errorf("%w: %q (want a section letter A-T and up to 4 digits, e.g. R9013)", ErrInvalidIndustry, industry)
-	}
-	return industry, nil
+	return geo.ParseIndustry(industry)
 }
 
 // Violations calls fn, in entity ID order, for every existing entity that

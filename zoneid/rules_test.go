@@ -7,20 +7,36 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
 )
 
-func TestDefaultRules(t *testing.T) {
-	rs, err := ParseRules(bytes.NewReader(DefaultRulesJSON()))
+// TestDemoRules checks the demo's rules file (the rules live in demo, not
+// in this package).
+func TestDemoRules(t *testing.T) {
+	rs, err := ParseRules(bytes.NewReader(demo.RulesJSON()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rs.Rules) != 2 || !rs.Rules[0].Matches("R9013") || !rs.Rules[1].Matches("R9011") {
 		t.Fatalf("%+v", rs)
 	}
-	if got := DefaultRules(); len(got.Rules) != 2 {
-		t.Fatal("DefaultRules")
+}
+
+// TestNilRulesMeanNoRules: the library has no rules of its own; nil Rules
+// is no rules, not somebody's defaults.
+func TestNilRulesMeanNoRules(t *testing.T) {
+	_, idx := demoIndex(t)
+	for _, opts := range []Options{{}, DefaultOptions()} {
+		id := newIdentifier(t, idx, opts)
+		if n := len(id.Rules().Rules); n != 0 {
+			t.Fatalf("nil Rules: %d rules, want none", n)
+		}
+		n := 0
+		if err := id.Violations(bg, "", func(Violation) bool { n++; return true }); err != nil || n != 0 {
+			t.Fatalf("Violations without rules: %d, %v", n, err)
+		}
 	}
 }
 
@@ -41,7 +57,7 @@ func TestParseRulesErrors(t *testing.T) {
 		{"duplicate id", `{"version":1,"rules":[` + ok + `,` + ok + `]}`, "id"},
 		{"no name", `{"version":1,"rules":[{"id":"a","name":" ","industries":["R9013"],"near_kinds":["school"],"min_distance_m":200}]}`, "name"},
 		{"no industries", `{"version":1,"rules":[{"id":"a","name":"n","industries":[],"near_kinds":["school"],"min_distance_m":200}]}`, "industries"},
-		{"bad industry", `{"version":1,"rules":[{"id":"a","name":"n","industries":["网吧"],"near_kinds":["school"],"min_distance_m":200}]}`, "industries"},
+		{"bad industry", `{"version":1,"rules":[{"id":"a","name":"n","industries":["火星采矿"],"near_kinds":["school"],"min_distance_m":200}]}`, "industries"},
 		{"industry too long", `{"version":1,"rules":[{"id":"a","name":"n","industries":["R90131"],"near_kinds":["school"],"min_distance_m":200}]}`, "industries"},
 		{"no kinds", `{"version":1,"rules":[{"id":"a","name":"n","industries":["R9013"],"min_distance_m":200}]}`, "near_kinds"},
 		{"blank kind", `{"version":1,"rules":[{"id":"a","name":"n","industries":["R9013"],"near_kinds":[" school"],"min_distance_m":200}]}`, "near_kinds"},
@@ -87,7 +103,7 @@ func bruteViolators(ds []geo.Entity, places []geo.Place, r *Rule) map[string][]s
 
 func TestViolationsDemo(t *testing.T) {
 	ds, idx := demoIndex(t)
-	id := newIdentifier(t, idx, Options{})
+	id := newIdentifier(t, idx, Options{Rules: demoRules(t)})
 	for ri := range id.Rules().Rules {
 		r := &id.Rules().Rules[ri]
 		want := bruteViolators(ds.Entities, ds.Places, r)
@@ -146,7 +162,7 @@ func TestViolationsDemo(t *testing.T) {
 // 150 m and 250 m in 8 directions, against brute force.
 func TestCheckSiteAroundSchools(t *testing.T) {
 	ds, idx := demoIndex(t)
-	id := newIdentifier(t, idx, Options{})
+	id := newIdentifier(t, idx, Options{Rules: demoRules(t)})
 	r := &id.Rules().Rules[0]
 	n := 0
 	for _, s := range ds.Places {
@@ -193,8 +209,20 @@ func TestCheckSiteAroundSchools(t *testing.T) {
 	if vs, _ := id.CheckSite(bg, ds.Places[0].Location, "I6510"); len(vs) != 0 {
 		t.Fatalf("software company broke %v", vs[0].Rule.ID)
 	}
-	if _, err := id.CheckSite(bg, orb.Point{106.5, 29.6}, "网吧"); !errors.Is(err, ErrInvalidIndustry) {
+	if _, err := id.CheckSite(bg, orb.Point{106.5, 29.6}, "火星采矿"); !errors.Is(err, geo.ErrInvalidIndustry) {
 		t.Fatalf("bad industry: %v", err)
+	}
+	// the word a clerk types is the class (geo.ParseIndustry)
+	for _, s := range ds.Places {
+		if s.Kind != "school" {
+			continue
+		}
+		byWord, err1 := id.CheckSite(bg, s.Location, "网吧")
+		byCode, err2 := id.CheckSite(bg, s.Location, "R9013")
+		if err1 != nil || err2 != nil || len(byWord) == 0 || len(byWord) != len(byCode) {
+			t.Fatalf("网吧 at a school: %d violations (%v), R9013: %d (%v)", len(byWord), err1, len(byCode), err2)
+		}
+		break
 	}
 	t.Logf("%d probe sites", n)
 }
@@ -209,12 +237,12 @@ func TestCheckSiteAddress(t *testing.T) {
 		}
 	}
 	fg := fakeGeocoder{
-		"next to school": {Location: orb.Point{school.Location[0] + 0.0005, school.Location[1]}, Precision: PrecisionAddress},
-		"district only":  {Location: school.Location, Precision: PrecisionDistrict},
+		"next to school": {Location: orb.Point{school.Location[0] + 0.0005, school.Location[1]}, Precision: geo.PrecisionAddress},
+		"district only":  {Location: school.Location, Precision: geo.PrecisionDistrict},
 	}
-	id := newIdentifier(t, idx, Options{Geocoder: fg})
+	id := newIdentifier(t, idx, Options{Geocoder: fg, Rules: demoRules(t)})
 	g, checked, vs, err := id.CheckSiteAddress(bg, "next to school", "R9013")
-	if err != nil || !checked || len(vs) == 0 || g.Precision != PrecisionAddress {
+	if err != nil || !checked || len(vs) == 0 || g.Precision != geo.PrecisionAddress {
 		t.Fatalf("next to school: %v %v %v %v", g, checked, vs, err)
 	}
 	_, checked, vs, err = id.CheckSiteAddress(bg, "district only", "R9013")
@@ -229,7 +257,7 @@ func TestCheckSiteAddress(t *testing.T) {
 
 func TestGridSummaryDemo(t *testing.T) {
 	ds, idx := demoIndex(t)
-	id := newIdentifier(t, idx, Options{})
+	id := newIdentifier(t, idx, Options{Rules: demoRules(t)})
 	// the grid with the most entities, counted by brute force
 	per := map[string]int{}
 	idx.Snapshot().ScanEntities(func(e *geo.Entity) bool { per[e.GridID]++; return true })
@@ -276,7 +304,7 @@ func TestGridSummaryDemo(t *testing.T) {
 }
 
 func FuzzParseRules(f *testing.F) {
-	f.Add(DefaultRulesJSON())
+	f.Add(demo.RulesJSON())
 	f.Add([]byte(`{"version":1,"rules":[]}`))
 	f.Add([]byte(`{"version":1,"rules":[{"id":"a","name":"n","industries":["r9"],"near_kinds":["school"],"min_distance_m":1,"statuses":["存续"]}]}`))
 	f.Add([]byte(`{"version":1,"rules":[{"id":"a"}]} x`))

@@ -128,10 +128,10 @@ func (a FTZAnswer) MarshalJSON() ([]byte, error) {
 // precision does not support them.
 type Result struct {
 	// Point is the WGS-84 point identified (the geocoded one for an address;
-	// zero when Precision is PrecisionNone).
+	// zero when Precision is geo.PrecisionNone).
 	Point orb.Point
-	// Precision is PrecisionPoint for Identify, the geocoder's for IdentifyAddress.
-	Precision Precision
+	// Precision is geo.PrecisionPoint for Identify, the geocoder's for IdentifyAddress.
+	Precision geo.Precision
 	// Address is the geocoder's matched address, if any.
 	Address string
 	// InFTZ answers "is it in the free-trade zone?".
@@ -216,7 +216,7 @@ func (l *Lookup) At(p orb.Point, h *Hit) {
 }
 
 // Identify returns every zone containing p (WGS-84), the FTZ area and the
-// grid. Coordinates given by the caller are taken as exact (PrecisionPoint).
+// grid. Coordinates given by the caller are taken as exact (geo.PrecisionPoint).
 func (id *Identifier) Identify(ctx context.Context, p orb.Point) (Result, error) {
 	if err := geo.ValidatePoint(p); err != nil {
 		return Result{}, err
@@ -225,10 +225,10 @@ func (id *Identifier) Identify(ctx context.Context, p orb.Point) (Result, error)
 	if err != nil {
 		return Result{}, err
 	}
-	return t.identify(p, PrecisionPoint, 0), nil
+	return t.identify(p, geo.PrecisionPoint, 0), nil
 }
 
-func (t *table) identify(p orb.Point, prec Precision, uncertaintyM float64) Result {
+func (t *table) identify(p orb.Point, prec geo.Precision, uncertaintyM float64) Result {
 	res := Result{Point: p, Precision: prec, InFTZ: Outside, FTZBoundaryM: -1}
 	var tmp [16]int32
 	idxs := t.lookup(tmp[:0], p)
@@ -281,10 +281,10 @@ func (id *Identifier) IdentifyGeocoded(ctx context.Context, g Geocoded) (Result,
 		return Result{}, err
 	}
 	if g.Precision == "" {
-		g.Precision = PrecisionNone
+		g.Precision = geo.PrecisionNone
 	}
-	if g.Precision == PrecisionNone || geo.ValidatePoint(g.Location) != nil {
-		return Result{Precision: PrecisionNone, InFTZ: Uncertain, Zones: []*geo.Zone{}, FTZBoundaryM: -1}, nil
+	if g.Precision == geo.PrecisionNone || geo.ValidatePoint(g.Location) != nil {
+		return Result{Precision: geo.PrecisionNone, InFTZ: Uncertain, Zones: []*geo.Zone{}, FTZBoundaryM: -1}, nil
 	}
 	if coarse(g.Precision) {
 		res := t.identify(g.Location, g.Precision, 0)
@@ -292,7 +292,7 @@ func (id *Identifier) IdentifyGeocoded(ctx context.Context, g Geocoded) (Result,
 		return res, nil
 	}
 	u := 0.0
-	if g.Precision != PrecisionPoint {
+	if g.Precision != geo.PrecisionPoint {
 		u = id.opts.UncertaintyM[g.Precision]
 	}
 	res := t.identify(g.Location, g.Precision, u)

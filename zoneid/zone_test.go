@@ -189,7 +189,7 @@ func TestIdentifyResult(t *testing.T) {
 		if got := zoneKeys(res.Zones); !slices.Equal(got, c.zones) {
 			t.Errorf("%s: zones %v, want %v", c.name, got, c.zones)
 		}
-		if res.Precision != PrecisionPoint {
+		if res.Precision != geo.PrecisionPoint {
 			t.Errorf("%s: precision %q", c.name, res.Precision)
 		}
 	}
@@ -334,7 +334,7 @@ func (f fakeGeocoder) Geocode(_ context.Context, a string) (Geocoded, error) {
 	}
 	g, ok := f[a]
 	if !ok {
-		return Geocoded{Precision: PrecisionNone}, nil
+		return Geocoded{Precision: geo.PrecisionNone}, nil
 	}
 	return g, nil
 }
@@ -348,33 +348,33 @@ func TestIdentifyAddress(t *testing.T) {
 	out := orb.Point{x0 + 4.5*s, y0 + 1.5*s}             // ≈ 1.4 km from the FTZ
 	nearGrid := orb.Point{x0 + 1.5*s, y0 + 2*s - 0.0001} // ≈ 11 m below a grid edge
 	fg := fakeGeocoder{
-		"deep address":  {Location: deep, Precision: PrecisionAddress, Address: "重庆市渝北区金开大道1号"},
-		"near address":  {Location: near, Precision: PrecisionAddress},
-		"near point":    {Location: near, Precision: PrecisionPoint},
-		"out address":   {Location: out, Precision: PrecisionAddress},
-		"out town":      {Location: out, Precision: PrecisionTown},
-		"out road":      {Location: out, Precision: PrecisionRoad},
-		"deep district": {Location: deep, Precision: PrecisionDistrict},
-		"deep city":     {Location: deep, Precision: PrecisionCity},
-		"grid edge":     {Location: nearGrid, Precision: PrecisionBuilding},
+		"deep address":  {Location: deep, Precision: geo.PrecisionAddress, Address: "重庆市渝北区金开大道1号"},
+		"near address":  {Location: near, Precision: geo.PrecisionAddress},
+		"near point":    {Location: near, Precision: geo.PrecisionPoint},
+		"out address":   {Location: out, Precision: geo.PrecisionAddress},
+		"out town":      {Location: out, Precision: geo.PrecisionTown},
+		"out road":      {Location: out, Precision: geo.PrecisionRoad},
+		"deep district": {Location: deep, Precision: geo.PrecisionDistrict},
+		"deep city":     {Location: deep, Precision: geo.PrecisionCity},
+		"grid edge":     {Location: nearGrid, Precision: geo.PrecisionBuilding},
 	}
 	id := newIdentifier(t, idx, Options{Geocoder: fg})
 	for _, c := range []struct {
 		addr string
 		in   FTZAnswer
 		grid bool
-		prec Precision
+		prec geo.Precision
 	}{
-		{"deep address", Inside, true, PrecisionAddress},
-		{"near address", Uncertain, true, PrecisionAddress}, // 10 m < 30 m from the FTZ edge, mid-grid
-		{"near point", Inside, true, PrecisionPoint},
-		{"out address", Outside, true, PrecisionAddress},
-		{"out road", Uncertain, false, PrecisionRoad}, // 1.4 km from the FTZ < 1000 m? no: see below
-		{"out town", Uncertain, false, PrecisionTown},
-		{"deep district", Uncertain, false, PrecisionDistrict},
-		{"deep city", Uncertain, false, PrecisionCity},
-		{"grid edge", Inside, false, PrecisionBuilding},
-		{"unknown", Uncertain, false, PrecisionNone},
+		{"deep address", Inside, true, geo.PrecisionAddress},
+		{"near address", Uncertain, true, geo.PrecisionAddress}, // 10 m < 30 m from the FTZ edge, mid-grid
+		{"near point", Inside, true, geo.PrecisionPoint},
+		{"out address", Outside, true, geo.PrecisionAddress},
+		{"out road", Uncertain, false, geo.PrecisionRoad}, // 1.4 km from the FTZ < 1000 m? no: see below
+		{"out town", Uncertain, false, geo.PrecisionTown},
+		{"deep district", Uncertain, false, geo.PrecisionDistrict},
+		{"deep city", Uncertain, false, geo.PrecisionCity},
+		{"grid edge", Inside, false, geo.PrecisionBuilding},
+		{"unknown", Uncertain, false, geo.PrecisionNone},
 	} {
 		res, err := id.IdentifyAddress(bg, c.addr)
 		if err != nil {
@@ -410,7 +410,7 @@ func TestIdentifyAddress(t *testing.T) {
 		t.Errorf("no geocoder: %v", err)
 	}
 	// a bigger uncertainty for addresses makes "deep address" uncertain
-	wide := newIdentifier(t, idx, Options{Geocoder: fg, UncertaintyM: map[Precision]float64{PrecisionAddress: 800}})
+	wide := newIdentifier(t, idx, Options{Geocoder: fg, UncertaintyM: map[geo.Precision]float64{geo.PrecisionAddress: 800}})
 	if res, _ := wide.IdentifyAddress(bg, "deep address"); res.InFTZ != Uncertain {
 		t.Errorf("uncertainty 800 m: %v", res.InFTZ)
 	}
@@ -433,7 +433,7 @@ func TestBoundaryDistance(t *testing.T) {
 
 func TestOptionsValidate(t *testing.T) {
 	for _, o := range []Options{
-		{UncertaintyM: map[Precision]float64{PrecisionRoad: -1}},
+		{UncertaintyM: map[geo.Precision]float64{geo.PrecisionRoad: -1}},
 		{MaxCells: 10},
 		{Rules: &RuleSet{Version: 2}},
 	} {
