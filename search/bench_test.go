@@ -19,9 +19,10 @@ import (
 func benchQueries(f *demoFixture) map[string][]string {
 	qs := map[string][]string{}
 	ents := f.ds.Entities
+	names := f.idx.names
 	step := max(1, len(ents)/500)
 	for i := 0; i < len(ents); i += step {
-		short := ParseCompanyName(ents[i].Name).Short
+		short := names.Parse(ents[i].Name).Short
 		rs := []rune(short)
 		qs["short_name"] = append(qs["short_name"], short)
 		qs["1_char"] = append(qs["1_char"], string(rs[0]))
@@ -138,11 +139,12 @@ func BenchmarkCJKModes(b *testing.B) {
 			b.Fatal(err)
 		}
 		ents := f.ds.Entities
+		names := f.idx.names
 		var lat []time.Duration
 		short, one, typo, n, nt := 0, 0, 0, 0, 0
 		for i := 0; i < len(ents); i += 10 {
 			e := &ents[i]
-			s := ParseCompanyName(e.Name).Short
+			s := names.Parse(e.Name).Short
 			t := time.Now()
 			hits, _ := f.idx.Search(context.Background(), Query{Text: s, Limit: 3})
 			lat = append(lat, time.Since(t))
@@ -203,7 +205,7 @@ func BenchmarkBuild(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		cpu0 := cpuTime()
 		start := time.Now()
-		idx, err := New(g, Options{})
+		idx, err := New(context.Background(), g, Options{Region: demoNames(b).dict})
 		if err != nil {
 			b.Fatal(err)
 		}

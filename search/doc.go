@@ -23,9 +23,10 @@
 //
 // # Short names
 //
-// ParseCompanyName derives the name people use from a registered name: it
-// strips region prefixes (重庆, 重庆市, 两江新区, 重庆两江新区, districts),
-// legal forms and branch suffixes (有限公司, 有限责任公司, 股份有限公司, 分公司),
+// A NameParser derives the name people use from a registered name: it
+// strips the names of the region given in Options.Region (a region.Dict:
+// for the demo 重庆, 重庆市, 两江新区, 重庆两江, the districts; nothing of any
+// region is built in), legal forms and branch suffixes (有限公司, 有限责任公司, 股份有限公司, 分公司),
 // bracketed parts, and for the core also trailing trade words (科技发展, 商贸,
 // 百货店 …) when a distinctive core of two or more characters remains.
 //
@@ -40,7 +41,7 @@
 //
 //	idx, _ := geo.New(geo.Options{})
 //	_ = idx.UpsertPlace(geo.Place{ID: "S1", Name: "重庆市人和中学校", Kind: "school", Location: orb.Point{106.526, 29.637}})
-//	s, err := search.New(idx, search.Options{})
+//	s, err := search.New(ctx, idx, search.Options{Region: myRegion})
 //	if err != nil {
 //		return err
 //	}

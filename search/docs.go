@@ -77,10 +77,10 @@ func (d *doc) addName(text string, weight float64, short bool) {
 	d.names = append(d.names, v)
 }
 
-func entityDoc(e *geo.Entity) *doc {
+func entityDoc(e *geo.Entity, np *NameParser) *doc {
 	d := &doc{key: docKey(geo.LayerEntities, e.ID), layer: geo.LayerEntities, id: e.ID, name: e.Name,
 		addr: strings.ReplaceAll(Fold(e.Address), " ", ""), loc: e.Location, hit: geo.Hit{Entity: e}}
-	cn := ParseCompanyName(e.Name)
+	cn := np.Parse(e.Name)
 	d.addName(cn.Full, 1, false)
 	if e.ShortName != "" {
 		d.addName(Fold(e.ShortName), 1, true)
@@ -88,19 +88,19 @@ func entityDoc(e *geo.Entity) *doc {
 	d.addName(cn.Short, 1, true)
 	d.addName(cn.Core, 0.95, true)
 	for _, f := range e.FormerNames {
-		fn := ParseCompanyName(f)
+		fn := np.Parse(f)
 		d.addName(fn.Full, 0.9, false)
 		d.addName(fn.Short, 0.9, true)
 	}
 	return d
 }
 
-func placeDoc(p *geo.Place) *doc {
+func placeDoc(p *geo.Place, np *NameParser) *doc {
 	d := &doc{key: docKey(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces, id: p.ID, name: p.Name,
 		loc: p.Location, hit: geo.Hit{Place: p}}
 	full := Fold(p.Name)
 	d.addName(full, 1, true)
-	if s := ParseCompanyName(p.Name).Short; s != "" {
+	if s := np.Parse(p.Name).Short; s != "" {
 		d.addName(s, 0.97, true)
 	}
 	for _, a := range p.Aliases {
@@ -165,25 +165,24 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// docOf builds the doc of a feature of the given layer (nil when the
-// feature is not searchable, e.g. a grid zone).
-func docOf(layer geo.Layer, v any, zoneLayers map[string]bool) *doc {
+// docOf builds the doc of a feature (nil when the feature is not
+// searchable, e.g. a grid zone).
+func (ix *Index) docOf(v any) *doc {
 	switch f := v.(type) {
 	case *geo.Entity:
-		return entityDoc(f)
+		return entityDoc(f, ix.names)
 	case *geo.Place:
-		return placeDoc(f)
+		return placeDoc(f, ix.names)
 	case *geo.Building:
 		if f.Name == "" && f.Address == "" {
 			return nil
 		}
 		return buildingDoc(f)
 	case *geo.Zone:
-		if !zoneLayers[f.Layer] || f.Name == "" {
+		if !ix.zoneLayers[f.Layer] || f.Name == "" {
 			return nil
 		}
 		return zoneDoc(f)
 	}
-	_ = layer
 	return nil
 }

@@ -46,7 +46,34 @@ func demoEntities() int {
 	return 79000
 }
 
+// demoRegion is the demo's administrative dictionary, built once.
+var demoRegion = sync.OnceValues(demo.Region)
+
+// demoNames returns the name parser of the demo region.
+func demoNames(t testing.TB) *NameParser {
+	t.Helper()
+	d, err := demoRegion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewNameParser(d)
+}
+
+// withDemoRegion sets opts.Region to the demo's when it is nil.
+func withDemoRegion(opts Options) (Options, error) {
+	if opts.Region != nil {
+		return opts, nil
+	}
+	d, err := demoRegion()
+	opts.Region = d
+	return opts, err
+}
+
 func buildFixture(n int, opts Options) (*demoFixture, error) {
+	opts, err := withDemoRegion(opts)
+	if err != nil {
+		return nil, err
+	}
 	ds, err := demo.Generate(demo.Options{Entities: n})
 	if err != nil {
 		return nil, err
@@ -62,7 +89,7 @@ func buildFixture(n int, opts Options) (*demoFixture, error) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start, cpu0 := time.Now(), cpuTime()
-	idx, err := New(g, opts)
+	idx, err := New(context.Background(), g, opts)
 	if err != nil {
 		return nil, err
 	}

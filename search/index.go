@@ -16,6 +16,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/geo/region"
 	"github.com/paulmach/orb"
 )
 
@@ -60,6 +61,13 @@ type Options struct {
 	// Bleve index is rebuilt in the background (the in-memory index gains a
 	// segment per commit and is never merged). Default 512.
 	CompactAfter int
+	// Region is the administrative dictionary of the region whose names
+	// are stripped from the front of company and place names to find the
+	// names people use (重庆市两江新区鑫杰装饰工程有限公司 → 鑫杰装饰工程; see
+	// NameParser). Default nil: no region, names keep their region
+	// prefixes. The demo's is demo.Region(). (A dependency, not a
+	// configuration value.)
+	Region *region.Dict
 }
 
 // DefaultOptions returns the options with every default filled in.
@@ -203,6 +211,7 @@ type Index struct {
 	mapping    *mapping.IndexMappingImpl
 	analyzer   analysis.Analyzer
 	builder    *docBuilder
+	names      *NameParser
 	stopFollow func()
 	readyCh    chan struct{}
 
@@ -226,8 +235,10 @@ type Index struct {
 
 // New builds the search index of idx's current features and follows idx's
 // commits from then on. With Options.Background the Bleve index is built in
-// a goroutine and New returns at once. Close releases the index.
-func New(idx *geo.Index, opts Options) (*Index, error) {
+// a goroutine and New returns at once. Cancelling ctx stops the first build
+// (it is only used for that): New, or Wait after a background start,
+// returns an error wrapping ctx.Err(). Close releases the index.
+func New(ctx context.Context, idx *geo.Index, opts Options) (*Index, error) {
 	if idx == nil {
 		return nil, fmt.Errorf("%w: nil geo index", ErrInvalidOptions)
 	}
@@ -243,6 +254,7 @@ func New(idx *geo.Index, opts Options) (*Index, error) {
 		opts:       opts,
 		geo:        idx,
 		zoneLayers: map[string]bool{},
+		names:      NewNameParser(opts.Region),
 		mapping:    im,
 		analyzer:   im.AnalyzerNamed(analyzerCJK),
 		readyCh:    make(chan struct{}),
@@ -267,14 +279,10 @@ func New(idx *geo.Index, opts Options) (*Index, error) {
 	snap, stop := idx.Follow(ix.apply)
 	ix.stopFollow = stop
 	if opts.Background {
-		go func() {
-			ix.loadSnapshot(snap)
-			ix.rebuild()
-		}()
+		go ix.firstBuild(ctx, snap)
 		return ix, nil
 	}
-	ix.loadSnapshot(snap)
-	ix.rebuild()
+	ix.firstBuild(ctx, snap)
 	ix.mu.RLock()
 	err = ix.buildErr
 	ix.mu.RUnlock()
@@ -285,9 +293,24 @@ func New(idx *geo.Index, opts Options) (*Index, error) {
 	return ix, nil
 }
 
+// firstBuild loads the snapshot and builds the first Bleve index, or
+// records the error of ctx when it is cancelled meanwhile.
+func (ix *Index) firstBuild(ctx context.Context, snap *geo.Snapshot) {
+	if err := ix.loadSnapshot(ctx, snap); err != nil {
+		ix.mu.Lock()
+		ix.buildErr = fmt.Errorf("search: build stopped: %w", err)
+		ix.building = false
+		ix.touched = nil
+		ix.mu.Unlock()
+		return
+	}
+	ix.rebuild(ctx)
+}
+
 // loadSnapshot fills docs from a geo snapshot, except the keys that later
-// commits already wrote. The docs are derived without the lock.
-func (ix *Index) loadSnapshot(s *geo.Snapshot) {
+// commits already wrote. The docs are derived without the lock; it stops
+// early with ctx's error when ctx is cancelled.
+func (ix *Index) loadSnapshot(ctx context.Context, s *geo.Snapshot) error {
 	type feature struct {
 		layer geo.Layer
 		v     any
@@ -305,12 +328,18 @@ func (ix *Index) loadSnapshot(s *geo.Snapshot) {
 		wg.Add(1)
 		go func(k int) {
 			defer wg.Done()
-			for i := k; i < len(fs); i += w {
-				docs[i] = docOf(fs[i].layer, fs[i].v, ix.zoneLayers)
+			for i, n := k, 0; i < len(fs); i, n = i+w, n+1 {
+				if n%256 == 0 && ctx.Err() != nil {
+					return
+				}
+				docs[i] = ix.docOf(fs[i].v)
 			}
 		}(k)
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, d := range docs {
@@ -324,6 +353,7 @@ func (ix *Index) loadSnapshot(s *geo.Snapshot) {
 			}
 		}
 	}
+	return nil
 }
 
 // apply is the geo index subscription: it updates docs and, when built,
@@ -342,7 +372,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 		key := docKey(c.Layer, c.ID)
 		var d *doc
 		if c.New != nil {
-			d = docOf(c.Layer, c.New, ix.zoneLayers)
+			d = ix.docOf(c.New)
 		}
 		if d == nil {
 			if _, ok := ix.docs[key]; !ok {
@@ -376,14 +406,15 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 		if (ix.updates >= ix.opts.CompactAfter || len(ix.extra) > maxExtra) && !ix.building {
 			ix.building = true
 			ix.touched = map[string]struct{}{}
-			go ix.rebuild()
+			go ix.rebuild(context.Background())
 		}
 	}
 }
 
 // rebuild builds a fresh Bleve index from docs, then swaps it in after
 // replaying the keys written meanwhile. ix.building is set by the caller.
-func (ix *Index) rebuild() {
+// A cancelled ctx stops the build (the old index, if any, stays).
+func (ix *Index) rebuild(ctx context.Context) {
 	start := time.Now()
 	ix.mu.RLock()
 	docs := make([]*doc, 0, len(ix.docs))
@@ -403,7 +434,7 @@ func (ix *Index) rebuild() {
 		lex = buildLexicon(docs, ix.opts.CJK == CJKBigramUnigram)
 	}()
 	stop := addrStopTerms(docs)
-	bi, err := ix.buildBleve(docs, stop)
+	bi, err := ix.buildBleve(ctx, docs, stop)
 	<-sideDone
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -450,7 +481,7 @@ func (ix *Index) rebuild() {
 	}
 }
 
-func (ix *Index) buildBleve(docs []*doc, stop stopSet) (bleve.Index, error) {
+func (ix *Index) buildBleve(ctx context.Context, docs []*doc, stop stopSet) (bleve.Index, error) {
 	bi, err := bleve.NewUsing("", ix.mapping, scorch.Name, scorch.Name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("search: create bleve index: %w", err)
@@ -488,11 +519,14 @@ func (ix *Index) buildBleve(docs []*doc, stop stopSet) (bleve.Index, error) {
 	// visits about 4 segments per build worker (8 at 1M on 2 cores, not
 	// 50), while a small one still keeps every worker busy.
 	size := max(ix.opts.BatchSize, (len(docs)+4*buildWorkers()-1)/(4*buildWorkers()))
-	for i := 0; i < len(docs); i += size {
+	for i := 0; i < len(docs) && ctx.Err() == nil; i += size {
 		next <- docs[i:min(i+size, len(docs))]
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil && firstErr == nil {
+		firstErr = fmt.Errorf("search: build stopped: %w", err)
+	}
 	if firstErr != nil {
 		_ = bi.Close()
 		return nil, firstErr

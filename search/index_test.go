@@ -47,7 +47,11 @@ func smallIndex(t *testing.T, opts Options) (*geo.Index, *Index) {
 	must(b.UpsertZone(geo.Zone{ID: "D1", Layer: "district", Name: "渝北区", Geometry: orb.MultiPolygon{square(orb.Point{106.5, 29.6}, 0.2)}}))
 	must(b.UpsertZone(geo.Zone{ID: "G1", Layer: "grid", Name: "网格一", Geometry: orb.MultiPolygon{square(orb.Point{106.5, 29.6}, 0.01)}}))
 	b.Commit()
-	idx, err := New(g, opts)
+	opts, err = withDemoRegion(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := New(context.Background(), g, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +192,7 @@ func TestBackgroundBuild(t *testing.T) {
 		_ = b.UpsertEntity(geo.Entity{ID: testEntityID(t, 100+i), Name: fmt.Sprintf("重庆测试%d商贸有限公司", i), Location: orb.Point{106.5, 29.6}})
 	}
 	b.Commit()
-	idx, err := New(g, Options{Background: true})
+	idx, err := New(context.Background(), g, Options{Background: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +266,7 @@ func TestOptionsValidate(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(nil, Options{}); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := New(context.Background(), nil, Options{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("New(nil): %v", err)
 	}
 }

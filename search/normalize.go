@@ -1,10 +1,12 @@
 package search
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/marketgeo/marketgeo/geo/region"
 	"github.com/marketgeo/marketgeo/internal/cntext"
 )
 
@@ -35,16 +37,6 @@ func Fold(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// regionPrefixes are stripped from the front of company and place names,
-// longest first. They are the administrative names a clerk writes before the
-// distinctive part of a name and that nobody says.
-var regionPrefixes = []string{
-	"重庆市两江新区", "重庆两江新区", "重庆市渝北区", "重庆市江北区", "重庆市北碚区",
-	"重庆市渝中区", "重庆市沙坪坝区", "重庆市九龙坡区", "重庆市南岸区",
-	"两江新区", "重庆市", "重庆",
-	"渝北区", "江北区", "北碚区", "渝中区", "沙坪坝区", "九龙坡区", "南岸区",
 }
 
 // legalForms end the registered part of a company name; anything after the
@@ -82,25 +74,87 @@ type CompanyName struct {
 	Core string
 }
 
+// regionPrefix is a name of a region unit that may open a registered name.
+type regionPrefix struct {
+	text  string
+	runes int
+	unit  string // the unit's code
+	// after: an alias of a district-level unit (两江 for 两江新区), stripped
+	// only right after the name of an enclosing unit (重庆两江卓豪置业 →
+	// 卓豪置业, not 两江国际) and when at least four characters remain.
+	after bool
+}
+
+// NameParser takes registered names apart, knowing the names of a region's
+// units that open them (重庆, 重庆市, 渝北区, 两江新区). It is immutable and
+// safe for concurrent use; the nil *NameParser knows no region.
+type NameParser struct {
+	dict     *region.Dict
+	prefixes []regionPrefix // longest first
+}
+
+// NewNameParser returns the parser of the region's names. The prefixes are
+// the official names of the units at district level and above (provinces,
+// cities, districts, functional areas such as 两江新区), the aliases of the
+// provinces and cities (重庆, 深圳: company names are registered with them),
+// and, only right after an enclosing unit's name, the aliases of the
+// districts (重庆两江…). Streets and communities never open a company name.
+// A nil dictionary gives a parser that strips no region.
+func NewNameParser(d *region.Dict) *NameParser {
+	np := &NameParser{dict: d}
+	if d == nil {
+		return np
+	}
+	d.Units(func(u region.Unit) bool {
+		if u.Level > region.LevelDistrict {
+			return true
+		}
+		np.prefixes = append(np.prefixes, regionPrefix{text: Fold(u.Name), unit: u.Code})
+		for _, a := range u.Aliases {
+			np.prefixes = append(np.prefixes, regionPrefix{text: Fold(a), unit: u.Code, after: u.Level == region.LevelDistrict})
+		}
+		return true
+	})
+	for i := range np.prefixes {
+		np.prefixes[i].text = strings.ReplaceAll(np.prefixes[i].text, " ", "")
+		np.prefixes[i].runes = runeLen(np.prefixes[i].text)
+	}
+	slices.SortStableFunc(np.prefixes, func(a, b regionPrefix) int { return b.runes - a.runes })
+	return np
+}
+
 // ParseCompanyName derives the short name and the distinctive core of a
-// company (or place) name. It is pure and goroutine-safe.
-func ParseCompanyName(name string) CompanyName {
+// company (or place) name without knowing any region: only the legal form,
+// branch, bracketed parts and trade words are stripped. Use a NameParser
+// to strip the region's names too. It is pure and goroutine-safe.
+func ParseCompanyName(name string) CompanyName { return (*NameParser)(nil).Parse(name) }
+
+// Parse derives the short name and the distinctive core of a company (or
+// place) name. Goroutine-safe.
+func (np *NameParser) Parse(name string) CompanyName {
 	full := Fold(stripBracketed(name))
 	s := strings.ReplaceAll(full, " ", "")
-	// Region prefixes, possibly stacked (重庆市渝北区…); 两江 after 重庆 is a
-	// region too (重庆两江卓豪置业 → 卓豪置业) when a name remains.
-	for changed := true; changed; {
-		changed = false
-		for _, p := range regionPrefixes {
-			if strings.HasPrefix(s, p) && runeLen(s)-runeLen(p) >= 2 {
-				s = s[len(p):]
-				changed = true
-				break
+	// Region prefixes, possibly stacked (重庆市渝北区…), when a name remains.
+	if np != nil {
+		last := ""
+		for changed := true; changed; {
+			changed = false
+			for _, p := range np.prefixes {
+				need := 2
+				if p.after {
+					if last == "" || last == p.unit || !np.dict.IsAncestor(last, p.unit) {
+						continue
+					}
+					need = 4
+				}
+				if strings.HasPrefix(s, p.text) && runeLen(s)-p.runes >= need {
+					s = s[len(p.text):]
+					last = p.unit
+					changed = true
+					break
+				}
 			}
 		}
-	}
-	if strings.HasPrefix(full, "重庆两江") && strings.HasPrefix(s, "两江") && runeLen(s) >= 6 {
-		s = s[len("两江"):]
 	}
 	// Legal form and everything after it (branch names).
 	cut := -1

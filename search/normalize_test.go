@@ -3,6 +3,7 @@ package search
 import "testing"
 
 func TestParseCompanyName(t *testing.T) {
+	np := demoNames(t)
 	for _, tc := range []struct {
 		name, short, core string
 	}{
@@ -21,7 +22,7 @@ func TestParseCompanyName(t *testing.T) {
 		{"", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ParseCompanyName(tc.name)
+			got := np.Parse(tc.name)
 			if got.Short != tc.short || got.Core != tc.core {
 				t.Errorf("ParseCompanyName(%q) = %+v, want short %q core %q", tc.name, got, tc.short, tc.core)
 			}

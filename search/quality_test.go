@@ -41,7 +41,7 @@ func TestShortNameTop3(t *testing.T) {
 	var misses []string
 	for i := 0; i < len(ents); i += step {
 		e := &ents[i]
-		short := ParseCompanyName(e.Name).Short
+		short := f.idx.names.Parse(e.Name).Short
 		if short == Fold(e.ShortName) {
 			sameAsData++
 		}
@@ -85,7 +85,7 @@ func TestPinyinInitialsTop10(t *testing.T) {
 	var misses []string
 	for i := 0; i < len(ents); i += step {
 		e := &ents[i]
-		q, ok := initialsQuery(ParseCompanyName(e.Name).Short)
+		q, ok := initialsQuery(f.idx.names.Parse(e.Name).Short)
 		if !ok {
 			continue
 		}
