@@ -189,6 +189,27 @@ func (s *SQLite) LastSeq(ctx context.Context) (uint64, error) {
 	return uint64(n.Int64), nil
 }
 
+// Meta implements [Backend].
+func (s *SQLite) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, "SELECT value FROM mg_meta WHERE key = ?", "user:"+key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return v, nil
+}
+
+// SetMeta implements [Backend].
+func (s *SQLite) SetMeta(ctx context.Context, key, value string) error {
+	if _, err := s.db.ExecContext(ctx, "INSERT INTO mg_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", "user:"+key, value); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Close implements [Backend].
 func (s *SQLite) Close() error { return s.db.Close() }
 

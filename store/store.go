@@ -61,6 +61,10 @@ type Backend interface {
 	// History returns the changes of one feature, oldest first, at most
 	// limit (the newest limit when there are more).
 	History(ctx context.Context, layer geo.Layer, id string, limit int) ([]Change, error)
+	// Meta returns a value of the store's metadata ("" when unset).
+	Meta(ctx context.Context, key string) (string, error)
+	// SetMeta durably sets a value of the store's metadata.
+	SetMeta(ctx context.Context, key, value string) error
 	// Close releases the backend.
 	Close() error
 }

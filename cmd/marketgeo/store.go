@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/server"
+	"github.com/marketgeo/marketgeo/store"
+)
+
+// defaultStorePath is the store file when --store is not given: the XDG
+// data directory ($XDG_DATA_HOME, else ~/.local/share) on Unix, the user
+// configuration directory elsewhere (%AppData%, ~/Library/Application
+// Support), under marketgeo/.
+func defaultStorePath() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "marketgeo", "marketgeo.gpkg"), nil
+	}
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("store: no home directory for the default store (give --store): %w", err)
+		}
+		return filepath.Join(home, ".local", "share", "marketgeo", "marketgeo.gpkg"), nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("store: no user directory for the default store (give --store): %w", err)
+	}
+	return filepath.Join(d, "marketgeo", "marketgeo.gpkg"), nil
+}
+
+// openStore opens the configured store and fills idx from it. A new store
+// is seeded with --data or the embedded demo region; --data on a store
+// that holds data is imported into it, unless the store has imported the
+// same directory with the same files (names, sizes, times) before.
+func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *slog.Logger) (*store.Store, error) {
+	path := cfg.Store
+	if path == "" {
+		var err error
+		if path, err = defaultStorePath(); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	st, err := store.Open(ctx, path, idx, store.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	log.Info("store opened", "path", path, "seq", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
+	fresh := st.Empty()
+	if !fresh && cfg.Data == "" {
+		return st, nil
+	}
+	var key, print string
+	if cfg.Data != "" {
+		abs, err := filepath.Abs(cfg.Data)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		key = "import:" + abs
+		if print, err = dirFingerprint(abs); err != nil {
+			st.Close()
+			return nil, err
+		}
+		if !fresh {
+			if was, err := st.Backend().Meta(ctx, key); err == nil && was == print {
+				log.Info("data directory already imported, unchanged", "dir", abs)
+				return st, nil
+			}
+		}
+	}
+	// Read the data into a scratch index (validated as any load), then
+	// write it through the store: durable first, then in idx.
+	scratch, err := geo.New(idx.Options())
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := loadData(scratch, cfg.Data, cfg.CRS, cfg.Strict, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	t := time.Now()
+	writer := "import:demo"
+	if cfg.Data != "" {
+		writer = key
+	}
+	res, err := st.Import(ctx, writer, scratch.Snapshot())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("importing into the store: %w", err)
+	}
+	if key != "" {
+		if err := st.Backend().SetMeta(ctx, key, print); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	log.Info("imported into the store", "changes", res.Changes, "seq", res.Seq, "took", time.Since(t).Round(time.Millisecond))
+	return st, nil
+}
+
+// dirFingerprint hashes the names, sizes and modification times of the
+// files of dir.
+func dirFingerprint(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	h := sha256.New()
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", e.Name(), info.Size(), info.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
