@@ -14,9 +14,6 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// maxAddressRunes is the longest address accepted (characters).
-const maxAddressRunes = 200
-
 // decodeBody reads a JSON body of at most limit bytes into v, rejecting
 // unknown fields, trailing data and oversized bodies.
 func decodeBody(r *http.Request, limit int64, v any) error {
@@ -38,12 +35,19 @@ func decodeBody(r *http.Request, limit int64, v any) error {
 	return nil
 }
 
-func checkAddress(field, a string) error {
+// checkAddress rejects an empty address and one longer than the address
+// parser's limit (addressmatch.Options.MaxRunes, the one source of the
+// limit: config key parser.max_runes).
+func (s *Server) checkAddress(field, a string) error {
 	if strings.TrimSpace(a) == "" {
 		return badParam("%s is empty", field)
 	}
-	if n := utf8.RuneCountInString(a); n > maxAddressRunes {
-		return badParam("%s has %d characters, the limit is %d", field, n, maxAddressRunes)
+	limit := addressmatch.DefaultOptions().MaxRunes
+	if db := s.addrDB.Load(); db != nil {
+		limit = db.Parser().MaxRunes()
+	}
+	if n := utf8.RuneCountInString(a); n > limit {
+		return badParam("%s has %d characters, the limit is %d", field, n, limit)
 	}
 	return nil
 }
@@ -124,7 +128,7 @@ func (s *Server) addressRequest(r *http.Request) (*addressmatch.DB, addressReq, 
 	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
 		return nil, req, err
 	}
-	return db, req, checkAddress("address", req.Address)
+	return db, req, s.checkAddress("address", req.Address)
 }
 
 // addressCheck: POST /api/v1/address/check {"address": "..."}
@@ -166,10 +170,10 @@ func (s *Server) addressCompare(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, s.opts.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	if err := checkAddress("a", req.A); err != nil {
+	if err := s.checkAddress("a", req.A); err != nil {
 		return err
 	}
-	if err := checkAddress("b", req.B); err != nil {
+	if err := s.checkAddress("b", req.B); err != nil {
 		return err
 	}
 	res := db.Parser().Compare(req.A, req.B)
@@ -233,7 +237,7 @@ func (s *Server) addressBatch(w http.ResponseWriter, r *http.Request) error {
 			checkJSON
 			Error string `json:"error,omitempty"`
 		}{Index: i}
-		if err := checkAddress("address", a); err != nil {
+		if err := s.checkAddress("address", a); err != nil {
 			line.Verdict, line.Error = string(addressmatch.Invalid), err.Error()
 		} else {
 			res, err := db.Check(r.Context(), a)

@@ -57,6 +57,9 @@ type FileConfig struct {
 	Zones ZonesConfig `yaml:"zones"`
 	// Addresses holds those of [addressmatch.DBOptions].
 	Addresses AddressesConfig `yaml:"addresses"`
+	// Parser holds those of [addressmatch.Options]: the address parser,
+	// whose MaxRunes is also the server's address length limit.
+	Parser ParserConfig `yaml:"parser"`
 }
 
 // ServerConfig is the file form of [Options]; see its fields for the defaults.
@@ -116,8 +119,6 @@ type TilesConfig struct {
 // dependency, not configuration.
 type ZonesConfig struct {
 	FTZLayer string `yaml:"ftz_layer"`
-	// GridLayer defaults to geo.grid_layer.
-	GridLayer string `yaml:"grid_layer"`
 	// UncertaintyM is keyed by precision: address, building, road, town.
 	// Precisions absent keep their defaults.
 	UncertaintyM map[string]float64 `yaml:"uncertainty_m"`
@@ -131,19 +132,20 @@ type AddressesConfig struct {
 	MatchScore    float64 `yaml:"match_score"`
 }
 
+// ParserConfig is the file form of [addressmatch.Options]; see its fields
+// for the defaults. MaxRunes is the longest address any endpoint accepts.
+type ParserConfig struct {
+	SkipCommunities bool `yaml:"skip_communities"`
+	MaxRunes        int  `yaml:"max_runes"`
+}
+
 // uncertaintyPrecisions are the keys of zones.uncertainty_m: the precisions
 // whose uncertainty is configurable (point is always 0; district, city and
 // none are always uncertain).
 var uncertaintyPrecisions = []string{
-	string(zoneid.PrecisionAddress), string(zoneid.PrecisionBuilding),
-	string(zoneid.PrecisionRoad), string(zoneid.PrecisionTown),
+	string(geo.PrecisionAddress), string(geo.PrecisionBuilding),
+	string(geo.PrecisionRoad), string(geo.PrecisionTown),
 }
-
-// The defaults of addressmatch.NewDB (DBOptions has no DefaultOptions).
-const (
-	defaultMaxCandidates = 5
-	defaultMatchScore    = 0.85
-)
 
 // maxConfigBytes caps the size of a configuration file.
 const maxConfigBytes = 1 << 20
@@ -185,21 +187,20 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 // what `marketgeo serve` runs with when given no file and no flags.
 func DefaultFileConfig() FileConfig { return FileConfig{}.withDefaults() }
 
-// defaultSections is the configuration of the packages' DefaultOptions
-// (Zones.GridLayer left empty: it follows Geo.GridLayer).
+// defaultSections is the configuration of the packages' Default…Options:
+// every default of a section comes from its package, none is copied here.
 func defaultSections() FileConfig {
 	c := FileConfig{
-		Addr:      "127.0.0.1:8080",
-		CRS:       "wgs84",
-		Addresses: AddressesConfig{MaxCandidates: defaultMaxCandidates, MatchScore: defaultMatchScore},
+		Addr: "127.0.0.1:8080",
+		CRS:  "wgs84",
 	}
 	copyFields(&c.Server, DefaultOptions())
 	copyFields(&c.Geo, geo.DefaultOptions())
 	copyFields(&c.Search, search.DefaultOptions())
 	copyFields(&c.Tiles, tiles.DefaultOptions())
-	zo := zoneid.DefaultOptions()
-	zo.GridLayer = ""
-	copyFields(&c.Zones, zo)
+	copyFields(&c.Zones, zoneid.DefaultOptions())
+	copyFields(&c.Addresses, addressmatch.DefaultDBOptions())
+	copyFields(&c.Parser, addressmatch.DefaultOptions())
 	return c
 }
 
@@ -248,9 +249,6 @@ func copyFields(dst, src any) {
 // one stays empty.
 func (c FileConfig) withDefaults() FileConfig {
 	fillZero(reflect.ValueOf(&c).Elem(), reflect.ValueOf(defaultSections()))
-	if c.Zones.GridLayer == "" {
-		c.Zones.GridLayer = c.Geo.GridLayer
-	}
 	return c
 }
 
@@ -311,8 +309,9 @@ func (c FileConfig) TilesOptions() tiles.Options {
 }
 
 // ZoneOptions returns the options of the zone identifier, with the siting
-// rules read from the Rules file when one is given (nil otherwise: the
-// default rules). The Geocoder is left nil for the caller.
+// rules read from the Rules file when one is given (nil otherwise: no
+// rules; `marketgeo serve` then uses the demo's). The Geocoder is left nil
+// for the caller.
 func (c FileConfig) ZoneOptions() (zoneid.Options, error) {
 	var o zoneid.Options
 	copyFields(&o, c.withDefaults().Zones)
@@ -327,10 +326,18 @@ func (c FileConfig) ZoneOptions() (zoneid.Options, error) {
 }
 
 // AddressOptions returns the options of the address database (Parser nil:
-// the default parser).
+// the caller builds it with ParserOptions).
 func (c FileConfig) AddressOptions() addressmatch.DBOptions {
 	var o addressmatch.DBOptions
 	copyFields(&o, c.withDefaults().Addresses)
+	return o
+}
+
+// ParserOptions returns the options of the address parser (Region nil:
+// the caller passes its region).
+func (c FileConfig) ParserOptions() addressmatch.Options {
+	var o addressmatch.Options
+	copyFields(&o, c.withDefaults().Parser)
 	return o
 }
 
@@ -391,6 +398,7 @@ func (c FileConfig) Validate() error {
 		{"tiles", c.TilesOptions().Validate()},
 		{"zones", zo.Validate()},
 		{"addresses", c.AddressOptions().Validate()},
+		{"parser", c.ParserOptions().Validate()},
 	} {
 		if sec.err != nil {
 			return &ConfigError{Key: sec.key, Err: sec.err}

@@ -74,7 +74,6 @@ addresses:
 				c.Addr, c.Data, c.CRS, c.Strict = "0.0.0.0:8080", "/srv/data", "gcj02", true
 				c.Server.RequestTimeout, c.Server.MaxBodyBytes = 90*time.Second, 1024
 				c.Geo.MaxLimit, c.Geo.GridLayer = 20000, "wangge"
-				c.Zones.GridLayer = "wangge" // follows geo.grid_layer
 				c.Search.CJK, c.Search.ZoneLayers, c.Search.MinScore = "bigram", []string{}, 0.4
 				c.Tiles.Extent, c.Tiles.Buffer, c.Tiles.CacheBytes, c.Tiles.Name = 8192, 128, -1, "两江新区"
 				c.Zones.UncertaintyM["road"] = 500
@@ -235,7 +234,7 @@ func TestOptionsMethods(t *testing.T) {
 		t.Error("settings lost")
 	}
 	zo, _ = c.ZoneOptions()
-	zo.UncertaintyM[zoneid.PrecisionRoad] = 99
+	zo.UncertaintyM[geo.PrecisionRoad] = 99
 	so := c.SearchOptions()
 	so.ZoneLayers[0] = "x"
 	if c.Zones.UncertaintyM["road"] != 10 || c.Search.ZoneLayers[0] != "district" {

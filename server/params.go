@@ -81,11 +81,12 @@ func queryList(r *http.Request, name string) []string {
 // queryFilter reads industry=, risk=, status= and kind= (comma-separated or repeated).
 func queryFilter(r *http.Request) (geo.Filter, error) {
 	var f geo.Filter
-	f.Industry = queryList(r, "industry")
-	for _, in := range f.Industry {
-		if len(in) > 5 {
-			return f, badParam("industry=%q: want a GB/T 4754 prefix such as I, I65 or I6513", in)
+	for _, v := range queryList(r, "industry") {
+		code, err := geo.ParseIndustry(v) // I65, i6513, 网吧, 餐饮
+		if err != nil {
+			return f, badParam("industry=%q: %v", v, err)
 		}
+		f.Industry = append(f.Industry, code)
 	}
 	for _, v := range queryList(r, "risk") {
 		rk, err := geo.ParseRisk(v)

@@ -7,8 +7,13 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/search"
+	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/tiles"
+	"github.com/marketgeo/marketgeo/zoneid"
 )
 
 // errBadParam marks a malformed or out-of-range request parameter.
@@ -27,27 +32,46 @@ func badParam(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errBadParam, fmt.Sprintf(format, args...))
 }
 
-// statusOf maps an error to its HTTP status: the one table of the server.
+// statusOf maps an error to its HTTP status through the one table of the
+// server: the server's own classes and the sentinels of every package it
+// serves, tested with errors.Is, first match wins; anything else is a 500.
+// Handlers return the packages' errors as they are (their text is the
+// message); no handler maps errors itself and nothing matches error text.
 func statusOf(err error) int {
-	switch {
-	case errors.Is(err, errBadParam),
-		errors.Is(err, geo.ErrInvalidQuery), errors.Is(err, geo.ErrInvalidCoordinate),
-		errors.Is(err, geo.ErrUnknownLayer), errors.Is(err, geo.ErrInvalidUSCC),
-		errors.Is(err, geo.ErrInvalidGeometry), errors.Is(err, geo.ErrInvalidFeature),
-		errors.Is(err, crs.ErrUnknownCRS):
-		return http.StatusBadRequest
-	case errors.Is(err, errNotFound), errors.Is(err, geo.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, errTooLarge), errors.Is(err, geo.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, errUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout
-	case errors.Is(err, context.Canceled):
-		return 499 // client closed the request
+	for _, row := range statusTable() {
+		for _, e := range row.errs {
+			if errors.Is(err, e) {
+				return row.status
+			}
+		}
 	}
 	return http.StatusInternalServerError
+}
+
+// statusRow is one row of the table: the status of the errors.
+type statusRow struct {
+	status int
+	errs   []error
+}
+
+// statusTable is the error → status table (a function: nothing mutable at
+// package level).
+func statusTable() []statusRow {
+	return []statusRow{
+		{http.StatusBadRequest, []error{errBadParam,
+			geo.ErrInvalidQuery, geo.ErrInvalidCoordinate, geo.ErrUnknownLayer, geo.ErrInvalidUSCC,
+			geo.ErrInvalidGeometry, geo.ErrInvalidFeature, geo.ErrInvalidIndustry, crs.ErrUnknownCRS,
+			search.ErrEmptyQuery, search.ErrInvalidQuery,
+			tiles.ErrOutOfRange, tiles.ErrInvalidFilter,
+			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite}},
+		{http.StatusPreconditionFailed, []error{store.ErrConflict}},
+		{http.StatusNotFound, []error{errNotFound, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound}},
+		{http.StatusRequestEntityTooLarge, []error{errTooLarge, geo.ErrTooLarge, store.ErrTooLarge, tiles.ErrTooLarge}},
+		{http.StatusServiceUnavailable, []error{errUnavailable, store.ErrUnavailable, store.ErrClosed,
+			search.ErrNotReady, search.ErrClosed, tiles.ErrClosed, zoneid.ErrNoGeocoder, zoneid.ErrClosed}},
+		{http.StatusGatewayTimeout, []error{context.DeadlineExceeded}},
+		{499, []error{context.Canceled}}, // client closed the request
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

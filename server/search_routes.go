@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,19 +39,6 @@ func (s *Server) searchIndex() (*search.Index, error) {
 		return nil, &unavailableError{"search index is still building"}
 	}
 	return s.deps.Search, nil
-}
-
-// searchError maps the errors of the search package to the server's.
-func searchError(err error) error {
-	switch {
-	case errors.Is(err, search.ErrEmptyQuery), errors.Is(err, search.ErrInvalidQuery):
-		return badParam("%s", strings.TrimPrefix(err.Error(), "search: "))
-	case errors.Is(err, search.ErrNotReady):
-		return &unavailableError{"search index is still building"}
-	case errors.Is(err, search.ErrClosed):
-		return &unavailableError{"search is shutting down"}
-	}
-	return err
 }
 
 // searchHealth is the search member of /healthz.
@@ -141,7 +127,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	}
 	hits, err := idx.Search(r.Context(), search.Query{Text: text, Layers: layers, Limit: limit, Center: center, RadiusM: radius})
 	if err != nil {
-		return searchError(err)
+		return err
 	}
 	fc := geojson.NewFeatureCollection()
 	fc.Features = make([]*geojson.Feature, 0, len(hits))
@@ -189,7 +175,7 @@ func (s *Server) nearbyCenter(r *http.Request, c crs.CRS) (orb.Point, map[string
 	for _, layers := range [][]geo.Layer{{geo.LayerPlaces}, {geo.LayerBuildings, geo.LayerEntities}} {
 		hits, err := idx.Search(r.Context(), search.Query{Text: place, Layers: layers, Limit: 1, Center: near})
 		if err != nil {
-			return orb.Point{}, nil, searchError(err)
+			return orb.Point{}, nil, err
 		}
 		if len(hits) > 0 && (best == nil || hits[0].Score > best.Score) {
 			best = &hits[0]

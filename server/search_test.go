@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -35,7 +37,12 @@ func searchServer(t *testing.T) (http.Handler, *geo.Index) {
 			searchFixErr = err
 			return
 		}
-		s, err := search.New(idx, search.Options{})
+		cq, err := demo.Region()
+		if err != nil {
+			searchFixErr = err
+			return
+		}
+		s, err := search.New(context.Background(), idx, search.Options{Region: cq})
 		if err != nil {
 			searchFixErr = err
 			return
@@ -197,14 +204,13 @@ func TestSearchUnavailable(t *testing.T) {
 			t.Errorf("%s: %d %q", p, code, fc.Error)
 		}
 	}
-	err = searchError(search.ErrNotReady)
-	if statusOf(err) != http.StatusServiceUnavailable || err.Error() != "search index is still building" {
-		t.Errorf("ErrNotReady → %d %q", statusOf(err), err.Error())
+	if got := statusOf(fmt.Errorf("wrapped: %w", search.ErrNotReady)); got != http.StatusServiceUnavailable {
+		t.Errorf("ErrNotReady → %d", got)
 	}
-	if statusOf(searchError(search.ErrEmptyQuery)) != http.StatusBadRequest {
+	if statusOf(search.ErrEmptyQuery) != http.StatusBadRequest {
 		t.Error("ErrEmptyQuery is not a 400")
 	}
-	if !errors.Is(searchError(errors.New("x")), errors.Unwrap(errors.New("x"))) && statusOf(searchError(errors.New("x"))) != 500 {
+	if statusOf(errors.New("x")) != http.StatusInternalServerError {
 		t.Error("unknown errors are not 500")
 	}
 	rec := httptest.NewRecorder()

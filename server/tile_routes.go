@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -71,19 +70,6 @@ func isTilePath(p string) bool {
 	return n == 3 && last > 0 && len(rest)-last-1 > len(".mvt")
 }
 
-// tileErr maps the errors of package tiles onto the server's error table.
-func tileErr(err error) error {
-	switch {
-	case errors.Is(err, tiles.ErrUnknownLayer):
-		return fmt.Errorf("%w: %v", errNotFound, err)
-	case errors.Is(err, tiles.ErrOutOfRange), errors.Is(err, tiles.ErrInvalidFilter):
-		return fmt.Errorf("%w: %v", errBadParam, err)
-	case errors.Is(err, tiles.ErrClosed):
-		return fmt.Errorf("%w: %v", errUnavailable, err)
-	}
-	return err
-}
-
 func (s *Server) tileRenderer() (*tiles.Renderer, error) {
 	if s.deps.Tiles == nil {
 		return nil, fmt.Errorf("%w: vector tiles are not configured", errUnavailable)
@@ -116,7 +102,7 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	}
 	tj, err := tr.TileJSON(layer, url)
 	if err != nil {
-		return tileErr(err)
+		return err
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	writeJSON(w, http.StatusOK, tj)
@@ -195,7 +181,7 @@ func (h *tileHandler) serve(w http.ResponseWriter, r *http.Request) error {
 	// Coordinates are checked before anything else is looked at.
 	layer, z, x, y, err := tiles.ParsePath(r.URL.Path, tr.Options().MaxZoom)
 	if err != nil {
-		return tileErr(err)
+		return err
 	}
 	var f geo.Filter
 	if r.URL.RawQuery != "" {
@@ -209,7 +195,7 @@ func (h *tileHandler) serve(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel := context.WithTimeout(r.Context(), h.s.opts.RequestTimeout)
 		defer cancel()
 		if t, err = tr.Tile(ctx, layer, z, x, y, q); err != nil {
-			return tileErr(err)
+			return err
 		}
 	}
 	gz := !t.Empty() && acceptsGzip(r.Header["Accept-Encoding"])

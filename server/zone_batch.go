@@ -269,7 +269,7 @@ func (s *Server) zonesBatch(w http.ResponseWriter, r *http.Request) error {
 	}
 	look, err := zi.Lookup(r.Context())
 	if err != nil {
-		return zoneErr(err)
+		return err
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

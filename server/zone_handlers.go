@@ -36,7 +36,7 @@ type zonesJSON struct {
 	FTZArea      *ftzJSON         `json:"ftz_area"`
 	Grid         *gridJSON        `json:"grid"`
 	Zones        []zoneRef        `json:"zones"`
-	Precision    zoneid.Precision `json:"precision"`
+	Precision    geo.Precision    `json:"precision"`
 	Location     []float64        `json:"location"`
 	CRS          crs.CRS          `json:"crs"`
 	Address      string           `json:"address,omitempty"`
@@ -104,7 +104,7 @@ func (s *Server) zonesAt(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.Query().Has("lon") || r.URL.Query().Has("lat") {
 			return badParam("give either address= or lon= and lat=, not both")
 		}
-		if err := checkAddress("address", a); err != nil {
+		if err := s.checkAddress("address", a); err != nil {
 			return err
 		}
 		var g zoneid.Geocoded
@@ -120,7 +120,7 @@ func (s *Server) zonesAt(w http.ResponseWriter, r *http.Request) error {
 		res, err = zi.Identify(r.Context(), p)
 	}
 	if err != nil {
-		return zoneErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, toZonesJSON(res, c))
 	return nil
@@ -153,7 +153,7 @@ func (s *Server) gridSummary(w http.ResponseWriter, r *http.Request) error {
 	}
 	gs, err := zi.GridSummary(r.Context(), mux.Vars(r)["id"])
 	if err != nil {
-		return zoneErr(err)
+		return err
 	}
 	sup := make([]entityBrief, 0, len(gs.Supervise))
 	for _, e := range gs.Supervise {
@@ -237,13 +237,17 @@ func (s *Server) rulesCheck(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(req.Industry) == "" {
 		return badParam("industry is required (a GB/T 4754 class such as R9013)")
 	}
-	out := map[string]any{"industry": strings.ToUpper(strings.TrimSpace(req.Industry)), "crs": c}
+	industry, err := geo.ParseIndustry(req.Industry)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"industry": industry, "crs": c}
 	var vs []zoneid.Violation
 	switch {
 	case req.Address != "" && (req.Lon != nil || req.Lat != nil):
 		return badParam("give either address or lon and lat, not both")
 	case req.Address != "":
-		if err := checkAddress("address", req.Address); err != nil {
+		if err := s.checkAddress("address", req.Address); err != nil {
 			return err
 		}
 		g, err := s.geocode(r, req.Address)
@@ -252,7 +256,7 @@ func (s *Server) rulesCheck(w http.ResponseWriter, r *http.Request) error {
 		}
 		checked, v, err := zi.CheckSiteGeocoded(r.Context(), g, req.Industry)
 		if err != nil {
-			return zoneErr(err)
+			return err
 		}
 		vs = v
 		out["precision"], out["location"], out["matched_address"] = g.Precision, outPoint(g.Location, c), g.Address
@@ -272,9 +276,9 @@ func (s *Server) rulesCheck(w http.ResponseWriter, r *http.Request) error {
 		p := orb.Point{lon, lat}
 		vs, err = zi.CheckSite(r.Context(), p, req.Industry)
 		if err != nil {
-			return zoneErr(err)
+			return err
 		}
-		out["precision"], out["location"] = zoneid.PrecisionPoint, outPoint(p, c)
+		out["precision"], out["location"] = geo.PrecisionPoint, outPoint(p, c)
 	default:
 		return badParam("give address, or lon and lat")
 	}
@@ -318,7 +322,7 @@ func (s *Server) rulesViolations(w http.ResponseWriter, r *http.Request) error {
 		return true
 	})
 	if err != nil {
-		return zoneErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "truncated": total > len(vj), "by_rule": byRule, "violations": vj, "crs": c})
 	return nil

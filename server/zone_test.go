@@ -55,7 +55,12 @@ func zoneServer(t testing.TB) (fixture, http.Handler, *zoneid.Identifier) {
 		if _, zoneFix.err = addressmatch.Follow(db, idx); zoneFix.err != nil {
 			return
 		}
-		if zoneFix.zi, zoneFix.err = zoneid.New(idx, zoneid.Options{}); zoneFix.err != nil {
+		rules, err := zoneid.ParseRules(bytes.NewReader(demo.RulesJSON()))
+		if err != nil {
+			zoneFix.err = err
+			return
+		}
+		if zoneFix.zi, zoneFix.err = zoneid.New(idx, zoneid.Options{Rules: rules}); zoneFix.err != nil {
 			return
 		}
 		zoneFix.f = fixture{idx: idx, ds: ds, db: db}
@@ -207,7 +212,7 @@ func TestZonesEndpointErrors(t *testing.T) {
 		code int
 	}{
 		{`{"lon":106.5,"lat":29.6}`, 400},
-		{`{"lon":106.5,"lat":29.6,"industry":"网吧"}`, 400},
+		{`{"lon":106.5,"lat":29.6,"industry":"火星采矿"}`, 400},
 		{`{"industry":"R9013"}`, 400},
 		{`{"lon":106.5,"industry":"R9013"}`, 400},
 		{`{"lon":106.5,"lat":29.6,"industry":"R9013","radius":3}`, 400},

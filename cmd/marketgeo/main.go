@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -141,16 +142,32 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if zopts.Rules == nil {
+		// The binary's default rules are the demo's (the library has none).
+		if zopts.Rules, err = zoneid.ParseRules(bytes.NewReader(demo.RulesJSON())); err != nil {
+			return err
+		}
+	}
+	// The binary's region is the demo's: search strips its names from
+	// company names (the library knows no region).
+	cq, err := demo.Region()
+	if err != nil {
+		return err
+	}
 	zones, err := zoneid.New(idx, zopts)
 	if err != nil {
 		return err
 	}
 	defer zones.Close()
+	// A signal stops the search build as well as the server.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	// The search index builds in the background: /search answers 503 until
 	// /healthz shows search.ready.
 	sopts := cfg.SearchOptions()
 	sopts.Background = true
-	sidx, err := search.New(idx, sopts)
+	sopts.Region = cq
+	sidx, err := search.New(ctx, idx, sopts)
 	if err != nil {
 		return err
 	}
@@ -176,7 +193,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	// at once and attach it when ready (its endpoints answer 503 until then).
 	go func() {
 		t := time.Now()
-		db, err := addressmatch.NewDB(cfg.AddressOptions())
+		dopts := cfg.AddressOptions()
+		var db *addressmatch.DB
+		p, err := addressmatch.NewParser(cfg.ParserOptions())
+		dopts.Parser = p
+		if err == nil {
+			db, err = addressmatch.NewDB(dopts)
+		}
 		if err == nil {
 			var follower *addressmatch.Follower
 			follower, err = addressmatch.Follow(db, idx)
@@ -190,8 +213,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
 	}()
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("listening", "addr", "http://"+cfg.Addr, "startup", time.Since(start).Round(time.Millisecond))
