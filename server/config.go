@@ -34,8 +34,15 @@ import (
 type FileConfig struct {
 	// Addr is the listen address (--addr). Default "127.0.0.1:8080".
 	Addr string `yaml:"addr"`
-	// Data is the data directory (--data). Default "": the embedded demo region.
+	// Data is the data directory (--data). Default "": the embedded demo
+	// region. With a store, it is imported into the store (once per
+	// content: an unchanged directory is not imported again).
 	Data string `yaml:"data"`
+	// Store is the store file (--store): a GeoPackage that keeps every
+	// write, or ":memory:" for none. Default "": marketgeo.gpkg in the
+	// user's data directory ($XDG_DATA_HOME/marketgeo, else
+	// ~/.local/share/marketgeo).
+	Store string `yaml:"store"`
 	// CRS is the coordinate system of the files in Data (--crs): wgs84,
 	// gcj02 or bd09 (and the aliases of crs.Parse). Default "wgs84".
 	CRS string `yaml:"crs"`
@@ -64,9 +71,11 @@ type FileConfig struct {
 
 // ServerConfig is the file form of [Options]; see its fields for the defaults.
 type ServerConfig struct {
-	RequestTimeout    time.Duration `yaml:"request_timeout"`
-	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
-	MaxBatchBodyBytes int64         `yaml:"max_batch_body_bytes"`
+	RequestTimeout      time.Duration `yaml:"request_timeout"`
+	MaxBodyBytes        int64         `yaml:"max_body_bytes"`
+	MaxBatchBodyBytes   int64         `yaml:"max_batch_body_bytes"`
+	MaxFeatureBodyBytes int64         `yaml:"max_feature_body_bytes"`
+	MaxBulkBodyBytes    int64         `yaml:"max_bulk_body_bytes"`
 }
 
 // GeoConfig is the file form of [geo.Options]; see its fields for the defaults.

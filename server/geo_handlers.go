@@ -2,12 +2,9 @@ package server
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/marketgeo/marketgeo/geo"
-	"github.com/paulmach/orb"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -99,26 +96,6 @@ func (s *Server) knearest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, featureCollection(res, c, true))
-	return nil
-}
-
-// entity: GET /api/v1/entities/{id}?crs=
-func (s *Server) entity(w http.ResponseWriter, r *http.Request) error {
-	c, err := queryCRS(r)
-	if err != nil {
-		return err
-	}
-	id := strings.ToUpper(strings.TrimSpace(mux.Vars(r)["id"]))
-	if err := geo.ValidateUSCC(id); err != nil {
-		return err
-	}
-	e, ok := s.deps.Index.Snapshot().Entity(id)
-	if !ok {
-		return &notFoundError{what: "entity " + id}
-	}
-	f := geo.EntityFeature(e)
-	f.Geometry = project(orb.Point(e.Location), c)
-	writeJSON(w, http.StatusOK, f)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/search"
+	"github.com/marketgeo/marketgeo/store"
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
@@ -37,6 +38,9 @@ type Deps struct {
 	// WebMap holds the web map's files (index.html at its root), served at
 	// / and /webmap/; nil serves no map.
 	WebMap fs.FS
+	// Store is the write path (PUT/PATCH/DELETE, bulk, history, the change
+	// log); nil serves a read-only API whose writes answer 503.
+	Store *store.Store
 	// Logger receives request errors; nil discards.
 	Logger *slog.Logger
 }
@@ -49,11 +53,18 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxBatchBodyBytes caps the bodies of batch endpoints. Default 64 MiB.
 	MaxBatchBodyBytes int64
+	// MaxFeatureBodyBytes caps the body of a PUT or PATCH of one feature.
+	// Default 8 MiB.
+	MaxFeatureBodyBytes int64
+	// MaxBulkBodyBytes caps the NDJSON body of a bulk write (up to 100,000
+	// features). Default 256 MiB.
+	MaxBulkBodyBytes int64
 }
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{RequestTimeout: 30 * time.Second, MaxBodyBytes: 64 << 10, MaxBatchBodyBytes: 64 << 20}
+	return Options{RequestTimeout: 30 * time.Second, MaxBodyBytes: 64 << 10, MaxBatchBodyBytes: 64 << 20,
+		MaxFeatureBodyBytes: 8 << 20, MaxBulkBodyBytes: 256 << 20}
 }
 
 func (o Options) withDefaults() Options {
@@ -67,12 +78,18 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatchBodyBytes == 0 {
 		o.MaxBatchBodyBytes = d.MaxBatchBodyBytes
 	}
+	if o.MaxFeatureBodyBytes == 0 {
+		o.MaxFeatureBodyBytes = d.MaxFeatureBodyBytes
+	}
+	if o.MaxBulkBodyBytes == 0 {
+		o.MaxBulkBodyBytes = d.MaxBulkBodyBytes
+	}
 	return o
 }
 
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
-	if o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.MaxBatchBodyBytes < 0 {
+	if o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.MaxBatchBodyBytes < 0 || o.MaxFeatureBodyBytes < 0 || o.MaxBulkBodyBytes < 0 {
 		return fmt.Errorf("server: options must not be negative")
 	}
 	return nil
@@ -134,6 +151,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveTile(w, r) { // tile_routes.go: the hot path, ahead of the router
 		return
 	}
+	if isEventStream(r) { // a live stream: ends when the client goes
+		s.router.ServeHTTP(w, r)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
 	defer cancel()
 	s.router.ServeHTTP(w, r.WithContext(ctx))
@@ -179,11 +200,11 @@ func (s *Server) routes() {
 	api.NotFoundHandler, api.MethodNotAllowedHandler = notFound, notAllowed
 	api.HandleFunc("/nearby", only(http.MethodGet, s.handle(s.nearby)))
 	api.HandleFunc("/knearest", only(http.MethodGet, s.handle(s.knearest)))
-	api.HandleFunc("/entities/{id}", only(http.MethodGet, s.handle(s.entity)))
 	api.HandleFunc("/address/check", only(http.MethodPost, s.handle(s.addressCheck)))
 	api.HandleFunc("/address/parse", only(http.MethodPost, s.handle(s.addressParse)))
 	api.HandleFunc("/address/compare", only(http.MethodPost, s.handle(s.addressCompare)))
 	api.HandleFunc("/address/geocode", only(http.MethodPost, s.handle(s.addressGeocode)))
 	api.HandleFunc("/address/batch", only(http.MethodPost, s.handle(s.addressBatch)))
 	s.extraRoutes(api)
+	s.writeRoutes(api) // after the fixed paths (/zones/batch …) it would shadow
 }

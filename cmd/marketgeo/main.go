@@ -1,6 +1,6 @@
 // Command marketgeo runs the marketgeo engine.
 //
-//	marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--data DIR] [--strict] [--crs wgs84] [--rules FILE]
+//	marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--store FILE] [--data DIR] [--strict] [--crs wgs84] [--rules FILE]
 //	marketgeo gen --entities N --out DIR [--seed S]
 //
 // serve with no --data starts on the embedded demo region (the Liangjiang
@@ -41,7 +41,7 @@ func main() {
 }
 
 const usage = `usage:
-  marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--data DIR] [--strict]
+  marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--store FILE|:memory:] [--data DIR] [--strict]
                   [--crs wgs84|gcj02|bd09] [--rules FILE]   (flags override the config file)
   marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
@@ -78,7 +78,8 @@ func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printO
 	configFile := fs.String("config", "", "YAML configuration file (docs/config.example.yaml); flags given explicitly override it")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration as YAML and exit")
 	addr := fs.String("addr", def.Addr, "listen address")
-	dataDir := fs.String("data", def.Data, "data directory (entities.csv, buildings.geojson, places.geojson, zones*.geojson); default: the embedded demo region")
+	dataDir := fs.String("data", def.Data, "data directory (entities.csv, buildings.geojson, places.geojson, zones*.geojson) to import into the store; default: the embedded demo region on a new store")
+	storePath := fs.String("store", def.Store, "store file (a GeoPackage that keeps every write) or :memory:; default: $XDG_DATA_HOME/marketgeo/marketgeo.gpkg")
 	strict := fs.Bool("strict", def.Strict, "reject a whole file at its first bad record")
 	inCRS := fs.String("crs", def.CRS, "coordinate system of the files in --data")
 	rulesFile := fs.String("rules", def.Rules, "siting rules JSON file (docs/zones.md); default: the embedded demo rules")
@@ -100,6 +101,8 @@ func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printO
 			cfg.Addr = *addr
 		case "data":
 			cfg.Data = *dataDir
+		case "store":
+			cfg.Store = *storePath
 		case "strict":
 			cfg.Strict = *strict
 		case "crs":
@@ -133,9 +136,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := loadData(idx, cfg.Data, cfg.CRS, cfg.Strict, log); err != nil {
+	st, err := openStore(context.Background(), idx, cfg, log)
+	if err != nil {
 		return err
 	}
+	defer st.Close()
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
 	zopts, err := cfg.ZoneOptions()
@@ -184,7 +189,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer tr.Close()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Tiles: tr, WebMap: webmap.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Tiles: tr, WebMap: webmap.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
 	if err != nil {
 		return err
 	}
