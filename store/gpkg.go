@@ -12,7 +12,7 @@ import (
 // srsWGS84 is the srs_id of EPSG:4326 in gpkg_spatial_ref_sys.
 const srsWGS84 = 4326
 
-// encodeGPB encodes g as a GeoPackage geometry blob (GeoPackage 1.4 §2.1.3):
+// encodeGPB encodes g as a GeoPackage geometry blob (GeoPackage 1.3 §2.1.3):
 // the "GP" header, version 0, little-endian flags, the SRS id, an XY
 // envelope for anything but a point, then standard little-endian WKB.
 func encodeGPB(g orb.Geometry) ([]byte, error) {

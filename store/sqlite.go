@@ -22,14 +22,14 @@ import (
 const schemaVersion = 1
 
 // gpkgApplicationID is "GPKG" as the SQLite application_id; 10400 is
-// GeoPackage 1.4.0 as its user_version.
+// GeoPackage 1.3.0 as its user_version (the newest that Debian 12's GDAL 3.6 reads without a warning; the layout is the same).
 const (
 	gpkgApplicationID = 0x47504B47
-	gpkgUserVersion   = 10400
+	gpkgUserVersion   = 10300
 )
 
 // SQLite is the embedded [Backend]: one SQLite file in WAL mode, laid out
-// as an OGC GeoPackage 1.4 (one feature table per layer, GeoPackage
+// as an OGC GeoPackage 1.3 (one feature table per layer, GeoPackage
 // geometry blobs in EPSG:4326) plus the change log (mg_changes, registered
 // as a GeoPackage attributes table) and mg_meta. See docs/store.md.
 type SQLite struct {

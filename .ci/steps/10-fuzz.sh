@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every parser's fuzz target for a short time (FUZZTIME, default 6s each):
-# address normaliser and parser, CSV/GeoJSON loaders, CSV chunking, tile paths, batch input,
+# address normaliser and parser, CSV/GeoJSON loaders, the bulk write decoder, CSV chunking, tile paths, batch input,
 # rules files, search queries, CRS round trips. A crash fails CI and leaves
 # the failing input under the package's testdata/fuzz/ for a regression test.
 #
@@ -46,6 +46,7 @@ run ./addressmatch FuzzParse
 run ./geo FuzzReadEntitiesCSV
 run ./geo FuzzCSVChunks
 run ./geo FuzzReadGeoJSON
+run ./store FuzzDecodeBulk
 run ./geo/crs FuzzRoundTrip
 run ./internal/cntext FuzzParseNumber
 run ./tiles FuzzParsePath
