@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser test of the web map (issue 6): Debian's chromium driven by
 # playwright-core from npm; no browser is ever downloaded. Starts the server
-# on the demo region on a loopback port, runs examples/webmap/test, saves
+# on the demo region on a loopback port, runs webapp/test, saves
 # screenshots under out/webmap/, and fails on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,7 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-(cd examples/webmap && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+(cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 go build -o "$out/marketgeo" ./cmd/marketgeo
 "$out/marketgeo" serve --addr "127.0.0.1:$port" >"$out/server.log" 2>&1 &
@@ -34,5 +34,5 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-cd examples/webmap
+cd webapp
 BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 240 node test/browser.test.mjs

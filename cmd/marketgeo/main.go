@@ -24,12 +24,12 @@ import (
 
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/demo"
-	"github.com/marketgeo/marketgeo/examples/webmap"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/tiles"
+	"github.com/marketgeo/marketgeo/webapp"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
 
@@ -189,7 +189,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer tr.Close()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Tiles: tr, WebMap: webmap.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
 	if err != nil {
 		return err
 	}

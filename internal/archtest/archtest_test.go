@@ -24,6 +24,9 @@ var allowed = map[string][]string{
 	"tiles":           {"geo", "geo/crs", "zoneid", "search"},
 	"store":           {"geo"},
 	"server":          {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store"},
+	// The regulator's web app is embedded files only: the server serves
+	// them through Deps.WebMap, so it imports nothing of ours.
+	"webapp": {},
 }
 
 // only lists third-party or standard packages that one package alone may import.
@@ -58,6 +61,11 @@ func TestImportDirection(t *testing.T) {
 		for _, imp := range strings.Split(imps, ",") {
 			if imp == "" {
 				continue
+			}
+			// examples and commands are programs, never libraries: the
+			// web app a command serves lives in webapp/, not examples/.
+			if tgt := strings.TrimPrefix(imp, mod); tgt != imp && (strings.HasPrefix(tgt, "examples/") || strings.HasPrefix(tgt, "cmd/")) {
+				t.Errorf("%s imports %s: examples/ and cmd/ hold programs, not libraries", rel, tgt)
 			}
 			if owner, ok := only[imp]; ok && owner != rel && !free {
 				t.Errorf("%s imports %s, which only %s may import", rel, imp, owner)

@@ -4,7 +4,7 @@
   'use strict';
   const RISK_COLORS = ['match', ['get', 'risk'], 'A', '#2e7d32', 'B', '#1565c0', 'C', '#ef6c00', 'D', '#c62828', '#9e9e9e'];
   const RISK_NAMES = { A: 'A 诚信守法', B: 'B 一般失信', C: 'C 严重失信', D: 'D 吊销/黑名单' };
-  const VERDICTS = { matched: '地址有效', doubtful: '存疑，需实地核查', invalid: '不是有效地址' };
+  const VERDICTS = { matched: '地址有效', doubtful: '存疑，需实地核查', invalid: '不是有效地址', outside: '不在本平台管辖范围' };
   const origin = window.location.origin;
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
