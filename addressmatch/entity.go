@@ -154,7 +154,7 @@ type entity struct {
 
 func (p *Parser) entityOf(s string) entity {
 	main, pi := splitParens(s)
-	c := p.Parse(Normalize(main))
+	c := p.ruleParse(Normalize(main))
 	laneAsNumber(c.Spans)
 	e := entity{f: p.fields(&c), gate: pi.gate, roadNos: map[string]string{}}
 	if e.gate == "" && e.f.gate {

@@ -122,6 +122,14 @@ type Options struct {
 	// floor N, room N, the same as N楼N号 and N层N室, as Chongqing and most
 	// of China write it.
 	PlainDashRoom bool
+	// NoModel turns the learned parse model off: Parse returns the rules'
+	// spans alone. Default false: the model embedded in the package (see
+	// model/PROVENANCE.md; learned from CC BY-NC 4.0 data) relabels the
+	// rules' spans when it is present.
+	NoModel bool
+	// ParseModel, when not nil, is used instead of the embedded model (for
+	// evaluation and retraining). Ignored when NoModel is set.
+	ParseModel *ParseModel
 }
 
 // DefaultOptions returns the default options.
@@ -162,6 +170,7 @@ type Parser struct {
 	maxSuf    int
 	maxRunes  int
 	plainDash bool
+	models    *modelSet // nil: rules alone
 }
 
 // NewParser builds a parser with the embedded administrative dictionary.
@@ -177,6 +186,13 @@ func NewParser(opts Options) (*Parser, error) {
 		return nil, err
 	}
 	p := &Parser{dict: d, suffix: make(map[string]Label, 256), maxRunes: opts.MaxRunes, plainDash: opts.PlainDashRoom}
+	switch {
+	case opts.NoModel:
+	case opts.ParseModel != nil:
+		p.models = &modelSet{fixed: opts.ParseModel}
+	default:
+		p.models = &modelSet{}
+	}
 	add := func(l Label, words string) {
 		for _, w := range strings.Fields(words) {
 			p.suffix[w] = l
@@ -245,6 +261,20 @@ func isSep(r rune) bool { return cntext.IsSpaceOrPunct(r) || r == '-' && false }
 //
 // Parse is safe for concurrent use.
 func (p *Parser) Parse(s string) Components {
+	st := p.parseRules(s)
+	if m := p.models.parse(); m != nil {
+		st.spans = m.relabel(p, st)
+	}
+	return p.finish(st)
+}
+
+// ruleParse is Parse with the rules alone. The check and Compare read it:
+// their veto rules (a road or road-number conflict, a sub-number tail) are
+// defined over the rules' labels, which the learned model does not keep.
+func (p *Parser) ruleParse(s string) Components { return p.finish(p.parseRules(s)) }
+
+// parseRules runs the rule parser and returns its state before finish.
+func (p *Parser) parseRules(s string) *parseState {
 	st := &parseState{raw: s}
 	for i := range st.unit {
 		st.unit[i] = -1
@@ -343,7 +373,7 @@ func (p *Parser) Parse(s string) Components {
 		st.emit(l, i, j)
 		i = j
 	}
-	return p.finish(st)
+	return st
 }
 
 func (st *parseState) text(i, j int) string { return st.raw[st.rboff[i]:st.rboff[j]] }

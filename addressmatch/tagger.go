@@ -1,0 +1,881 @@
+package addressmatch
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+)
+
+// The learned parse model is a first-order sequence tagger over the runes of
+// an address: BIOES tags of the component labels, scored by an averaged
+// structured perceptron over sparse features (character n-grams, the rule
+// parser's own labels and span boundaries, dictionary hits) and decoded with
+// Viterbi under the BIOES constraints. It relabels what the rules found; it
+// never resolves the administrative chain, which stays the rules' work.
+
+// tagLabels are the labels of the tag set, in tag order.
+var tagLabels = Labels()
+
+// numLabels is the number of component labels; numTags = O + 4 per label
+// (B, I, E, S).
+const (
+	numLabels = 18
+	numTags   = 1 + 4*numLabels
+)
+
+// Tag positions within a label's block of four.
+const (
+	posB = iota
+	posI
+	posE
+	posS
+)
+
+func tagOf(label, pos int) int { return 1 + 4*label + pos }
+
+// tagLabel returns the label index and position of tag t (t > 0).
+func tagLabel(t int) (label, pos int) { return (t - 1) / 4, (t - 1) % 4 }
+
+// labelIndex maps a label to its index in tagLabels, -1 if unknown.
+func labelIndex(l Label) int {
+	for i, x := range tagLabels {
+		if x == l {
+			return i
+		}
+	}
+	return -1
+}
+
+// allowedPrev[t] lists the tags that may precede tag t under BIOES.
+var allowedPrev = func() [numTags][]uint8 {
+	var out [numTags][]uint8
+	var open []uint8 // tags after which a new span (or O) may start
+	open = append(open, 0)
+	for l := 0; l < numLabels; l++ {
+		open = append(open, uint8(tagOf(l, posE)), uint8(tagOf(l, posS)))
+	}
+	out[0] = open
+	for l := 0; l < numLabels; l++ {
+		out[tagOf(l, posB)] = open
+		out[tagOf(l, posS)] = open
+		in := []uint8{uint8(tagOf(l, posB)), uint8(tagOf(l, posI))}
+		out[tagOf(l, posI)] = in
+		out[tagOf(l, posE)] = in
+	}
+	return out
+}()
+
+// canStart and canEnd say whether a tag may begin or end a sequence.
+func canStart(t int) bool {
+	if t == 0 {
+		return true
+	}
+	_, p := tagLabel(t)
+	return p == posB || p == posS
+}
+
+func canEnd(t int) bool {
+	if t == 0 {
+		return true
+	}
+	_, p := tagLabel(t)
+	return p == posE || p == posS
+}
+
+// ParseModel is a learned parse model: a read-only value, safe for
+// concurrent use. Build one with [Parser.TrainParseModel] or read one with
+// [ReadParseModel].
+type ParseModel struct {
+	index map[uint64]uint64             // feature hash → first entry<<8 | entry count
+	ents  []wentry                      // the non-zero weights of every feature
+	trans [numTags + 1][numTags]float32 // row numTags: sequence start
+	pw    [numTags][]float32            // prevWeights(&trans)
+	pool  sync.Pool                     // *scratch, per model
+}
+
+// wentry is one non-zero weight of a feature.
+type wentry struct {
+	w   float32
+	tag uint8
+}
+
+// Features returns the number of features with a non-zero weight.
+func (m *ParseModel) Features() int { return len(m.index) }
+
+// fhash builds a 64-bit feature key from a template and small integers.
+func fhash(tmpl uint64, vals ...uint64) uint64 {
+	h := 0xcbf29ce484222325 ^ tmpl*0x9E3779B97F4A7C15
+	for _, v := range vals {
+		h ^= v
+		h *= 0x100000001b3
+		h ^= h >> 31
+		h *= 0x9E3779B97F4A7C15
+	}
+	return h ^ h>>29
+}
+
+// Feature templates.
+const (
+	ftBias uint64 = iota + 1
+	ftC0
+	ftCm1
+	ftCp1
+	ftCm2
+	ftCp2
+	ftCm1C0
+	ftC0Cp1
+	ftCm2Cm1
+	ftCp1Cp2
+	ftCm1Cp1
+	ftTri
+	ftTriL
+	ftTriR
+	ftClass
+	ftRule
+	ftRuleM1
+	ftRuleP1
+	ftRuleC0
+	ftRuleLast
+	ftRuleFirst
+	ftRuleLen
+	ftRulePrevSpan
+	ftRuleNextSpan
+	ftRuleCp1
+	ftRuleCm1
+	ftSufEnd
+	ftSufEndPrev
+	ftSufLabelC0
+	ftAdmStart
+	ftAdmEnd
+	ftAdmIn
+	ftToEnd
+	ftFromStart
+	ftRuleBoth
+	ftPoiBefore
+	ftRuleLast2
+	ftPrevPrev
+	ftRuleLastSpan
+	ftQuad
+)
+
+// padBOS and padEOS stand for the characters before and after the text.
+const (
+	padBOS uint64 = 1 << 40
+	padEOS uint64 = 2 << 40
+)
+
+// featRune is the rune as the features see it: folded, every digit 0 (the
+// training data masks digits), every ASCII letter A.
+func featRune(r rune) uint64 {
+	switch {
+	case r >= '0' && r <= '9':
+		return '0'
+	case r >= 'A' && r <= 'Z':
+		return 'A'
+	}
+	return uint64(r)
+}
+
+func runeClass(r rune) uint64 {
+	switch {
+	case r >= '0' && r <= '9':
+		return 1
+	case r >= 'A' && r <= 'Z':
+		return 2
+	case r == '-' || r == '#':
+		return 3
+	case cntext.IsSpaceOrPunct(r):
+		return 4
+	case cntext.IsHan(r):
+		if _, ok := cntext.DigitValue(r); ok {
+			return 5
+		}
+		return 0
+	}
+	return 6
+}
+
+// ruleInfo is the rule parse as seen from one rune.
+type ruleInfo struct {
+	label uint64 // label index + 1, 0 outside any span
+	pos   uint64 // BIES of the span, 4 outside
+	span  int    // span index, -1 outside
+}
+
+// features appends the feature keys of every rune of st (the rule parse of
+// one address) to buf and returns it with the per-rune boundaries in offs
+// (rune i has buf[offs[i]:offs[i+1]]).
+func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64, []int32) {
+	n := len(st.f)
+	c := func(i int) uint64 {
+		if i < 0 {
+			return padBOS
+		}
+		if i >= n {
+			return padEOS
+		}
+		return featRune(st.f[i])
+	}
+	cls := func(i int) uint64 {
+		if i < 0 || i >= n {
+			return 7
+		}
+		return runeClass(st.f[i])
+	}
+	ri := make([]ruleInfo, n+2) // index i+1 for rune i; pads at both ends
+	for i := range ri {
+		ri[i] = ruleInfo{pos: 4, span: -1}
+	}
+	for k, sp := range st.spans {
+		li := uint64(labelIndex(sp.Label) + 1)
+		for i := sp.Start; i < sp.End && i < n; i++ {
+			pos := uint64(posI)
+			switch {
+			case sp.End-sp.Start == 1:
+				pos = posS
+			case i == sp.Start:
+				pos = posB
+			case i == sp.End-1:
+				pos = posE
+			}
+			ri[i+1] = ruleInfo{label: li, pos: pos, span: k}
+		}
+	}
+	rt := func(i int) uint64 { x := ri[i+1]; return x.label<<3 | x.pos }
+	// dictionary hits: the parser's suffix words ending at each rune, admin
+	// names starting / ending / covering each rune
+	sufEnd := make([]uint64, n) // up to 4 (label+1, length) pairs packed
+	admStart := make([]uint64, n)
+	admEnd := make([]uint64, n)
+	admIn := make([]uint64, n)
+	for e := 0; e < n; e++ {
+		var packed uint64
+		for L := 1; L <= p.maxSuf && L <= e+1 && L <= 6; L++ {
+			if l, ok := p.suffix[st.ftext(e-L+1, e+1)]; ok {
+				packed = packed<<12 | uint64(labelIndex(l)+1)<<4 | uint64(L)
+			}
+		}
+		sufEnd[e] = packed
+	}
+	maxA := min(p.dict.maxLen, 10)
+	for s := 0; s < n; s++ {
+		for L := 2; L <= maxA && s+L <= n; L++ {
+			refs, ok := p.dict.names[st.ftext(s, s+L)]
+			if !ok {
+				continue
+			}
+			var bits uint64
+			for _, r := range refs {
+				b := uint64(1) << (2 * uint(p.dict.units[r.unit].level))
+				if r.short {
+					b <<= 1
+				}
+				bits |= b
+			}
+			admStart[s] |= bits
+			admEnd[s+L-1] |= bits
+			for k := s + 1; k < s+L-1; k++ {
+				admIn[k] |= bits
+			}
+		}
+	}
+	// poiBefore[k]: rule poi/subpoi spans before span k
+	poiBefore := make([]int, len(st.spans))
+	np := 0
+	for k, sp := range st.spans {
+		poiBefore[k] = np
+		if sp.Label == LabelPOI || sp.Label == LabelSubPOI {
+			np++
+		}
+	}
+	offs = append(offs[:0], 0)
+	for i := 0; i < n; i++ {
+		c0, cm1, cp1, cm2, cp2 := c(i), c(i-1), c(i+1), c(i-2), c(i+2)
+		buf = append(buf,
+			fhash(ftBias),
+			fhash(ftC0, c0),
+			fhash(ftCm1, cm1),
+			fhash(ftCp1, cp1),
+			fhash(ftCm2, cm2),
+			fhash(ftCp2, cp2),
+			fhash(ftCm1C0, cm1, c0),
+			fhash(ftC0Cp1, c0, cp1),
+			fhash(ftCm2Cm1, cm2, cm1),
+			fhash(ftCp1Cp2, cp1, cp2),
+			fhash(ftCm1Cp1, cm1, cp1),
+			fhash(ftTri, cm1, c0, cp1),
+			fhash(ftTriL, cm2, cm1, c0),
+			fhash(ftTriR, c0, cp1, cp2),
+			fhash(ftClass, cls(i-1), cls(i), cls(i+1)),
+			fhash(ftQuad, cm2, cm1, c0, cp1),
+		)
+		r0 := rt(i)
+		buf = append(buf,
+			fhash(ftRule, r0),
+			fhash(ftRuleM1, rt(i-1), r0),
+			fhash(ftRuleP1, r0, rt(i+1)),
+			fhash(ftRuleBoth, rt(i-1), r0, rt(i+1)),
+			fhash(ftRuleC0, r0, c0),
+			fhash(ftRuleCp1, r0, cp1),
+			fhash(ftRuleCm1, r0, cm1),
+		)
+		if k := ri[i+1].span; k >= 0 {
+			sp := st.spans[k]
+			last := c(sp.End - 1)
+			first := c(sp.Start)
+			ln := uint64(min(sp.End-sp.Start, 8))
+			var prev, next uint64
+			if k > 0 {
+				prev = uint64(labelIndex(st.spans[k-1].Label) + 1)
+			}
+			if k+1 < len(st.spans) {
+				next = uint64(labelIndex(st.spans[k+1].Label) + 1)
+			}
+			var pp uint64
+			if k > 1 {
+				pp = uint64(labelIndex(st.spans[k-2].Label) + 1)
+			}
+			buf = append(buf,
+				fhash(ftPoiBefore, r0, uint64(min(poiBefore[k], 2))),
+				fhash(ftRuleLast2, r0, c(sp.End-2), last),
+				fhash(ftPrevPrev, r0, pp, prev),
+				fhash(ftRuleLastSpan, r0, uint64(min(len(st.spans)-1-k, 2))),
+				fhash(ftRuleLast, r0, last),
+				fhash(ftRuleFirst, r0, first),
+				fhash(ftRuleLen, r0, ln),
+				fhash(ftRulePrevSpan, r0, prev),
+				fhash(ftRuleNextSpan, r0, next),
+			)
+		}
+		for v := sufEnd[i]; v != 0; v >>= 12 {
+			buf = append(buf, fhash(ftSufEnd, v&0xfff))
+		}
+		if i > 0 {
+			for v := sufEnd[i-1]; v != 0; v >>= 12 {
+				buf = append(buf, fhash(ftSufEndPrev, v&0xfff), fhash(ftSufLabelC0, v&0xff0, c0))
+			}
+		}
+		if admStart[i] != 0 {
+			buf = append(buf, fhash(ftAdmStart, admStart[i]))
+		}
+		if admEnd[i] != 0 {
+			buf = append(buf, fhash(ftAdmEnd, admEnd[i]))
+		}
+		if admIn[i] != 0 {
+			buf = append(buf, fhash(ftAdmIn, admIn[i]))
+		}
+		buf = append(buf, fhash(ftToEnd, uint64(min(n-1-i, 6)), c0), fhash(ftFromStart, uint64(min(i, 6))))
+		offs = append(offs, int32(len(buf)))
+	}
+	return buf, offs
+}
+
+// prevWeights returns, for every tag t, the transition weights from the
+// tags of allowedPrev[t], in that order (so that Viterbi reads them
+// contiguously).
+func prevWeights(trans *[numTags + 1][numTags]float32) [numTags][]float32 {
+	var out [numTags][]float32
+	for t := 0; t < numTags; t++ {
+		out[t] = make([]float32, len(allowedPrev[t]))
+		for j, pt := range allowedPrev[t] {
+			out[t][j] = trans[pt][t]
+		}
+	}
+	return out
+}
+
+// beamWidth is the number of open tags (O, E-x, S-x) of the previous rune
+// that inference lets a new span follow; training decodes exactly.
+const beamWidth = 6
+
+// topOpen writes to top the beamWidth open tags with the best scores in
+// prev and returns how many it wrote.
+func topOpen(prev []float32, top *[beamWidth]uint8) int {
+	nt := 0
+	for _, pt := range allowedPrev[0] {
+		s := prev[pt]
+		if math.IsInf(float64(s), -1) {
+			continue
+		}
+		if nt < beamWidth {
+			nt++
+		} else if s <= prev[top[nt-1]] {
+			continue
+		}
+		j := nt - 1
+		for j > 0 && prev[top[j-1]] < s {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = pt
+	}
+	return nt
+}
+
+// viterbi returns the best tag sequence for emission scores em (n×numTags,
+// row-major; overwritten with the path scores) under the transitions
+// (start row trans[numTags], the others as pw from prevWeights) and the
+// BIOES constraints. back is scratch of n×numTags.
+func viterbi(em []float32, n int, trans *[numTags + 1][numTags]float32, pw *[numTags][]float32, beam bool, back []uint8, out []uint8) []uint8 {
+	start := &trans[numTags]
+	out = out[:0]
+	if n == 0 {
+		return out
+	}
+	negInf := float32(math.Inf(-1))
+	for t := 0; t < numTags; t++ {
+		if canStart(t) {
+			em[t] += start[t]
+		} else {
+			em[t] = negInf
+		}
+	}
+	var top [beamWidth]uint8 // beam > 0: the best open tags of the previous rune
+	for i := 1; i < n; i++ {
+		prev := em[(i-1)*numTags : i*numTags : i*numTags]
+		cur := em[i*numTags : (i+1)*numTags : (i+1)*numTags]
+		bk := back[i*numTags : (i+1)*numTags : (i+1)*numTags]
+		nt := 0
+		if beam {
+			nt = topOpen(prev, &top)
+		}
+		for t := 0; t < numTags; t++ {
+			best, arg := negInf, uint8(0)
+			ap := allowedPrev[t]
+			if beam && len(ap) > 2 {
+				// a span may start here: only the beam's open tags compete
+				for _, pt := range top[:nt] {
+					if s := prev[pt] + trans[pt][t]; s > best {
+						best, arg = s, pt
+					}
+				}
+			} else {
+				w := pw[t][:len(ap)]
+				for j, pt := range ap {
+					if s := prev[pt] + w[j]; s > best {
+						best, arg = s, pt
+					}
+				}
+			}
+			cur[t] += best
+			bk[t] = arg
+		}
+	}
+	last := em[(n-1)*numTags:]
+	best, arg := negInf, 0
+	for t := 0; t < numTags; t++ {
+		if canEnd(t) && last[t] > best {
+			best, arg = last[t], t
+		}
+	}
+	out = slices.Grow(out, n)[:n]
+	for i := n - 1; i >= 0; i-- {
+		out[i] = uint8(arg)
+		arg = int(back[i*numTags+arg])
+	}
+	return out
+}
+
+// tagSpans turns a BIOES tag sequence over st's runes into spans.
+func tagSpans(st *parseState, tags []uint8) []Span {
+	var out []Span
+	start := -1
+	for i, t := range tags {
+		if t == 0 {
+			start = -1
+			continue
+		}
+		l, pos := tagLabel(int(t))
+		switch pos {
+		case posB:
+			start = i
+		case posS:
+			out = append(out, Span{Label: tagLabels[l], Text: st.text(i, i+1), Start: i, End: i + 1})
+			start = -1
+		case posE:
+			if start >= 0 {
+				out = append(out, Span{Label: tagLabels[l], Text: st.text(start, i+1), Start: start, End: i + 1})
+			}
+			start = -1
+		}
+	}
+	return out
+}
+
+// scratch holds the buffers of one relabel call.
+type scratch struct {
+	buf  []uint64
+	offs []int32
+	em   []float32
+	back []uint8
+	tags []uint8
+}
+
+// relabel runs the model over the rule parse st and returns its spans.
+func (m *ParseModel) relabel(p *Parser, st *parseState) []Span {
+	n := len(st.f)
+	if n == 0 || n > 512 {
+		return st.spans
+	}
+	sc, _ := m.pool.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer m.pool.Put(sc)
+	sc.buf, sc.offs = p.features(st, sc.buf[:0], sc.offs[:0])
+	sc.em = slices.Grow(sc.em[:0], n*numTags)[:n*numTags]
+	clear(sc.em)
+	sc.back = slices.Grow(sc.back[:0], n*numTags)[:n*numTags]
+	em := sc.em
+	for i := 0; i < n; i++ {
+		row := em[i*numTags : (i+1)*numTags : (i+1)*numTags]
+		for _, h := range sc.buf[sc.offs[i]:sc.offs[i+1]] {
+			v, ok := m.index[h]
+			if !ok {
+				continue
+			}
+			a := v >> 8
+			for _, e := range m.ents[a : a+v&0xff] {
+				row[e.tag] += e.w
+			}
+		}
+	}
+	sc.tags = viterbi(em, n, &m.trans, &m.pw, true, sc.back, sc.tags)
+	return keepRuleOnly(tagSpans(st, sc.tags), st.spans)
+}
+
+// keepRuleOnly adds to the model's spans the rules' spans of labels the
+// training data never uses (roomno: CCKS writes no room label), where the
+// model left their runes unlabelled.
+func keepRuleOnly(spans, rules []Span) []Span {
+	for _, r := range rules {
+		if r.Label != LabelRoomNo {
+			continue
+		}
+		at := len(spans)
+		free := true
+		for k, s := range spans {
+			if s.End > r.Start && s.Start < r.End {
+				free = false
+				break
+			}
+			if s.Start >= r.End && at == len(spans) {
+				at = k
+			}
+		}
+		if free {
+			spans = slices.Insert(spans, at, r)
+		}
+	}
+	return spans
+}
+
+// ParseExample is one annotated address for training a parse model: spans
+// as in [Components] (rune offsets into Text).
+type ParseExample struct {
+	Text  string
+	Spans []Span
+}
+
+// TrainOptions configures [Parser.TrainParseModel].
+type TrainOptions struct {
+	// Epochs is the number of passes over the examples. Zero means 8.
+	Epochs int
+	// Seed orders the examples of each epoch. The same seed, examples and
+	// parser give the same model, bit for bit.
+	Seed uint64
+	// MinCount drops features seen in fewer examples. Zero means 2.
+	MinCount int
+}
+
+// goldTags returns the BIOES tags of ex's spans over n runes; spans with an
+// unknown label or out of range are left O.
+func goldTags(spans []Span, n int) []uint8 {
+	tags := make([]uint8, n)
+	for _, sp := range spans {
+		l := labelIndex(sp.Label)
+		if l < 0 || sp.Start < 0 || sp.End > n || sp.End <= sp.Start {
+			continue
+		}
+		if sp.End-sp.Start == 1 {
+			tags[sp.Start] = uint8(tagOf(l, posS))
+			continue
+		}
+		tags[sp.Start] = uint8(tagOf(l, posB))
+		for i := sp.Start + 1; i < sp.End-1; i++ {
+			tags[i] = uint8(tagOf(l, posI))
+		}
+		tags[sp.End-1] = uint8(tagOf(l, posE))
+	}
+	return tags
+}
+
+// TrainParseModel learns a parse model from annotated examples with an
+// averaged structured perceptron over p's rule parse (p's own model, if
+// any, is not used). Training is deterministic for a given seed.
+func (p *Parser) TrainParseModel(examples []ParseExample, o TrainOptions) (*ParseModel, error) {
+	if len(examples) == 0 {
+		return nil, fmt.Errorf("%w: no training examples", ErrInvalidOptions)
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 8
+	}
+	if o.MinCount == 0 {
+		o.MinCount = 2
+	}
+	if o.Epochs < 0 || o.MinCount < 0 {
+		return nil, fmt.Errorf("%w: negative Epochs or MinCount", ErrInvalidOptions)
+	}
+	type sent struct {
+		feats [][]int32 // per rune: feature ids
+		gold  []uint8
+	}
+	raw := make([][]uint64, len(examples))
+	rawOffs := make([][]int32, len(examples))
+	golds := make([][]uint8, len(examples))
+	count := map[uint64]int{}
+	for k, ex := range examples {
+		st := p.parseRules(ex.Text)
+		buf, offs := p.features(st, nil, nil)
+		raw[k], rawOffs[k] = buf, offs
+		golds[k] = goldTags(ex.Spans, len(st.f))
+		seen := map[uint64]bool{}
+		for _, h := range buf {
+			if !seen[h] {
+				seen[h] = true
+				count[h]++
+			}
+		}
+	}
+	keys := make([]uint64, 0, len(count))
+	for h, c := range count {
+		if c >= o.MinCount {
+			keys = append(keys, h)
+		}
+	}
+	slices.Sort(keys)
+	id := make(map[uint64]int32, len(keys))
+	for k, h := range keys {
+		id[h] = int32(k)
+	}
+	sents := make([]sent, len(examples))
+	for k := range examples {
+		offs := rawOffs[k]
+		s := sent{gold: golds[k], feats: make([][]int32, len(offs)-1)}
+		for i := 0; i+1 < len(offs); i++ {
+			for _, h := range raw[k][offs[i]:offs[i+1]] {
+				if f, ok := id[h]; ok {
+					s.feats[i] = append(s.feats[i], f)
+				}
+			}
+		}
+		sents[k] = s
+	}
+	raw, rawOffs = nil, nil
+	nf := len(keys)
+	w := make([]float32, nf*numTags)
+	u := make([]float32, nf*numTags) // sum of c·update, for averaging
+	var tw, tu [numTags + 1][numTags]float32
+	c := float32(1)
+	order := make([]int, len(sents))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5eed))
+	var em []float32
+	var pred, back []uint8
+	for ep := 0; ep < o.Epochs; ep++ {
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, k := range order {
+			s := &sents[k]
+			n := len(s.gold)
+			if n == 0 {
+				continue
+			}
+			em = slices.Grow(em[:0], n*numTags)[:n*numTags]
+			clear(em)
+			for i, fs := range s.feats {
+				row := em[i*numTags : (i+1)*numTags]
+				for _, f := range fs {
+					ws := w[int(f)*numTags : int(f+1)*numTags]
+					for t := range row {
+						row[t] += ws[t]
+					}
+				}
+			}
+			pw := prevWeights(&tw)
+			back = slices.Grow(back[:0], n*numTags)[:n*numTags]
+			pred = viterbi(em, n, &tw, &pw, false, back, pred)
+			for i := 0; i < n; i++ {
+				g, q := int(s.gold[i]), int(pred[i])
+				if g != q {
+					for _, f := range s.feats[i] {
+						w[int(f)*numTags+g]++
+						u[int(f)*numTags+g] += c
+						w[int(f)*numTags+q]--
+						u[int(f)*numTags+q] -= c
+					}
+				}
+				gp, qp := numTags, numTags
+				if i > 0 {
+					gp, qp = int(s.gold[i-1]), int(pred[i-1])
+				}
+				if gp != qp || g != q {
+					tw[gp][g]++
+					tu[gp][g] += c
+					tw[qp][q]--
+					tu[qp][q] -= c
+				}
+			}
+			c++
+		}
+	}
+	// averaged weights, sparse
+	m := &ParseModel{index: make(map[uint64]uint64, nf/2)}
+	for f := 0; f < nf; f++ {
+		first := len(m.ents)
+		for t := 0; t < numTags; t++ {
+			a := w[f*numTags+t] - u[f*numTags+t]/c
+			if math.Abs(float64(a)) >= 1e-3 {
+				m.ents = append(m.ents, wentry{w: a, tag: uint8(t)})
+			}
+		}
+		if cnt := len(m.ents) - first; cnt > 0 {
+			m.index[keys[f]] = uint64(first)<<8 | uint64(cnt)
+		}
+	}
+	for a := range tw {
+		for b := range tw[a] {
+			m.trans[a][b] = tw[a][b] - tu[a][b]/c
+		}
+	}
+	m.pw = prevWeights(&m.trans)
+	return m, nil
+}
+
+// parseModelMagic starts a serialised parse model (before gzip).
+const parseModelMagic = "marketgeo-parse-model-v1\n"
+
+// WriteTo writes the model, gzip-compressed, in a deterministic binary
+// format: the same model gives the same bytes.
+func (m *ParseModel) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
+	if err != nil {
+		return cw.n, fmt.Errorf("parse model: %w", err)
+	}
+	bw := bufio.NewWriter(zw)
+	put := func(v any) {
+		if err == nil {
+			err = binary.Write(bw, binary.LittleEndian, v)
+		}
+	}
+	if _, err = bw.WriteString(parseModelMagic); err != nil {
+		return cw.n, fmt.Errorf("parse model: %w", err)
+	}
+	put(uint32(numTags))
+	put(&m.trans)
+	keys := make([]uint64, 0, len(m.index))
+	for h := range m.index {
+		keys = append(keys, h)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	put(uint32(len(keys)))
+	for _, h := range keys {
+		v := m.index[h]
+		put(h)
+		put(uint8(v & 0xff))
+		for _, e := range m.ents[v>>8 : v>>8+v&0xff] {
+			put(e.tag)
+			put(e.w)
+		}
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		return cw.n, fmt.Errorf("parse model: write: %w", err)
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// ErrBadModel means a model file is corrupt or of another version.
+var ErrBadModel = errors.New("addressmatch: bad model file")
+
+// ReadParseModel reads a model written by [ParseModel.WriteTo].
+func ReadParseModel(r io.Reader) (*ParseModel, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	br := bufio.NewReader(zr)
+	magic := make([]byte, len(parseModelMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != parseModelMagic {
+		return nil, fmt.Errorf("%w: not a parse model", ErrBadModel)
+	}
+	get := func(v any) {
+		if err == nil {
+			err = binary.Read(br, binary.LittleEndian, v)
+		}
+	}
+	var nt, nk uint32
+	get(&nt)
+	if err == nil && nt != numTags {
+		return nil, fmt.Errorf("%w: %d tags, want %d", ErrBadModel, nt, numTags)
+	}
+	m := &ParseModel{}
+	get(&m.trans)
+	get(&nk)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	m.index = make(map[uint64]uint64, nk)
+	var buf [5]byte
+	for k := uint32(0); k < nk && err == nil; k++ {
+		var h uint64
+		var cnt uint8
+		get(&h)
+		get(&cnt)
+		first := len(m.ents)
+		for e := 0; e < int(cnt) && err == nil; e++ {
+			if _, err = io.ReadFull(br, buf[:]); err != nil {
+				break
+			}
+			if buf[0] >= numTags {
+				err = errors.New("tag out of range")
+				break
+			}
+			m.ents = append(m.ents, wentry{tag: buf[0], w: math.Float32frombits(binary.LittleEndian.Uint32(buf[1:]))})
+		}
+		m.index[h] = uint64(first)<<8 | uint64(cnt)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	}
+	m.pw = prevWeights(&m.trans)
+	return m, nil
+}
