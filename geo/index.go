@@ -2,9 +2,7 @@ package geo
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -245,7 +243,7 @@ type Snapshot struct {
 	zones     *rtree.RTreeG[*zoneEntry]
 	zoneIDs   *btree.Map[string, *zoneEntry]
 	zoneCount map[string]int
-	zcells    *zoneCellsHolder // point-lookup grid, rebuilt lazily after zone changes
+	ztab      *zoneTableHolder // the zone table, built lazily after zone changes
 }
 
 func newSnapshot(opts Options) *Snapshot {
@@ -258,7 +256,7 @@ func newSnapshot(opts Options) *Snapshot {
 		zones:     &rtree.RTreeG[*zoneEntry]{},
 		zoneIDs:   btree.NewMap[string, *zoneEntry](32),
 		zoneCount: map[string]int{},
-		zcells:    &zoneCellsHolder{},
+		ztab:      &zoneTableHolder{},
 	}
 }
 
@@ -278,7 +276,7 @@ func (s *Snapshot) clone() *Snapshot {
 		zones:     s.zones.Copy(),
 		zoneIDs:   s.zoneIDs.Copy(),
 		zoneCount: zc,
-		zcells:    s.zcells,
+		ztab:      s.ztab,
 	}
 }
 
@@ -618,300 +616,6 @@ func (s *Snapshot) has(layer Layer, id string) bool {
 	return ok
 }
 
-// apply performs ops on s (a fresh clone owned by the writer). Zones go
-// first so that entities written in the same batch get their grid. The
-// changes are recorded only when record is set (someone subscribes).
-func (s *Snapshot) apply(ops []op, record bool) []Change {
-	var changes []Change
-	emit := func(c Change) {
-		if record {
-			changes = append(changes, c)
-		}
-	}
-	var gridDirty []orb.Bound
-	for _, o := range ops {
-		if o.layer != LayerZones {
-			continue
-		}
-		old, had := s.zoneIDs.Get(o.id)
-		if had {
-			s.zones.Delete(old.area.bound.Min, old.area.bound.Max, old)
-			s.zoneIDs.Delete(o.id)
-			s.zoneCount[old.zone.Layer]--
-			if s.zoneCount[old.zone.Layer] == 0 {
-				delete(s.zoneCount, old.zone.Layer)
-			}
-			if old.zone.Layer == s.opts.GridLayer {
-				gridDirty = append(gridDirty, old.area.bound)
-			}
-		}
-		var nz *Zone
-		if o.v != nil {
-			nz = o.v.(*Zone)
-			ze := &zoneEntry{zone: nz, area: Prepare(nz.Geometry)}
-			s.zones.Insert(ze.area.bound.Min, ze.area.bound.Max, ze)
-			s.zoneIDs.Set(o.id, ze)
-			s.zoneCount[nz.Layer]++
-			if nz.Layer == s.opts.GridLayer {
-				gridDirty = append(gridDirty, ze.area.bound)
-			}
-		}
-		if had || nz != nil {
-			s.zcells = &zoneCellsHolder{}
-			c := Change{Layer: LayerZones, ID: o.id}
-			if had {
-				c.Old = old.zone
-			}
-			if nz != nil {
-				c.New = nz
-			}
-			emit(c)
-		}
-	}
-	// Re-derive the grid of existing entities under changed grid zones.
-	for _, b := range gridDirty {
-		var moved []*Entity
-		s.entities.tree.search(b.Min, b.Max, func(_ [2]float64, it pitem) bool {
-			e := s.entities.slots.get(it.slot)
-			if g := s.gridAt(e.Location); g != e.GridID {
-				moved = append(moved, e)
-			}
-			return true
-		})
-		for _, e := range moved {
-			ne := *e
-			ne.GridID = s.gridAt(e.Location)
-			s.entities.remove(e.ID, e.Location, entityBits(e))
-			s.entities.insert(ne.ID, &ne, ne.Location, entityBits(&ne))
-			emit(Change{Layer: LayerEntities, ID: e.ID, Old: e, New: &ne})
-		}
-	}
-	// Large loads: insert in Hilbert order for a faster build and a tighter tree.
-	pts := ops
-	unique := len(pts) > 1024 && uniqueOps(ops)
-	// A bulk load into an empty layer has nothing to replace: skip the ID
-	// lookups and build the ID map from sorted keys at the end.
-	freshEntities := unique && s.entities.len() == 0
-	freshBuildings := unique && s.buildings.len() == 0
-	var entityIDs, buildingIDs []idSlot
-	var idsDone chan struct{} // closed when the fresh entities' IDs are loaded
-	var order []bulkKey       // ops in Hilbert order (pts[i] is ops[order[i].i])
-	if unique {
-		// With no free slot to reuse, the fresh entities take the next
-		// slots in Hilbert order, so the ID map can be built beside the
-		// packing: its sort needs only the IDs and starts now.
-		var sortedIDs chan []idSlot
-		if freshEntities && len(s.entities.slots.free) == 0 {
-			sortedIDs = make(chan []idSlot, 1)
-			go func() { sortedIDs <- sortedEntityOps(ops) }()
-		}
-		order = make([]bulkKey, len(ops))
-		grids := freshEntities && s.zoneCount[s.opts.GridLayer] > 0
-		parallelRange(len(ops), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				o := ops[i]
-				order[i] = bulkKey{k: opKey(o), i: i}
-				// a fresh entity's grid, bits and point, here in parallel
-				// and in memory order
-				if e, ok := o.v.(*Entity); ok && freshEntities && o.layer == LayerEntities {
-					if grids {
-						e.GridID = s.gridAt(e.Location)
-					}
-					order[i].x, order[i].y, order[i].bits, order[i].fresh = e.Location[0], e.Location[1], entityBits(e), true
-				}
-			}
-		})
-		// stable: equal keys keep the batch's order
-		order = radixSort(order, nil, func(k *bulkKey) uint64 { return k.k })
-		nFresh := 0
-		if sortedIDs != nil {
-			// the slot of each fresh entity, by its index in ops
-			slotOf := make([]uint32, len(ops))
-			next := s.entities.slots.next
-			for _, k := range order {
-				if k.fresh {
-					slotOf[k.i] = next
-					next++
-				}
-			}
-			nFresh = int(next - s.entities.slots.next)
-			idsDone = make(chan struct{})
-			go func() {
-				defer close(idsDone)
-				ids := <-sortedIDs
-				for i := range ids {
-					ids[i].slot = slotOf[ids[i].slot]
-				}
-				s.entities.loadSortedIDs(ids)
-			}()
-		}
-		pts = make([]op, len(ops))
-		parallelRange(len(order), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				pts[i] = ops[order[i].i]
-			}
-		})
-		if freshEntities {
-			s.entities.tree.pending = slices.Grow(s.entities.tree.pending, nFresh)
-			// appended below in the order of pts, sorted by the same key
-			s.entities.tree.pendingSorted = len(s.entities.tree.pending) == 0
-		}
-	}
-	for i, o := range pts {
-		switch o.layer {
-		case LayerZones:
-			// applied above
-		case LayerEntities:
-			if freshEntities {
-				if o.v == nil {
-					continue // deleting from an empty layer: nothing to do
-				}
-				ne := o.v.(*Entity) // its grid, bits and point were derived above
-				k := &order[i]
-				slot := s.entities.insertNoID(ne, orb.Point{k.x, k.y}, k.bits)
-				if idsDone == nil {
-					entityIDs = append(entityIDs, idSlot{id: o.id, slot: slot})
-				}
-				emit(Change{Layer: LayerEntities, ID: o.id, New: ne})
-				continue
-			}
-			old, had := s.entities.get(o.id)
-			if had {
-				s.entities.remove(o.id, old.Location, entityBits(old))
-			}
-			var ne *Entity
-			if o.v != nil {
-				ne = o.v.(*Entity)
-				ne.GridID = s.gridAt(ne.Location)
-				s.entities.insert(o.id, ne, ne.Location, entityBits(ne))
-			}
-			if had || ne != nil {
-				emit(Change{Layer: LayerEntities, ID: o.id, Old: nilIf(old, had), New: nilIf(ne, ne != nil)})
-			}
-		case LayerPlaces:
-			old, had := s.places.get(o.id)
-			if had {
-				s.places.remove(o.id, old.Location, 0)
-			}
-			var np *Place
-			if o.v != nil {
-				np = o.v.(*Place)
-				s.places.insert(o.id, np, np.Location, 0)
-			}
-			if had || np != nil {
-				emit(Change{Layer: LayerPlaces, ID: o.id, Old: nilIf(old, had), New: nilIf(np, np != nil)})
-			}
-		case LayerBuildings:
-			if freshBuildings && o.v != nil {
-				nb := o.v.(*Building)
-				buildingIDs = append(buildingIDs, idSlot{id: o.id, slot: s.buildings.insertNoID(nb, nb.Center(), 0)})
-				bb := nb.Footprint.Bound()
-				s.bldBounds.Insert(bb.Min, bb.Max, nb)
-				emit(Change{Layer: LayerBuildings, ID: o.id, New: nb})
-				continue
-			}
-			old, had := s.buildings.get(o.id)
-			if had {
-				s.buildings.remove(o.id, old.Center(), 0)
-				ob := old.Footprint.Bound()
-				s.bldBounds.Delete(ob.Min, ob.Max, old)
-			}
-			var nb *Building
-			if o.v != nil {
-				nb = o.v.(*Building)
-				s.buildings.insert(o.id, nb, nb.Center(), 0)
-				bb := nb.Footprint.Bound()
-				s.bldBounds.Insert(bb.Min, bb.Max, nb)
-			}
-			if had || nb != nil {
-				emit(Change{Layer: LayerBuildings, ID: o.id, Old: nilIf(old, had), New: nilIf(nb, nb != nil)})
-			}
-		}
-	}
-	if idsDone != nil {
-		<-idsDone
-	} else {
-		s.entities.loadIDs(entityIDs)
-	}
-	s.buildings.loadIDs(buildingIDs)
-	s.entities.tree.settle()
-	s.places.tree.settle()
-	s.buildings.tree.settle()
-	return changes
-}
-
-func nilIf[T any](v *T, keep bool) any {
-	if !keep || v == nil {
-		return nil
-	}
-	return v
-}
-
-// uniqueOps reports whether no feature is written twice in ops, so that
-// the writes may be reordered. It sorts hashed keys rather than filling a
-// map with every ID.
-func uniqueOps(ops []op) bool {
-	seed := maphash.MakeSeed()
-	hs := make([]uint64, len(ops))
-	parallelRange(len(ops), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			hs[i] = maphash.String(seed, ops[i].id) ^ layerSalt(ops[i].layer)
-		}
-	})
-	hs = radixSort(hs, nil, func(h *uint64) uint64 { return *h })
-	for i := 1; i < len(hs); i++ {
-		if hs[i] == hs[i-1] {
-			// a collision or a true duplicate: settle it exactly
-			return uniqueOpsMap(ops)
-		}
-	}
-	return true
-}
-
-// layerSalt tells the hashes of equal IDs in different layers apart.
-func layerSalt(l Layer) uint64 {
-	switch l {
-	case LayerEntities:
-		return 0
-	case LayerBuildings:
-		return 0x9e3779b97f4a7c15
-	case LayerPlaces:
-		return 0xbf58476d1ce4e5b9
-	case LayerZones:
-		return 0x94d049bb133111eb
-	}
-	return uint64(len(l)) * 0xd6e8feb86659fd93
-}
-
-func uniqueOpsMap(ops []op) bool {
-	seen := map[Layer]map[string]struct{}{}
-	for _, o := range ops {
-		m := seen[o.layer]
-		if m == nil {
-			m = make(map[string]struct{}, len(ops))
-			seen[o.layer] = m
-		}
-		if _, dup := m[o.id]; dup {
-			return false
-		}
-		m[o.id] = struct{}{}
-	}
-	return true
-}
-
-func opKey(o op) uint64 {
-	var p orb.Point
-	switch v := o.v.(type) {
-	case *Entity:
-		p = v.Location
-	case *Place:
-		p = v.Location
-	case *Building:
-		p = v.Center()
-	}
-	return HilbertIndex(p)
-}
-
 // HilbertIndex returns the position of p on a 2^31 × 2^31 Hilbert curve
 // over the globe (cells of about 2 cm). Sorting points by it keeps
 // neighbours together; the index inserts large batches in this order, so
@@ -939,50 +643,4 @@ func HilbertIndex(p orb.Point) uint64 {
 		}
 	}
 	return d
-}
-
-// bulkKey orders the writes of a large batch by the Hilbert key of their
-// point; for a fresh entity it carries what the parallel pass derived.
-type bulkKey struct {
-	k     uint64
-	i     int // index in the batch
-	x, y  float64
-	bits  uint32
-	fresh bool // a fresh entity's write
-}
-
-// parallelRange splits [0, n) into one contiguous part per processor (for
-// large n) and runs fn on each part concurrently, returning when all are
-// done.
-func parallelRange(n int, fn func(lo, hi int)) {
-	parts := min(runtime.GOMAXPROCS(0), 8)
-	if n < 4096 || parts < 2 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	step := (n + parts - 1) / parts
-	for lo := 0; lo < n; lo += step {
-		hi := min(lo+step, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
-
-// gridAt returns the ID of the grid zone containing p, or "".
-// gridAt is safe for concurrent use once the zones of s are settled.
-func (s *Snapshot) gridAt(p orb.Point) string {
-	id := ""
-	for _, ze := range s.zcells.get(s).candidates(p) {
-		if ze.zone.Layer == s.opts.GridLayer && ze.area.Contains(p) {
-			if id == "" || ze.zone.ID < id {
-				id = ze.zone.ID
-			}
-		}
-	}
-	return id
 }

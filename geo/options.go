@@ -20,11 +20,17 @@ type Options struct {
 	// GridLayer is the zone layer whose zones are supervision grids: every
 	// entity's GridID is derived from it. Default "grid".
 	GridLayer string
+	// ZoneCells caps the cells of the zone table, the point-in-zone lookup
+	// grid over all zones ([Snapshot.ZoneTable]; 4 bytes each plus the
+	// distinct cell contents). More cells mean fewer exact
+	// point-in-polygon tests per lookup and a longer build after a zone
+	// change. Default 1<<18; at least 1024, at most 1<<26.
+	ZoneCells int
 }
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{DefaultLimit: 1000, MaxLimit: 10000, MaxRadiusM: 50000, MaxVertices: 1_000_000, GridLayer: "grid"}
+	return Options{DefaultLimit: 1000, MaxLimit: 10000, MaxRadiusM: 50000, MaxVertices: 1_000_000, GridLayer: "grid", ZoneCells: 1 << 18}
 }
 
 func (o Options) withDefaults() Options {
@@ -44,6 +50,9 @@ func (o Options) withDefaults() Options {
 	if o.GridLayer == "" {
 		o.GridLayer = d.GridLayer
 	}
+	if o.ZoneCells == 0 {
+		o.ZoneCells = d.ZoneCells
+	}
 	return o
 }
 
@@ -55,6 +64,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("geo: options must not be negative")
 	case o.DefaultLimit > o.MaxLimit:
 		return fmt.Errorf("geo: DefaultLimit %d exceeds MaxLimit %d", o.DefaultLimit, o.MaxLimit)
+	case o.ZoneCells < 1024 || o.ZoneCells > 1<<26:
+		return fmt.Errorf("geo: ZoneCells %d must be 0 (default) or in [1024, %d]", o.ZoneCells, 1<<26)
 	}
 	return nil
 }

@@ -671,29 +671,27 @@ func (s *Snapshot) ZonesAt(ctx context.Context, p orb.Point, layers ...string) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out []*Zone
-	for _, ze := range s.zcells.get(s).candidates(p) {
-		if len(layers) > 0 && !slices.Contains(layers, ze.zone.Layer) {
-			continue
-		}
-		if ze.area.Contains(p) {
-			out = append(out, ze.zone)
-		}
+	t, err := s.ZoneTable(ctx)
+	if err != nil {
+		return nil, err
 	}
-	// insertion sort: a point is in a handful of zones
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && zoneLess(out[j], out[j-1]); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
+	var out []*Zone
+	if len(layers) == 0 {
+		var buf [16]int32
+		for _, zi := range t.AppendAt(buf[:0], p) {
+			out = append(out, t.zones[zi])
+		}
+		return out, nil
+	}
+	for _, l := range slices.Compact(slices.Sorted(slices.Values(layers))) {
+		lo, hi := t.LayerRange(l)
+		for _, e := range t.cell(p) {
+			if zi := e >> 1; zi >= lo && zi < hi && (e&1 == 0 || t.areas[zi].Contains(p)) {
+				out = append(out, t.zones[zi])
+			}
 		}
 	}
 	return out, nil
-}
-
-func zoneLess(a, b *Zone) bool {
-	if a.Layer != b.Layer {
-		return a.Layer < b.Layer
-	}
-	return a.ID < b.ID
 }
 
 // Nearby runs [Snapshot.Nearby] on the current snapshot.

@@ -85,6 +85,7 @@ type GeoConfig struct {
 	MaxRadiusM   float64 `yaml:"max_radius_m"`
 	MaxVertices  int     `yaml:"max_vertices"`
 	GridLayer    string  `yaml:"grid_layer"`
+	ZoneCells    int     `yaml:"zone_cells"`
 }
 
 // SearchConfig is the file form of [search.Options]; see its fields for the
@@ -131,7 +132,6 @@ type ZonesConfig struct {
 	// UncertaintyM is keyed by precision: address, building, road, town.
 	// Precisions absent keep their defaults.
 	UncertaintyM map[string]float64 `yaml:"uncertainty_m"`
-	MaxCells     int                `yaml:"max_cells"`
 }
 
 // AddressesConfig is the file form of [addressmatch.DBOptions]; see its
@@ -377,7 +377,7 @@ func (c FileConfig) Validate() error {
 		check("search.default_limit", s.DefaultLimit > s.MaxLimit, "%d exceeds search.max_limit %d", s.DefaultLimit, s.MaxLimit),
 		check("search.min_score", s.MinScore > 1, "%v must be in [0, 1]", s.MinScore),
 		check("search.min_relative_score", s.MinRelativeScore > 1, "%v must be in [0, 1]", s.MinRelativeScore),
-		check("zones.max_cells", z.MaxCells < 1024 || z.MaxCells > 1<<26, "%d must be in [1024, %d]", z.MaxCells, 1<<26),
+		check("geo.zone_cells", c.Geo.ZoneCells < 1024 || c.Geo.ZoneCells > 1<<26, "%d must be in [1024, %d]", c.Geo.ZoneCells, 1<<26),
 		check("addresses.max_candidates", a.MaxCandidates > 1000, "%d must be in [1, 1000]", a.MaxCandidates),
 		check("addresses.match_score", a.MatchScore > 1, "%v must be in [0, 1]", a.MatchScore),
 	} {

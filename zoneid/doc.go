@@ -5,12 +5,14 @@
 //
 // The zones themselves are held by the geo index (geo.Zone, any number of
 // layers: "ftz", "district", "street", "grid" and whatever a user loads
-// from GeoJSON). An [Identifier] builds a uniform lookup grid over them:
-// each cell lists the zones covering it entirely and those whose boundary
-// crosses it, and only the latter need an exact point-in-polygon test (with
+// from GeoJSON), and so is zone membership: an [Identifier] reads the
+// index's zone table (geo.Snapshot.ZoneTable), a uniform grid of cells each
+// listing the zones covering it entirely and those whose boundary crosses
+// it, so that only the latter need an exact point-in-polygon test (with
 // geo.PreparedArea, whose edges are bucketed in latitude bands, so
-// boundaries with thousands of vertices stay cheap). It follows the index
-// and rebuilds after zone changes.
+// boundaries with thousands of vertices stay cheap). The same table answers
+// geo.Index.ZonesAt and gives every entity its grid; it is rebuilt on the
+// first query after a zone change.
 //
 // # Boundary rule
 //

@@ -58,9 +58,6 @@ type Options struct {
 	// road 1000, town 3000. District, city and none are always uncertain;
 	// geo.PrecisionPoint is always 0.
 	UncertaintyM map[geo.Precision]float64
-	// MaxCells caps the cells of the lookup grid built over the zones
-	// (4 bytes each plus the distinct cell contents). Default 1<<18.
-	MaxCells int
 	// Rules are the siting rules of CheckSite and Violations. Default
 	// (nil): no rules, as an empty RuleSet. The library has no rules of its
 	// own: the demo's are demo.Rules().
@@ -83,7 +80,7 @@ func DefaultUncertaintyM() map[geo.Precision]float64 {
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{FTZLayer: "ftz", UncertaintyM: DefaultUncertaintyM(), MaxCells: 1 << 18}
+	return Options{FTZLayer: "ftz", UncertaintyM: DefaultUncertaintyM()}
 }
 
 func (o Options) withDefaults(gridLayer string) Options {
@@ -97,9 +94,6 @@ func (o Options) withDefaults(gridLayer string) Options {
 		um[k] = v
 	}
 	o.UncertaintyM = um
-	if o.MaxCells == 0 {
-		o.MaxCells = d.MaxCells
-	}
 	if o.Rules == nil {
 		o.Rules = &RuleSet{Version: 1}
 	}
@@ -112,9 +106,6 @@ func (o Options) Validate() error {
 		if math.IsNaN(v) || v < 0 || v > 100_000 {
 			return fmt.Errorf("%w: UncertaintyM[%q] = %v must be in [0, 100000] metres", ErrInvalidOptions, k, v)
 		}
-	}
-	if o.MaxCells < 0 || (o.MaxCells > 0 && o.MaxCells < 1024) || o.MaxCells > 1<<26 {
-		return fmt.Errorf("%w: MaxCells %d must be 0 (default) or in [1024, %d]", ErrInvalidOptions, o.MaxCells, 1<<26)
 	}
 	if o.Rules != nil {
 		if err := o.Rules.Validate(); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"sync/atomic"
 
 	"github.com/marketgeo/marketgeo/geo"
@@ -12,22 +11,20 @@ import (
 )
 
 // Identifier answers which zones contain a point or an address, with the
-// FTZ area and the supervision grid, and checks siting rules. It follows
-// the index: a commit that changes zones marks its lookup grid stale, and
-// the next query rebuilds it from the then-current snapshot, so an answer
-// never lags a completed write. All methods are safe for concurrent use.
+// FTZ area and the supervision grid, and checks siting rules. Every query
+// reads the zone table of the index's current snapshot
+// (geo.Snapshot.ZoneTable), so an answer never lags a completed write; the
+// first query after a zone change waits for the table's rebuild. All
+// methods are safe for concurrent use.
 type Identifier struct {
 	idx    *geo.Index
 	opts   Options
-	gen    atomic.Uint64 // bumped by every commit that changes zones
-	tab    atomic.Pointer[table]
-	mu     sync.Mutex // serialises rebuilds
-	cancel func()
+	tab    atomic.Pointer[table] // over the last zone table seen
 	closed atomic.Bool
 }
 
-// New returns an Identifier over the zones of idx and builds its lookup
-// grid. Call Close when done to stop following idx.
+// New returns an Identifier over the zones of idx, building the index's
+// zone table if no query has yet. Call Close when done.
 func New(idx *geo.Index, opts Options) (*Identifier, error) {
 	if idx == nil {
 		return nil, fmt.Errorf("%w: nil index", ErrInvalidOptions)
@@ -36,16 +33,7 @@ func New(idx *geo.Index, opts Options) (*Identifier, error) {
 		return nil, err
 	}
 	id := &Identifier{idx: idx, opts: opts.withDefaults(idx.Options().GridLayer)}
-	id.cancel = idx.Subscribe(func(cs geo.ChangeSet) {
-		for _, c := range cs.Changes {
-			if c.Layer == geo.LayerZones {
-				id.gen.Add(1)
-				return
-			}
-		}
-	})
 	if _, err := id.table(context.Background()); err != nil {
-		id.cancel()
 		return nil, err
 	}
 	return id, nil
@@ -54,34 +42,22 @@ func New(idx *geo.Index, opts Options) (*Identifier, error) {
 // Options returns the effective options (defaults filled in).
 func (id *Identifier) Options() Options { return id.opts }
 
-// Close stops following the index. Queries after Close return ErrClosed.
-func (id *Identifier) Close() {
-	if id.closed.CompareAndSwap(false, true) {
-		id.cancel()
-	}
-}
+// Close ends the Identifier: queries after Close return ErrClosed.
+func (id *Identifier) Close() { id.closed.Store(true) }
 
-// table returns a lookup table current with the index's zones.
+// table returns the zone table of the index's current snapshot.
 func (id *Identifier) table(ctx context.Context) (*table, error) {
 	if id.closed.Load() {
 		return nil, ErrClosed
 	}
-	g := id.gen.Load()
-	if t := id.tab.Load(); t != nil && t.gen == g {
-		return t, nil
-	}
-	id.mu.Lock()
-	defer id.mu.Unlock()
-	g = id.gen.Load()
-	if t := id.tab.Load(); t != nil && t.gen == g {
-		return t, nil
-	}
-	// The subscriber bumps gen after the snapshot is published, so this
-	// snapshot holds at least every zone change counted in g.
-	t, err := buildTable(ctx, id.idx.Snapshot(), g, id.opts)
+	zt, err := id.idx.Snapshot().ZoneTable(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if t := id.tab.Load(); t != nil && t.ZoneTable == zt {
+		return t, nil
+	}
+	t := newTable(zt, id.opts)
 	id.tab.Store(t)
 	return t, nil
 }
@@ -164,8 +140,8 @@ func (id *Identifier) AppendZones(ctx context.Context, buf []*geo.Zone, p orb.Po
 		return buf, err
 	}
 	var tmp [16]int32
-	for _, zi := range t.lookup(tmp[:0], p) {
-		buf = append(buf, t.zones[zi])
+	for _, zi := range t.AppendAt(tmp[:0], p) {
+		buf = append(buf, t.Zone(zi))
 	}
 	return buf, nil
 }
@@ -201,15 +177,15 @@ type Hit struct {
 
 // At identifies p (WGS-84) into h, reusing h's slices.
 func (l *Lookup) At(p orb.Point, h *Hit) {
-	l.buf = l.t.lookup(l.buf[:0], p)
+	l.buf = l.t.AppendAt(l.buf[:0], p)
 	h.Zones, h.FTZ, h.Grid = h.Zones[:0], nil, nil
 	for _, zi := range l.buf {
-		z := l.t.zones[zi]
+		z := l.t.Zone(zi)
 		h.Zones = append(h.Zones, z)
-		if h.FTZ == nil && l.t.ftz[zi] {
+		if h.FTZ == nil && l.t.isFTZ(zi) {
 			h.FTZ = z
 		}
-		if h.Grid == nil && l.t.grid[zi] {
+		if h.Grid == nil && l.t.isGrid(zi) {
 			h.Grid = z
 		}
 	}
@@ -231,26 +207,28 @@ func (id *Identifier) Identify(ctx context.Context, p orb.Point) (Result, error)
 func (t *table) identify(p orb.Point, prec geo.Precision, uncertaintyM float64) Result {
 	res := Result{Point: p, Precision: prec, InFTZ: Outside, FTZBoundaryM: -1}
 	var tmp [16]int32
-	idxs := t.lookup(tmp[:0], p)
+	idxs := t.AppendAt(tmp[:0], p)
 	res.Zones = make([]*geo.Zone, 0, len(idxs))
 	for _, zi := range idxs {
-		z := t.zones[zi]
+		z := t.Zone(zi)
 		res.Zones = append(res.Zones, z)
-		if res.FTZ == nil && t.ftz[zi] {
+		if res.FTZ == nil && t.isFTZ(zi) {
 			res.FTZ, res.InFTZ = z, Inside
 		}
-		if res.Grid == nil && t.grid[zi] {
+		if res.Grid == nil && t.isGrid(zi) {
 			res.Grid = z
 		}
 	}
 	if uncertaintyM > 0 {
-		d := t.boundaryDistanceM(p, t.ftzI, uncertaintyM)
+		d := t.boundaryDistanceM(p, t.ftzLo, t.ftzHi, uncertaintyM)
 		res.FTZBoundaryM = d
 		if d <= uncertaintyM {
 			res.InFTZ, res.FTZ = Uncertain, nil
 		}
-		if res.Grid != nil && t.boundaryDistanceM(p, []int32{t.byID[res.Grid]}, uncertaintyM) <= uncertaintyM {
-			res.Grid = nil
+		if res.Grid != nil {
+			if gi, ok := t.Find(res.Grid); ok && t.boundaryDistanceM(p, gi, gi+1, uncertaintyM) <= uncertaintyM {
+				res.Grid = nil
+			}
 		}
 	}
 	return res
@@ -301,21 +279,21 @@ func (id *Identifier) IdentifyGeocoded(ctx context.Context, g Geocoded) (Result,
 }
 
 // boundaryDistanceM returns the distance in metres from p to the nearest
-// edge of the zones listed, or +Inf when none is within limitM (measured
-// in a local equirectangular projection, accurate to well under 0.1 % at
-// these distances).
-func (t *table) boundaryDistanceM(p orb.Point, zones []int32, limitM float64) float64 {
+// edge of the zones numbered [lo, hi), or +Inf when none is within limitM
+// (measured in a local equirectangular projection, accurate to well under
+// 0.1 % at these distances).
+func (t *table) boundaryDistanceM(p orb.Point, lo, hi int32, limitM float64) float64 {
 	const mPerDeg = geo.EarthRadius * math.Pi / 180
 	kx := mPerDeg * math.Cos(p[1]*math.Pi/180)
 	ky := mPerDeg
 	padX, padY := limitM/kx*1.01, limitM/ky*1.01
 	best := math.Inf(1)
-	for _, zi := range zones {
-		b := t.areas[zi].Bound()
+	for zi := lo; zi < hi; zi++ {
+		b := t.Area(zi).Bound()
 		if p[0] < b.Min[0]-padX || p[0] > b.Max[0]+padX || p[1] < b.Min[1]-padY || p[1] > b.Max[1]+padY {
 			continue
 		}
-		for _, poly := range t.zones[zi].Geometry {
+		for _, poly := range t.Zone(zi).Geometry {
 			for _, r := range poly {
 				for e := 0; e+1 < len(r); e++ {
 					if d := segDist(p, r[e], r[e+1], kx, ky); d < best {

@@ -54,6 +54,12 @@ func TestIdentifyEqualsBruteForceDemo(t *testing.T) {
 // squares, a donut with a hole, a two-part multipolygon FTZ, a district.
 func syntheticIndex(t testing.TB) (*geo.Index, []geo.Zone) {
 	t.Helper()
+	return syntheticIndexCells(t, 0)
+}
+
+// syntheticIndexCells is syntheticIndex with a zone-table cell budget.
+func syntheticIndexCells(t testing.TB, cells int) (*geo.Index, []geo.Zone) {
+	t.Helper()
 	const x0, y0, s = 106.5, 29.5, 1.0 / 128
 	sq := func(x, y, w, h float64) orb.Ring {
 		return orb.Ring{{x, y}, {x + w, y}, {x + w, y + h}, {x, y + h}, {x, y}}
@@ -75,7 +81,7 @@ func syntheticIndex(t testing.TB) (*geo.Index, []geo.Zone) {
 		}},
 		geo.Zone{ID: "D1", Layer: "district", Name: "district", Geometry: orb.MultiPolygon{{sq(x0-s, y0-s, 12*s, 12*s)}}},
 	)
-	idx, err := geo.New(geo.Options{})
+	idx, err := geo.New(geo.Options{ZoneCells: cells})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,9 +96,9 @@ func syntheticIndex(t testing.TB) (*geo.Index, []geo.Zone) {
 }
 
 func TestIdentifySynthetic(t *testing.T) {
-	idx, zones := syntheticIndex(t)
 	for _, cells := range []int{1024, 1 << 14, 1 << 18} {
-		id := newIdentifier(t, idx, Options{MaxCells: cells})
+		idx, zones := syntheticIndexCells(t, cells)
+		id := newIdentifier(t, idx, Options{})
 		r := rand.New(rand.NewPCG(3, uint64(cells)))
 		b := layerBound(zones, "").Pad(0.005)
 		var buf []*geo.Zone
@@ -422,7 +428,7 @@ func TestBoundaryDistance(t *testing.T) {
 	tab, _ := id.table(bg)
 	const x0, y0, s = 106.5, 29.5, 1.0 / 128
 	p := orb.Point{x0 + 1.5*s, y0 + 1.5*s}
-	got := tab.boundaryDistanceM(p, tab.ftzI, 1e4)
+	got := tab.boundaryDistanceM(p, tab.ftzLo, tab.ftzHi, 1e4)
 	// brute force: geodesic distance to the nearest point of FTZ part 1's edge (east edge, same latitude)
 	want := geo.DistanceM(p, orb.Point{x0 + 2.5*s, p[1]})
 	if math.Abs(got-want) > 0.5 {
@@ -434,7 +440,6 @@ func TestBoundaryDistance(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	for _, o := range []Options{
 		{UncertaintyM: map[geo.Precision]float64{geo.PrecisionRoad: -1}},
-		{MaxCells: 10},
 		{Rules: &RuleSet{Version: 2}},
 	} {
 		if err := o.Validate(); err == nil {
@@ -455,5 +460,40 @@ func TestEmptyIndex(t *testing.T) {
 	res, err := id.Identify(bg, orb.Point{106, 29})
 	if err != nil || len(res.Zones) != 0 || res.InFTZ != Outside {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// TestOneZoneTable: zone membership has one home. The Identifier reads the
+// index's zone table (no second accelerator), and its grid for a point is
+// the GridID the index gives an entity there.
+func TestOneZoneTable(t *testing.T) {
+	idx, zones := syntheticIndex(t)
+	id := newIdentifier(t, idx, Options{})
+	tab, err := id.table(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zt, err := idx.Snapshot().ZoneTable(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.ZoneTable != zt {
+		t.Fatal("zoneid built a zone table of its own")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	b := layerBound(zones, "").Pad(0.002)
+	for k := 0; k < 2000; k++ {
+		p := randIn(r, b)
+		res, err := id.Identify(bg, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if res.Grid != nil {
+			want = res.Grid.ID
+		}
+		if g := idx.Snapshot().GridAt(p); g != want {
+			t.Fatalf("%v: index grid %q, zoneid grid %q", p, g, want)
+		}
 	}
 }
