@@ -110,10 +110,21 @@ type Store struct {
 	be   Backend
 	opts Options
 
-	mu     sync.Mutex
-	last   uint64        // guarded by the index's writer lock (set in ahead) and mu
-	notify chan struct{} // closed and replaced on every commit
-	closed bool
+	id   string // the store's identity (ties a snapshot to it)
+	from string // where New loaded the state from
+
+	mu          sync.Mutex
+	last        uint64        // guarded by the index's writer lock (set in ahead) and mu
+	lastVersion uint64        // the index version the last commit produced
+	notify      chan struct{} // closed and replaced on every commit
+	closed      bool
+
+	snapMu  sync.Mutex // one snapshot writer at a time
+	snapSeq uint64     // the seq of the last snapshot written or read
+	stop    chan struct{}
+	done    chan struct{}
+
+	closeOnce sync.Once
 }
 
 // New ties the backend to the index: it loads every stored feature into ix
@@ -135,24 +146,77 @@ func New(ctx context.Context, ix *geo.Index, be Backend, opts Options) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	b := ix.Batch()
-	n := 0
-	err = be.Load(ctx, func(layer geo.Layer, v any) error {
-		n++
-		if err := b.Upsert(v); err != nil {
-			return fmt.Errorf("%w: stored %s feature: %v", ErrCorrupt, layer, err)
-		}
-		return nil
-	})
+	id, err := ensureStoreID(ctx, be)
 	if err != nil {
 		return nil, err
+	}
+	start := time.Now()
+	s := &Store{ix: ix, be: be, opts: opts, id: id, last: last, notify: make(chan struct{})}
+	b := ix.Batch()
+	from := "store"
+	if opts.SnapshotPath != "" {
+		seq, ok, err := loadSnapshot(ctx, opts.SnapshotPath, id, last, be, b)
+		switch {
+		case err != nil:
+			opts.Logger.Warn("snapshot not used, loading from the store", "path", opts.SnapshotPath, "err", err)
+			b = ix.Batch()
+		case ok:
+			from, s.snapSeq = fmt.Sprintf("snapshot at seq %d + %d changes", seq, last-seq), seq
+		}
+	}
+	n := b.Len()
+	if from == "store" {
+		err = be.Load(ctx, func(layer geo.Layer, v any) error {
+			n++
+			if err := b.Upsert(v); err != nil {
+				return fmt.Errorf("%w: stored %s feature: %v", ErrCorrupt, layer, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if n > 0 {
 		b.Commit()
 	}
-	opts.Logger.Info("store loaded", "features", n, "seq", last, "took", time.Since(start).Round(time.Millisecond))
-	return &Store{ix: ix, be: be, opts: opts, last: last, notify: make(chan struct{})}, nil
+	s.lastVersion, s.from = ix.Snapshot().Version(), from
+	opts.Logger.Info("store loaded", "features", n, "seq", last, "from", from, "took", time.Since(start).Round(time.Millisecond))
+	if opts.SnapshotPath != "" {
+		s.stop, s.done = make(chan struct{}), make(chan struct{})
+		go s.snapshotLoop()
+	}
+	return s, nil
+}
+
+// snapshotLoop writes a snapshot once SnapshotEvery changes have been
+// committed since the last one.
+func (s *Store) snapshotLoop() {
+	defer close(s.done)
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if s.Seq()-s.snapSeqNow() < uint64(s.opts.SnapshotEvery) {
+			continue
+		}
+		start := time.Now()
+		if err := s.WriteSnapshot(context.Background()); err != nil {
+			s.opts.Logger.Warn("snapshot not written", "err", err)
+			continue
+		}
+		s.opts.Logger.Info("snapshot written", "seq", s.snapSeqNow(), "took", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+func (s *Store) snapSeqNow() uint64 {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	return s.snapSeq
 }
 
 // Open opens (or creates) the embedded GeoPackage store at path (":memory:"
@@ -162,6 +226,9 @@ func Open(ctx context.Context, path string, ix *geo.Index, opts Options) (*Store
 	if err != nil {
 		return nil, err
 	}
+	if opts.SnapshotPath == "" && path != ":memory:" {
+		opts.SnapshotPath = path + ".snapshot"
+	}
 	st, err := New(ctx, ix, be, opts)
 	if err != nil {
 		be.Close()
@@ -169,6 +236,10 @@ func Open(ctx context.Context, path string, ix *geo.Index, opts Options) (*Store
 	}
 	return st, nil
 }
+
+// LoadedFrom says where the state was loaded from when the store opened:
+// "store" (every row of the backend) or "snapshot at seq N + M changes".
+func (s *Store) LoadedFrom() string { return s.from }
 
 // Index returns the index the store writes to.
 func (s *Store) Index() *geo.Index { return s.ix }
@@ -190,8 +261,22 @@ func (s *Store) Seq() uint64 {
 // be seeded).
 func (s *Store) Empty() bool { return s.Seq() == 0 }
 
-// Close closes the backend. Writes after Close fail with ErrClosed.
+// Close writes a last snapshot (when the store keeps one and changes were
+// made since the last) and closes the backend. Writes after Close fail
+// with ErrClosed.
 func (s *Store) Close() error {
+	var first bool
+	s.closeOnce.Do(func() { first = true })
+	if !first {
+		return nil
+	}
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+		if err := s.WriteSnapshot(context.Background()); err != nil {
+			s.opts.Logger.Warn("snapshot not written on close", "err", err)
+		}
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -313,6 +398,9 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 	}
 	if len(cs.Changes) == 0 {
 		res.Seq = last
+		s.mu.Lock()
+		s.lastVersion = cs.Version
+		s.mu.Unlock()
 		return nil
 	}
 	now := time.Now().UTC()
@@ -348,7 +436,7 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	s.mu.Lock()
-	s.last = seq
+	s.last, s.lastVersion = seq, cs.Version
 	close(s.notify)
 	s.notify = make(chan struct{})
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -112,8 +113,22 @@ func TestRoundTripAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// the rows alone (no snapshot) give the same state as the snapshot
+	ixRows, _ := geo.New(geo.Options{})
+	stRows, err := store.Open(ctx, path, ixRows, store.Options{NoSnapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stRows.LoadedFrom() != "store" || !reflect.DeepEqual(state(t, ixRows.Snapshot()), want) {
+		t.Fatalf("state from the rows (%s) differs", stRows.LoadedFrom())
+	}
+	stRows.Close()
+
 	st2, ix2 := openStore(t, path)
 	defer st2.Close()
+	if !strings.HasPrefix(st2.LoadedFrom(), "snapshot") {
+		t.Fatalf("loaded from %q after a clean close, want the snapshot", st2.LoadedFrom())
+	}
 	if st2.Seq() != seq {
 		t.Fatalf("seq after restart %d, want %d", st2.Seq(), seq)
 	}
@@ -423,4 +438,86 @@ func FuzzDecodeBulk(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSnapshotPlusChangeLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "snap.gpkg")
+	st, ix := openStore(t, path)
+	ds, err := demo.Generate(demo.Options{Entities: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch, _ := geo.New(geo.Options{})
+	if err := ds.Load(scratch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Import(ctx, "import", scratch.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.WriteSnapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// after the snapshot: a put, a patch, a delete, a zone that re-grids
+	e := entity(3, 106.55, 29.6)
+	writes := [][]store.Write{
+		{{Layer: geo.LayerEntities, ID: e.ID, Feature: &e}},
+		{{Layer: geo.LayerEntities, ID: ds.Entities[0].ID}},
+		{{Layer: geo.LayerZones, ID: "grid-x", Feature: &geo.Zone{ID: "grid-x", Layer: "grid", Name: "x", Geometry: orb.MultiPolygon{square(106.54, 29.59, 0.03)}}}},
+	}
+	for _, w := range writes {
+		if _, err := st.Apply(ctx, "w", w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := st.Patch(ctx, "w", geo.LayerEntities, ds.Entities[1].ID, []byte(`{"properties":{"name":"改名"}}`), 0, geo.LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := state(t, ix.Snapshot())
+	// a second process opens the file while the first never closed it (a crash)
+	ix2, _ := geo.New(geo.Options{})
+	st2, err := store.Open(ctx, path, ix2, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(st2.LoadedFrom(), "snapshot") {
+		t.Fatalf("loaded from %q, want the snapshot", st2.LoadedFrom())
+	}
+	got := state(t, ix2.Snapshot())
+	if !reflect.DeepEqual(got, want) {
+		n := 0
+		for k, v := range want {
+			if got[k] != v && n < 3 {
+				t.Errorf("%s:\n got %s\nwant %s", k, got[k], v)
+				n++
+			}
+		}
+		t.Fatalf("snapshot + change log: %d features, want %d", len(got), len(want))
+	}
+	st2.Close()
+	st.Close()
+	// a truncated snapshot is refused: the state comes from the rows
+	if err := os.Truncate(path+".snapshot", 5000); err != nil {
+		t.Fatal(err)
+	}
+	ix5, _ := geo.New(geo.Options{})
+	st5, err := store.Open(ctx, path, ix5, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st5.LoadedFrom() != "store" || !reflect.DeepEqual(state(t, ix5.Snapshot()), want) {
+		t.Fatalf("after a truncated snapshot: loaded from %s", st5.LoadedFrom())
+	}
+	st5.Close()
+	// a snapshot of another store is refused: the state comes from the rows
+	other := filepath.Join(t.TempDir(), "other.gpkg")
+	st3, _ := openStore(t, other)
+	st3.Close()
+	b, _ := os.ReadFile(path + ".snapshot")
+	os.WriteFile(other+".snapshot", b, 0o644)
+	st4, ix4 := openStore(t, other)
+	defer st4.Close()
+	if st4.LoadedFrom() != "store" || ix4.Snapshot().Counts().Entities != 0 {
+		t.Fatalf("another store's snapshot was used: %s", st4.LoadedFrom())
+	}
 }

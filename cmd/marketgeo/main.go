@@ -136,7 +136,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	restoreGC := loadGC()
 	st, err := openStore(context.Background(), idx, cfg, log)
+	restoreGC()
 	if err != nil {
 		return err
 	}
@@ -234,21 +236,28 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// loadGC collects less often while a load builds a large heap of
+// long-lived objects (the process's choice, not the library's); the
+// function it returns restores the setting and returns what the load no
+// longer needs to the system, in the background. Loads may nest.
+func loadGC() func() {
+	old := debug.SetGCPercent(-1)
+	if old >= 0 && old < 400 {
+		debug.SetGCPercent(400)
+	} else {
+		debug.SetGCPercent(old) // GOGC set higher or off by the user: keep it
+	}
+	return func() {
+		debug.SetGCPercent(old)
+		go debug.FreeOSMemory()
+	}
+}
+
 // loadData fills idx with the embedded demo region (dataDir == "") or the
 // files of dataDir, logging what each file loaded and rejected.
 func loadData(idx *geo.Index, dataDir, inCRS string, strict bool, log *slog.Logger) error {
 	start := time.Now()
-	// A load builds a large heap of long-lived objects in one go: collect
-	// less often while it runs (the process's choice, not the library's),
-	// then return what the load no longer needs to the system, in the
-	// background: the index is ready to serve already.
-	if old := debug.SetGCPercent(-1); old >= 0 && old < 400 {
-		debug.SetGCPercent(400)
-		defer debug.SetGCPercent(old)
-	} else {
-		debug.SetGCPercent(old) // GOGC set higher or off by the user: keep it
-	}
-	defer func() { go debug.FreeOSMemory() }()
+	defer loadGC()()
 	if dataDir == "" {
 		ds, err := demo.Generate(demo.Options{})
 		if err != nil {

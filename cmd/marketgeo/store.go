@@ -108,6 +108,13 @@ func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *
 		}
 	}
 	log.Info("imported into the store", "changes", res.Changes, "seq", res.Seq, "took", time.Since(t).Round(time.Millisecond))
+	// the next start reads the snapshot rather than every row
+	t = time.Now()
+	if err := st.WriteSnapshot(ctx); err != nil {
+		log.Warn("snapshot not written", "err", err)
+	} else {
+		log.Info("snapshot written", "took", time.Since(t).Round(time.Millisecond))
+	}
 	return st, nil
 }
 
