@@ -51,5 +51,8 @@
 //		fmt.Println(h.Layer, h.ID, h.Name, h.Match, h.Score)
 //	}
 //
+//	// the feature a person means by a place name, to look around it
+//	at, err := s.Place(ctx, "人和中学", nil) // places first, then buildings and entities
+//
 // Index is safe for concurrent use by any number of goroutines.
 package search

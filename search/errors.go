@@ -15,4 +15,6 @@ var (
 	ErrClosed = errors.New("search: index closed")
 	// ErrInvalidOptions: an option is out of range.
 	ErrInvalidOptions = errors.New("search: invalid options")
+	// ErrNoPlace: Index.Place found no place, building or entity for the text.
+	ErrNoPlace = errors.New("search: no place, building or entity matches")
 )

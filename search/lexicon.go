@@ -494,7 +494,7 @@ func (p *pyIndex) shortest(lx *lexicon, ranges [][2]int, n int, f *candFilter, k
 // written since the lexicon was built are checked directly. mu is
 // read-held.
 func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy, walk bool) []string {
-	lx := ix.lex
+	lx := ix.gen.lex
 	if lx == nil {
 		return nil
 	}
@@ -534,8 +534,8 @@ func (ix *Index) lexKeys(m *matcher, q Query, n int, fuzzy, walk bool) []string 
 		}
 	}
 	// Docs written since the lexicon was built.
-	for _, d := range ix.extra {
-		if ix.docs[d.key] != d || !f.ok(d) {
+	for _, d := range ix.gen.extra {
+		if !ix.docs.current(d) || !f.ok(d) {
 			continue
 		}
 		if extraMatches(d, m, unis, bigrams, fuzzy, walk, lx.chars != nil) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -151,8 +150,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 }
 
 // nearbyCenter returns the centre of a nearby query: lon= and lat=, or the
-// best search hit for place= (places first, then buildings and entities),
-// with the center member describing it. lon/lat given with place rank the
+// feature search.Index.Place resolves place= to (its placing policy), with
+// the center member describing it. lon/lat given with place rank the
 // candidates by distance.
 func (s *Server) nearbyCenter(r *http.Request, c crs.CRS) (orb.Point, map[string]any, error) {
 	place := strings.TrimSpace(r.URL.Query().Get("place"))
@@ -171,18 +170,9 @@ func (s *Server) nearbyCenter(r *http.Request, c crs.CRS) (orb.Point, map[string
 	if err != nil {
 		return orb.Point{}, nil, err
 	}
-	var best *search.Hit
-	for _, layers := range [][]geo.Layer{{geo.LayerPlaces}, {geo.LayerBuildings, geo.LayerEntities}} {
-		hits, err := idx.Search(r.Context(), search.Query{Text: place, Layers: layers, Limit: 1, Center: near})
-		if err != nil {
-			return orb.Point{}, nil, err
-		}
-		if len(hits) > 0 && (best == nil || hits[0].Score > best.Score) {
-			best = &hits[0]
-		}
-	}
-	if best == nil {
-		return orb.Point{}, nil, &placeNotFoundError{place: place}
+	best, err := idx.Place(r.Context(), place, near)
+	if err != nil {
+		return orb.Point{}, nil, err
 	}
 	loc := best.Feature.Location()
 	out := project(loc, c).(orb.Point)
@@ -195,11 +185,3 @@ func (s *Server) nearbyCenter(r *http.Request, c crs.CRS) (orb.Point, map[string
 		"match":    best.Match,
 	}, nil
 }
-
-// placeNotFoundError is the 404 of nearby?place= when nothing matches.
-type placeNotFoundError struct{ place string }
-
-func (e *placeNotFoundError) Error() string {
-	return fmt.Sprintf("no place, building or entity matches place=%q", e.place)
-}
-func (e *placeNotFoundError) Unwrap() error { return errNotFound }

@@ -1,0 +1,165 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+)
+
+// rebuild builds a new generation from docs, then swaps it in after
+// replaying the keys written meanwhile. ix.build.running is set by the
+// caller. A cancelled ctx stops the build (the old generation, if any,
+// stays).
+func (ix *Index) rebuild(ctx context.Context) {
+	start := time.Now()
+	ix.mu.RLock()
+	docs := make([]*doc, 0, len(ix.docs.byKey))
+	for _, d := range ix.docs.byKey {
+		docs = append(docs, d)
+	}
+	ix.mu.RUnlock()
+	slices.SortFunc(docs, func(a, b *doc) int { return strings.Compare(a.key, b.key) })
+	gen, err := ix.newGeneration(ctx, docs)
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.build.running = false
+	touched := ix.build.touched
+	ix.build.touched = nil
+	if err == nil && !ix.closed {
+		err = gen.replay(touched, ix.docs, ix.builder)
+	}
+	if err != nil || ix.closed {
+		gen.close()
+		if err != nil {
+			ix.build.err = err
+		}
+		return
+	}
+	old := ix.gen
+	ix.gen = gen
+	ix.build.updates = 0
+	ix.build.count++
+	ix.build.dur = time.Since(start)
+	if !ix.build.ready {
+		ix.build.ready = true
+		close(ix.readyCh)
+	}
+	old.close()
+}
+
+// newGeneration builds the Bleve index of docs and, beside it, the
+// exact-name map and the lexicon of the same docs. It takes no lock.
+func (ix *Index) newGeneration(ctx context.Context, docs []*doc) (generation, error) {
+	gen := generation{exact: exactMap{}}
+	sideDone := make(chan struct{})
+	go func() {
+		defer close(sideDone)
+		for _, d := range docs {
+			gen.exact.add(d)
+		}
+		gen.lex = buildLexicon(docs, ix.opts.CJK == CJKBigramUnigram)
+	}()
+	gen.stop = addrStopTerms(docs)
+	bi, err := ix.buildBleve(ctx, docs, gen.stop)
+	<-sideDone
+	gen.bi = bi
+	return gen, err
+}
+
+// replay brings a new generation up to date with the keys written while
+// it was built: their current docs, or their deletion.
+func (gen *generation) replay(touched map[string]struct{}, docs docSet, b *docBuilder) error {
+	if len(touched) == 0 {
+		return nil
+	}
+	batch := gen.bi.NewBatch()
+	for key := range touched {
+		if d, ok := docs.byKey[key]; ok {
+			gen.add(batch, b, d)
+		} else {
+			batch.Delete(key)
+		}
+	}
+	return gen.bi.Batch(batch)
+}
+
+// close releases the generation's Bleve index, if any.
+func (gen *generation) close() {
+	if gen.bi != nil {
+		_ = gen.bi.Close()
+	}
+}
+
+func (ix *Index) buildBleve(ctx context.Context, docs []*doc, stop stopSet) (bleve.Index, error) {
+	bi, err := bleve.NewUsing("", ix.mapping, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("search: create bleve index: %w", err)
+	}
+	// Batches are submitted by several goroutines: Bleve analyses a batch
+	// on its analysis workers but builds the batch's segment in the calling
+	// goroutine, so one submitter leaves the other cores idle.
+	var (
+		wg       sync.WaitGroup
+		errMu    sync.Mutex
+		firstErr error
+		next     = make(chan []*doc)
+	)
+	for w := 0; w < buildWorkers(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunk := range next {
+				b := bi.NewBatch()
+				for _, d := range chunk {
+					_ = b.IndexAdvanced(ix.builder.document(d, stop))
+				}
+				if err := bi.Batch(b); err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("search: index batch: %w", err)
+					}
+					errMu.Unlock()
+				}
+			}
+		}()
+	}
+	// Each batch becomes one segment, never merged (in memory, scorch
+	// merges nothing): a large index gets larger batches, so that a query
+	// visits about 4 segments per build worker (8 at 1M on 2 cores, not
+	// 50), while a small one still keeps every worker busy.
+	size := max(ix.opts.BatchSize, (len(docs)+4*buildWorkers()-1)/(4*buildWorkers()))
+	for i := 0; i < len(docs) && ctx.Err() == nil; i += size {
+		next <- docs[i:min(i+size, len(docs))]
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil && firstErr == nil {
+		firstErr = fmt.Errorf("search: build stopped: %w", err)
+	}
+	if firstErr != nil {
+		_ = bi.Close()
+		return nil, firstErr
+	}
+	return bi, nil
+}
+
+// buildWorkers is the number of goroutines that derive documents and
+// submit batches while building.
+func buildWorkers() int {
+	return max(2, min(runtime.GOMAXPROCS(0), 8))
+}
+
+// add indexes d, written since the generation was built, into batch (of
+// gen.bi) and into the side structures.
+func (gen *generation) add(batch *bleve.Batch, b *docBuilder, d *doc) {
+	_ = batch.IndexAdvanced(b.document(d, gen.stop))
+	gen.exact.add(d)
+	gen.extra = append(gen.extra, d)
+}
