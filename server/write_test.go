@@ -430,3 +430,39 @@ func TestChangeStream(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// brokenDisk is a backend whose commits fail, like a full disk.
+type brokenDisk struct{ store.Backend }
+
+func (brokenDisk) Commit(context.Context, []store.Record) error {
+	return fmt.Errorf("disk I/O error: database or disk is full")
+}
+
+func TestWriteOnBrokenDiskAnswers503(t *testing.T) {
+	ctx := context.Background()
+	be, err := store.OpenSQLite(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := geo.New(geo.Options{})
+	st, err := store.New(ctx, idx, brokenDisk{be}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := New(Deps{Index: idx, Store: st}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := validUSCC(5)
+	rec, body := send(h, "PUT", "/api/v1/entities/"+id, entityJSON(id, "重庆磁盘满有限公司", "", 106.5, 29.6), nil)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(fmt.Sprint(body["error"]), "cannot write durably") {
+		t.Fatalf("%d %s", rec.Code, rec.Body.String())
+	}
+	if r, _ := send(h, "GET", "/api/v1/entities/"+id, "", nil); r.Code != 404 {
+		t.Fatalf("the failed write is visible: %d", r.Code)
+	}
+	if r, _ := send(h, "GET", "/api/v1/nearby?lon=106.5&lat=29.6&radius=100", "", nil); r.Code != 200 {
+		t.Fatalf("reads stopped: %d", r.Code)
+	}
+}
