@@ -164,3 +164,49 @@ func BenchmarkParseP99(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompareP99 measures Compare with the embedded compare model and
+// with the rules alone over pairs of the bench addresses and long map-style
+// pairs, and reports the p50/p99 latency per call (issue 14: compare <
+// 200 µs p99 on one core).
+func BenchmarkCompareP99(b *testing.B) {
+	var pairs [][2]string
+	for i := range benchAddrs {
+		pairs = append(pairs, [2]string{benchAddrs[i], benchAddrs[(i+1)%len(benchAddrs)]}, [2]string{benchAddrs[i], benchAddrs[i]})
+	}
+	pairs = append(pairs,
+		[2]string{"江苏省南京市雨花台区西善桥街道邱村71号西善花苑万福园(万福园)2栋", "岱山中路西善花苑万福园西门万福园2号楼"},
+		[2]string{"河南省郑州市二七区嵩山路街道办事处航海中路179号附6号公安局家属院多层4号楼四单元", "航海路179号附6号郑州市公安局家属院(东1门)"},
+		[2]string{"向阳路劳动路十字新乡市中医院西临健民中医馆楼上三楼", "向阳路511号新乡市中医院门诊楼"},
+		[2]string{"广东省深圳市宝安区沙井沙三上下围创业工业园0栋一楼", "沙井街道沙三上下围创业工业园(北门)"},
+		[2]string{"江苏省南京市秦淮区五老村街道中山南路122号南京地铁1号线新街口站站台", "中山南路122号大洋百货(新街口店)F7层收银台(大洋百货新街口店)"})
+	for _, mode := range []struct {
+		name    string
+		noModel bool
+	}{{"model", false}, {"rules", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			p, err := NewParser(Options{NoCompareModel: mode.noModel})
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = p.Compare(pairs[0][0], pairs[0][1]) // decode the model outside the timing
+			lat := make([]time.Duration, 0, 1<<16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				pr := pairs[i%len(pairs)]
+				t0 := time.Now()
+				_ = p.Compare(pr[0], pr[1])
+				if len(lat) < cap(lat) {
+					lat = append(lat, time.Since(t0))
+				}
+			}
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
+}

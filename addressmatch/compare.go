@@ -560,13 +560,28 @@ func diffFields(a, b *fields) []FieldDiff {
 
 // Compare compares two addresses. Both are normalised and parsed first.
 // It is safe for concurrent use.
+//
+// With a learned compare model (the embedded one, or Options.CompareModel;
+// off with Options.NoModel or Options.NoCompareModel) the label is the
+// model's, over the features of the rules' comparison, except that a road or
+// road-number conflict still vetoes match. The level is the rules', kept
+// consistent with the label; the score lies in the label's band (match ≥
+// 0.7, partial in [0.35, 0.7), none < 0.35).
 func (p *Parser) Compare(a, b string) Result {
-	ea, eb := p.entityOf(a), p.entityOf(b)
-	fa, fb := &ea.f, &eb.f
-	lvl, score := compareFields(fa, fb)
-	label, elvl, _ := p.compareEntities(&ea, &eb, lvl)
-	score = entityScore(label, elvl, score)
-	return Result{Label: label, Level: elvl, Score: score, Diff: diffFields(fa, fb)}
+	m := p.cmp.model()
+	if m == nil {
+		ea, eb := p.entityOf(a), p.entityOf(b)
+		fa, fb := &ea.f, &eb.f
+		lvl, score := compareFields(fa, fb)
+		label, elvl, _ := p.compareEntities(&ea, &eb, lvl)
+		score = entityScore(label, elvl, score)
+		return Result{Label: label, Level: elvl, Score: score, Diff: diffFields(fa, fb)}
+	}
+	f := p.cmp.feats.Get().(*pairFeats)
+	ea, eb, _, _, rl, rlvl, why := p.comparePair(a, b, f)
+	pr := softmax(m.predict(f))
+	p.cmp.feats.Put(f)
+	return modelResult(&ea, &eb, rl, rlvl, why, pr)
 }
 
 // compareWhy is Compare with the rule that decided (for tuning).

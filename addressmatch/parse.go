@@ -130,6 +130,16 @@ type Options struct {
 	// ParseModel, when not nil, is used instead of the embedded model (for
 	// evaluation and retraining). Ignored when NoModel is set.
 	ParseModel *ParseModel
+	// NoCompareModel turns the learned compare model off: Compare labels
+	// pairs with the rules alone. Default false: the model embedded in the
+	// package (model/compare.bin.gz, see model/PROVENANCE.md; learned from
+	// CC BY-NC 4.0 data) labels the pairs when it is present. NoModel turns
+	// both models off.
+	NoCompareModel bool
+	// CompareModel, when not nil, is used instead of the embedded compare
+	// model (for evaluation and retraining). Ignored when NoModel or
+	// NoCompareModel is set.
+	CompareModel *CompareModel
 }
 
 // DefaultOptions returns the default options.
@@ -171,6 +181,7 @@ type Parser struct {
 	maxRunes  int
 	plainDash bool
 	models    *modelSet // nil: rules alone
+	cmp       *cmpModel // nil: Compare on the rules alone
 }
 
 // NewParser builds a parser with the embedded administrative dictionary.
@@ -192,6 +203,9 @@ func NewParser(opts Options) (*Parser, error) {
 		p.models = &modelSet{fixed: opts.ParseModel}
 	default:
 		p.models = &modelSet{}
+	}
+	if !opts.NoModel && !opts.NoCompareModel {
+		p.cmp = newCmpModel(opts.CompareModel)
 	}
 	add := func(l Label, words string) {
 		for _, w := range strings.Fields(words) {

@@ -3,9 +3,11 @@
 // (CCKS 2021 / GeoGLUE; see ../shared/data/address-dev/README.md).
 //
 //	addresseval parse   [-rules | -model M | -train T.jsonl] FILE.jsonl
-//	addresseval compare [-rules] FILE.jsonl
+//	addresseval compare [-rules | -cmodel M | -ctrain T.jsonl] FILE.jsonl
 //	addresseval kfold-parse [-k 5] FILE.jsonl
+//	addresseval kfold-compare [-k 5] FILE.jsonl
 //	addresseval train-parse -out M FILE.jsonl
+//	addresseval train-compare -out M FILE.jsonl
 //
 // parse prints span micro-F1 and per-label F1; compare prints macro-F1 over
 // match/partial/none and the confusion matrix. By default the parser uses
@@ -16,6 +18,15 @@
 // train-parse writes the model that addressmatch embeds
 // (addressmatch/model/parse.bin.gz); -seed and -epochs (defaults 1 and 8)
 // make it reproducible bit for bit.
+//
+// compare scores the embedded compare model by default; -rules scores the
+// rules alone, -cmodel a compare model file, -ctrain a model trained on
+// T.jsonl first (train → dev). kfold-compare splits FILE into k folds by
+// the sha1 of the query id (all candidates of a query stay in one fold),
+// trains on k-1 and scores the held fold, beside the rules on the same
+// pairs. train-compare writes the compare model that addressmatch embeds
+// (addressmatch/model/compare.bin.gz); -seed, -cepochs, -cmincount, -l2 and
+// -rate make it reproducible bit for bit.
 //
 // Parse records carry "text" and "spans" ([label, text, start, end) in code
 // points); compare records carry "a", "b", "label" and "qid". Report only figures measured on
@@ -46,9 +57,11 @@ func main() {
 
 const usage = `usage:
   addresseval parse   [-rules | -model M | -train T.jsonl] FILE.jsonl
-  addresseval compare [-rules] FILE.jsonl
+  addresseval compare [-rules | -cmodel M | -ctrain T.jsonl] FILE.jsonl
   addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] FILE.jsonl
-  addresseval train-parse [-seed 1] [-epochs 8] -out M FILE.jsonl`
+  addresseval kfold-compare [-k 5] [-seed 1] [-cepochs 12] FILE.jsonl
+  addresseval train-parse [-seed 1] [-epochs 8] -out M FILE.jsonl
+  addresseval train-compare [-seed 1] [-cepochs 12] -out M FILE.jsonl`
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -64,7 +77,14 @@ func run(args []string, out io.Writer) error {
 	outFile := fs.String("out", "", "model file to write")
 	minCount := fs.Int("mincount", 2, "drop features seen in fewer training lines")
 	dump := fs.Bool("dump", false, "print the lines the parser gets wrong (gold, then predicted)")
-	only := fs.Int("folds", 0, "kfold-parse: run only the first N folds (0: all)")
+	only := fs.Int("folds", 0, "kfold-parse, kfold-compare: run only the first N folds (0: all)")
+	cmodelFile := fs.String("cmodel", "", "compare model file to score instead of the embedded one")
+	ctrainFile := fs.String("ctrain", "", "train a compare model on this JSONL first, then score")
+	cepochs := fs.Int("cepochs", 0, "compare training epochs (0: the package default)")
+	cminCount := fs.Int("cmincount", 0, "compare: drop features seen in fewer training pairs (0: the package default)")
+	l2 := fs.Float64("l2", 0, "compare: L2 penalty (0: the package default)")
+	rate := fs.Float64("rate", 0, "compare: AdaGrad rate (0: the package default)")
+	mw := fs.Float64("mw", 0, "compare: weight of the match class in the loss (0: the package default)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -72,6 +92,7 @@ func run(args []string, out io.Writer) error {
 		return errors.New(usage)
 	}
 	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount}
+	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw}
 	// the rules alone: the base of every trained model
 	ruleOpts := addressmatch.DefaultOptions()
 	ruleOpts.NoModel = true
@@ -105,6 +126,30 @@ func run(args []string, out io.Writer) error {
 		}
 		opts.ParseModel = m
 	}
+	switch {
+	case *rules:
+	case *cmodelFile != "":
+		f, err := os.Open(*cmodelFile)
+		if err != nil {
+			return fmt.Errorf("compare model: %w", err)
+		}
+		m, err := addressmatch.ReadCompareModel(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("compare model %s: %w", *cmodelFile, err)
+		}
+		opts.CompareModel = m
+	case *ctrainFile != "":
+		recs, err := readJSONL[matchRecord](*ctrainFile)
+		if err != nil {
+			return err
+		}
+		m, err := rp.TrainCompareModel(pairs(recs), copts)
+		if err != nil {
+			return fmt.Errorf("train compare: %w", err)
+		}
+		opts.CompareModel = m
+	}
 	p, err := addressmatch.NewParser(opts)
 	if err != nil {
 		return fmt.Errorf("parser: %w", err)
@@ -130,8 +175,77 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if on, err := p.CompareModelStatus(); err != nil {
+			return fmt.Errorf("embedded compare model: %w", err)
+		} else if !on {
+			fmt.Fprintln(out, "(compare: rules alone)")
+		}
 		c := scoreCompare(p, recs)
 		c.print(out, fmt.Sprintf("compare %s (%d pairs)", fs.Arg(0), len(recs)))
+	case "kfold-compare":
+		recs, err := readJSONL[matchRecord](fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if *k < 2 {
+			return errors.New("-k must be at least 2")
+		}
+		model, base := confusion{}, confusion{}
+		for f := 0; f < *k; f++ {
+			if *only > 0 && f >= *only {
+				break
+			}
+			var train, test []matchRecord
+			for _, r := range recs {
+				if fold(r.QID, *k) == f {
+					test = append(test, r)
+				} else {
+					train = append(train, r)
+				}
+			}
+			m, err := rp.TrainCompareModel(pairs(train), copts)
+			if err != nil {
+				return fmt.Errorf("fold %d: %w", f, err)
+			}
+			mo := addressmatch.DefaultOptions()
+			mo.CompareModel = m
+			mp, err := addressmatch.NewParser(mo)
+			if err != nil {
+				return fmt.Errorf("parser: %w", err)
+			}
+			ms, bs := scoreCompare(mp, test), scoreCompare(rp, test)
+			mf, _ := ms.macroF1()
+			bf, _ := bs.macroF1()
+			fmt.Fprintf(out, "fold %d: %d held-out pairs, model %.4f, rules %.4f (%d features)\n", f, len(test), mf, bf, m.Features())
+			model.add(ms)
+			base.add(bs)
+		}
+		base.print(out, fmt.Sprintf("rules alone, the same held-out pairs (%d)", len(recs)))
+		model.print(out, fmt.Sprintf("model, %d-fold held-out by query (%d pairs)", *k, len(recs)))
+	case "train-compare":
+		if *outFile == "" {
+			return errors.New("train-compare needs -out")
+		}
+		recs, err := readJSONL[matchRecord](fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		m, err := rp.TrainCompareModel(pairs(recs), copts)
+		if err != nil {
+			return fmt.Errorf("train compare: %w", err)
+		}
+		f, err := os.Create(*outFile)
+		if err != nil {
+			return fmt.Errorf("write compare model: %w", err)
+		}
+		if _, err := m.WriteTo(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write compare model: %w", err)
+		}
+		fmt.Fprintf(out, "wrote %s: %d features, trained on %d pairs (seed %d)\n", *outFile, m.Features(), len(recs), *seed)
 	case "kfold-parse":
 		recs, err := readJSONL[parseRecord](fs.Arg(0))
 		if err != nil {
@@ -218,6 +332,15 @@ func examples(recs []parseRecord) []addressmatch.ParseExample {
 			sp[i] = addressmatch.Span{Label: addressmatch.Label(g.Label), Start: g.Start, End: g.End}
 		}
 		out[k] = addressmatch.ParseExample{Text: r.Text, Spans: sp}
+	}
+	return out
+}
+
+// pairs converts labelled match records to compare training examples.
+func pairs(recs []matchRecord) []addressmatch.CompareExample {
+	out := make([]addressmatch.CompareExample, len(recs))
+	for k, r := range recs {
+		out[k] = addressmatch.CompareExample{A: r.A, B: r.B, Label: addressmatch.MatchLabel(r.Label)}
 	}
 	return out
 }
