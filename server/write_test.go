@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -464,5 +465,59 @@ func TestWriteOnBrokenDiskAnswers503(t *testing.T) {
 	}
 	if r, _ := send(h, "GET", "/api/v1/nearby?lon=106.5&lat=29.6&radius=100", "", nil); r.Code != 200 {
 		t.Fatalf("reads stopped: %d", r.Code)
+	}
+}
+
+// TestConcurrentWritersIfMatch: writers race to patch one entity, each
+// with the version it read; every answer is 200 or 412, the history holds
+// exactly the winners, and readers see whole states meanwhile.
+func TestConcurrentWritersIfMatch(t *testing.T) {
+	f := newWriteServer(t, ":memory:")
+	h := f.h
+	e := f.ds.Entities[3]
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	stop := make(chan struct{})
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				rec, _ := send(h, "GET", "/api/v1/entities/"+e.ID, "", nil)
+				etag := rec.Header().Get("ETag")
+				r, _ := send(h, "PATCH", "/api/v1/entities/"+e.ID, fmt.Sprintf(`{"properties":{"short_name":"w%d-%d"}}`, w, i), map[string]string{"If-Match": etag})
+				mu.Lock()
+				codes[r.Code]++
+				mu.Unlock()
+			}
+		}()
+	}
+	var rg sync.WaitGroup
+	rg.Add(1)
+	go func() {
+		defer rg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			rec, body := send(h, "GET", fmt.Sprintf("/api/v1/nearby?lon=%v&lat=%v&radius=300", e.Location[0], e.Location[1]), "", nil)
+			if rec.Code != 200 || body["features"] == nil {
+				t.Errorf("nearby during writes: %d", rec.Code)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	rg.Wait()
+	if codes[200]+codes[412] != 90 || codes[200] == 0 {
+		t.Fatalf("answers %v, want only 200 and 412", codes)
+	}
+	_, hist := send(h, "GET", "/api/v1/entities/"+e.ID+"/history?limit=1000", "", nil)
+	if vs, _ := hist["versions"].([]any); len(vs) != codes[200]+1 { // + the import
+		t.Fatalf("history has %d versions, want %d", len(vs), codes[200]+1)
 	}
 }
