@@ -118,10 +118,10 @@ func BenchmarkCheck(b *testing.B) {
 }
 
 // BenchmarkNewParser measures startup: building the parser with the embedded
-// national dictionary (budget ~300 ms).
+// national dictionary and the demo's region merged in (budget ~300 ms).
 func BenchmarkNewParser(b *testing.B) {
 	for b.Loop() {
-		if _, err := NewParser(DefaultOptions()); err != nil {
+		if _, err := NewParser(demoOpts(b, DefaultOptions())); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -140,7 +140,7 @@ func BenchmarkParseP99(b *testing.B) {
 		noModel bool
 	}{{"model", false}, {"rules", true}} {
 		b.Run(mode.name, func(b *testing.B) {
-			p, err := NewParser(Options{NoModel: mode.noModel})
+			p, err := NewParser(demoOpts(b, Options{NoModel: mode.noModel}))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -185,7 +185,7 @@ func BenchmarkCompareP99(b *testing.B) {
 		noModel bool
 	}{{"model", false}, {"rules", true}} {
 		b.Run(mode.name, func(b *testing.B) {
-			p, err := NewParser(Options{NoCompareModel: mode.noModel})
+			p, err := NewParser(demoOpts(b, Options{NoCompareModel: mode.noModel}))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -625,8 +625,9 @@ func canonicalOf(c *Components) string {
 
 var defaultParser = sync.OnceValues(func() (*Parser, error) { return NewParser(DefaultOptions()) })
 
-// DefaultParser returns a shared parser built with [DefaultOptions]. It is
-// built on first use and immutable afterwards.
+// DefaultParser returns a shared parser built with [DefaultOptions]: the
+// national divisions, no region (build a Parser with Options.Region for
+// one). It is built on first use and immutable afterwards.
 func DefaultParser() (*Parser, error) { return defaultParser() }
 
 // Compare compares two addresses with the shared default parser. See

@@ -8,7 +8,7 @@ import (
 
 // TestCompare checks the rules' comparison (the learned compare model off).
 func TestCompare(t *testing.T) {
-	p, err := NewParser(Options{NoCompareModel: true})
+	p, err := NewParser(demoOpts(t, Options{NoCompareModel: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestCompareModel(t *testing.T) {
 // TestCompareModelRoundTrip checks that a trained model writes and reads
 // back to the same bytes and the same labels.
 func TestCompareModelRoundTrip(t *testing.T) {
-	p, err := NewParser(Options{NoModel: true})
+	p, err := NewParser(demoOpts(t, Options{NoModel: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

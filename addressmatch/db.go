@@ -84,35 +84,6 @@ type CheckResult struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// DBOptions configures a [DB]. Zero values mean the defaults.
-type DBOptions struct {
-	// Parser to use; nil means a new parser with DefaultOptions.
-	Parser *Parser
-	// MaxCandidates is the number of candidates returned by Check (default 5).
-	MaxCandidates int
-	// MatchScore is the minimum score of an exact candidate for a Matched
-	// verdict (default 0.85).
-	MatchScore float64
-}
-
-// DefaultDBOptions returns the options NewDB applies for zero values: a
-// parser with DefaultOptions, 5 candidates, a match score of 0.85.
-func DefaultDBOptions() DBOptions {
-	return DBOptions{MaxCandidates: 5, MatchScore: 0.85}
-}
-
-// Validate reports whether the options are usable; its errors wrap
-// ErrInvalidOptions.
-func (o DBOptions) Validate() error {
-	if o.MaxCandidates < 0 || o.MaxCandidates > 1000 {
-		return fmt.Errorf("%w: MaxCandidates %d is outside [0, 1000]", ErrInvalidOptions, o.MaxCandidates)
-	}
-	if !(o.MatchScore >= 0 && o.MatchScore <= 1) {
-		return fmt.Errorf("%w: MatchScore %v is outside [0, 1]", ErrInvalidOptions, o.MatchScore)
-	}
-	return nil
-}
-
 type entry struct {
 	key      string
 	display  string
@@ -477,33 +448,6 @@ func (db *DB) Remove(ids ...string) error {
 	}
 	return nil
 }
-
-// RowError is one rejected CSV row.
-type RowError struct {
-	Row    int    // 1-based line number, the header being row 1
-	Field  string // column name
-	Reason string
-}
-
-// CSVError lists the rejected rows of [DB.LoadStandardCSV]. It unwraps to
-// ErrBadCSV.
-type CSVError struct{ Rows []RowError }
-
-func (e *CSVError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%v: %d bad rows", ErrBadCSV, len(e.Rows))
-	for i, r := range e.Rows {
-		if i == 5 {
-			b.WriteString("; …")
-			break
-		}
-		fmt.Fprintf(&b, "; row %d %s: %s", r.Row, r.Field, r.Reason)
-	}
-	return b.String()
-}
-
-// Unwrap returns ErrBadCSV.
-func (e *CSVError) Unwrap() error { return ErrBadCSV }
 
 // LoadStandardCSV loads a standard-address list. The first row is a header
 // naming the columns (any order, case-insensitive):
@@ -1212,24 +1156,10 @@ func (db *DB) fuzzyLocked(s string) []int32 {
 	return out
 }
 
-// Precision is the granularity of a geocoded point ([geo.Precision]).
-type Precision = geo.Precision
-
-// Geocoding precisions, finest first (see [geo.Precision]).
-const (
-	PrecisionAddress  = geo.PrecisionAddress
-	PrecisionBuilding = geo.PrecisionBuilding
-	PrecisionRoad     = geo.PrecisionRoad
-	PrecisionTown     = geo.PrecisionTown
-	PrecisionDistrict = geo.PrecisionDistrict
-	PrecisionCity     = geo.PrecisionCity
-	PrecisionNone     = geo.PrecisionNone
-)
-
 // GeocodeResult is a geocoded point.
 type GeocodeResult struct {
-	Location  orb.Point `json:"location"`
-	Precision Precision `json:"precision"`
+	Location  orb.Point     `json:"location"`
+	Precision geo.Precision `json:"precision"`
 	// Address is the matched database address for address/building precision.
 	Address string `json:"address,omitempty"`
 }
@@ -1237,19 +1167,19 @@ type GeocodeResult struct {
 // Geocode returns a point for an address: the matched (or same-building)
 // candidate's location, else the centroid of the finest parsed unit computed
 // from the database records (road, then town, district, city). Precision is
-// PrecisionNone when nothing applies. Errors as for [DB.Check]. Safe for
+// geo.PrecisionNone when nothing applies. Errors as for [DB.Check]. Safe for
 // concurrent use.
 func (db *DB) Geocode(ctx context.Context, address string) (GeocodeResult, error) {
 	res, err := db.Check(ctx, address)
 	if err != nil {
-		return GeocodeResult{Precision: PrecisionNone}, err
+		return GeocodeResult{Precision: geo.PrecisionNone}, err
 	}
 	if len(res.Candidates) > 0 && res.Candidates[0].Location != (orb.Point{}) {
 		switch res.Candidates[0].Level {
 		case LevelExact:
-			return GeocodeResult{Location: res.Candidates[0].Location, Precision: PrecisionAddress, Address: res.Candidates[0].Address}, nil
+			return GeocodeResult{Location: res.Candidates[0].Location, Precision: geo.PrecisionAddress, Address: res.Candidates[0].Address}, nil
 		case LevelSameBuilding:
-			return GeocodeResult{Location: res.Candidates[0].Location, Precision: PrecisionBuilding, Address: res.Candidates[0].Address}, nil
+			return GeocodeResult{Location: res.Candidates[0].Location, Precision: geo.PrecisionBuilding, Address: res.Candidates[0].Address}, nil
 		}
 	}
 	f := db.p.fields(&res.Components)
@@ -1264,22 +1194,22 @@ func (db *DB) Geocode(ctx context.Context, address string) (GeocodeResult, error
 	}
 	if f.road != "" {
 		if p, ok := try("r:" + f.district + "|" + f.road); ok && f.district != "" {
-			return GeocodeResult{Location: p, Precision: PrecisionRoad}, nil
+			return GeocodeResult{Location: p, Precision: geo.PrecisionRoad}, nil
 		}
 		if f.district == "" {
 			if p, ok := try("r:" + f.road); ok {
-				return GeocodeResult{Location: p, Precision: PrecisionRoad}, nil
+				return GeocodeResult{Location: p, Precision: geo.PrecisionRoad}, nil
 			}
 		}
 	}
 	if f.town != "" {
 		if p, ok := try("t:" + f.district + "|" + f.town); ok {
-			return GeocodeResult{Location: p, Precision: PrecisionTown}, nil
+			return GeocodeResult{Location: p, Precision: geo.PrecisionTown}, nil
 		}
 	}
 	if f.district != "" {
 		if p, ok := try("d:" + f.district); ok {
-			return GeocodeResult{Location: p, Precision: PrecisionDistrict}, nil
+			return GeocodeResult{Location: p, Precision: geo.PrecisionDistrict}, nil
 		}
 	}
 	city := f.admin.City
@@ -1288,8 +1218,8 @@ func (db *DB) Geocode(ctx context.Context, address string) (GeocodeResult, error
 	}
 	if city != "" {
 		if p, ok := try("c:" + city); ok {
-			return GeocodeResult{Location: p, Precision: PrecisionCity}, nil
+			return GeocodeResult{Location: p, Precision: geo.PrecisionCity}, nil
 		}
 	}
-	return GeocodeResult{Precision: PrecisionNone}, nil
+	return GeocodeResult{Precision: geo.PrecisionNone}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/internal/cntext"
 	"github.com/paulmach/orb"
 )
@@ -375,12 +376,12 @@ func TestDBCheckVerdicts(t *testing.T) {
 	// geocode
 	g, err := db.Geocode(ctx, "金开大道68号")
 	must(err)
-	if g.Precision != PrecisionAddress || g.Location[0] < 106.5 || g.Location[0] > 106.6 {
+	if g.Precision != geo.PrecisionAddress || g.Location[0] < 106.5 || g.Location[0] > 106.6 {
 		t.Errorf("geocode = %+v", g)
 	}
 	g, err = db.Geocode(ctx, "江北区港城东路500号")
 	must(err)
-	if g.Precision != PrecisionRoad {
+	if g.Precision != geo.PrecisionRoad {
 		t.Errorf("road geocode = %+v", g)
 	}
 	// remove

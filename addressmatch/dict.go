@@ -8,40 +8,26 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/geo/region"
 )
 
 //go:embed dict/*.csv dict/*.csv.gz
 var dictFS embed.FS
 
-// AdminLevel is the level of an administrative division.
-type AdminLevel int
+// AdminLevel is the level of an administrative division: [region.Level],
+// the level type of the region dictionary that addressmatch and search share.
+type AdminLevel = region.Level
 
 // Administrative levels, from coarse to fine.
 const (
-	AdminNone      AdminLevel = iota
-	AdminProvince             // 省/自治区/直辖市
-	AdminCity                 // 地级市/地区/州/盟
-	AdminDistrict             // 区/县/县级市/旗
-	AdminTown                 // 街道/镇/乡
-	AdminCommunity            // 社区/村
+	AdminNone      = region.LevelNone
+	AdminProvince  = region.LevelProvince  // 省/自治区/直辖市
+	AdminCity      = region.LevelCity      // 地级市/地区/州/盟
+	AdminDistrict  = region.LevelDistrict  // 区/县/县级市/旗
+	AdminTown      = region.LevelTown      // 街道/镇/乡
+	AdminCommunity = region.LevelCommunity // 社区/村
 )
-
-// String returns the lower-case English name of the level.
-func (l AdminLevel) String() string {
-	switch l {
-	case AdminProvince:
-		return "province"
-	case AdminCity:
-		return "city"
-	case AdminDistrict:
-		return "district"
-	case AdminTown:
-		return "town"
-	case AdminCommunity:
-		return "community"
-	}
-	return "none"
-}
 
 // adminUnit is one division of the embedded dictionary.
 type adminUnit struct {
@@ -169,50 +155,115 @@ func communityName(name string) string {
 	return name
 }
 
-// loadAdminDict parses the embedded CSV files.
-func loadAdminDict(withVillages bool) (*adminDict, error) {
+// loadAdminDict builds the dictionary: the embedded national divisions
+// (provinces, cities, counties, towns), then the units of reg merged by
+// code (nil: none), leaving reg's communities out when skipCommunities.
+func loadAdminDict(reg *region.Dict, skipCommunities bool) (*adminDict, error) {
 	d := &adminDict{names: make(map[string][]nameRef, 160000), byCode: make(map[string]int32, 60000)}
-	add := func(u adminUnit) int32 {
-		idx := int32(len(d.units))
-		d.units = append(d.units, u)
-		d.byCode[u.code] = idx
-		return idx
+	if err := d.loadNational(); err != nil {
+		return nil, err
 	}
-	var addName func(name string, idx int32, short bool)
-	addName = func(name string, idx int32, short bool) {
-		if strings.ContainsAny(name, "一二三四五六七八九十〇零两") {
-			// Compare and the DB parse normalised text, where 二七区 reads 27区
-			if nn := Normalize(name); nn != name && utf8.RuneCountInString(nn) >= 2 {
-				addName(nn, idx, short)
-			}
-		}
-		refs := d.names[name]
-		if len(refs) > 0 && refs[len(refs)-1].unit == idx {
-			return // units are added in order: a repeat is always the last ref
-		}
-		d.names[name] = append(refs, nameRef{unit: idx, short: short})
-		if n := utf8.RuneCountInString(name); n > d.maxLen {
-			d.maxLen = n
+	if reg == nil {
+		return d, nil
+	}
+	var err error
+	reg.Units(func(u region.Unit) bool {
+		err = d.merge(u, skipCommunities)
+		return err == nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: region %s: %w", ErrInvalidOptions, reg.Name(), err)
+	}
+	return d, nil
+}
+
+// add appends a unit and returns its index.
+func (d *adminDict) add(u adminUnit) int32 {
+	idx := int32(len(d.units))
+	d.units = append(d.units, u)
+	d.byCode[u.code] = idx
+	return idx
+}
+
+// addName makes name (and its normalised form, when it has Chinese
+// numerals) a name of unit idx.
+func (d *adminDict) addName(name string, idx int32, short bool) {
+	if strings.ContainsAny(name, "一二三四五六七八九十〇零两") {
+		// Compare and the DB parse normalised text, where 二七区 reads 27区
+		if nn := Normalize(name); nn != name && utf8.RuneCountInString(nn) >= 2 {
+			d.addName(nn, idx, short)
 		}
 	}
+	refs := d.names[name]
+	if len(refs) > 0 && refs[len(refs)-1].unit == idx {
+		return // a unit's names are added together: a repeat is always the last ref
+	}
+	d.names[name] = append(refs, nameRef{unit: idx, short: short})
+	if n := utf8.RuneCountInString(name); n > d.maxLen {
+		d.maxLen = n
+	}
+}
+
+// hasName reports whether name already names unit idx.
+func (d *adminDict) hasName(name string, idx int32) bool {
+	for _, r := range d.names[name] {
+		if r.unit == idx {
+			return true
+		}
+	}
+	return false
+}
+
+// addLevelNames gives unit idx its official name and the forms derived
+// from it for its level: the short forms of provinces, cities and
+// counties (广西, 渝北), and of towns 汇丰街道办事处, 汇丰街道办, 汇丰办事处
+// and the abbreviation 汇丰 (not for a functional area, nor when the
+// abbreviation reads as a road: 嵩山路街道 is not 嵩山路).
+func (d *adminDict) addLevelNames(idx int32) {
+	u := d.units[idx]
+	d.addName(u.name, idx, false)
+	var short []string
+	switch u.level {
+	case AdminProvince:
+		short = provinceShort(u.name)
+	case AdminCity:
+		short = cityShort(u.name)
+	case AdminDistrict:
+		short = districtShort(u.name)
+	case AdminTown:
+		if u.zone {
+			return
+		}
+		if base, ok := strings.CutSuffix(u.name, "街道"); ok && len([]rune(base)) >= 2 {
+			d.addName(base+"街道办事处", idx, false)
+			d.addName(base+"街道办", idx, false)
+			d.addName(base+"办事处", idx, false)
+		}
+		if s, ok := trimAny(u.name, "街道办事处", "街道", "民族乡", "镇", "乡"); ok && !endsWithRoadWord(s) {
+			short = []string{s}
+		}
+	}
+	for _, s := range short {
+		d.addName(s, idx, true)
+	}
+}
+
+// loadNational reads the embedded national divisions.
+func (d *adminDict) loadNational() error {
 	provs, err := readCSV("cn_provinces.csv")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, r := range provs {
 		if len(r) < 2 {
 			continue
 		}
 		muni := r[0] == "11" || r[0] == "12" || r[0] == "31" || r[0] == "50"
-		idx := add(adminUnit{code: r[0], name: r[1], level: AdminProvince, parent: -1, muni: muni})
-		addName(r[1], idx, false)
-		for _, s := range provinceShort(r[1]) {
-			addName(s, idx, true)
-		}
+		d.addLevelNames(d.add(adminUnit{code: r[0], name: r[1], level: AdminProvince, parent: -1, muni: muni}))
 	}
 	cities, err := readCSV("cn_cities.csv")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, r := range cities {
 		if len(r) < 3 {
@@ -225,18 +276,14 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		if pseudoCities[r[1]] {
 			// Pseudo-city: the code exists so that districts find their province,
 			// but it has no name of its own.
-			add(adminUnit{code: r[0], name: "", level: AdminCity, parent: p})
+			d.add(adminUnit{code: r[0], name: "", level: AdminCity, parent: p})
 			continue
 		}
-		idx := add(adminUnit{code: r[0], name: r[1], level: AdminCity, parent: p})
-		addName(r[1], idx, false)
-		for _, s := range cityShort(r[1]) {
-			addName(s, idx, true)
-		}
+		d.addLevelNames(d.add(adminUnit{code: r[0], name: r[1], level: AdminCity, parent: p}))
 	}
 	areas, err := readCSV("cn_areas.csv")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, r := range areas {
 		if len(r) < 4 || r[1] == "市辖区" {
@@ -246,11 +293,7 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		if !ok {
 			continue
 		}
-		idx := add(adminUnit{code: r[0], name: r[1], level: AdminDistrict, parent: p})
-		addName(r[1], idx, false)
-		for _, s := range districtShort(r[1]) {
-			addName(s, idx, true)
-		}
+		d.addLevelNames(d.add(adminUnit{code: r[0], name: r[1], level: AdminDistrict, parent: p}))
 	}
 	// Former names: most city districts were county-level cities or counties
 	// until recently (海门市 → 海门区 2020, 临安市 → 临安区 2017), and
@@ -268,14 +311,14 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		}
 		for _, alt := range []string{base + "市", base + "县"} {
 			if _, taken := d.names[alt]; !taken {
-				addName(alt, int32(idx), true)
+				d.addName(alt, int32(idx), true)
 			}
 		}
 	}
 	// All of China's 乡/镇/街道 (and town-level functional areas).
 	streets, err := readCSV("cn_streets.csv.gz")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	lastArea, lastP := "", int32(-1)
 	for _, r := range streets {
@@ -293,43 +336,62 @@ func loadAdminDict(withVillages bool) (*adminDict, error) {
 		if p < 0 {
 			continue
 		}
-		name := r[1]
-		zone := isZoneName(name)
-		idx := add(adminUnit{code: r[0], name: name, level: AdminTown, parent: p, zone: zone})
-		addName(name, idx, false)
-		if zone {
-			continue
-		}
-		if base, ok := strings.CutSuffix(name, "街道"); ok && len([]rune(base)) >= 2 {
-			// 汇丰街道办事处, 汇丰办事处, 汇丰街办
-			addName(base+"街道办事处", idx, false)
-			addName(base+"街道办", idx, false)
-			addName(base+"办事处", idx, false)
-		}
-		if s, ok := trimAny(name, "街道办事处", "街道", "民族乡", "镇", "乡"); ok && !endsWithRoadWord(s) {
-			// 嵩山路街道 is not abbreviated: 嵩山路 alone is the road
-			addName(s, idx, true)
-		}
+		d.addLevelNames(d.add(adminUnit{code: r[0], name: r[1], level: AdminTown, parent: p, zone: isZoneName(r[1])}))
 	}
-	if withVillages {
-		villages, err := readCSV("chongqing_villages.csv")
-		if err != nil {
-			return nil, err
+	return nil
+}
+
+// merge adds one unit of a region dictionary. A unit whose code the
+// dictionary has gets the region's name (communities without their
+// 居民委员会/村委会 suffix) and aliases as further names; any other unit
+// is added under its parent, found by code, with the names of its level.
+// A functional area above town level (两江新区) is no link of the chain
+// and is skipped: the parser labels it devzone by its suffix. An alias
+// that reads as a road (华新街 for 华新街街道) is left out: the road reading
+// wins, as for the national abbreviations.
+func (d *adminDict) merge(u region.Unit, skipCommunities bool) error {
+	if u.Level == AdminCommunity && skipCommunities {
+		return nil
+	}
+	name := u.Name
+	if u.Level == AdminCommunity {
+		name = communityName(name)
+	}
+	idx, known := d.byCode[u.Code]
+	switch {
+	case known:
+		if have := d.units[idx].level; have != u.Level {
+			return fmt.Errorf("unit %s %s is a %s, the national unit of that code a %s", u.Code, u.Name, u.Level, have)
 		}
-		for _, r := range villages {
-			if len(r) < 3 {
-				continue
-			}
-			p, ok := d.byCode[r[2]]
+		if name != d.units[idx].name && !pseudoCities[name] && !d.hasName(name, idx) {
+			d.addName(name, idx, false)
+		}
+	case u.Functional && u.Level < AdminTown:
+		return nil
+	default:
+		parent := int32(-1)
+		if u.Parent != "" {
+			p, ok := d.byCode[u.Parent]
 			if !ok {
-				continue
+				return fmt.Errorf("unit %s %s: parent %s is in neither the region nor the national divisions", u.Code, u.Name, u.Parent)
 			}
-			name := communityName(r[1])
-			idx := add(adminUnit{code: r[0], name: name, level: AdminCommunity, parent: p})
-			addName(name, idx, false)
+			if d.units[p].level >= u.Level {
+				return fmt.Errorf("unit %s %s: a %s under the %s %s", u.Code, u.Name, u.Level, d.units[p].level, u.Parent)
+			}
+			parent = p
+		} else if u.Level != AdminProvince {
+			return fmt.Errorf("unit %s %s: a %s without a parent", u.Code, u.Name, u.Level)
+		}
+		zone := u.Level == AdminTown && (u.Functional || isZoneName(name))
+		idx = d.add(adminUnit{code: u.Code, name: name, level: u.Level, parent: parent, zone: zone})
+		d.addLevelNames(idx)
+	}
+	for _, a := range u.Aliases {
+		if !endsWithRoadWord(a) && !d.hasName(a, idx) {
+			d.addName(a, idx, true)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // endsWithRoadWord: a name ending like a road (嵩山路, 解放街, 人民大道).

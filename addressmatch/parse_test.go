@@ -55,7 +55,7 @@ func TestParse(t *testing.T) {
 		{name: "courier note dropped", in: "濮院镇紫金小区可开箱验货试穿", want: []string{"poi:紫金小区"}, notWant: []string{"subpoi:可开箱验货试穿"}},
 		{name: "compound building", in: "王充路1000号亚厦阳光假日10幢2单元", want: []string{"poi:亚厦阳光假日", "houseno:10幢", "cellno:2单元"}},
 	}
-	rules, err := NewParser(Options{NoModel: true})
+	rules, err := NewParser(demoOpts(t, Options{NoModel: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

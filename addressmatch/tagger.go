@@ -823,9 +823,6 @@ func (c *countWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// ErrBadModel means a model file is corrupt or of another version.
-var ErrBadModel = errors.New("addressmatch: bad model file")
-
 // ReadParseModel reads a model written by [ParseModel.WriteTo].
 func ReadParseModel(r io.Reader) (*ParseModel, error) {
 	zr, err := gzip.NewReader(r)

@@ -31,7 +31,7 @@ func TestEmbeddedModelRoundTrip(t *testing.T) {
 
 // TestNoModel: with NoModel the parser reports no model and still parses.
 func TestNoModel(t *testing.T) {
-	p, err := NewParser(Options{NoModel: true})
+	p, err := NewParser(demoOpts(t, Options{NoModel: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestNoModel(t *testing.T) {
 // and expects the same bytes, and checks that a trained model reproduces
 // its own training labels on most spans.
 func TestTrainDeterministic(t *testing.T) {
-	p, err := NewParser(Options{NoModel: true})
+	p, err := NewParser(demoOpts(t, Options{NoModel: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestTrainDeterministic(t *testing.T) {
 		}
 		out[k] = buf.Bytes()
 		if k == 0 {
-			mp, err := NewParser(Options{ParseModel: m})
+			mp, err := NewParser(demoOpts(t, Options{ParseModel: m}))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -157,7 +157,8 @@ func loadInputs() (*inputs, error) {
 	for _, s := range byName {
 		byCode[s.code] = s
 	}
-	comms, err := readCSV("communities.csv")
+	// All of Chongqing's communities: those of the demo streets are kept.
+	comms, err := readCSV("chongqing_villages.csv")
 	if err != nil {
 		return nil, err
 	}

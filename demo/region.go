@@ -14,10 +14,14 @@ const Liangjiang = "50-LJXQ"
 
 // Region returns the demo region's administrative dictionary: 重庆市 (also
 // written 重庆), the seven districts of data/districts_wgs84.geojson with
-// their short forms, 两江新区 (两江), and the NBS streets and communities of
-// data/streets.csv and data/communities.csv. It is what the marketgeo
-// binary passes to search and addressmatch; a library user passes their
-// own region instead. Each call builds a new Dict.
+// their short forms, 两江新区 (两江), the NBS streets of data/streets.csv and
+// all 11,270 communities (村/社区) of Chongqing, data/chongqing_villages.csv
+// (their streets outside the demo are the parents by code: addressmatch
+// finds them in its national dictionary). It is what the marketgeo binary
+// passes to search (which reads the district level and above) and to
+// addressmatch (which adds the communities and aliases to its national
+// divisions); a library user passes their own region instead. Each call
+// builds a new Dict.
 func Region() (*region.Dict, error) {
 	units := []region.Unit{
 		{Code: "50", Name: "重庆市", Level: region.LevelProvince, Aliases: []string{"重庆"}},
@@ -51,7 +55,7 @@ func Region() (*region.Dict, error) {
 		}
 		units = append(units, u)
 	}
-	comms, err := readCSV("communities.csv")
+	comms, err := readCSV("chongqing_villages.csv")
 	if err != nil {
 		return nil, err
 	}

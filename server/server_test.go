@@ -49,7 +49,7 @@ func testServer(t *testing.T) fixture {
 			fixErr = err
 			return
 		}
-		db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+		db, err := demoAddressDB()
 		if err != nil {
 			fixErr = err
 			return

@@ -47,7 +47,7 @@ func zoneServer(t testing.TB) (fixture, http.Handler, *zoneid.Identifier) {
 		if zoneFix.err = ds.Load(idx); zoneFix.err != nil {
 			return
 		}
-		db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+		db, err := demoAddressDB()
 		if err != nil {
 			zoneFix.err = err
 			return

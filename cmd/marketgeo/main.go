@@ -156,7 +156,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	// The binary's region is the demo's: search strips its names from
-	// company names (the library knows no region).
+	// company names, and the address parser adds its communities and
+	// aliases to the national divisions (the library knows no region).
 	cq, err := demo.Region()
 	if err != nil {
 		return err
@@ -202,7 +203,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		t := time.Now()
 		dopts := cfg.AddressOptions()
 		var db *addressmatch.DB
-		p, err := addressmatch.NewParser(cfg.ParserOptions())
+		popts := cfg.ParserOptions()
+		popts.Region = cq
+		p, err := addressmatch.NewParser(popts)
 		dopts.Parser = p
 		if err == nil {
 			db, err = addressmatch.NewDB(dopts)

@@ -105,6 +105,12 @@ func New(opts Options) (*Dict, error) {
 		return nil, fmt.Errorf("%w: no units", ErrInvalid)
 	}
 	d := &Dict{name: opts.Name, units: make([]Unit, len(opts.Units)), byCode: make(map[string]int, len(opts.Units))}
+	// the last position of each code, to find a parent listed after its
+	// child without a quadratic scan (a region may have 10,000s of units)
+	last := make(map[string]int, len(opts.Units))
+	for i := range opts.Units {
+		last[strings.TrimSpace(opts.Units[i].Code)] = i
+	}
 	for i, u := range opts.Units {
 		bad := func(format string, args ...any) error {
 			return fmt.Errorf("%w: unit %d (%s %s): %s", ErrInvalid, i, u.Code, u.Name, fmt.Sprintf(format, args...))
@@ -124,7 +130,7 @@ func New(opts Options) (*Dict, error) {
 			return nil, bad("duplicate code")
 		}
 		if u.Parent != "" {
-			if _, later := codeIndex(opts.Units[i+1:], u.Parent); later {
+			if j, ok := last[u.Parent]; ok && j > i {
 				return nil, bad("parent %s comes after it", u.Parent)
 			}
 		}
@@ -143,15 +149,6 @@ func New(opts Options) (*Dict, error) {
 		d.byCode[u.Code] = i
 	}
 	return d, nil
-}
-
-func codeIndex(units []Unit, code string) (int, bool) {
-	for i := range units {
-		if strings.TrimSpace(units[i].Code) == code {
-			return i, true
-		}
-	}
-	return -1, false
 }
 
 // Name returns the region's name. Goroutine-safe.
