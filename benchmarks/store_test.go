@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/store"
@@ -136,7 +137,16 @@ func newWriteStack(b *testing.B, n int) *writeStack {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	db, err := addressmatch.NewDB(addressmatch.DBOptions{})
+	// the address database as serve builds it: the parser knows the demo's region
+	reg, err := demo.Region()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := addressmatch.NewParser(addressmatch.Options{Region: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := addressmatch.NewDB(addressmatch.DBOptions{Parser: p})
 	if err != nil {
 		b.Fatal(err)
 	}
