@@ -138,11 +138,18 @@ func districtShort(name string) []string {
 	return nil
 }
 
+// communityName is the name of a community or village without its
+// committee's suffix: 万寿山社区居民委员会 → 万寿山社区, 平政村民委员会 →
+// 平政村, 井池村村民委员会 → 井池村, 溉塘新村社区居民委员会 → 溉塘新村社区.
 func communityName(name string) string {
 	for _, suf := range []string{"社区居民委员会", "社区居委会", "居民委员会", "居委会", "村民委员会", "村委会"} {
 		if strings.HasSuffix(name, suf) {
 			base := strings.TrimSuffix(name, suf)
 			switch {
+			case !strings.HasPrefix(suf, "社区") && (strings.HasSuffix(base, "村") || strings.HasSuffix(base, "社区")):
+				// the NBS writes 井池村村民委员会, 先锋社区村民委员会: the
+				// name already ends with its word (井池村, not 井池村村)
+				return base
 			case strings.HasPrefix(suf, "社区"):
 				return base + "社区"
 			case strings.HasPrefix(suf, "村"):

@@ -85,3 +85,23 @@ func TestRegionMerge(t *testing.T) {
 		})
 	}
 }
+
+func TestCommunityName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"万寿山社区居民委员会", "万寿山社区"},
+		{"溉塘新村社区居民委员会", "溉塘新村社区"},
+		{"井池村村民委员会", "井池村"},
+		{"先锋社区村民委员会", "先锋社区"},
+		{"陈村村村民委员会", "陈村村"},
+		{"平政村民委员会", "平政村"},
+		{"平政村委会", "平政村"},
+		{"城南居委会", "城南社区"},
+		{"城南居民委员会", "城南社区"},
+		{"平政村", "平政村"},
+	}
+	for _, tc := range tests {
+		if got := communityName(tc.in); got != tc.want {
+			t.Errorf("communityName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
