@@ -12,5 +12,8 @@
 //	t := cntext.ConvertNumerals("六十八号", nil) // "68号"
 //
 // The traditional→simplified table is compact (a few hundred characters seen in
-// place names and address unit words); it is not a general converter.
+// place names and address unit words); it is not a general converter. It is
+// generated from OpenCC's character dictionary and a selection list kept in
+// data/ (see data/PROVENANCE.md): add a character there and run
+// go generate ./internal/cntext.
 package cntext
