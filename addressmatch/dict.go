@@ -98,46 +98,6 @@ func trimAny(s string, suffixes ...string) (string, bool) {
 	return s, false
 }
 
-// provinceShort returns the short forms of a province name.
-func provinceShort(name string) []string {
-	s, ok := trimAny(name, "壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市")
-	if !ok {
-		return nil
-	}
-	out := []string{s}
-	if strings.HasSuffix(name, "自治区") {
-		out = append(out, s+"省", s+"自治区")
-	}
-	return out
-}
-
-func cityShort(name string) []string {
-	if strings.HasSuffix(name, "自治州") {
-		r := []rune(name)
-		return []string{string(r[:2]), string(r[:2]) + "州"}
-	}
-	if s, ok := trimAny(name, "地区", "市", "盟"); ok {
-		return []string{s}
-	}
-	return nil
-}
-
-func districtShort(name string) []string {
-	if s, ok := trimAny(name, "林区"); ok {
-		return []string{s}
-	}
-	for _, suf := range []string{"自治县", "自治旗"} {
-		if strings.HasSuffix(name, suf) {
-			r := []rune(name)
-			return []string{string(r[:2])}
-		}
-	}
-	if s, ok := trimAny(name, "新区", "区", "县", "市", "旗"); ok {
-		return []string{s}
-	}
-	return nil
-}
-
 // communityName is the name of a community or village without its
 // committee's suffix: 万寿山社区居民委员会 → 万寿山社区, 平政村民委员会 →
 // 平政村, 井池村村民委员会 → 井池村, 溉塘新村社区居民委员会 → 溉塘新村社区.
@@ -223,20 +183,14 @@ func (d *adminDict) hasName(name string, idx int32) bool {
 
 // addLevelNames gives unit idx its official name and the forms derived
 // from it for its level: the short forms of provinces, cities and
-// counties (广西, 渝北), and of towns 汇丰街道办事处, 汇丰街道办, 汇丰办事处
-// and the abbreviation 汇丰 (not for a functional area, nor when the
-// abbreviation reads as a road: 嵩山路街道 is not 嵩山路).
+// counties (广西, 渝北: [region.ShortNames]), and of towns 汇丰街道办事处,
+// 汇丰街道办, 汇丰办事处 and the abbreviation 汇丰 (not for a functional
+// area, nor when the abbreviation reads as a road: 嵩山路街道 is not 嵩山路).
 func (d *adminDict) addLevelNames(idx int32) {
 	u := d.units[idx]
 	d.addName(u.name, idx, false)
-	var short []string
+	short := region.ShortNames(u.name, u.level)
 	switch u.level {
-	case AdminProvince:
-		short = provinceShort(u.name)
-	case AdminCity:
-		short = cityShort(u.name)
-	case AdminDistrict:
-		short = districtShort(u.name)
 	case AdminTown:
 		if u.zone {
 			return

@@ -24,7 +24,7 @@ const Liangjiang = "50-LJXQ"
 // builds a new Dict.
 func Region() (*region.Dict, error) {
 	units := []region.Unit{
-		{Code: "50", Name: "重庆市", Level: region.LevelProvince, Aliases: []string{"重庆"}},
+		{Code: "50", Name: "重庆市", Level: region.LevelProvince, Aliases: region.ShortNames("重庆市", region.LevelProvince)},
 		{Code: Liangjiang, Name: "两江新区", Level: region.LevelDistrict, Parent: "50", Aliases: []string{"两江"}, Functional: true},
 	}
 	in, err := loadInputs()
@@ -38,11 +38,8 @@ func Region() (*region.Dict, error) {
 	slices.Sort(codes)
 	for _, c := range codes {
 		d := in.districts[c]
-		u := region.Unit{Code: c, Name: d.name, Level: region.LevelDistrict, Parent: "50"}
-		if s := trimSuffixes(d.name, "区", "县"); s != d.name {
-			u.Aliases = []string{s}
-		}
-		units = append(units, u)
+		units = append(units, region.Unit{Code: c, Name: d.name, Level: region.LevelDistrict, Parent: "50",
+			Aliases: region.ShortNames(d.name, region.LevelDistrict)})
 	}
 	streets, err := readCSV("streets.csv")
 	if err != nil {

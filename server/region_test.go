@@ -77,18 +77,12 @@ func shenzhen(t *testing.T) (*region.Dict, []szRoad) {
 			t.Fatal(err)
 		}
 		for _, u := range us {
-			if f.level <= region.LevelDistrict {
-				for _, suf := range []string{"省", "市", "区"} {
-					if base, ok := strings.CutSuffix(u.Name, suf); ok && len([]rune(base)) >= 2 {
-						u.Aliases = append(u.Aliases, base)
-					}
-				}
-			}
+			u.Aliases = region.ShortNames(u.Name, u.Level)
 			switch u.Code {
 			case "440305400": // the national table's 前海合作区
-				u.Aliases, u.Functional = []string{"前海深港合作区", "前海"}, true
+				u.Aliases, u.Functional = append(u.Aliases, "前海深港合作区", "前海"), true
 			case "440304011":
-				u.Aliases = []string{"华强北片区"}
+				u.Aliases = append(u.Aliases, "华强北片区")
 			}
 			units = append(units, u)
 		}

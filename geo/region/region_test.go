@@ -3,6 +3,7 @@ package region
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -72,5 +73,34 @@ func TestNewLarge(t *testing.T) {
 	}
 	if d.Len() != len(units) {
 		t.Fatalf("Len = %d", d.Len())
+	}
+}
+
+func TestShortNames(t *testing.T) {
+	tests := []struct {
+		name  string
+		level Level
+		want  []string
+	}{
+		{"广东省", LevelProvince, []string{"广东"}},
+		{"重庆市", LevelProvince, []string{"重庆"}},
+		{"广西壮族自治区", LevelProvince, []string{"广西", "广西省", "广西自治区"}},
+		{"新疆维吾尔自治区", LevelProvince, []string{"新疆", "新疆省", "新疆自治区"}},
+		{"深圳市", LevelCity, []string{"深圳"}},
+		{"恩施土家族苗族自治州", LevelCity, []string{"恩施", "恩施州"}},
+		{"阿里地区", LevelCity, []string{"阿里"}},
+		{"南山区", LevelDistrict, []string{"南山"}},
+		{"两江新区", LevelDistrict, []string{"两江"}},
+		{"神农架林区", LevelDistrict, []string{"神农架"}},
+		{"峨边彝族自治县", LevelDistrict, []string{"峨边"}},
+		{"义乌市", LevelDistrict, []string{"义乌"}},
+		{"城区", LevelDistrict, nil},
+		{"人和街道", LevelTown, nil},
+		{"万寿山社区", LevelCommunity, nil},
+	}
+	for _, tc := range tests {
+		if got := ShortNames(tc.name, tc.level); !slices.Equal(got, tc.want) {
+			t.Errorf("ShortNames(%q, %s) = %v, want %v", tc.name, tc.level, got, tc.want)
+		}
 	}
 }
