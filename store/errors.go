@@ -20,6 +20,8 @@ var (
 	// ErrTooLarge: a request exceeds a configured cap (writes per request,
 	// line length).
 	ErrTooLarge = errors.New("store: too large")
+	// ErrLocked: another process has the store open for writing.
+	ErrLocked = errors.New("store: in use by another process")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
 	// ErrCorrupt: the store file is not a marketgeo store, or its content

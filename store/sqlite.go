@@ -35,6 +35,7 @@ const (
 type SQLite struct {
 	db   *sql.DB
 	path string
+	lock *os.File // PATH.lock, held while open (nil for memory stores)
 }
 
 // layerTable describes the feature table of a layer.
@@ -76,6 +77,7 @@ func tableOf(l geo.Layer) *layerTable {
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	var dsn string
 	mem := path == ":memory:"
+	var lock *os.File
 	if mem {
 		dsn = "file::memory:?_pragma=foreign_keys(0)"
 	} else {
@@ -87,6 +89,15 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 				return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 			}
 		}
+		var err error
+		if lock, err = lockFile(path + ".lock"); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if lock != nil { // not handed to the store: failed
+				lock.Close()
+			}
+		}()
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
@@ -104,11 +115,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
 	}
-	s := &SQLite{db: db, path: path}
+	s := &SQLite{db: db, path: path, lock: lock}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
+	lock = nil
 	return s, nil
 }
 
@@ -210,8 +222,14 @@ func (s *SQLite) SetMeta(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Close implements [Backend].
-func (s *SQLite) Close() error { return s.db.Close() }
+// Close implements [Backend]; it releases the store's lock.
+func (s *SQLite) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}
 
 func jsonText(v any, empty bool) any {
 	if empty {

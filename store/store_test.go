@@ -474,7 +474,9 @@ func TestSnapshotPlusChangeLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := state(t, ix.Snapshot())
-	// a second process opens the file while the first never closed it (a crash)
+	// the first process dies without closing the store (no snapshot written
+	// since); a second one opens the file
+	st.Backend().Close()
 	ix2, _ := geo.New(geo.Options{})
 	st2, err := store.Open(ctx, path, ix2, store.Options{})
 	if err != nil {
@@ -520,4 +522,16 @@ func TestSnapshotPlusChangeLog(t *testing.T) {
 	if st4.LoadedFrom() != "store" || ix4.Snapshot().Counts().Entities != 0 {
 		t.Fatalf("another store's snapshot was used: %s", st4.LoadedFrom())
 	}
+}
+
+func TestOneWriterProcessAtATime(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock.gpkg")
+	st, _ := openStore(t, path)
+	ix, _ := geo.New(geo.Options{})
+	if _, err := store.Open(context.Background(), path, ix, store.Options{}); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("a second open of a store in use: %v, want ErrLocked", err)
+	}
+	st.Close()
+	st2, _ := openStore(t, path) // free again once closed
+	st2.Close()
 }
