@@ -30,6 +30,7 @@ func haversineA(lon1, lat1, cos1, lon2, lat2, cos2 float64) float64 {
 // the Taylor series, whose truncation error is far below float64 rounding:
 // to x^5 for |x/2| < 0.001 (about 6 km on the ground; error < 1e-21
 // relative), to x^9 for |x/2| < 0.05 (< 1e-20); elsewhere math.Sin.
+// BenchmarkSinHalf measures it against math.Sin on the angles of queries.
 func sinHalf(x float64) float64 {
 	h := x * 0.5
 	h2 := h * h
@@ -51,7 +52,8 @@ func havToMetres(a float64) float64 {
 
 // havToMetresSmall is havToMetres for distances up to about 1.2 km, small
 // enough to be inlined in loops: there the asin series to x^5 is exact to
-// float64 (the next term is below 5e-26 relative).
+// float64 (the next term is below 5e-26 relative). BenchmarkHavToMetres
+// measures it against 2R·asin(√a) on the hits of queries.
 func havToMetresSmall(a float64) (float64, bool) {
 	if a < 1e-8 && a > 0 {
 		x := math.Sqrt(a)
