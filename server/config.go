@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/geo/region"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
@@ -51,6 +53,11 @@ type FileConfig struct {
 	// Rules is the siting rules JSON file (--rules). Default "": the
 	// embedded demo rules.
 	Rules string `yaml:"rules"`
+	// Region is the directory of the region's NBS division tables
+	// (--region; region.LoadDir: provinces.csv … villages.csv, aliases.csv),
+	// the dictionary search and the address parser are given. Default "":
+	// the demo's Chongqing (demo.Region).
+	Region string `yaml:"region"`
 
 	// Server holds the serialisable fields of this package's [Options].
 	Server ServerConfig `yaml:"server"`
@@ -332,6 +339,20 @@ func (c FileConfig) ZoneOptions() (zoneid.Options, error) {
 		o.Rules = rs
 	}
 	return o, nil
+}
+
+// RegionDict returns the dictionary of the Region directory, or nil when
+// none is given (`marketgeo serve` then passes the demo's). Errors are a
+// *ConfigError for the key region.
+func (c FileConfig) RegionDict() (*region.Dict, error) {
+	if c.Region == "" {
+		return nil, nil
+	}
+	d, err := region.LoadDir(c.Region, filepath.Base(filepath.Clean(c.Region)))
+	if err != nil {
+		return nil, &ConfigError{Key: "region", Err: err}
+	}
+	return d, nil
 }
 
 // AddressOptions returns the options of the address database (Parser nil:

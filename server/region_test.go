@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -62,32 +63,12 @@ func readSZ(t *testing.T, name string) *os.File {
 }
 
 // shenzhen builds the region dictionary from the test data alone, the way a
-// library user would: the province, the city, its districts and streets
-// (region.ReadCSV on the NBS tables), with the short forms people write
-// (广东, 深圳, 南山: the NBS tables have none) and two aliases of areas.
+// library user (or marketgeo serve --region) would: region.LoadDir on the
+// NBS tables (the province, the city, its districts and streets, with
+// their short forms) and aliases.csv (前海 …), plus the road names.
 func shenzhen(t *testing.T) (*region.Dict, []szRoad) {
 	t.Helper()
-	var units []region.Unit
-	for _, f := range []struct {
-		file  string
-		level region.Level
-	}{{"provinces.csv", region.LevelProvince}, {"cities.csv", region.LevelCity}, {"areas.csv", region.LevelDistrict}, {"streets.csv", region.LevelTown}} {
-		us, err := region.ReadCSV(readSZ(t, f.file), f.level)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range us {
-			u.Aliases = region.ShortNames(u.Name, u.Level)
-			switch u.Code {
-			case "440305400": // the national table's 前海合作区
-				u.Aliases, u.Functional = append(u.Aliases, "前海深港合作区", "前海"), true
-			case "440304011":
-				u.Aliases = append(u.Aliases, "华强北片区")
-			}
-			units = append(units, u)
-		}
-	}
-	d, err := region.New(region.Options{Name: "深圳市", Units: units})
+	d, err := region.LoadDir(szDir, "深圳市")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,4 +434,28 @@ func hitNames(hs []search.Hit) []string {
 		out[i] = h.Name
 	}
 	return out
+}
+
+// TestRegionConfig: the config key region (marketgeo serve --region) is a
+// directory read with region.LoadDir.
+func TestRegionConfig(t *testing.T) {
+	cfg, err := Parse(strings.NewReader("region: " + szDir + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := cfg.RegionDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := d.Unit("440305"); !ok || u.Name != "南山区" || d.Name() != "region-shenzhen" {
+		t.Errorf("440305 = %+v (%v), dictionary %q", u, ok, d.Name())
+	}
+	if d, err := DefaultFileConfig().RegionDict(); d != nil || err != nil {
+		t.Errorf("no region: %v %v, want nil, nil (the caller's default)", d, err)
+	}
+	cfg.Region = filepath.Join(t.TempDir(), "none")
+	var ce *ConfigError
+	if _, err := cfg.RegionDict(); !errors.As(err, &ce) || ce.Key != "region" || !errors.Is(err, region.ErrInvalid) {
+		t.Errorf("a missing directory: %v, want a *ConfigError for region wrapping region.ErrInvalid", err)
+	}
 }

@@ -50,6 +50,8 @@ tiles:
 		{name: "file alone", args: []string{"--config", file}, want: fromFile},
 		{name: "flags override the file", args: []string{"--config", file, "--addr", "127.0.0.1:7000", "--data", "", "--strict=false", "--rules", "r.json"},
 			want: with(fromFile, func(c *server.FileConfig) { c.Addr, c.Data, c.Strict, c.Rules = "127.0.0.1:7000", "", false, "r.json" })},
+		{name: "a region directory", args: []string{"--region", "../../server/testdata/region-shenzhen"},
+			want: with(server.DefaultFileConfig(), func(c *server.FileConfig) { c.Region = "../../server/testdata/region-shenzhen" })},
 		{name: "flag order does not matter", args: []string{"--crs", "wgs84", "--config", file},
 			want: with(fromFile, func(c *server.FileConfig) { c.CRS = "wgs84" })},
 		{name: "bad file", args: []string{"--config", bad}, errHas: "tiles.extnt"},

@@ -1,6 +1,6 @@
 // Command marketgeo runs the marketgeo engine.
 //
-//	marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--store FILE] [--data DIR] [--strict] [--crs wgs84] [--rules FILE]
+//	marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--store FILE] [--data DIR] [--strict] [--crs wgs84] [--rules FILE] [--region DIR]
 //	marketgeo gen --entities N --out DIR [--seed S]
 //
 // serve with no --data starts on the embedded demo region (the Liangjiang
@@ -42,7 +42,7 @@ func main() {
 
 const usage = `usage:
   marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--store FILE|:memory:] [--data DIR] [--strict]
-                  [--crs wgs84|gcj02|bd09] [--rules FILE]   (flags override the config file)
+                  [--crs wgs84|gcj02|bd09] [--rules FILE] [--region DIR]   (flags override the config file)
   marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
   marketgeo load --data DIR [--strict] [--crs wgs84|gcj02|bd09]   (validate and measure a data directory)
@@ -83,6 +83,7 @@ func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printO
 	strict := fs.Bool("strict", def.Strict, "reject a whole file at its first bad record")
 	inCRS := fs.String("crs", def.CRS, "coordinate system of the files in --data")
 	rulesFile := fs.String("rules", def.Rules, "siting rules JSON file (docs/zones.md); default: the embedded demo rules")
+	regionDir := fs.String("region", def.Region, "directory of the region's NBS division tables (provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv, aliases.csv); default: the demo's Chongqing")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
 	}
@@ -109,6 +110,8 @@ func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printO
 			cfg.CRS = *inCRS
 		case "rules":
 			cfg.Rules = *rulesFile
+		case "region":
+			cfg.Region = *regionDir
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -155,12 +158,17 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	// The binary's region is the demo's: search strips its names from
+	// The region (--region, else the demo's): search strips its names from
 	// company names, and the address parser adds its communities and
 	// aliases to the national divisions (the library knows no region).
-	cq, err := demo.Region()
+	cq, err := cfg.RegionDict()
 	if err != nil {
 		return err
+	}
+	if cq == nil {
+		if cq, err = demo.Region(); err != nil {
+			return err
+		}
 	}
 	zones, err := zoneid.New(idx, zopts)
 	if err != nil {

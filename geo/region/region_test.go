@@ -3,6 +3,8 @@ package region
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -102,5 +104,61 @@ func TestShortNames(t *testing.T) {
 		if got := ShortNames(tc.name, tc.level); !slices.Equal(got, tc.want) {
 			t.Errorf("ShortNames(%q, %s) = %v, want %v", tc.name, tc.level, got, tc.want)
 		}
+	}
+}
+
+func TestLoadDir(t *testing.T) {
+	write := func(dir string, files map[string]string) {
+		for name, body := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tables := map[string]string{
+		"cities.csv":  "code,name,provinceCode\n4403,深圳市,44\n",
+		"areas.csv":   "code,name,cityCode,provinceCode\n440305,南山区,4403,44\n",
+		"streets.csv": "code,name,areaCode\n440305400,前海合作区,440305\n",
+	}
+	tests := []struct {
+		name    string
+		aliases string // aliases.csv, "" for none
+		ok      bool
+	}{
+		{"tables alone", "", true},
+		{"with aliases", "code,alias\n440305400,前海\n", true},
+		{"an alias of no unit", "code,alias\n999,某地\n", false},
+		{"a bad alias row", "code,alias\n440305400\n", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(dir, tables)
+			if tc.aliases != "" {
+				write(dir, map[string]string{"aliases.csv": tc.aliases})
+			}
+			d, err := LoadDir(dir, "深圳市")
+			if !tc.ok {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Len() != 3 || d.Name() != "深圳市" {
+				t.Fatalf("Len %d, Name %q", d.Len(), d.Name())
+			}
+			if u, _ := d.Unit("440305"); !slices.Equal(u.Aliases, []string{"南山"}) {
+				t.Errorf("南山区's aliases = %v, want its short form", u.Aliases)
+			}
+			if u, _ := d.Unit("440305400"); tc.aliases != "" && !slices.Contains(u.Aliases, "前海") {
+				t.Errorf("前海合作区's aliases = %v, want 前海 from aliases.csv", u.Aliases)
+			}
+		})
+	}
+	if _, err := LoadDir(t.TempDir(), "empty"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an empty directory: %v, want ErrInvalid", err)
 	}
 }
