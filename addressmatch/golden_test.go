@@ -39,7 +39,8 @@ var parserRules = []string{
 	"short-reject-prefix", "road-ahead-full-name", "numbered-road-ahead", "child-town-after-short",
 	"named-road-after-county", "org-with-admin-prefix", "institution-named-after-division", "town-short",
 	"town-office", "community-dict", "community-suffix", "functional-area-suffix", "town-zone-word", "merge-zone",
-	"devzone-suffix", "district-by-char", "country-prefix", "alnum-noise", "folding",
+	"devzone-suffix", "district-by-char", "country-prefix", "restart-at-country", "descendant-restated",
+	"ambiguous-resolved-later", "alnum-noise", "folding",
 	// numbers
 	"number-units", "chinese-numerals", "sub-number", "ordinal", "poi-number", "letter-building", "bare-number",
 	"lane-road", "numbered-road", "village-group",
