@@ -455,6 +455,40 @@ func attrNumber(attrs map[string]string, k string) (float64, bool) {
 	return f, true
 }
 
+// windMVT orients the rings of a polygon in tile coordinates as MVT 2.1
+// (§4.3.4.4) requires, whatever the source's winding: an exterior ring has
+// a positive surveyor's-formula area (clockwise on screen, y down), its
+// holes a negative one. A decoder tells polygons and holes apart by it
+// alone. Rings are reversed in place (the geometry is the tile's own copy).
+func windMVT(g orb.Geometry) orb.Geometry {
+	wind := func(p orb.Polygon) {
+		for i, r := range p {
+			a := ringArea2(r)
+			if (i == 0 && a < 0) || (i > 0 && a > 0) {
+				r.Reverse()
+			}
+		}
+	}
+	switch t := g.(type) {
+	case orb.Polygon:
+		wind(t)
+	case orb.MultiPolygon:
+		for _, p := range t {
+			wind(p)
+		}
+	}
+	return g
+}
+
+// ringArea2 is twice the signed surveyor's-formula area of a ring.
+func ringArea2(r orb.Ring) float64 {
+	var a float64
+	for i := 0; i+1 < len(r); i++ {
+		a += r[i][0]*r[i+1][1] - r[i+1][0]*r[i][1]
+	}
+	return a
+}
+
 // renderPolygons renders buildings or zones with orb's MVT encoder:
 // projected to the tile, clipped to the tile plus its buffer, simplified
 // below DataMaxZoom, with slivers under one square tile unit removed.
@@ -512,6 +546,9 @@ func (r *Renderer) renderPolygons(ctx context.Context, snap *geo.Snapshot, t *Ti
 	ls.RemoveEmpty(1, 1)
 	if len(ml.Features) == 0 {
 		return nil
+	}
+	for _, f := range ml.Features {
+		f.Geometry = windMVT(f.Geometry)
 	}
 	data, err := mvt.Marshal(ls)
 	if err != nil {

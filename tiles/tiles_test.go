@@ -574,3 +574,38 @@ func FuzzParsePath(f *testing.F) {
 		}
 	})
 }
+
+// TestPolygonWindingMVT: whatever the winding of the stored rings, an
+// exterior ring leaves the encoder with a positive area in tile
+// coordinates and a hole with a negative one (MVT 2.1 §4.3.4.4), so a
+// decoder reads one polygon with its hole, not two polygons.
+func TestPolygonWindingMVT(t *testing.T) {
+	ccw := orb.Ring{{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}}
+	cw := orb.Ring{{0, 0}, {0, 10}, {10, 10}, {10, 0}, {0, 0}}
+	holeCCW := orb.Ring{{2, 2}, {4, 2}, {4, 4}, {2, 4}, {2, 2}}
+	for _, tc := range []struct {
+		name string
+		g    orb.Geometry
+	}{
+		{"ccw shell, ccw hole", orb.Polygon{ccw.Clone(), holeCCW.Clone()}},
+		{"cw shell, ccw hole", orb.Polygon{cw.Clone(), holeCCW.Clone()}},
+		{"multi", orb.MultiPolygon{{cw.Clone()}, {ccw.Clone(), holeCCW.Clone()}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var polys []orb.Polygon
+			switch g := windMVT(tc.g).(type) {
+			case orb.Polygon:
+				polys = []orb.Polygon{g}
+			case orb.MultiPolygon:
+				polys = g
+			}
+			for _, p := range polys {
+				for i, r := range p {
+					if a := ringArea2(r); (i == 0) != (a > 0) {
+						t.Fatalf("ring %d has area %v", i, a)
+					}
+				}
+			}
+		})
+	}
+}
