@@ -248,9 +248,9 @@ func (s *Server) patchFeature(w http.ResponseWriter, r *http.Request) error {
 	if wr.IfAbsent {
 		return badParam("If-None-Match: * cannot apply to a PATCH (the feature must exist)")
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/merge-patch+json") && !strings.HasPrefix(ct, "application/json") {
-		return fmt.Errorf("%w: Content-Type %q: a PATCH takes an RFC 7396 merge patch (application/merge-patch+json)", errBadParam, ct)
-	}
+	// The body is read as an RFC 7396 merge patch whatever its Content-Type
+	// says (application/merge-patch+json ideally; curl -d sends
+	// x-www-form-urlencoded): a body that is not a JSON object is a 400.
 	lo, err := s.loadOptions(r)
 	if err != nil {
 		return err
