@@ -95,23 +95,9 @@ func (s *Server) getFeature(w http.ResponseWriter, r *http.Request) error {
 }
 
 func setETag(w http.ResponseWriter, v any) {
-	if ver := featureVersion(v); ver > 0 {
+	if ver := store.VersionOf(v); ver > 0 {
 		w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(ver, 10)))
 	}
-}
-
-func featureVersion(v any) uint64 {
-	switch t := v.(type) {
-	case *geo.Entity:
-		return t.Version
-	case *geo.Building:
-		return t.Version
-	case *geo.Place:
-		return t.Version
-	case *geo.Zone:
-		return t.Version
-	}
-	return 0
 }
 
 // preconditions reads If-Match ("<version>", W/"<version>" or *) and
@@ -182,7 +168,7 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, status int,
 	body := map[string]any{"seq": res.Seq}
 	if v != nil {
 		setETag(w, v)
-		body["version"] = featureVersion(v)
+		body["version"] = store.VersionOf(v)
 		f := store.FeatureOf(v)
 		if c, _ := queryCRS(r); c != "" {
 			f.Geometry = project(f.Geometry, c)
@@ -194,19 +180,30 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, status int,
 	writeJSON(w, status, body)
 }
 
-func (s *Server) putFeature(w http.ResponseWriter, r *http.Request) error {
+// writeTarget is what every single-feature write starts with: the store,
+// the feature the URL names and the request's preconditions.
+func (s *Server) writeTarget(r *http.Request) (*store.Store, store.Write, error) {
 	st, err := s.writeStore()
 	if err != nil {
-		return err
+		return nil, store.Write{}, err
 	}
 	layer, id, err := routeFeature(r)
 	if err != nil {
-		return err
+		return nil, store.Write{}, err
 	}
 	wr := store.Write{Layer: layer, ID: id}
 	if err := preconditions(r, &wr); err != nil {
+		return nil, store.Write{}, err
+	}
+	return st, wr, nil
+}
+
+func (s *Server) putFeature(w http.ResponseWriter, r *http.Request) error {
+	st, wr, err := s.writeTarget(r)
+	if err != nil {
 		return err
 	}
+	layer, id := wr.Layer, wr.ID
 	lo, err := s.loadOptions(r)
 	if err != nil {
 		return err
@@ -233,16 +230,8 @@ func (s *Server) putFeature(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) patchFeature(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.writeStore()
+	st, wr, err := s.writeTarget(r)
 	if err != nil {
-		return err
-	}
-	layer, id, err := routeFeature(r)
-	if err != nil {
-		return err
-	}
-	var wr store.Write
-	if err := preconditions(r, &wr); err != nil {
 		return err
 	}
 	if wr.IfAbsent {
@@ -259,7 +248,7 @@ func (s *Server) patchFeature(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, v, err := st.Patch(r.Context(), anonymousWriter, layer, id, body, wr.IfVersion, lo)
+	res, v, err := st.Patch(r.Context(), anonymousWriter, wr.Layer, wr.ID, body, wr.IfVersion, lo)
 	if err != nil {
 		return err
 	}
@@ -268,18 +257,11 @@ func (s *Server) patchFeature(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteFeature(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.writeStore()
+	st, wr, err := s.writeTarget(r)
 	if err != nil {
 		return err
 	}
-	layer, id, err := routeFeature(r)
-	if err != nil {
-		return err
-	}
-	wr := store.Write{Layer: layer, ID: id, IfExists: true}
-	if err := preconditions(r, &wr); err != nil {
-		return err
-	}
+	wr.IfExists = true
 	res, err := st.Apply(r.Context(), anonymousWriter, []store.Write{wr})
 	if err != nil {
 		return err

@@ -44,7 +44,9 @@ func featureKey(v any) (geo.Layer, string) {
 	return "", ""
 }
 
-func versionOf(v any) uint64 {
+// VersionOf returns the Version of a feature of any layer (0 for anything
+// else).
+func VersionOf(v any) uint64 {
 	switch t := v.(type) {
 	case *geo.Entity:
 		return t.Version

@@ -43,7 +43,7 @@ func (s *Store) Patch(ctx context.Context, writer string, layer geo.Layer, id st
 		if !ok {
 			return Result{}, nil, fmt.Errorf("%w: %s %q", ErrNotFound, layer, id)
 		}
-		ver := versionOf(cur)
+		ver := VersionOf(cur)
 		if ifVersion > 0 && ver != ifVersion {
 			return Result{}, nil, fmt.Errorf("%w: %s %q is at version %d, not %d", ErrConflict, layer, id, ver, ifVersion)
 		}

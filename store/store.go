@@ -385,7 +385,7 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 			old = v
 		}
 		exists := old != nil
-		ver := versionOf(old)
+		ver := VersionOf(old)
 		switch {
 		case w.IfAbsent && exists:
 			return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q exists (version %d)", ErrConflict, w.Layer, w.ID, ver)}
