@@ -411,13 +411,9 @@ func scanFeature(layer geo.Layer, rows *sql.Rows) (any, error) {
 		if err := rows.Scan(&id, &blob, &name, &short, &former, &addr, &ind, &status, &risk, &bld, &grid, &reg, &ar, &ab, &bl, &attrs, &version); err != nil {
 			return nil, bad(err)
 		}
-		g, err := decodeGPB(blob)
+		pt, err := decodePoint(blob)
 		if err != nil {
 			return nil, bad(err)
-		}
-		pt, ok := g.(orb.Point)
-		if !ok {
-			return nil, bad(errors.New("geometry is not a point"))
 		}
 		e := &geo.Entity{ID: id, Name: name, ShortName: short.String, Address: addr.String, Location: pt, Industry: ind.String,
 			Status: geo.Status(status.String), Risk: geo.Risk(risk.String), BuildingID: bld.String, GridID: grid.String,
@@ -462,13 +458,9 @@ func scanFeature(layer geo.Layer, rows *sql.Rows) (any, error) {
 		if err := rows.Scan(&id, &blob, &name, &kind, &aliases, &attrs, &version); err != nil {
 			return nil, bad(err)
 		}
-		g, err := decodeGPB(blob)
+		pt, err := decodePoint(blob)
 		if err != nil {
 			return nil, bad(err)
-		}
-		pt, ok := g.(orb.Point)
-		if !ok {
-			return nil, bad(errors.New("geometry is not a point"))
 		}
 		p := &geo.Place{ID: id, Name: name, Kind: kind.String, Location: pt, Version: uint64(version)}
 		if err := unjson(aliases, &p.Aliases); err != nil {
@@ -504,6 +496,18 @@ func scanFeature(layer geo.Layer, rows *sql.Rows) (any, error) {
 		return z, nil
 	}
 	return nil, fmt.Errorf("%w: %q", geo.ErrUnknownLayer, layer)
+}
+
+func decodePoint(blob []byte) (orb.Point, error) {
+	g, err := decodeGPB(blob)
+	if err != nil {
+		return orb.Point{}, err
+	}
+	pt, ok := g.(orb.Point)
+	if !ok {
+		return orb.Point{}, errors.New("geometry is not a point")
+	}
+	return pt, nil
 }
 
 func scanChanges(rows *sql.Rows) ([]Change, error) {
