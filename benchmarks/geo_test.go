@@ -274,7 +274,7 @@ func BenchmarkLoadCSV(b *testing.B) {
 			var heap uint64
 			for i := 0; i < b.N; i++ {
 				idx, _ := geo.New(geo.Options{})
-				reps, err := geo.LoadDir(idx, dir, geo.LoadOptions{})
+				reps, err := geo.LoadDir(context.Background(), idx, dir, geo.LoadOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -138,7 +139,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // an unreadable input, a missing required column, or any bad row in Strict
 // mode (then no entity is returned).
 func ReadEntitiesCSV(r io.Reader, source string, opts LoadOptions) ([]Entity, *LoadReport, error) {
-	ptrs, rep, err := readEntityRows(r, source, opts.withDefaults())
+	ptrs, rep, err := readEntityRows(context.Background(), r, source, opts.withDefaults())
 	if err != nil {
 		return nil, rep, err
 	}
@@ -291,6 +292,10 @@ type Features struct {
 // others. Properties map onto the fields of the layer's type (see README);
 // the others go to Attrs/Props.
 func ReadGeoJSON(r io.Reader, source string, layer Layer, opts LoadOptions) (*Features, *LoadReport, error) {
+	return readGeoJSON(context.Background(), r, source, layer, opts)
+}
+
+func readGeoJSON(ctx context.Context, r io.Reader, source string, layer Layer, opts LoadOptions) (*Features, *LoadReport, error) {
 	o := opts.withDefaults()
 	rep := &LoadReport{Source: source, Layer: layer}
 	if _, err := ParseLayer(string(layer)); err != nil {
@@ -325,6 +330,9 @@ func ReadGeoJSON(r io.Reader, source string, layer Layer, opts LoadOptions) (*Fe
 				return nil, rep, fmt.Errorf("%s: %w: features must be an array", source, ErrInvalidFeature)
 			}
 			for i := 0; dec.More(); i++ {
+				if i&255 == 255 && ctx.Err() != nil {
+					return nil, rep, fmt.Errorf("%s: %w", source, ctx.Err())
+				}
 				var raw json.RawMessage
 				if err := dec.Decode(&raw); err != nil {
 					return nil, rep, fmt.Errorf("%s: feature %d: %w: %v", source, i, ErrInvalidFeature, err)
@@ -735,7 +743,10 @@ func setIf(p geojson.Properties, k, v string) {
 // zones-<layer>.geojson (a zone's layer is its "layer" property, else the
 // <layer> of the file name). Missing files are skipped; at least one must
 // exist. It returns one report per file read.
-func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
+//
+// It stops, loading nothing, when ctx is cancelled (checked between files,
+// every 256 GeoJSON features and every CSV chunk).
+func LoadDir(ctx context.Context, idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("geo: data directory: %w", err)
@@ -744,6 +755,9 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 	var all Features
 	var entities []*Entity // validated by the readers
 	read := func(name string, layer Layer, zoneLayer string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		path := filepath.Join(dir, name)
 		fh, err := os.Open(path)
 		if err != nil {
@@ -753,7 +767,7 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 		o := opts
 		o.Layer = zoneLayer
 		if strings.HasSuffix(name, ".csv") {
-			ents, rep, err := readEntityRows(fh, path, o.withDefaults())
+			ents, rep, err := readEntityRows(ctx, fh, path, o.withDefaults())
 			reports = append(reports, rep)
 			if err != nil {
 				return err
@@ -761,7 +775,7 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 			entities = append(entities, ents...)
 			return nil
 		}
-		fs, rep, err := ReadGeoJSON(fh, path, layer, o)
+		fs, rep, err := readGeoJSON(ctx, fh, path, layer, o)
 		reports = append(reports, rep)
 		if err != nil {
 			return err
@@ -799,6 +813,9 @@ func LoadDir(idx *Index, dir string, opts LoadOptions) ([]*LoadReport, error) {
 	}
 	if found == 0 {
 		return nil, fmt.Errorf("geo: %s holds none of entities.csv, entities.geojson, buildings.geojson, places.geojson, zones*.geojson", dir)
+	}
+	if err := ctx.Err(); err != nil {
+		return reports, err
 	}
 	b := idx.Batch()
 	for i := range all.Zones {

@@ -2,7 +2,9 @@ package geo
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +151,7 @@ func TestLoadDir(t *testing.T) {
 	b, _ := z.FeatureCollection().MarshalJSON()
 	os.WriteFile(filepath.Join(dir, "zones-grid.geojson"), b, 0o644)
 	ix, _ := New(Options{})
-	reps, err := LoadDir(ix, dir, LoadOptions{})
+	reps, err := LoadDir(context.Background(), ix, dir, LoadOptions{})
 	if err != nil || len(reps) != 2 {
 		t.Fatal(err, reps)
 	}
@@ -157,7 +159,7 @@ func TestLoadDir(t *testing.T) {
 	if !ok || e.GridID != "g1" {
 		t.Fatalf("entity %v grid %q", ok, e.GridID)
 	}
-	if _, err := LoadDir(ix, t.TempDir(), LoadOptions{}); err == nil {
+	if _, err := LoadDir(context.Background(), ix, t.TempDir(), LoadOptions{}); err == nil {
 		t.Fatal("empty dir accepted")
 	}
 }
@@ -304,5 +306,29 @@ func TestParseDateEqualsTimeParse(t *testing.T) {
 		if (gerr == nil) != (werr == nil) || !got.Equal(want) {
 			t.Errorf("parseDate(%q) = %v, %v; time.Parse: %v, %v", d, got, gerr, want, werr)
 		}
+	}
+}
+
+func TestLoadDirCancelled(t *testing.T) {
+	dir := t.TempDir()
+	var sb strings.Builder
+	sb.WriteString("id,name,lon,lat\n")
+	for i := range 20000 {
+		fmt.Fprintf(&sb, "%s,公司%d,106.5,29.6\n", makeUSCC(i), i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "entities.csv"), []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, _ := New(Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := LoadDir(ctx, ix, dir, LoadOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	if n := ix.Snapshot().Counts().Entities; n != 0 {
+		t.Fatalf("a cancelled load wrote %d entities", n)
+	}
+	if _, err := LoadDir(context.Background(), ix, dir, LoadOptions{}); err != nil || ix.Snapshot().Counts().Entities != 20000 {
+		t.Fatalf("uncancelled: %v, %d entities", err, ix.Snapshot().Counts().Entities)
 	}
 }

@@ -3,6 +3,7 @@ package geo
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -119,7 +120,7 @@ func colPos(name string) int {
 // validate the chunks in parallel, and the results are merged in row
 // order, so the output and the report are the same as a sequential read. Entities are allocated in blocks; duplicates
 // are found by sorting hashed IDs, not in a map of every ID.
-func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *LoadReport, error) {
+func readEntityRows(ctx context.Context, r io.Reader, source string, o LoadOptions) ([]*Entity, *LoadReport, error) {
 	rep := &LoadReport{Source: source, Layer: LayerEntities}
 	in := &limitedReader{r: r, max: o.MaxBytes}
 	header, rest, err := readCSVHeader(in, 64<<10)
@@ -164,7 +165,7 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	go func() { // the splitter: cuts the input at record ends
 		defer close(batches)
 		ch := &csvChunker{in: in, carry: rest, size: csvChunkBytes}
-		for seq := 0; !stop.Load(); seq++ {
+		for seq := 0; !stop.Load() && ctx.Err() == nil; seq++ {
 			var b *csvBatch
 			select {
 			case b = <-free:
@@ -240,6 +241,9 @@ func readEntityRows(r io.Reader, source string, o LoadOptions) ([]*Entity, *Load
 	}
 	if readErr != nil {
 		return nil, rep, fmt.Errorf("%s: after row %d: %w", source, row, readErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, rep, fmt.Errorf("%s: %w", source, err)
 	}
 	n := 0
 	for _, b := range blocks {

@@ -284,7 +284,7 @@ func loadData(idx *geo.Index, dataDir, inCRS string, strict bool, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	reports, err := geo.LoadDir(idx, dataDir, geo.LoadOptions{Strict: strict, CRS: c})
+	reports, err := geo.LoadDir(context.Background(), idx, dataDir, geo.LoadOptions{Strict: strict, CRS: c})
 	for _, r := range reports {
 		log.Info("loaded", "file", r.Source, "layer", r.Layer, "loaded", r.Loaded, "rejected", r.Rejected)
 		for _, e := range r.Errors {

@@ -59,7 +59,7 @@ func run(ctx context.Context, w io.Writer, addr, data string, zoom int, check bo
 	if err != nil {
 		return err
 	}
-	reports, err := geo.LoadDir(idx, data, geo.LoadOptions{Strict: true})
+	reports, err := geo.LoadDir(context.Background(), idx, data, geo.LoadOptions{Strict: true})
 	if err != nil {
 		return err
 	}
