@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -214,6 +215,44 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	return prepared{r: r, key: entryKey(&f), f: f, n: n}, nil
 }
 
+// prepareAll parses the records' addresses, on every core for a large
+// batch (the first fill of a million addresses), and returns the first
+// error in record order.
+func (db *DB) prepareAll(records []Record) ([]prepared, error) {
+	ps := make([]prepared, len(records))
+	workers := runtime.GOMAXPROCS(0)
+	if len(records) < 4096 || workers < 2 {
+		for i, r := range records {
+			p, err := db.prepare(r)
+			if err != nil {
+				return nil, err
+			}
+			ps[i] = p
+		}
+		return ps, nil
+	}
+	errs := make([]error, len(records))
+	var wg sync.WaitGroup
+	chunk := (len(records) + workers - 1) / workers
+	for lo := 0; lo < len(records); lo += chunk {
+		hi := min(lo+chunk, len(records))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				ps[i], errs[i] = db.prepare(records[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
 func validPoint(p orb.Point) bool {
 	return !math.IsNaN(p[0]) && !math.IsNaN(p[1]) && p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90
 }
@@ -232,18 +271,16 @@ func entryKey(f *fields) string {
 // The error wraps ErrDuplicateID, ErrEmpty or ErrTooLong. Safe for
 // concurrent use.
 func (db *DB) Add(records ...Record) error {
-	ps := make([]prepared, 0, len(records))
+	ps, err := db.prepareAll(records)
+	if err != nil {
+		return err
+	}
 	seen := make(map[string]bool, len(records))
 	for _, r := range records {
-		p, err := db.prepare(r)
-		if err != nil {
-			return err
-		}
 		if seen[r.ID] {
 			return fmt.Errorf("%w: %q", ErrDuplicateID, r.ID)
 		}
 		seen[r.ID] = true
-		ps = append(ps, p)
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()

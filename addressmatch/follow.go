@@ -19,24 +19,28 @@ const (
 // counting the entities ever registered in it, cancelled ones included),
 // current on every commit of the index.
 type Follower struct {
-	db     *DB
-	mu     sync.Mutex
-	counts map[string]int           // building ID → entities in it
-	blds   map[string]*geo.Building // buildings with an address
-	stop   func()
-	errs   []error
+	db      *DB
+	mu      sync.Mutex
+	counts  map[string]int           // building ID → entities in it
+	blds    map[string]*geo.Building // buildings with an address
+	stop    func()
+	errs    []error
+	filling bool            // the first fill runs: commits wait in pending
+	pending []geo.ChangeSet // commits made during the first fill, in order
 }
 
 // Follow fills db from idx and keeps it current until Stop. The DB should
 // start empty of entity and building records (standard addresses loaded
 // from CSV are left alone). Commits are applied synchronously, so the next
-// Check after a write sees it.
+// Check after a write sees it. The first fill (seconds at a million
+// addresses) does not hold up the index's writers: the commits made
+// meanwhile are kept and applied, in order, before Follow returns.
 func Follow(db *DB, idx *geo.Index) (*Follower, error) {
-	f := &Follower{db: db, counts: map[string]int{}, blds: map[string]*geo.Building{}}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f := &Follower{db: db, counts: map[string]int{}, blds: map[string]*geo.Building{}, filling: true}
 	snap, stop := idx.Follow(f.apply)
 	f.stop = stop
+	// counts and blds are this goroutine's alone while filling: apply
+	// only queues
 	var recs []Record
 	snap.ScanEntities(func(e *geo.Entity) bool {
 		if e.BuildingID != "" {
@@ -54,10 +58,17 @@ func Follow(db *DB, idx *geo.Index) (*Follower, error) {
 		}
 		return true
 	})
-	if err := db.Add(recs...); err != nil {
+	err := db.Add(recs...)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
 		stop()
 		return nil, fmt.Errorf("addressmatch: filling from the geo index: %w", err)
 	}
+	for _, cs := range f.pending {
+		f.applyLocked(cs)
+	}
+	f.pending, f.filling = nil, false
 	return f, nil
 }
 
@@ -85,6 +96,14 @@ func (f *Follower) buildingRecord(b *geo.Building) Record {
 func (f *Follower) apply(cs geo.ChangeSet) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.filling {
+		f.pending = append(f.pending, cs)
+		return
+	}
+	f.applyLocked(cs)
+}
+
+func (f *Follower) applyLocked(cs geo.ChangeSet) {
 	var del []string
 	var add []Record
 	touched := map[string]bool{}
