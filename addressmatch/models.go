@@ -75,6 +75,7 @@ type cmpModel struct {
 	m     *CompareModel
 	err   error
 	feats sync.Pool // *pairFeats
+	tags  tagCache  // the parse tagger's readings of recent addresses
 }
 
 func newCmpModel(fixed *CompareModel) *cmpModel {

@@ -24,9 +24,14 @@
 // T.jsonl first (train → dev). kfold-compare splits FILE into k folds by
 // the sha1 of the query id (all candidates of a query stay in one fold),
 // trains on k-1 and scores the held fold, beside the rules on the same
-// pairs. train-compare writes the compare model that addressmatch embeds
-// (addressmatch/model/compare.bin.gz); -seed, -cepochs, -cmincount, -l2 and
-// -rate make it reproducible bit for bit.
+// pairs (-j N trains N folds at a time). train-compare writes the compare
+// model that addressmatch embeds (addressmatch/model/compare.bin.gz): a
+// logistic regression over sparse pair features with gradient-boosted
+// trees stacked on it, whose depth (-depths), number of rounds (at most
+// -trees) and decision weights are chosen on -inner folds of the training
+// file itself, never on another file; -v prints those inner-fold results;
+// -tag adds the parse tagger's readings of both addresses to the features.
+// The same flags and seed reproduce it bit for bit.
 //
 // Parse records carry "text" and "spans" ([label, text, start, end) in code
 // points); compare records carry "a", "b", "label" and "qid". Report only figures measured on
@@ -44,6 +49,10 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/marketgeo/marketgeo/addressmatch"
 )
@@ -59,9 +68,9 @@ const usage = `usage:
   addresseval parse   [-rules | -model M | -train T.jsonl] FILE.jsonl
   addresseval compare [-rules | -cmodel M | -ctrain T.jsonl] FILE.jsonl
   addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] FILE.jsonl
-  addresseval kfold-compare [-k 5] [-seed 1] [-cepochs 12] FILE.jsonl
+  addresseval kfold-compare [-k 5] [-j 1] [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] FILE.jsonl
   addresseval train-parse [-seed 1] [-epochs 8] -out M FILE.jsonl
-  addresseval train-compare [-seed 1] [-cepochs 12] -out M FILE.jsonl`
+  addresseval train-compare [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] -out M FILE.jsonl`
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -76,7 +85,7 @@ func run(args []string, out io.Writer) error {
 	epochs := fs.Int("epochs", 8, "training epochs")
 	outFile := fs.String("out", "", "model file to write")
 	minCount := fs.Int("mincount", 2, "drop features seen in fewer training lines")
-	dump := fs.Bool("dump", false, "print the lines the parser gets wrong (gold, then predicted)")
+	dump := fs.Bool("dump", false, "parse, compare: print the lines or pairs the parser gets wrong (gold, then predicted)")
 	only := fs.Int("folds", 0, "kfold-parse, kfold-compare: run only the first N folds (0: all)")
 	cmodelFile := fs.String("cmodel", "", "compare model file to score instead of the embedded one")
 	ctrainFile := fs.String("ctrain", "", "train a compare model on this JSONL first, then score")
@@ -85,6 +94,13 @@ func run(args []string, out io.Writer) error {
 	l2 := fs.Float64("l2", 0, "compare: L2 penalty (0: the package default)")
 	rate := fs.Float64("rate", 0, "compare: AdaGrad rate (0: the package default)")
 	mw := fs.Float64("mw", 0, "compare: weight of the match class in the loss (0: the package default)")
+	trees := fs.Int("trees", 0, "compare: most boosting rounds of the trees (0: the package default; -1: logistic regression alone)")
+	depths := fs.String("depths", "", "compare: comma-separated tree depths tried on the inner folds (empty: the package default)")
+	shrink := fs.Float64("shrink", 0, "compare: learning rate of the boosting (0: the package default)")
+	inner := fs.Int("inner", 0, "compare: inner folds for stacking and choosing the trees (0: the package default)")
+	jobs := fs.Int("j", 1, "kfold-compare: folds trained in parallel")
+	verbose := fs.Bool("v", false, "compare training: print the inner-fold results to stderr")
+	tag := fs.Bool("tag", false, "compare training: add the parse tagger's readings of both addresses to the features")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -92,11 +108,32 @@ func run(args []string, out io.Writer) error {
 		return errors.New(usage)
 	}
 	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount}
-	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw}
+	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw,
+		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag}
+	if *depths != "" {
+		for _, f := range strings.Split(*depths, ",") {
+			d, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return fmt.Errorf("-depths: %w", err)
+			}
+			copts.Depths = append(copts.Depths, d)
+		}
+	}
+	if *verbose {
+		copts.Log = os.Stderr
+	}
 	// the rules alone: the base of every trained model
 	ruleOpts := addressmatch.DefaultOptions()
 	ruleOpts.NoModel = true
 	rp, err := addressmatch.NewParser(ruleOpts)
+	if err != nil {
+		return fmt.Errorf("parser: %w", err)
+	}
+	// compare models are trained on the rules' comparison and the embedded
+	// parse tagger's readings
+	topt := addressmatch.DefaultOptions()
+	topt.NoCompareModel = true
+	tp, err := addressmatch.NewParser(topt)
 	if err != nil {
 		return fmt.Errorf("parser: %w", err)
 	}
@@ -144,7 +181,7 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		m, err := rp.TrainCompareModel(pairs(recs), copts)
+		m, err := tp.TrainCompareModel(pairs(recs), copts)
 		if err != nil {
 			return fmt.Errorf("train compare: %w", err)
 		}
@@ -180,6 +217,13 @@ func run(args []string, out io.Writer) error {
 		} else if !on {
 			fmt.Fprintln(out, "(compare: rules alone)")
 		}
+		if *dump {
+			for _, r := range recs {
+				if res := p.Compare(r.A, r.B); string(res.Label) != r.Label {
+					fmt.Fprintf(out, "gold %-7s pred %-7s %.2f %s | %s\n", r.Label, res.Label, res.Score, r.A, r.B)
+				}
+			}
+		}
 		c := scoreCompare(p, recs)
 		c.print(out, fmt.Sprintf("compare %s (%d pairs)", fs.Arg(0), len(recs)))
 	case "kfold-compare":
@@ -190,35 +234,62 @@ func run(args []string, out io.Writer) error {
 		if *k < 2 {
 			return errors.New("-k must be at least 2")
 		}
-		model, base := confusion{}, confusion{}
-		for f := 0; f < *k; f++ {
-			if *only > 0 && f >= *only {
-				break
-			}
-			var train, test []matchRecord
-			for _, r := range recs {
-				if fold(r.QID, *k) == f {
-					test = append(test, r)
-				} else {
-					train = append(train, r)
+		nf := *k
+		if *only > 0 && *only < nf {
+			nf = *only
+		}
+		type foldResult struct {
+			ms, bs confusion
+			line   string
+			err    error
+		}
+		res := make([]foldResult, nf)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, max(1, *jobs))
+		for f := 0; f < nf; f++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				var train, test []matchRecord
+				for _, r := range recs {
+					if fold(r.QID, *k) == f {
+						test = append(test, r)
+					} else {
+						train = append(train, r)
+					}
 				}
+				t0 := time.Now()
+				m, err := tp.TrainCompareModel(pairs(train), copts)
+				if err != nil {
+					res[f].err = fmt.Errorf("fold %d: %w", f, err)
+					return
+				}
+				took := time.Since(t0)
+				mo := addressmatch.DefaultOptions()
+				mo.CompareModel = m
+				mp, err := addressmatch.NewParser(mo)
+				if err != nil {
+					res[f].err = fmt.Errorf("parser: %w", err)
+					return
+				}
+				ms, bs := scoreCompare(mp, test), scoreCompare(rp, test)
+				mf, _ := ms.macroF1()
+				bf, _ := bs.macroF1()
+				res[f] = foldResult{ms: ms, bs: bs, line: fmt.Sprintf("fold %d: %d held-out pairs, model %.4f, rules %.4f (%d features, %d rounds of trees, trained in %s)\n",
+					f, len(test), mf, bf, m.Features(), m.Trees(), took.Round(time.Second))}
+			}()
+		}
+		wg.Wait()
+		model, base := confusion{}, confusion{}
+		for _, r := range res {
+			if r.err != nil {
+				return r.err
 			}
-			m, err := rp.TrainCompareModel(pairs(train), copts)
-			if err != nil {
-				return fmt.Errorf("fold %d: %w", f, err)
-			}
-			mo := addressmatch.DefaultOptions()
-			mo.CompareModel = m
-			mp, err := addressmatch.NewParser(mo)
-			if err != nil {
-				return fmt.Errorf("parser: %w", err)
-			}
-			ms, bs := scoreCompare(mp, test), scoreCompare(rp, test)
-			mf, _ := ms.macroF1()
-			bf, _ := bs.macroF1()
-			fmt.Fprintf(out, "fold %d: %d held-out pairs, model %.4f, rules %.4f (%d features)\n", f, len(test), mf, bf, m.Features())
-			model.add(ms)
-			base.add(bs)
+			fmt.Fprint(out, r.line)
+			model.add(r.ms)
+			base.add(r.bs)
 		}
 		base.print(out, fmt.Sprintf("rules alone, the same held-out pairs (%d)", len(recs)))
 		model.print(out, fmt.Sprintf("model, %d-fold held-out by query (%d pairs)", *k, len(recs)))
@@ -230,10 +301,12 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		m, err := rp.TrainCompareModel(pairs(recs), copts)
+		t0 := time.Now()
+		m, err := tp.TrainCompareModel(pairs(recs), copts)
 		if err != nil {
 			return fmt.Errorf("train compare: %w", err)
 		}
+		took := time.Since(t0)
 		f, err := os.Create(*outFile)
 		if err != nil {
 			return fmt.Errorf("write compare model: %w", err)
@@ -245,7 +318,8 @@ func run(args []string, out io.Writer) error {
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("write compare model: %w", err)
 		}
-		fmt.Fprintf(out, "wrote %s: %d features, trained on %d pairs (seed %d)\n", *outFile, m.Features(), len(recs), *seed)
+		fmt.Fprintf(out, "wrote %s: %d features, %d rounds of trees, trained on %d pairs (seed %d) in %s\n",
+			*outFile, m.Features(), m.Trees(), len(recs), *seed, took.Round(time.Second))
 	case "kfold-parse":
 		recs, err := readJSONL[parseRecord](fs.Arg(0))
 		if err != nil {
