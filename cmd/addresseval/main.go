@@ -17,7 +17,8 @@
 // fold, and prints the pooled figures beside the rules' on the same lines.
 // train-parse writes the model that addressmatch embeds
 // (addressmatch/model/parse.bin.gz); -seed and -epochs (defaults 1 and 8)
-// make it reproducible bit for bit.
+// make it reproducible bit for bit; -ens n merges n models trained with
+// seeds seed … seed+n-1.
 //
 // compare scores the embedded compare model by default; -rules scores the
 // rules alone, -cmodel a compare model file, -ctrain a model trained on
@@ -67,7 +68,7 @@ func main() {
 const usage = `usage:
   addresseval parse   [-rules | -model M | -train T.jsonl] FILE.jsonl
   addresseval compare [-rules | -cmodel M | -ctrain T.jsonl] FILE.jsonl
-  addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] FILE.jsonl
+  addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] [-ens 1] FILE.jsonl
   addresseval kfold-compare [-k 5] [-j 1] [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] FILE.jsonl
   addresseval train-parse [-seed 1] [-epochs 8] -out M FILE.jsonl
   addresseval train-compare [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] -out M FILE.jsonl`
@@ -100,6 +101,7 @@ func run(args []string, out io.Writer) error {
 	inner := fs.Int("inner", 0, "compare: inner folds for stacking and choosing the trees (0: the package default)")
 	jobs := fs.Int("j", 1, "kfold-compare: folds trained in parallel")
 	verbose := fs.Bool("v", false, "compare training: print the inner-fold results to stderr")
+	ens := fs.Int("ens", 1, "parse training: merge this many models trained with seeds seed, seed+1, …")
 	tag := fs.Bool("tag", false, "compare training: add the parse tagger's readings of both addresses to the features")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -157,7 +159,7 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		m, err := rp.TrainParseModel(examples(recs), topts)
+		m, err := rp.TrainParseEnsemble(examples(recs), topts, *ens)
 		if err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
@@ -341,7 +343,7 @@ func run(args []string, out io.Writer) error {
 					train = append(train, r)
 				}
 			}
-			m, err := rp.TrainParseModel(examples(train), topts)
+			m, err := rp.TrainParseEnsemble(examples(train), topts, *ens)
 			if err != nil {
 				return fmt.Errorf("fold %d: %w", f, err)
 			}
@@ -369,7 +371,7 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		m, err := rp.TrainParseModel(examples(recs), topts)
+		m, err := rp.TrainParseEnsemble(examples(recs), topts, *ens)
 		if err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
