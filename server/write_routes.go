@@ -219,7 +219,7 @@ func (s *Server) putFeature(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v, _ := s.deps.Index.Snapshot().Feature(layer, id)
+	v := res.Features[0] // as this write published it, not a later one
 	status := http.StatusOK
 	if res.Created[0] {
 		status = http.StatusCreated

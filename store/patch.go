@@ -53,8 +53,7 @@ func (s *Store) Patch(ctx context.Context, writer string, layer geo.Layer, id st
 		}
 		res, err := s.Apply(ctx, writer, []Write{{Layer: layer, ID: id, Feature: nv, IfVersion: ver, IfExists: true}})
 		if err == nil {
-			now, _ := s.ix.Snapshot().Feature(layer, id)
-			return res, now, nil
+			return res, res.Features[0], nil
 		}
 		if ifVersion > 0 || !errors.Is(err, ErrConflict) || attempt >= maxPatchRetries {
 			return Result{}, nil, err

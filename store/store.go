@@ -101,6 +101,10 @@ type Result struct {
 	// Changes counts the change-log lines written, derived changes (an
 	// entity's grid after a grid zone moved) included.
 	Changes int `json:"changes"`
+	// Features holds, per write, the feature's state as this commit
+	// published it (nil for a delete); shared with the index: do not
+	// modify.
+	Features []any `json:"-"`
 }
 
 // Store is the write path of a [geo.Index] over a durable [Backend]. It is
@@ -350,7 +354,7 @@ func (s *Store) apply(ctx context.Context, writer string, ws []Write) (Result, e
 			return Result{}, &WriteError{Index: i, ID: w.ID, Err: err}
 		}
 	}
-	res := Result{Versions: make([]uint64, len(ws)), Created: make([]bool, len(ws))}
+	res := Result{Versions: make([]uint64, len(ws)), Created: make([]bool, len(ws)), Features: make([]any, len(ws))}
 	_, err := b.CommitAhead(func(cs geo.ChangeSet) error {
 		return s.ahead(ctx, writer, ws, seen, cs, &res)
 	})
@@ -426,7 +430,7 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 		}
 		recs[i] = r
 		if w, ok := idx[key{c.Layer, c.ID}]; ok && c.New != nil {
-			res.Versions[w] = seq
+			res.Versions[w], res.Features[w] = seq, c.New
 		}
 	}
 	if err := s.be.Commit(ctx, recs); err != nil {
