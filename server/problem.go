@@ -65,6 +65,7 @@ func statusTable() []statusRow {
 			tiles.ErrOutOfRange, tiles.ErrInvalidFilter,
 			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite}},
 		{http.StatusPreconditionFailed, []error{store.ErrConflict}},
+		{http.StatusConflict, []error{store.ErrBusy}},
 		{http.StatusNotFound, []error{errNotFound, search.ErrNoPlace, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound}},
 		{http.StatusRequestEntityTooLarge, []error{errTooLarge, geo.ErrTooLarge, store.ErrTooLarge, tiles.ErrTooLarge}},
 		{http.StatusServiceUnavailable, []error{errUnavailable, store.ErrUnavailable, store.ErrClosed,

@@ -9,6 +9,9 @@ var (
 	// ErrConflict: a precondition on a feature's version failed (another
 	// write came first), or the feature exists where it must not.
 	ErrConflict = errors.New("store: version conflict")
+	// ErrBusy: a patch without a version kept losing the race to other
+	// writes of the same feature (HTTP 409: try again).
+	ErrBusy = errors.New("store: feature changed by other writes while patching")
 	// ErrNotFound: the feature a write requires does not exist.
 	ErrNotFound = errors.New("store: not found")
 	// ErrUnavailable: the write could not be made durable (disk full,

@@ -55,8 +55,11 @@ func (s *Store) Patch(ctx context.Context, writer string, layer geo.Layer, id st
 		if err == nil {
 			return res, res.Features[0], nil
 		}
-		if ifVersion > 0 || !errors.Is(err, ErrConflict) || attempt >= maxPatchRetries {
+		if ifVersion > 0 || !errors.Is(err, ErrConflict) {
 			return Result{}, nil, err
+		}
+		if attempt >= maxPatchRetries {
+			return Result{}, nil, fmt.Errorf("%w: %s %q, %d attempts", ErrBusy, layer, id, attempt+1)
 		}
 	}
 }
