@@ -8,10 +8,10 @@ import (
 )
 
 // BenchmarkCompareColdP99 measures Compare with the embedded compare model
-// on pairs whose addresses the parser has never seen (every call makes both
-// addresses new, so the parser's cache of tagger readings never hits): the
-// worst case of the tagger features. BenchmarkCompareP99 repeats its pairs
-// and so measures the cached case.
+// on pairs of long addresses that the parser has never seen (every call
+// makes both addresses new, so that for a model trained with the tagger's
+// readings the parser's cache of them never hits). BenchmarkCompareP99
+// repeats its pairs.
 func BenchmarkCompareColdP99(b *testing.B) {
 	bases := [][2]string{
 		{"江苏省南京市雨花台区西善桥街道邱村71号西善花苑万福园(万福园)2栋", "岱山中路西善花苑万福园西门万福园2号楼"},

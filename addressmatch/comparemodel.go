@@ -315,14 +315,14 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	f.addCore("nrel", strconv.Itoa(best)+strconv.Itoa(bestFin))
 	da, db := p.distinctive(na), p.distinctive(nb)
 	dra, drb := []rune(da), []rune(db)
-	lcsD := lcsLen(dra, drb)
+	lcsD := lcsFast(dra, drb)
 	dd := 0.0
 	if m := min(len(dra), len(drb)); m > 0 {
 		dd = float64(lcsD) / float64(m)
 	}
 	if na != "" && nb != "" {
 		f.add("dlcs", bin(dd, 5))
-		f.add("ddice", bin(dice(da, db), 5))
+		f.add("ddice", bin(diceFast(da, db), 5))
 		f.add("dlen", capInt(len(dra), 6)+capInt(len(drb), 6))
 		f.add("dsame", boolStr(da == db))
 	}
@@ -348,7 +348,7 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	ga, gb := bigramSet(ra1), bigramSet(rb1)
 	jb := setJaccard(ga, gb)
 	ju := runeJaccard(ra1, rb1)
-	l := lcsLen(ra1, rb1)
+	l := lcsFast(ra1, rb1)
 	lm := 0.0
 	if m := min(len(ra1), len(rb1)); m > 0 {
 		lm = float64(l) / float64(m)
@@ -378,11 +378,11 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	f.addValue("covAv", float32(covA))
 	if nb != "" {
 		rn := []rune(nb)
-		f.addCore("nbInA", bin(float64(lcsLen(rn, ra1))/float64(len(rn)), 5))
+		f.addCore("nbInA", bin(float64(lcsFast(rn, ra1))/float64(len(rn)), 5))
 	}
 	if na != "" {
 		rn := []rune(na)
-		f.addCore("naInB", bin(float64(lcsLen(rn, rb1))/float64(len(rn)), 5))
+		f.addCore("naInB", bin(float64(lcsFast(rn, rb1))/float64(len(rn)), 5))
 	}
 	nu := 0
 	for i := 0; i+1 < len(rb1) && nu < 12; i++ {
@@ -469,7 +469,7 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 		float32(len(ea.comms)), float32(len(eb.comms)), b01(sameNumberNearRoad(ea, eb)),
 		float32(best), float32(bestFin))
 	if na != "" && nb != "" {
-		d = append(d, float32(dd), float32(dice(da, db)), float32(len(dra)), float32(len(drb)), b01(da == db))
+		d = append(d, float32(dd), float32(diceFast(da, db)), float32(len(dra)), float32(len(drb)), b01(da == db))
 	} else {
 		d = append(d, -1, -1, float32(len(dra)), float32(len(drb)), -1)
 	}
@@ -481,11 +481,11 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	nbIn, naIn := float32(-1), float32(-1)
 	if nb != "" {
 		rn := []rune(nb)
-		nbIn = float32(lcsLen(rn, ra1)) / float32(len(rn))
+		nbIn = float32(lcsFast(rn, ra1)) / float32(len(rn))
 	}
 	if na != "" {
 		rn := []rune(na)
-		naIn = float32(lcsLen(rn, rb1)) / float32(len(rn))
+		naIn = float32(lcsFast(rn, rb1)) / float32(len(rn))
 	}
 	d = append(d, nbIn, naIn, float32(uncovered(rb1, ga)), float32(uncovered(ra1, gb)),
 		float32(inA), float32(len(numsB)-inA), float32(len(numsA)), float32(len(numsB)))
@@ -529,14 +529,14 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	d = append(d, ed, float32(commonPrefix(ra1, rb1)), float32(commonSuffix(ra1, rb1)), numShare, firstNum,
 		float32(len(ra1)-len(rb1)), simOrMissing(fa.poi, fb.poi), simOrMissing(fa.road, fb.road),
 		simOrMissing(fa.community, fb.community), simOrMissing(na, nb),
-		float32(bagOverlap(rb1, ra1))/float32(max(1, len(rb1))), float32(bagOverlap(ra1, rb1))/float32(max(1, len(ra1))))
+		float32(bagOverlapFast(rb1, ra1))/float32(max(1, len(rb1))), float32(bagOverlapFast(ra1, rb1))/float32(max(1, len(ra1))))
 	lcsNames := float32(-1)
 	if len(dra) > 0 {
-		lcsNames = float32(lcsLen(dra, rb1)) / float32(len(dra))
+		lcsNames = float32(lcsFast(dra, rb1)) / float32(len(dra))
 	}
 	lcsNamesB := float32(-1)
 	if len(drb) > 0 {
-		lcsNamesB = float32(lcsLen(drb, ra1)) / float32(len(drb))
+		lcsNamesB = float32(lcsFast(drb, ra1)) / float32(len(drb))
 	}
 	d = append(d, lcsNames, lcsNamesB)
 	// what is left below the town on each side, and how much of it the
@@ -667,7 +667,7 @@ func lcsShare(a, b []rune) float32 {
 	if len(a) == 0 {
 		return -1
 	}
-	return float32(lcsLen(a, b)) / float32(len(a))
+	return float32(lcsFast(a, b)) / float32(len(a))
 }
 
 // grain is how fine an address goes: 0 administrative units only, 1 a
@@ -707,7 +707,7 @@ func simOrMissing(a, b string) float32 {
 	if a == "" || b == "" {
 		return -1
 	}
-	return float32(dice(a, b))
+	return float32(diceFast(a, b))
 }
 
 // editDistance is the Levenshtein distance of two rune strings.

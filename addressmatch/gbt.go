@@ -55,17 +55,24 @@ func (g *gbtModel) leaf(root int32, x []float32) float32 {
 // using the first r rounds.
 func (g *gbtModel) score(x []float32, r int, s []float32) {
 	copy(s, g.base)
+	nodes := g.nodes
 	for k, root := range g.roots[:r*g.nc] {
-		n := &g.nodes[root]
+		n := nodes[root]
 		for n.feat >= 0 {
-			if x[n.feat] <= n.v {
-				n = &g.nodes[n.left]
-			} else {
-				n = &g.nodes[n.left+1]
-			}
+			// branch-free: the right child follows the left one (NaN goes right, as in leaf)
+			n = nodes[n.left+b2i32(!(x[n.feat] <= n.v))]
 		}
 		s[k%g.nc] += n.v
 	}
+}
+
+// b2i32 is 1 for true, 0 for false (compiled to a flag set, no branch).
+func b2i32(b bool) int32 {
+	var i int32
+	if b {
+		i = 1
+	}
+	return i
 }
 
 // gbtParams configures gbtTrain.
