@@ -51,7 +51,8 @@
 // embedded (model/compare.bin.gz, see [CompareModel]): a multinomial logistic
 // regression over features of the rules' comparison of both rule parses
 // (component agreement and conflict, name, road and number relations, the
-// rules' verdict, string similarities). A road or road-number conflict still
+// rules' verdict, string similarities), with small gradient-boosted trees
+// stacked on its class probabilities and on numeric pair features. A road or road-number conflict still
 // vetoes match, and an administrative conflict is none, after the model.
 // [DB.Check] does not use it: the check's verdicts stay on the rules and
 // their vetoes. Options.NoCompareModel (or NoModel) gives the rules' labels.
