@@ -522,6 +522,44 @@ func (b *Batch) Upsert(v any) error {
 	return fmt.Errorf("%w: cannot write a %T", ErrInvalidFeature, v)
 }
 
+// Grow makes room for n more writes in the batch.
+func (b *Batch) Grow(n int) { b.ops = slices.Grow(b.ops, n) }
+
+// Adopt is Upsert without the copy: it validates v (*Entity, *Building,
+// *Place or *Zone) and queues the pointer itself. The batch takes v over;
+// the caller must not use or change it afterwards. For loaders that build
+// a fresh value per feature (the store reading its snapshot or rows), this
+// saves a copy and an allocation per feature.
+func (b *Batch) Adopt(v any) error {
+	switch t := v.(type) {
+	case *Entity:
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		b.upsertValidEntity(t)
+		return nil
+	case *Building:
+		if err := t.Validate(b.ix.opts.MaxVertices); err != nil {
+			return err
+		}
+		b.ops = append(b.ops, op{LayerBuildings, t.ID, t})
+		return nil
+	case *Place:
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		b.ops = append(b.ops, op{LayerPlaces, t.ID, t})
+		return nil
+	case *Zone:
+		if err := t.Validate(b.ix.opts.MaxVertices); err != nil {
+			return err
+		}
+		b.ops = append(b.ops, op{LayerZones, t.ID, t})
+		return nil
+	}
+	return b.Upsert(v)
+}
+
 // Feature returns the feature of layer with the given ID (*Entity,
 // *Building, *Place or *Zone), shared with the snapshot: do not modify it.
 func (s *Snapshot) Feature(layer Layer, id string) (any, bool) {

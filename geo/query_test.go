@@ -482,3 +482,27 @@ func TestNearbyLargeLayer(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchAdopt(t *testing.T) {
+	ix, _ := New(Options{})
+	b := ix.Batch()
+	b.Grow(3)
+	e := &Entity{ID: makeUSCC(1), Name: "甲", Location: orb.Point{106.5, 29.6}}
+	if err := b.Adopt(e); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Adopt(&Entity{ID: "123", Name: "乙"}); !errors.Is(err, ErrInvalidUSCC) {
+		t.Fatalf("a bad USCC adopted: %v", err)
+	}
+	if err := b.Adopt(&Place{ID: "p", Name: "丙", Location: orb.Point{106.5, 29.6}}); err != nil {
+		t.Fatal(err)
+	}
+	b.Commit()
+	got, ok := ix.Snapshot().Entity(e.ID)
+	if !ok || got != e {
+		t.Fatal("the adopted entity is not the one in the index")
+	}
+	if _, ok := ix.Snapshot().Place("p"); !ok {
+		t.Fatal("the adopted place is missing")
+	}
+}

@@ -204,6 +204,7 @@ func loadSnapshot(ctx context.Context, path, storeID string, last uint64, be Bac
 		}
 	}
 	counts := h.Counts
+	b.Grow(counts[0] + counts[1] + counts[2] + counts[3] + len(changed))
 	layers := []geo.Layer{geo.LayerZones, geo.LayerBuildings, geo.LayerPlaces, geo.LayerEntities}
 	want := []int{counts[3], counts[1], counts[2], counts[0]}
 	for li, l := range layers {
@@ -215,7 +216,7 @@ func loadSnapshot(ctx context.Context, path, storeID string, last uint64, be Bac
 			if _, ok := changed[fkey{l, id}]; ok {
 				continue
 			}
-			if err := b.Upsert(v); err != nil {
+			if err := b.Adopt(v); err != nil {
 				return 0, false, fmt.Errorf("%w: snapshot %s: %v", ErrCorrupt, path, err)
 			}
 		}
@@ -228,7 +229,7 @@ func loadSnapshot(ctx context.Context, path, storeID string, last uint64, be Bac
 	}
 	for _, v := range changed {
 		if v != nil {
-			if err := b.Upsert(v); err != nil {
+			if err := b.Adopt(v); err != nil {
 				return 0, false, fmt.Errorf("%w: change log: %v", ErrCorrupt, err)
 			}
 		}

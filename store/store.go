@@ -49,7 +49,8 @@ type Backend interface {
 	// for an empty store).
 	LastSeq(ctx context.Context) (uint64, error)
 	// Load calls fn with every stored feature (current state), in any
-	// order. Features are validated by the caller.
+	// order, each a fresh value the caller keeps (it goes into the index
+	// without a copy). Features are validated by the caller.
 	Load(ctx context.Context, fn func(layer geo.Layer, v any) error) error
 	// Commit makes the records durable, all or none: the features' new
 	// state and their change-log lines, in one transaction. When it
@@ -172,7 +173,7 @@ func New(ctx context.Context, ix *geo.Index, be Backend, opts Options) (*Store, 
 	if from == "store" {
 		err = be.Load(ctx, func(layer geo.Layer, v any) error {
 			n++
-			if err := b.Upsert(v); err != nil {
+			if err := b.Adopt(v); err != nil { // each row is a fresh value
 				return fmt.Errorf("%w: stored %s feature: %v", ErrCorrupt, layer, err)
 			}
 			return nil

@@ -175,6 +175,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer zones.Close()
+	// Tiles before the search build starts in the background, which would
+	// take the cores the tile renderer's first scan needs: geo, zone and
+	// tile queries are answered as soon as the server listens.
+	tr, err := tiles.New(idx, cfg.TilesOptions())
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
 	// A signal stops the search build as well as the server.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -195,11 +203,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
 	}()
-	tr, err := tiles.New(idx, cfg.TilesOptions())
-	if err != nil {
-		return err
-	}
-	defer tr.Close()
 	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
 	if err != nil {
 		return err
