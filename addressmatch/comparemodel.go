@@ -1,9 +1,6 @@
 package addressmatch
 
 import (
-	"bufio"
-	"compress/gzip"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -1327,111 +1324,80 @@ const (
 // WriteTo writes the model, gzip-compressed, in a deterministic binary
 // format: the same model gives the same bytes.
 func (m *CompareModel) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
-	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
-	if err != nil {
-		return cw.n, fmt.Errorf("compare model: %w", err)
-	}
-	bw := bufio.NewWriter(zw)
-	put := func(v any) {
-		if err == nil {
-			err = binary.Write(bw, binary.LittleEndian, v)
+	return writeModelFile(w, "compare model", compareModelMagic, func(put func(any)) {
+		put(uint32(numCmpClasses))
+		put(&m.bias)
+		keys := make([]uint64, 0, len(m.index))
+		for h := range m.index {
+			keys = append(keys, h)
 		}
-	}
-	if _, err = bw.WriteString(compareModelMagic); err != nil {
-		return cw.n, fmt.Errorf("compare model: %w", err)
-	}
-	put(uint32(numCmpClasses))
-	put(&m.bias)
-	keys := make([]uint64, 0, len(m.index))
-	for h := range m.index {
-		keys = append(keys, h)
-	}
-	slices.Sort(keys)
-	put(uint32(len(keys)))
-	for _, h := range keys {
-		off := m.index[h]
-		put(h)
-		put(m.w[off : off+numCmpClasses])
-	}
-	// whether the features read the tagger; the trees: feature count,
-	// class weights, base scores, roots, nodes
-	put(boolByte(m.tags))
-	if m.gbt == nil {
-		put(uint32(0))
-	} else {
-		g := m.gbt
-		put(uint32(g.nfeat))
-		put(&m.cw)
-		put(g.base)
-		put(uint32(len(g.roots)))
-		put(g.roots)
-		put(uint32(len(g.nodes)))
-		for _, n := range g.nodes {
-			put(n.feat)
-			put(n.left)
-			put(n.v)
+		slices.Sort(keys)
+		put(uint32(len(keys)))
+		for _, h := range keys {
+			off := m.index[h]
+			put(h)
+			put(m.w[off : off+numCmpClasses])
 		}
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		return cw.n, fmt.Errorf("compare model: write: %w", err)
-	}
-	return cw.n, nil
+		// whether the features read the tagger; the trees: feature count,
+		// class weights, base scores, roots, nodes
+		put(boolByte(m.tags))
+		if m.gbt == nil {
+			put(uint32(0))
+		} else {
+			g := m.gbt
+			put(uint32(g.nfeat))
+			put(&m.cw)
+			put(g.base)
+			put(uint32(len(g.roots)))
+			put(g.roots)
+			put(uint32(len(g.nodes)))
+			for _, n := range g.nodes {
+				put(n.feat)
+				put(n.left)
+				put(n.v)
+			}
+		}
+	})
 }
 
 // ReadCompareModel reads a model written by [CompareModel.WriteTo].
 func ReadCompareModel(r io.Reader) (*CompareModel, error) {
-	zr, err := gzip.NewReader(r)
+	mr, magic, err := openModelFile(r, "compare model", compareModelMagic, compareModelMagicV1)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+		return nil, err
 	}
-	br := bufio.NewReader(zr)
-	magic := make([]byte, len(compareModelMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != compareModelMagic && string(magic) != compareModelMagicV1 {
-		return nil, fmt.Errorf("%w: not a compare model", ErrBadModel)
-	}
-	get := func(v any) {
-		if err == nil {
-			err = binary.Read(br, binary.LittleEndian, v)
-		}
-	}
+	get := mr.get
 	var nc, nk uint32
 	get(&nc)
-	if err == nil && nc != numCmpClasses {
+	if mr.err == nil && nc != numCmpClasses {
 		return nil, fmt.Errorf("%w: %d classes, want %d", ErrBadModel, nc, numCmpClasses)
 	}
 	m := &CompareModel{}
 	get(&m.bias)
 	get(&nk)
-	if err == nil && nk > 1<<24 {
-		err = errors.New("too many features")
+	if mr.err == nil && nk > 1<<24 {
+		mr.err = errors.New("too many features")
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	if mr.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, mr.err)
 	}
 	m.index = make(map[uint64]int32, nk)
 	m.w = make([]float32, 0, int(nk)*numCmpClasses)
 	var ws [numCmpClasses]float32
-	for k := uint32(0); k < nk && err == nil; k++ {
+	for k := uint32(0); k < nk && mr.err == nil; k++ {
 		var h uint64
 		get(&h)
 		get(&ws)
 		m.index[h] = int32(len(m.w))
 		m.w = append(m.w, ws[:]...)
 	}
-	if err == nil && string(magic) == compareModelMagic {
-		if terr := readTrees(m, get); err == nil {
-			err = terr
+	if mr.err == nil && magic == compareModelMagic {
+		if terr := readTrees(m, get); mr.err == nil {
+			mr.err = terr
 		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	if mr.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, mr.err)
 	}
 	return m, nil
 }

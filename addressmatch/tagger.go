@@ -1,8 +1,6 @@
 package addressmatch
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"sync"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
@@ -769,109 +766,67 @@ const parseModelMagic = "marketgeo-parse-model-v1\n"
 // WriteTo writes the model, gzip-compressed, in a deterministic binary
 // format: the same model gives the same bytes.
 func (m *ParseModel) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
-	zw, err := gzip.NewWriterLevel(cw, gzip.BestCompression)
-	if err != nil {
-		return cw.n, fmt.Errorf("parse model: %w", err)
-	}
-	bw := bufio.NewWriter(zw)
-	put := func(v any) {
-		if err == nil {
-			err = binary.Write(bw, binary.LittleEndian, v)
+	return writeModelFile(w, "parse model", parseModelMagic, func(put func(any)) {
+		put(uint32(numTags))
+		put(&m.trans)
+		keys := make([]uint64, 0, len(m.index))
+		for h := range m.index {
+			keys = append(keys, h)
 		}
-	}
-	if _, err = bw.WriteString(parseModelMagic); err != nil {
-		return cw.n, fmt.Errorf("parse model: %w", err)
-	}
-	put(uint32(numTags))
-	put(&m.trans)
-	keys := make([]uint64, 0, len(m.index))
-	for h := range m.index {
-		keys = append(keys, h)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
-	put(uint32(len(keys)))
-	for _, h := range keys {
-		v := m.index[h]
-		put(h)
-		put(uint8(v & 0xff))
-		for _, e := range m.ents[v>>8 : v>>8+v&0xff] {
-			put(e.tag)
-			put(e.w)
+		slices.Sort(keys)
+		put(uint32(len(keys)))
+		for _, h := range keys {
+			v := m.index[h]
+			put(h)
+			put(uint8(v & 0xff))
+			for _, e := range m.ents[v>>8 : v>>8+v&0xff] {
+				put(e.tag)
+				put(e.w)
+			}
 		}
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil {
-		return cw.n, fmt.Errorf("parse model: write: %w", err)
-	}
-	return cw.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
+	})
 }
 
 // ReadParseModel reads a model written by [ParseModel.WriteTo].
 func ReadParseModel(r io.Reader) (*ParseModel, error) {
-	zr, err := gzip.NewReader(r)
+	mr, _, err := openModelFile(r, "parse model", parseModelMagic)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+		return nil, err
 	}
-	br := bufio.NewReader(zr)
-	magic := make([]byte, len(parseModelMagic))
-	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != parseModelMagic {
-		return nil, fmt.Errorf("%w: not a parse model", ErrBadModel)
-	}
-	get := func(v any) {
-		if err == nil {
-			err = binary.Read(br, binary.LittleEndian, v)
-		}
-	}
+	get := mr.get
 	var nt, nk uint32
 	get(&nt)
-	if err == nil && nt != numTags {
+	if mr.err == nil && nt != numTags {
 		return nil, fmt.Errorf("%w: %d tags, want %d", ErrBadModel, nt, numTags)
 	}
 	m := &ParseModel{}
 	get(&m.trans)
 	get(&nk)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	if mr.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, mr.err)
 	}
 	m.index = make(map[uint64]uint64, nk)
 	var buf [5]byte
-	for k := uint32(0); k < nk && err == nil; k++ {
+	for k := uint32(0); k < nk && mr.err == nil; k++ {
 		var h uint64
 		var cnt uint8
 		get(&h)
 		get(&cnt)
 		first := len(m.ents)
-		for e := 0; e < int(cnt) && err == nil; e++ {
-			if _, err = io.ReadFull(br, buf[:]); err != nil {
+		for e := 0; e < int(cnt) && mr.err == nil; e++ {
+			if _, mr.err = io.ReadFull(mr.br, buf[:]); mr.err != nil {
 				break
 			}
 			if buf[0] >= numTags {
-				err = errors.New("tag out of range")
+				mr.err = errors.New("tag out of range")
 				break
 			}
 			m.ents = append(m.ents, wentry{tag: buf[0], w: math.Float32frombits(binary.LittleEndian.Uint32(buf[1:]))})
 		}
 		m.index[h] = uint64(first)<<8 | uint64(cnt)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+	if mr.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadModel, mr.err)
 	}
 	m.pw = prevWeights(&m.trans)
 	return m, nil
