@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/store"
 )
@@ -29,17 +28,7 @@ func TestOgrinfoReadsTheStore(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ogr.gpkg")
 	st, ix := openStore(t, path)
-	ds, err := demo.Generate(demo.Options{Entities: 3000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scratch, _ := geo.New(geo.Options{})
-	if err := ds.Load(scratch); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Import(ctx, "import", scratch.Snapshot()); err != nil {
-		t.Fatal(err)
-	}
+	seedDemo(t, st, 3000)
 	// some deletes and a new feature, so that counts are not the import's
 	var del []store.Write
 	ix.Snapshot().ScanEntities(func(e *geo.Entity) bool {

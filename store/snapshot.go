@@ -26,12 +26,13 @@ import (
 
 const snapshotMagic = "marketgeo-snapshot-1"
 
+// snapshotHeader is what a snapshot says of itself before its features
+// (after the magic; the file also records when it was written, which the
+// reader skips).
 type snapshotHeader struct {
-	Magic   string
 	StoreID string
 	Seq     uint64
 	Counts  [4]int // entities, buildings, places, zones
-	Written time.Time
 }
 
 // storeIDKey is the metadata key of the store's random identity, which
@@ -157,15 +158,15 @@ func loadSnapshot(ctx context.Context, path, storeID string, last uint64, be Bac
 	}
 	defer f.Close()
 	r := &snapReader{r: bufio.NewReaderSize(f, 1<<20), intern: map[string]string{}}
-	var h snapshotHeader
-	if h.Magic = r.str(); r.err != nil || h.Magic != snapshotMagic {
+	if magic := r.str(); r.err != nil || magic != snapshotMagic {
 		return 0, false, fmt.Errorf("%w: %s is not a snapshot", ErrCorrupt, path)
 	}
+	var h snapshotHeader
 	h.StoreID, h.Seq = r.str(), r.uvarint()
 	for i := range h.Counts {
 		h.Counts[i] = r.n()
 	}
-	h.Written = time.Unix(r.varint(), 0)
+	r.varint() // when it was written
 	if r.err != nil {
 		return 0, false, fmt.Errorf("%w: %s: header: %v", ErrCorrupt, path, r.err)
 	}

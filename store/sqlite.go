@@ -124,12 +124,6 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
-// Path returns the file's path (":memory:" for a memory store).
-func (s *SQLite) Path() string { return s.path }
-
-// DB returns the underlying database, for read-only inspection.
-func (s *SQLite) DB() *sql.DB { return s.db }
-
 func (s *SQLite) init(ctx context.Context) error {
 	var appID int64
 	if err := s.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&appID); err != nil {

@@ -70,11 +70,11 @@ func state(t testing.TB, s *geo.Snapshot) map[string]string {
 	return out
 }
 
-func TestRoundTripAcrossRestart(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mg.gpkg")
-	st, ix := openStore(t, path)
-	ds, err := demo.Generate(demo.Options{Entities: 2000})
+// seedDemo writes a generated demo region of n entities into st, the way
+// serve seeds a new store (a scratch index, then Import).
+func seedDemo(t testing.TB, st *store.Store, n int) (*demo.Dataset, store.Result) {
+	t.Helper()
+	ds, err := demo.Generate(demo.Options{Entities: n})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +82,19 @@ func TestRoundTripAcrossRestart(t *testing.T) {
 	if err := ds.Load(scratch); err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Import(ctx, "import", scratch.Snapshot())
+	res, err := st.Import(context.Background(), "import", scratch.Snapshot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := scratch.Snapshot().Counts()
+	return ds, res
+}
+
+func TestRoundTripAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mg.gpkg")
+	st, ix := openStore(t, path)
+	_, res := seedDemo(t, st, 2000)
+	c := ix.Snapshot().Counts() // the store was empty: all of it is the import
 	if want := uint64(c.Entities + c.Buildings + c.Places + c.Zones); res.Seq != want {
 		t.Fatalf("seq after import %d, want %d", res.Seq, want)
 	}
@@ -444,17 +452,7 @@ func TestSnapshotPlusChangeLog(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "snap.gpkg")
 	st, ix := openStore(t, path)
-	ds, err := demo.Generate(demo.Options{Entities: 1500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scratch, _ := geo.New(geo.Options{})
-	if err := ds.Load(scratch); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Import(ctx, "import", scratch.Snapshot()); err != nil {
-		t.Fatal(err)
-	}
+	ds, _ := seedDemo(t, st, 1500)
 	if err := st.WriteSnapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
