@@ -1,7 +1,6 @@
 package addressmatch
 
 import (
-	"sort"
 	"strconv"
 	"testing"
 	"time"
@@ -42,9 +41,5 @@ func BenchmarkCompareColdP99(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	if len(lat) > 0 {
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-	}
+	reportLatencies(b, lat)
 }

@@ -1,8 +1,10 @@
 package addressmatch
 
 import (
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/marketgeo/marketgeo/demo"
 )
@@ -46,4 +48,15 @@ func testParser(tb testing.TB) *Parser {
 		tb.Fatal(testParserErr)
 	}
 	return testParserVal
+}
+
+// reportLatencies reports the median and 99th percentile of the recorded
+// per-call latencies of a benchmark.
+func reportLatencies(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
