@@ -23,7 +23,9 @@ var allowed = map[string][]string{
 	"search":          {"geo", "geo/crs", "geo/region", "internal/cntext"},
 	"tiles":           {"geo", "geo/crs", "zoneid", "search"},
 	"store":           {"geo"},
-	"server":          {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store"},
+	// The JSON answer writer (issue 22): features of geo hits, straight into bytes.
+	"geojsonw": {"geo", "geo/crs"},
+	"server":   {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store", "geojsonw"},
 	// The regulator's web app is embedded files only: the server serves
 	// them through Deps.WebMap, so it imports nothing of ours.
 	"webapp": {},
