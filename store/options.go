@@ -25,6 +25,10 @@ type Options struct {
 	// Close. Default 100,000; a snapshot of 1M entities takes a few seconds
 	// and as many hundred MB on disk.
 	SnapshotEvery int
+	// Collections registers the collections of JSON documents the store
+	// keeps beside the geo layers (see [Collection]). The backend must
+	// implement [DocBackend] when there are any.
+	Collections []Collection
 	// Logger receives the store's informational messages (load times);
 	// nil discards. Errors are returned, never logged.
 	Logger *slog.Logger
@@ -60,5 +64,5 @@ func (o Options) Validate() error {
 	if o.MaxWrites < 0 || o.MaxLineBytes < 0 || o.MaxVertices < 0 || o.SnapshotEvery < 0 {
 		return fmt.Errorf("%w: options must not be negative", ErrInvalidWrite)
 	}
-	return nil
+	return validateCollections(o.Collections)
 }

@@ -192,6 +192,9 @@ func loadSnapshot(ctx context.Context, path, storeID string, last uint64, be Bac
 				return 0, false, fmt.Errorf("%w: gap in the change log after %d", ErrCorrupt, since)
 			}
 			since = c.Seq
+			if _, err := geo.ParseLayer(string(c.Layer)); err != nil {
+				continue // a collection's document: loaded from its table
+			}
 			k := fkey{c.Layer, c.ID}
 			if c.Op == OpDelete {
 				changed[k] = nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/marketgeo/marketgeo/geo"
@@ -36,6 +37,9 @@ type SQLite struct {
 	db   *sql.DB
 	path string
 	lock *os.File // PATH.lock, held while open (nil for memory stores)
+
+	collMu sync.Mutex
+	colls  map[string]bool // the collections ensured
 }
 
 // layerTable describes the feature table of a layer.
@@ -282,14 +286,42 @@ func (s *SQLite) Commit(ctx context.Context, recs []Record) error {
 		return err
 	}
 	defer logStmt.Close()
-	type prepared struct{ put, del *sql.Stmt }
 	stmts := map[geo.Layer]*prepared{}
 	touched := map[string]bool{}
+	docStmts := map[string]*prepared{}
 	for i := range recs {
 		r := &recs[i]
 		t := tableOf(r.Layer)
 		if t == nil {
-			return fmt.Errorf("%w: layer %q", geo.ErrUnknownLayer, r.Layer)
+			name := string(r.Layer)
+			if !s.hasCollection(name) {
+				return fmt.Errorf("%w: layer %q", geo.ErrUnknownLayer, r.Layer)
+			}
+			p := docStmts[name]
+			if p == nil {
+				p = &prepared{}
+				if p.put, err = tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (id, version, doc) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET version=excluded.version, doc=excluded.doc", name)); err != nil {
+					return err
+				}
+				defer p.put.Close()
+				if p.del, err = tx.PrepareContext(ctx, fmt.Sprintf("DELETE FROM %s WHERE id = ?", name)); err != nil {
+					return err
+				}
+				defer p.del.Close()
+				docStmts[name] = p
+			}
+			touched[name] = true
+			if d, ok := r.Value.(*Doc); ok && d != nil {
+				if _, err := p.put.ExecContext(ctx, r.ID, int64(d.Version), string(d.Body)); err != nil {
+					return err
+				}
+			} else if _, err := p.del.ExecContext(ctx, r.ID); err != nil {
+				return err
+			}
+			if _, err := logStmt.ExecContext(ctx, int64(r.Seq), r.Time.UTC().Format(time.RFC3339Nano), string(r.Layer), r.ID, string(r.Op), nullIf(r.Writer), logFeature(r.Feature)); err != nil {
+				return err
+			}
+			continue
 		}
 		p := stmts[r.Layer]
 		if p == nil {
@@ -326,11 +358,7 @@ func (s *SQLite) Commit(ctx context.Context, recs []Record) error {
 				return err
 			}
 		}
-		var feat any
-		if len(r.Feature) > 0 && string(r.Feature) != "null" {
-			feat = string(r.Feature)
-		}
-		if _, err := logStmt.ExecContext(ctx, int64(r.Seq), r.Time.UTC().Format(time.RFC3339Nano), string(r.Layer), r.ID, string(r.Op), nullIf(r.Writer), feat); err != nil {
+		if _, err := logStmt.ExecContext(ctx, int64(r.Seq), r.Time.UTC().Format(time.RFC3339Nano), string(r.Layer), r.ID, string(r.Op), nullIf(r.Writer), logFeature(r.Feature)); err != nil {
 			return err
 		}
 	}
@@ -342,6 +370,127 @@ func (s *SQLite) Commit(ctx context.Context, recs []Record) error {
 		}
 	}
 	return tx.Commit()
+}
+
+type prepared struct{ put, del *sql.Stmt }
+
+func logFeature(f json.RawMessage) any {
+	if len(f) > 0 && string(f) != "null" {
+		return string(f)
+	}
+	return nil
+}
+
+func (s *SQLite) hasCollection(name string) bool {
+	s.collMu.Lock()
+	defer s.collMu.Unlock()
+	return s.colls[name]
+}
+
+// EnsureCollection implements [DocBackend]: the collection is a GeoPackage
+// attributes table (fid, id, version, doc: the JSON document), registered in
+// gpkg_contents so that GIS tools list it with its row count.
+func (s *SQLite) EnsureCollection(ctx context.Context, name string) error {
+	if !collectionName.MatchString(name) || tableOf(geo.Layer(name)) != nil || strings.HasPrefix(name, "gpkg_") || strings.HasPrefix(name, "mg_") {
+		return fmt.Errorf("%w: collection name %q", ErrInvalidWrite, name)
+	}
+	s.collMu.Lock()
+	defer s.collMu.Unlock()
+	if s.colls[name] {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (fid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, doc TEXT NOT NULL)`, name),
+		fmt.Sprintf(`INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) VALUES ('%s', 'attributes', '%s', 'marketgeo collection %s: one JSON document a row')`, name, name, name),
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%w: creating collection %s: %v", ErrUnavailable, name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: creating collection %s: %v", ErrUnavailable, name, err)
+	}
+	if s.colls == nil {
+		s.colls = map[string]bool{}
+	}
+	s.colls[name] = true
+	return nil
+}
+
+// LoadDocs implements [DocBackend].
+func (s *SQLite) LoadDocs(ctx context.Context, name string, fn func(Doc) error) error {
+	if !s.hasCollection(name) {
+		return fmt.Errorf("%w: collection %q", geo.ErrUnknownLayer, name)
+	}
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf("SELECT id, version, doc FROM %s", name))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if n++; n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var d Doc
+		var v int64
+		var body []byte
+		if err := rows.Scan(&d.ID, &v, &body); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrCorrupt, name, err)
+		}
+		d.Version, d.Body = uint64(v), json.RawMessage(body)
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, name, err)
+	}
+	return nil
+}
+
+// Docs implements [DocBackend].
+func (s *SQLite) Docs(ctx context.Context, name string, ids []string) ([]Doc, error) {
+	if !s.hasCollection(name) {
+		return nil, fmt.Errorf("%w: collection %q", geo.ErrUnknownLayer, name)
+	}
+	var out []Doc
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		q := fmt.Sprintf("SELECT id, version, doc FROM %s WHERE id IN (%s)", name, strings.TrimSuffix(strings.Repeat("?, ", len(part)), ", "))
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, name, err)
+		}
+		for rows.Next() {
+			var d Doc
+			var v int64
+			var body []byte
+			if err := rows.Scan(&d.ID, &v, &body); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, name, err)
+			}
+			d.Version, d.Body = uint64(v), json.RawMessage(body)
+			out = append(out, d)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, name, err)
+		}
+	}
+	return out, nil
 }
 
 // Load implements [Backend].

@@ -34,7 +34,7 @@ type Change struct {
 
 // Record is what a backend persists for one change: the change-log line and
 // the feature's new state (*geo.Entity, *geo.Building, *geo.Place or
-// *geo.Zone; nil for a delete).
+// *geo.Zone; a *Doc when Layer is a collection's name; nil for a delete).
 type Record struct {
 	Change
 	Value any
@@ -72,12 +72,14 @@ type Backend interface {
 
 // Write is one write of [Store.Apply].
 type Write struct {
-	// Layer is the feature's layer.
+	// Layer is the feature's layer, or the name of a registered
+	// [Collection].
 	Layer geo.Layer
 	// ID is the feature's ID; it must equal the feature's own ID.
 	ID string
 	// Feature is the new state (*geo.Entity, *geo.Building, *geo.Place or
-	// *geo.Zone); nil deletes the feature.
+	// *geo.Zone; for a collection, the document: a json.RawMessage or any
+	// value that marshals to a JSON object); nil deletes it.
 	Feature any
 	// IfVersion, when > 0, requires the feature's current version to be
 	// exactly this (HTTP If-Match); otherwise the write fails with
@@ -130,6 +132,12 @@ type Store struct {
 	done    chan struct{}
 
 	closeOnce sync.Once
+
+	// a Shared backend (several writers): the follower of the change log,
+	// and wmu, held by a write from taking the database's write lock to its
+	// publication and by the follower while it applies changes
+	fol *follower
+	wmu sync.Mutex
 }
 
 // New ties the backend to the index: it loads every stored feature into ix
@@ -185,8 +193,17 @@ func New(ctx context.Context, ix *geo.Index, be Backend, opts Options) (*Store, 
 	if n > 0 {
 		b.Commit()
 	}
+	ndocs, err := s.loadCollections(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s.lastVersion, s.from = ix.Snapshot().Version(), from
-	opts.Logger.Info("store loaded", "features", n, "seq", last, "from", from, "took", time.Since(start).Round(time.Millisecond))
+	opts.Logger.Info("store loaded", "features", n, "documents", ndocs, "seq", last, "from", from, "took", time.Since(start).Round(time.Millisecond))
+	if sh, ok := be.(Shared); ok {
+		if err := s.startFollowing(ctx, sh); err != nil {
+			return nil, err
+		}
+	}
 	if opts.SnapshotPath != "" {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})
 		go s.snapshotLoop()
@@ -282,6 +299,7 @@ func (s *Store) Close() error {
 			s.opts.Logger.Warn("snapshot not written on close", "err", err)
 		}
 	}
+	s.stopFollowing()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -331,10 +349,14 @@ func (s *Store) Apply(ctx context.Context, writer string, ws []Write) (Result, e
 func (s *Store) apply(ctx context.Context, writer string, ws []Write) (Result, error) {
 	b := s.ix.Batch()
 	seen := make(map[key]int, len(ws))
+	var docs []docWrite
 	for i := range ws {
 		w := &ws[i]
-		if _, err := geo.ParseLayer(string(w.Layer)); err != nil {
-			return Result{}, &WriteError{Index: i, ID: w.ID, Err: err}
+		coll := s.collection(w.Layer)
+		if coll == nil {
+			if _, err := geo.ParseLayer(string(w.Layer)); err != nil {
+				return Result{}, &WriteError{Index: i, ID: w.ID, Err: err}
+			}
 		}
 		if w.ID == "" {
 			return Result{}, &WriteError{Index: i, Field: "id", Err: fmt.Errorf("%w: missing id", ErrInvalidWrite)}
@@ -344,6 +366,21 @@ func (s *Store) apply(ctx context.Context, writer string, ws []Write) (Result, e
 			return Result{}, &WriteError{Index: i, ID: w.ID, Field: "id", Err: fmt.Errorf("%w: %s %q written twice in one request (first by write %d)", ErrInvalidWrite, w.Layer, w.ID, first)}
 		}
 		seen[k] = i
+		if coll != nil {
+			d := docWrite{i: i, coll: coll}
+			if w.Feature != nil {
+				body, err := docBody(w.Feature)
+				if err == nil && coll.Validate != nil {
+					err = coll.Validate(w.ID, body)
+				}
+				if err != nil {
+					return Result{}, &WriteError{Index: i, ID: w.ID, Err: err}
+				}
+				d.body = body
+			}
+			docs = append(docs, d)
+			continue
+		}
 		if w.Feature == nil {
 			_ = b.Delete(w.Layer, w.ID)
 			continue
@@ -356,8 +393,18 @@ func (s *Store) apply(ctx context.Context, writer string, ws []Write) (Result, e
 		}
 	}
 	res := Result{Versions: make([]uint64, len(ws)), Created: make([]bool, len(ws)), Features: make([]any, len(ws))}
+	var tx WriteTx // a shared backend: the database orders the writes
+	if s.fol != nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		var err error
+		if tx, err = s.beginShared(ctx); err != nil {
+			return Result{}, err
+		}
+		defer tx.Rollback()
+	}
 	_, err := b.CommitAhead(func(cs geo.ChangeSet) error {
-		return s.ahead(ctx, writer, ws, seen, cs, &res)
+		return s.ahead(ctx, writer, ws, seen, docs, cs, &res, tx)
 	})
 	if err != nil {
 		return Result{}, err
@@ -368,7 +415,7 @@ func (s *Store) apply(ctx context.Context, writer string, ws []Write) (Result, e
 // ahead runs under the index's writer lock with the changes of a commit
 // not yet published: it checks the preconditions, numbers the changes,
 // stamps the new features' versions and commits them to the backend.
-func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[key]int, cs geo.ChangeSet, res *Result) error {
+func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[key]int, docs []docWrite, cs geo.ChangeSet, res *Result, tx WriteTx) error {
 	s.mu.Lock()
 	closed, last := s.closed, s.last
 	s.mu.Unlock()
@@ -381,9 +428,28 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 		changed[key{c.Layer, c.ID}] = c
 	}
 	cur := s.ix.Snapshot() // the published state: the writer lock is held
+	for j := range docs {
+		d := &docs[j]
+		d.old, d.exists = d.coll.Consumer.Version(ws[d.i].ID)
+	}
+	dj := 0
 	for i := range ws {
 		w := &ws[i]
 		var old any
+		if dj < len(docs) && docs[dj].i == i {
+			d := &docs[dj]
+			dj++
+			switch {
+			case w.IfAbsent && d.exists:
+				return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q exists (version %d)", ErrConflict, w.Layer, w.ID, d.old)}
+			case (w.IfExists || w.IfVersion > 0) && !d.exists:
+				return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q", ErrNotFound, w.Layer, w.ID)}
+			case w.IfVersion > 0 && d.old != w.IfVersion:
+				return &WriteError{Index: i, ID: w.ID, Err: fmt.Errorf("%w: %s %q is at version %d, not %d", ErrConflict, w.Layer, w.ID, d.old, w.IfVersion)}
+			}
+			res.Created[i] = !d.exists && d.body != nil
+			continue
+		}
 		if c, ok := changed[key{w.Layer, w.ID}]; ok {
 			old = c.Old
 		} else if v, ok := cur.Feature(w.Layer, w.ID); ok {
@@ -401,7 +467,13 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 		}
 		res.Created[i] = !exists && w.Feature != nil
 	}
-	if len(cs.Changes) == 0 {
+	ndocs := 0
+	for j := range docs {
+		if docs[j].body != nil || docs[j].exists { // deleting a missing document changes nothing
+			ndocs++
+		}
+	}
+	if len(cs.Changes) == 0 && ndocs == 0 {
 		res.Seq = last
 		s.mu.Lock()
 		s.lastVersion = cs.Version
@@ -409,7 +481,7 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 		return nil
 	}
 	now := time.Now().UTC()
-	recs := make([]Record, len(cs.Changes))
+	recs := make([]Record, len(cs.Changes), len(cs.Changes)+ndocs)
 	seq := last
 	for i := range cs.Changes {
 		if i&255 == 0 {
@@ -434,11 +506,43 @@ func (s *Store) ahead(ctx context.Context, writer string, ws []Write, idx map[ke
 			res.Versions[w], res.Features[w] = seq, c.New
 		}
 	}
-	if err := s.be.Commit(ctx, recs); err != nil {
+	dcs := make(map[*Collection][]DocChange)
+	for j := range docs {
+		d := &docs[j]
+		if d.body == nil && !d.exists {
+			continue
+		}
+		w := &ws[d.i]
+		seq++
+		r := Record{Change: Change{Seq: seq, Time: now, Layer: w.Layer, ID: w.ID, Op: OpDelete, Writer: writer, Feature: json.RawMessage("null")}}
+		if d.body != nil {
+			r.Op, r.Feature = OpPut, d.body
+			r.Value = &Doc{ID: w.ID, Version: seq, Body: d.body}
+			res.Versions[d.i], res.Features[d.i] = seq, d.body
+		}
+		recs = append(recs, r)
+		dcs[d.coll] = append(dcs[d.coll], DocChange{Seq: seq, ID: w.ID, Body: d.body, OldVersion: d.old})
+	}
+	if len(dcs) > 0 {
+		if _, ok := s.be.(DocBackend); !ok {
+			return fmt.Errorf("%w: the backend %T does not store collections", ErrInvalidWrite, s.be)
+		}
+	}
+	commit := s.be.Commit
+	if tx != nil {
+		commit = tx.Commit
+	}
+	if err := commit(ctx, recs); err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	for i := range s.opts.Collections {
+		c := &s.opts.Collections[i]
+		if list := dcs[c]; len(list) > 0 {
+			c.Consumer.Commit(list)
+		}
 	}
 	s.mu.Lock()
 	s.last, s.lastVersion = seq, cs.Version
@@ -457,10 +561,19 @@ func (s *Store) Changes(ctx context.Context, since uint64, limit int) ([]Change,
 // History returns the versions of one feature, oldest first (the newest
 // limit of them).
 func (s *Store) History(ctx context.Context, layer geo.Layer, id string, limit int) ([]Change, error) {
-	if _, err := geo.ParseLayer(string(layer)); err != nil {
+	if _, err := geo.ParseLayer(string(layer)); err != nil && s.collection(layer) == nil {
 		return nil, err
 	}
 	return s.be.History(ctx, layer, id, limit)
+}
+
+// docWrite is a write of [Store.Apply] to a collection.
+type docWrite struct {
+	i      int // the write's index
+	coll   *Collection
+	body   json.RawMessage // nil: delete
+	old    uint64          // the version before (set under the writer lock)
+	exists bool
 }
 
 // WriteError says which write of a request failed and why; it wraps the
