@@ -1,0 +1,335 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Shared is implemented by a [Backend] that several stores write at once:
+// marketgeo nodes, each with its own in-memory index, over one database
+// (package store/postgres). The database, not the store, orders the writes:
+//
+//   - BeginWrite takes the database's write lock (a row lock on the
+//     sequence row): no other writer of any node commits until the
+//     transaction ends, so sequence numbers are handed out in commit order
+//     and without gaps. It returns the last committed sequence number; the
+//     store first applies the other nodes' changes up to it, then checks
+//     its preconditions against that state, numbers its own changes after
+//     it and commits them through the transaction.
+//   - Every other node follows the change log (Backend.Changes) from the
+//     last sequence number it applied: woken by Wakeups, and by polling
+//     (Options.FollowPoll) in case a wake-up is lost.
+type Shared interface {
+	Backend
+	// BeginWrite starts a write transaction holding the database's write
+	// lock and returns it with the sequence number of the last committed
+	// change. The caller ends it with Commit or Rollback.
+	BeginWrite(ctx context.Context) (WriteTx, uint64, error)
+	// Wakeups returns a channel that receives a value when another writer
+	// may have committed (best effort: the change log is the truth).
+	Wakeups() <-chan struct{}
+}
+
+// WriteTx is a write transaction of a [Shared] backend.
+type WriteTx interface {
+	// Commit makes the records durable, all or none, like Backend.Commit,
+	// and ends the transaction. The records' sequence numbers follow the
+	// one BeginWrite returned.
+	Commit(ctx context.Context, recs []Record) error
+	// Rollback ends the transaction without writing (a no-op after Commit).
+	Rollback()
+}
+
+// Replication is the state of a store following a [Shared] backend
+// ([Store.Replication]).
+type Replication struct {
+	// Shared is false for a store that is the only writer of its backend
+	// (the embedded file): the other fields are then zero.
+	Shared bool `json:"shared"`
+	// Applied is the sequence number of the last change in the index.
+	Applied uint64 `json:"applied"`
+	// Head is the last committed sequence number the store has seen in the
+	// backend (at its last check).
+	Head uint64 `json:"head"`
+	// Lag is how long ago the store was last known to have applied every
+	// committed change: 0 when it was at the head at its last check; it
+	// grows while the backend is unreachable.
+	Lag time.Duration `json:"-"`
+	// LagSeconds is Lag in seconds (JSON).
+	LagSeconds float64 `json:"lag_seconds"`
+	// Connected tells whether the last check of the backend succeeded.
+	Connected bool `json:"connected"`
+	// Err is the last error of the follower ("" when none).
+	Err string `json:"error,omitempty"`
+}
+
+// ErrBehind: a read asked for a sequence number (X-Marketgeo-Min-Seq) that
+// the store has not applied within the time it may wait.
+var ErrBehind = errors.New("store: not yet applied")
+
+// follower is the state of the loop that applies other nodes' changes.
+type follower struct {
+	sh   Shared
+	poll time.Duration
+	stop chan struct{}
+	done chan struct{}
+
+	mu         sync.Mutex
+	head       uint64
+	caughtUpAt time.Time // when the store was last at the head
+	connected  bool
+	err        string
+}
+
+// followPoll is the default interval at which a follower checks the
+// change log without a wake-up.
+const followPoll = time.Second
+
+// startFollowing applies the changes committed since the state was loaded
+// and starts the follow loop (stores over a Shared backend).
+func (s *Store) startFollowing(ctx context.Context, sh Shared) error {
+	f := &follower{sh: sh, poll: followPoll, stop: make(chan struct{}), done: make(chan struct{}), connected: true, caughtUpAt: time.Now()}
+	s.fol = f
+	s.wmu.Lock()
+	_, err := s.catchUp(ctx)
+	s.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	go s.followLoop()
+	return nil
+}
+
+func (s *Store) stopFollowing() {
+	if s.fol != nil {
+		close(s.fol.stop)
+		<-s.fol.done
+	}
+}
+
+// followLoop applies the other nodes' changes: woken by the backend's
+// notifications and every poll interval; a gap (a change committed after
+// a later one) is retried soon, never skipped.
+func (s *Store) followLoop() {
+	f := s.fol
+	defer close(f.done)
+	t := time.NewTimer(f.poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case <-f.sh.Wakeups():
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.wmu.Lock()
+		gap, err := s.catchUp(ctx)
+		s.wmu.Unlock()
+		cancel()
+		next := f.poll
+		if err != nil || gap {
+			next = 20 * time.Millisecond
+			if err != nil {
+				next = 250 * time.Millisecond
+			}
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(next)
+	}
+}
+
+// CatchUp applies every change committed to a shared backend and not yet
+// in the index (a no-op for a store that is its backend's only writer).
+// It returns ErrBehind when a gap in the change log stopped it.
+func (s *Store) CatchUp(ctx context.Context) error {
+	if s.fol == nil {
+		return nil
+	}
+	s.wmu.Lock()
+	gap, err := s.catchUp(ctx)
+	s.wmu.Unlock()
+	if err == nil && gap {
+		err = fmt.Errorf("%w: a change before the head is not committed yet", ErrBehind)
+	}
+	return err
+}
+
+// catchUp runs with wmu held: it reads the head, then applies the change
+// log from the store's last sequence number on, in sequence order, as long
+// as the numbers follow each other. A missing number is a transaction that
+// has taken its numbers but not committed yet (or is rolling back): catchUp
+// stops before it and reports gap, and the loop tries again shortly.
+func (s *Store) catchUp(ctx context.Context) (gap bool, err error) {
+	f := s.fol
+	head, err := s.be.LastSeq(ctx)
+	f.note(head, err, s.Seq())
+	if err != nil {
+		return false, err
+	}
+	for {
+		since := s.Seq()
+		if since >= head {
+			f.note(head, nil, since)
+			return false, nil
+		}
+		list, err := s.be.Changes(ctx, since, 10000)
+		if err != nil {
+			f.note(head, err, since)
+			return false, err
+		}
+		n := 0
+		for n < len(list) && list[n].Seq == since+uint64(n)+1 {
+			n++
+		}
+		if n > 0 {
+			if err := s.applyRemote(list[:n]); err != nil {
+				f.note(head, err, since)
+				return false, err
+			}
+		}
+		if n < len(list) || n == 0 {
+			f.note(head, nil, s.Seq())
+			return true, nil
+		}
+	}
+}
+
+// note records the result of a check of the backend.
+func (f *follower) note(head uint64, err error, applied uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		f.connected, f.err = false, err.Error()
+		return
+	}
+	f.connected, f.err = true, ""
+	if head > f.head {
+		f.head = head
+	}
+	if applied >= f.head {
+		f.caughtUpAt = time.Now()
+	}
+}
+
+// applyRemote publishes changes committed by other writers (consecutive
+// sequence numbers after the store's last) in one index commit.
+func (s *Store) applyRemote(list []Change) error {
+	b := s.ix.Batch()
+	for i := range list {
+		c := &list[i]
+		if c.Op == OpDelete {
+			if err := b.Delete(c.Layer, c.ID); err != nil {
+				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, c.Seq, err)
+			}
+			continue
+		}
+		v, err := featureFromChange(c)
+		if err != nil {
+			return err
+		}
+		if err := b.Adopt(v); err != nil {
+			return fmt.Errorf("%w: change %d: %v", ErrCorrupt, c.Seq, err)
+		}
+	}
+	ver := b.Commit()
+	s.mu.Lock()
+	s.last, s.lastVersion = list[len(list)-1].Seq, ver
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.mu.Unlock()
+	return nil
+}
+
+// beginShared starts a write on a shared backend: it takes the database's
+// write lock and applies the other nodes' changes up to it. The caller
+// holds wmu.
+func (s *Store) beginShared(ctx context.Context) (WriteTx, error) {
+	tx, head, err := s.fol.sh.BeginWrite(ctx)
+	if err != nil {
+		s.fol.note(0, err, s.Seq())
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	s.fol.note(head, nil, s.Seq())
+	if s.Seq() < head {
+		gap, err := s.catchUp(ctx)
+		if err == nil && (gap || s.Seq() != head) {
+			err = fmt.Errorf("%w: the change log stops at %d, before the head %d", ErrCorrupt, s.Seq(), head)
+		}
+		if err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("%w: catching up before a write: %v", ErrUnavailable, err)
+		}
+	}
+	return tx, nil
+}
+
+// Replication returns the state of the store's following of a shared
+// backend (Shared false for the embedded store).
+func (s *Store) Replication() Replication {
+	f := s.fol
+	if f == nil {
+		return Replication{Applied: s.Seq()}
+	}
+	applied := s.Seq()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := Replication{Shared: true, Applied: applied, Head: max(f.head, applied), Connected: f.connected, Err: f.err}
+	if applied < f.head || !f.connected {
+		r.Lag = time.Since(f.caughtUpAt)
+	}
+	r.LagSeconds = r.Lag.Seconds()
+	return r
+}
+
+// WaitApplied waits until the store has applied the change with sequence
+// number seq (a read carrying X-Marketgeo-Min-Seq), at most max; it
+// returns ErrBehind when the time is up and ctx's error when it ends
+// first. A follower is woken to look for the change at once.
+func (s *Store) WaitApplied(ctx context.Context, seq uint64, max time.Duration) error {
+	if s.Seq() >= seq {
+		return nil
+	}
+	if f := s.fol; f != nil {
+		go func() { // look now rather than at the next poll
+			cctx, cancel := context.WithTimeout(context.Background(), max)
+			defer cancel()
+			if s.wmu.TryLock() {
+				_, _ = s.catchUp(cctx)
+				s.wmu.Unlock()
+			}
+		}()
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	for {
+		cur := s.Seq()
+		if cur >= seq {
+			return nil
+		}
+		select {
+		case <-s.Wait(cur):
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrClosed
+			}
+		case <-t.C:
+			return fmt.Errorf("%w: this node has applied the change log up to %d, not yet %d (waited %s)", ErrBehind, s.Seq(), seq, max)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
