@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/marketgeo/marketgeo/geo"
 )
 
 // Shared is implemented by a [Backend] that several stores write at once:
@@ -221,11 +223,36 @@ func (f *follower) note(head uint64, err error, applied uint64) {
 }
 
 // applyRemote publishes changes committed by other writers (consecutive
-// sequence numbers after the store's last) in one index commit.
+// sequence numbers after the store's last) in one index commit; the
+// changes of a registered collection go to its consumer after it, those of
+// a collection this store does not know are skipped.
 func (s *Store) applyRemote(list []Change) error {
 	b := s.ix.Batch()
+	var dcs map[*Collection][]DocChange
+	var vers map[key]uint64 // a document's version within the list
 	for i := range list {
 		c := &list[i]
+		if _, err := geo.ParseLayer(string(c.Layer)); err != nil {
+			coll := s.collection(c.Layer)
+			if coll == nil {
+				continue
+			}
+			if dcs == nil {
+				dcs, vers = map[*Collection][]DocChange{}, map[key]uint64{}
+			}
+			k := key{c.Layer, c.ID}
+			old, ok := vers[k]
+			if !ok {
+				old, _ = coll.Consumer.Version(c.ID)
+			}
+			d := DocChange{Seq: c.Seq, ID: c.ID, OldVersion: old}
+			vers[k] = 0
+			if c.Op == OpPut {
+				d.Body, vers[k] = c.Feature, c.Seq
+			}
+			dcs[coll] = append(dcs[coll], d)
+			continue
+		}
 		if c.Op == OpDelete {
 			if err := b.Delete(c.Layer, c.ID); err != nil {
 				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, c.Seq, err)
@@ -240,7 +267,18 @@ func (s *Store) applyRemote(list []Change) error {
 			return fmt.Errorf("%w: change %d: %v", ErrCorrupt, c.Seq, err)
 		}
 	}
-	ver := b.Commit()
+	s.mu.Lock()
+	ver := s.lastVersion
+	s.mu.Unlock()
+	if b.Len() > 0 {
+		ver = b.Commit()
+	}
+	for i := range s.opts.Collections {
+		c := &s.opts.Collections[i]
+		if l := dcs[c]; len(l) > 0 {
+			c.Consumer.Commit(l)
+		}
+	}
 	s.mu.Lock()
 	s.last, s.lastVersion = list[len(list)-1].Seq, ver
 	close(s.notify)
