@@ -135,6 +135,21 @@ func Generate(opts Options) (*Dataset, error) {
 	return g.ds, nil
 }
 
+// Roads returns the roads Generate would give for opts (their MaxNumber is
+// 0: house numbers come with the buildings), without generating anything
+// else: the base map's road layer for a server whose entities come from a
+// store seeded with the demo. It is deterministic like Generate.
+func Roads(opts Options) ([]Road, error) {
+	opts = opts.withDefaults()
+	in, err := loadInputs()
+	if err != nil {
+		return nil, err
+	}
+	g := &gen{opts: opts, r: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5eed)), in: in, ds: &Dataset{}}
+	g.roads() // first in Generate too: the same random draws
+	return g.ds.Roads, nil
+}
+
 func (g *gen) districtName(code string) string {
 	if d := g.in.districts[code]; d != nil {
 		return d.name

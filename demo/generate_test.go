@@ -66,3 +66,24 @@ func TestGenerateDemoRegion(t *testing.T) {
 		}
 	}
 }
+
+// TestRoads: Roads gives the roads of Generate (same names, same lines).
+func TestRoads(t *testing.T) {
+	ds, err := Generate(Options{Entities: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Roads(Options{Entities: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(ds.Roads) || len(rs) < 100 {
+		t.Fatalf("Roads: %d roads, Generate: %d", len(rs), len(ds.Roads))
+	}
+	for i := range rs {
+		a, b := rs[i], ds.Roads[i]
+		if a.Name != b.Name || a.Street != b.Street || !a.Line.Equal(b.Line) {
+			t.Fatalf("road %d: %+v, Generate gave %+v", i, a, b)
+		}
+	}
+}

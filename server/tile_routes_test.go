@@ -108,9 +108,9 @@ func TestTileHTTP(t *testing.T) {
 		{"/tiles/entities/-1/0/0.mvt", 400},
 		{"/tiles/entities/3/1/1.mvt?risk=E", 400},
 		{"/tiles/zones/3/1/1.mvt?risk=C", 400},
-		{"/tiles/roads/3/1/1.mvt", 404},
+		{"/tiles/rivers/3/1/1.mvt", 404},
 		{"/tiles/entities/5/0/0.mvt", 204},
-		{"/tiles/roads.json", 404},
+		{"/tiles/rivers.json", 404},
 	} {
 		if r := do(h, "GET", c.url, nil); r.Code != c.code {
 			t.Errorf("%s: %d, want %d (%s)", c.url, r.Code, c.code, r.Body.String())

@@ -18,6 +18,8 @@ var (
 	ErrInvalidOptions = errors.New("tiles: invalid options")
 	// ErrTooLarge: an export exceeds its byte cap.
 	ErrTooLarge = errors.New("tiles: too large")
+	// ErrInvalidRoad: a road given to SetRoads cannot be drawn.
+	ErrInvalidRoad = errors.New("tiles: invalid road")
 	// ErrClosed: the renderer was closed.
 	ErrClosed = errors.New("tiles: renderer closed")
 )

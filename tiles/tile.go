@@ -31,15 +31,20 @@ const (
 	// LayerBuildings: building footprints (id, name, height, floors,
 	// entity_count, output, employment, tax) from Options.BuildingMinZoom.
 	LayerBuildings = "buildings"
-	// LayerZones: zones of every zone layer as polygons (layer, id, name).
+	// LayerZones: zones of every zone layer as polygons (layer, id, name),
+	// and each named zone's label point (layer, id, name, label = 1) in the
+	// one tile that contains it.
 	LayerZones = "zones"
 	// LayerPlaces: places of interest as points (id, name, kind).
 	LayerPlaces = "places"
+	// LayerRoads: named road centre lines (id, name, kind) of the base
+	// map, given to Renderer.SetRoads (not part of the geo index).
+	LayerRoads = "roads"
 )
 
 // Layers returns the names of the tile layers, in drawing order.
 func Layers() []string {
-	return []string{LayerZones, LayerBuildings, LayerPlaces, LayerEntities}
+	return []string{LayerZones, LayerRoads, LayerBuildings, LayerPlaces, LayerEntities}
 }
 
 func geoLayer(layer string) (geo.Layer, error) {
@@ -52,8 +57,10 @@ func geoLayer(layer string) (geo.Layer, error) {
 		return geo.LayerZones, nil
 	case LayerPlaces:
 		return geo.LayerPlaces, nil
+	case LayerRoads:
+		return "", nil // not an index layer
 	}
-	return "", fmt.Errorf("%w: %q (want entities, buildings, zones or places)", ErrUnknownLayer, layer)
+	return "", fmt.Errorf("%w: %q (want entities, buildings, zones, places or roads)", ErrUnknownLayer, layer)
 }
 
 // Query restricts the features of a tile. Empty fields do not restrict.
@@ -171,6 +178,8 @@ type Renderer struct {
 	cache    *cache
 	stop     func()
 	closed   atomic.Bool
+	roads    atomic.Pointer[roadSet] // roads.go
+	roadMu   sync.Mutex              // serialises SetRoads
 }
 
 // New returns a renderer of idx. It reads every entity once to build its
@@ -381,6 +390,8 @@ func (r *Renderer) render(ctx context.Context, layer string, z, x, y int, q Quer
 		err = r.renderPolygons(ctx, snap, &t)
 	case LayerZones:
 		err = r.renderPolygons(ctx, snap, &t)
+	case LayerRoads:
+		version, err = r.renderRoads(ctx, &t)
 	}
 	if err != nil {
 		return Tile{}, 0, err
@@ -506,6 +517,8 @@ func (r *Renderer) renderPolygons(ctx context.Context, snap *geo.Snapshot, t *Ti
 	}
 	fc := geojson.NewFeatureCollection()
 	fc.Features = make([]*geojson.Feature, 0, len(res.Hits))
+	var labels []*geojson.Feature
+	inTile := r.tileBound(t.Z, t.X, t.Y, 0)
 	for i := range res.Hits {
 		if i&255 == 255 && ctx.Err() != nil {
 			return ctx.Err()
@@ -529,9 +542,17 @@ func (r *Renderer) renderPolygons(ctx context.Context, snap *geo.Snapshot, t *Ti
 			f.Properties["layer"] = zn.Layer
 			f.Properties["id"] = zn.ID
 			f.Properties["name"] = zn.Name
+			// the zone's name label: one point, in the one tile holding it
+			if lp, ok := labelPoint(zn.Geometry); ok && zn.Name != "" && inTile.Contains(lp) {
+				lf := geojson.NewFeature(lp)
+				lf.Properties["layer"], lf.Properties["id"], lf.Properties["name"] = zn.Layer, zn.ID, zn.Name
+				lf.Properties["label"] = 1
+				labels = append(labels, lf)
+			}
 		}
 		fc.Append(f)
 	}
+	fc.Features = append(fc.Features, labels...)
 	ml := mvt.NewLayer(t.Layer, fc)
 	ml.Extent = r.opts.Extent
 	ml.Version = 2

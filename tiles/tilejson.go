@@ -51,6 +51,9 @@ func (r *Renderer) VectorLayerOf(layer string) (VectorLayer, error) {
 	case LayerZones:
 		vl.Description = "zones: layer is district, street, ftz, grid or a user layer"
 		vl.Fields = map[string]string{"layer": "String", "id": "String", "name": "String"}
+	case LayerRoads:
+		vl.Description = "named road centre lines of the base map (kind major or minor)"
+		vl.Fields = map[string]string{"id": "String", "name": "String", "kind": "String"}
 	case LayerPlaces:
 		vl.Description = "places of interest"
 		vl.Fields = map[string]string{"id": "String", "name": "String", "kind": "String"}

@@ -355,7 +355,7 @@ func TestErrors(t *testing.T) {
 		{"negative z", LayerEntities, -1, 0, 0, Query{}, ErrOutOfRange},
 		{"x too large", LayerEntities, 3, 8, 0, Query{}, ErrOutOfRange},
 		{"y negative", LayerEntities, 3, 0, -1, Query{}, ErrOutOfRange},
-		{"unknown layer", "roads", 3, 0, 0, Query{}, ErrUnknownLayer},
+		{"unknown layer", "rivers", 3, 0, 0, Query{}, ErrUnknownLayer},
 		{"risk on zones", LayerZones, 3, 0, 0, Query{Filter: geo.Filter{Risk: []geo.Risk{"C"}}}, ErrInvalidFilter},
 		{"bad risk", LayerEntities, 3, 0, 0, Query{Filter: geo.Filter{Risk: []geo.Risk{"E"}}}, ErrInvalidFilter},
 		{"kind on entities", LayerEntities, 3, 0, 0, Query{Filter: geo.Filter{Kind: []string{"school"}}}, ErrInvalidFilter},

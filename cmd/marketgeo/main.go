@@ -183,6 +183,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer tr.Close()
+	if err := baseMapRoads(tr, cfg.Data); err != nil {
+		return err
+	}
 	// A signal stops the search build as well as the server.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
