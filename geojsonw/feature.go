@@ -9,11 +9,38 @@ import (
 )
 
 // Encoder writes query hits as GeoJSON features in an output CRS with a
-// selection of properties. It holds no state besides its settings: one
-// Encoder may be shared by goroutines.
+// selection of properties (one per layer). It holds no state besides its
+// settings: one Encoder may be shared by goroutines.
 type Encoder struct {
 	crs    crs.CRS
-	fields geo.FieldSet
+	fields [4]geo.FieldSet // by layerIndex
+}
+
+// layerIndex is the index of a layer in Encoder.fields (-1 for none).
+func layerIndex(l geo.Layer) int {
+	switch l {
+	case geo.LayerEntities:
+		return 0
+	case geo.LayerBuildings:
+		return 1
+	case geo.LayerPlaces:
+		return 2
+	case geo.LayerZones:
+		return 3
+	}
+	return -1
+}
+
+func hitLayer(h *geo.Hit) int {
+	switch {
+	case h.Entity != nil:
+		return 0
+	case h.Building != nil:
+		return 1
+	case h.Place != nil:
+		return 2
+	}
+	return 3
 }
 
 // NewEncoder returns an encoder writing coordinates in c ("" is WGS-84)
@@ -23,14 +50,30 @@ func NewEncoder(c crs.CRS, fields geo.FieldSet) *Encoder {
 	if c == "" {
 		c = crs.WGS84
 	}
-	return &Encoder{crs: c, fields: fields}
+	return &Encoder{crs: c, fields: [4]geo.FieldSet{fields, fields, fields, fields}}
+}
+
+// Restrict returns a copy of e that shows, for features of the layer,
+// only the fields also in allow (a profile's allow-list of that layer;
+// the other layers keep theirs). An unknown layer changes nothing.
+func (e *Encoder) Restrict(layer geo.Layer, allow geo.FieldSet) *Encoder {
+	out := *e
+	if i := layerIndex(layer); i >= 0 {
+		out.fields[i] = out.fields[i].Intersect(allow)
+	}
+	return &out
 }
 
 // CRS returns the output CRS.
 func (e *Encoder) CRS() crs.CRS { return e.crs }
 
-// Fields returns the selected properties.
-func (e *Encoder) Fields() geo.FieldSet { return e.fields }
+// Fields returns the properties shown for features of the layer.
+func (e *Encoder) Fields(layer geo.Layer) geo.FieldSet {
+	if i := layerIndex(layer); i >= 0 {
+		return e.fields[i]
+	}
+	return geo.FieldSet{}
+}
 
 // Extra holds the properties an answer computes beside a feature's own.
 // Each one, when written, replaces a free attribute of the same name (and,
@@ -99,11 +142,11 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 	dst = append(dst, '{')
 	var taken [24]string // the fixed properties set (free attributes of these names are not shown)
 	p := props{taken: taken[:0]}
-	f := e.fields
+	f := e.fields[hitLayer(h)]
 	switch {
 	case h.Entity != nil:
-		dst = e.entityProps(dst, &p, h.Entity)
-		dst = e.attrs(dst, &p, h.Entity.Attrs, x)
+		dst = e.entityProps(dst, &p, f, h.Entity)
+		dst = e.attrs(dst, &p, f, h.Entity.Attrs, x)
 	case h.Building != nil:
 		b := h.Building
 		dst = p.strAlways(dst, f, geo.FieldID, "id", b.ID)
@@ -128,7 +171,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 			dst = append(dst, `"center":`...)
 			dst = AppendPoint(dst, lon, lat)
 		}
-		dst = e.attrs(dst, &p, b.Attrs, x)
+		dst = e.attrs(dst, &p, f, b.Attrs, x)
 	case h.Place != nil:
 		pl := h.Place
 		dst = p.strAlways(dst, f, geo.FieldID, "id", pl.ID)
@@ -140,7 +183,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 			}
 		}
 		dst = p.version(dst, f, pl.Version)
-		dst = e.attrs(dst, &p, pl.Attrs, x)
+		dst = e.attrs(dst, &p, f, pl.Attrs, x)
 	default:
 		z := h.Zone
 		dst = p.strAlways(dst, f, geo.FieldID, "id", z.ID)
@@ -151,7 +194,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 		}
 		dst = p.strAlways(dst, f, geo.FieldName, "name", z.Name)
 		dst = p.version(dst, f, z.Version)
-		dst = e.attrs(dst, &p, z.Props, x)
+		dst = e.attrs(dst, &p, f, z.Props, x)
 	}
 	if x.Distance && f.Has(geo.FieldDistanceM) {
 		dst = p.sep(dst)
@@ -183,8 +226,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 	return append(dst, '}')
 }
 
-func (e *Encoder) entityProps(dst []byte, p *props, en *geo.Entity) []byte {
-	f := e.fields
+func (e *Encoder) entityProps(dst []byte, p *props, f geo.FieldSet, en *geo.Entity) []byte {
 	dst = p.strAlways(dst, f, geo.FieldID, "id", en.ID)
 	dst = p.strAlways(dst, f, geo.FieldName, "name", en.Name)
 	dst = p.str(dst, f, geo.FieldShortName, "short_name", en.ShortName)
@@ -195,6 +237,7 @@ func (e *Encoder) entityProps(dst []byte, p *props, en *geo.Entity) []byte {
 	}
 	dst = p.str(dst, f, geo.FieldAddress, "address", en.Address)
 	dst = p.str(dst, f, geo.FieldIndustry, "industry", en.Industry)
+	dst = p.str(dst, f, geo.FieldIndustryName, "industry_name", geo.IndustryLabel(en.Industry))
 	dst = p.str(dst, f, geo.FieldStatus, "status", string(en.Status))
 	dst = p.str(dst, f, geo.FieldRisk, "risk", string(en.Risk))
 	dst = p.str(dst, f, geo.FieldBuildingID, "building_id", en.BuildingID)
@@ -270,8 +313,8 @@ func (p *props) version(dst []byte, f geo.FieldSet, v uint64) []byte {
 
 // attrs appends the free attributes not shadowed by a fixed property set
 // on the feature or by a computed one, sorted by key.
-func (e *Encoder) attrs(dst []byte, p *props, m map[string]string, x Extra) []byte {
-	if len(m) == 0 || !e.fields.Has(geo.FieldAttrs) {
+func (e *Encoder) attrs(dst []byte, p *props, f geo.FieldSet, m map[string]string, x Extra) []byte {
+	if len(m) == 0 || !f.Has(geo.FieldAttrs) {
 		return dst
 	}
 	var stack [16]string

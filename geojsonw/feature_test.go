@@ -154,6 +154,18 @@ func randHit(r *rand.Rand) geo.Hit {
 	return h
 }
 
+func hitLayerOf(h *geo.Hit) geo.Layer {
+	switch {
+	case h.Entity != nil:
+		return geo.LayerEntities
+	case h.Building != nil:
+		return geo.LayerBuildings
+	case h.Place != nil:
+		return geo.LayerPlaces
+	}
+	return geo.LayerZones
+}
+
 func randFields(r *rand.Rand) geo.FieldSet {
 	if r.IntN(2) == 0 {
 		return geo.AllFields()
@@ -181,7 +193,16 @@ func TestAppendHitMatchesEncodingJSON(t *testing.T) {
 		if r.IntN(3) == 0 {
 			x.Search, x.Score, x.Layer, x.Match = true, r.Float64(), geo.LayerZones, pick(r, []string{"exact", "prefix"})
 		}
-		got := NewEncoder(c, fs).AppendHit(nil, false, &h, x)
+		enc := NewEncoder(c, fs)
+		if r.IntN(3) == 0 { // a profile's allow-list for one layer
+			allow := randFields(r)
+			layer := []geo.Layer{geo.LayerEntities, geo.LayerBuildings, geo.LayerPlaces, geo.LayerZones}[r.IntN(4)]
+			enc = enc.Restrict(layer, allow)
+			if layer == hitLayerOf(&h) {
+				fs = fs.Intersect(allow)
+			}
+		}
+		got := enc.AppendHit(nil, false, &h, x)
 		want := oracle(t, &h, c, fs, x)
 		if g := decode(t, got); !reflect.DeepEqual(g, want) {
 			w, _ := json.Marshal(want)
