@@ -23,6 +23,8 @@ var allowed = map[string][]string{
 	"search":          {"geo", "geo/crs", "geo/region", "internal/cntext"},
 	"tiles":           {"geo", "geo/crs", "zoneid", "search"},
 	"store":           {"geo"},
+	// The PostgreSQL/PostGIS backend of the store (issue 20).
+	"store/postgres": {"geo", "store"},
 	// The JSON answer writer (issue 22): features of geo hits, straight into bytes.
 	"geojsonw": {"geo", "geo/crs"},
 	"server":   {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store", "geojsonw"},
@@ -42,6 +44,9 @@ var only = map[string]string{
 	// Durability is the store's alone: no other library package opens a database.
 	"modernc.org/sqlite": "store",
 	"database/sql":       "store",
+	// PostgreSQL is the postgres backend's alone (issue 20).
+	"github.com/jackc/pgx/v5":        "store/postgres",
+	"github.com/jackc/pgx/v5/pgconn": "store/postgres",
 }
 
 func TestImportDirection(t *testing.T) {
