@@ -1,0 +1,366 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/internal/cntext"
+	"github.com/marketgeo/marketgeo/search"
+)
+
+// Status is the outcome of one row of an import.
+type Status string
+
+// The outcomes of a row.
+const (
+	StatusAttached  Status = "attached"  // stored as a record of the matched entity
+	StatusUnchanged Status = "unchanged" // attached, and the same record was already stored
+	StatusDuplicate Status = "duplicate" // the same record as an earlier row of this table
+	StatusUnmatched Status = "unmatched" // no entity matches well enough: not attached
+	StatusAmbiguous Status = "ambiguous" // two entities match nearly equally: not attached
+	StatusRejected  Status = "rejected"  // the row cannot be read (a bad date, no name nor code …)
+)
+
+// The match methods.
+const (
+	MethodUSCC        = "uscc"
+	MethodOrgCode     = "org_code"
+	MethodRegNo       = "reg_no"
+	MethodNameAddress = "name_address"
+)
+
+// MatchOptions are the thresholds of matching by name and address. The
+// defaults were chosen on the tuning half of a generated labelled set
+// (exchange/labelled_test.go); the held-back half measures them.
+type MatchOptions struct {
+	// MinConfidence is the confidence at or above which a name+address
+	// candidate is attached. Default 0.80.
+	MinConfidence float64
+	// MinMargin is how far the best candidate must lead the second;
+	// closer is ambiguous. Default 0.08.
+	MinMargin float64
+	// Candidates is how many search hits are compared. Default 8.
+	Candidates int
+}
+
+// DefaultMatchOptions returns the default thresholds.
+func DefaultMatchOptions() MatchOptions {
+	return MatchOptions{MinConfidence: 0.80, MinMargin: 0.08, Candidates: 8}
+}
+
+func (o MatchOptions) withDefaults() MatchOptions {
+	d := DefaultMatchOptions()
+	if o.MinConfidence == 0 {
+		o.MinConfidence = d.MinConfidence
+	}
+	if o.MinMargin == 0 {
+		o.MinMargin = d.MinMargin
+	}
+	if o.Candidates == 0 {
+		o.Candidates = d.Candidates
+	}
+	return o
+}
+
+// Validate reports thresholds that cannot work.
+func (o MatchOptions) Validate() error {
+	if o.MinConfidence < 0 || o.MinConfidence > 1 || o.MinMargin < 0 || o.MinMargin > 1 || o.Candidates < 0 || o.Candidates > 100 {
+		return fmt.Errorf("%w: match options out of range (confidence and margin in [0, 1], candidates ≤ 100)", ErrBadMapping)
+	}
+	return nil
+}
+
+// Candidate is an entity a row may be about.
+type Candidate struct {
+	// EntityID is the entity's USCC.
+	EntityID string `json:"entity_id"`
+	// Name is the entity's registered name.
+	Name string `json:"name"`
+	// Address is the entity's address.
+	Address string `json:"address,omitempty"`
+	// Confidence combines the name and address scores, in [0, 1].
+	Confidence float64 `json:"confidence"`
+	// NameScore is the similarity of the names, in [0, 1].
+	NameScore float64 `json:"name_score"`
+	// AddressScore is addressmatch's comparison score, in [0, 1] (-1: the
+	// row has no address).
+	AddressScore float64 `json:"address_score"`
+}
+
+// Match is how one row was matched.
+type Match struct {
+	// Status is attached, unmatched, ambiguous or rejected (before the
+	// store says whether the record is new).
+	Status Status `json:"status"`
+	// EntityID is the entity attached to ("" when not attached).
+	EntityID string `json:"entity_id,omitempty"`
+	// Method is how it was attached.
+	Method string `json:"method,omitempty"`
+	// Confidence is in [0, 1].
+	Confidence float64 `json:"confidence"`
+	// Reason says why a row is not attached, or notes a cleaned code.
+	Reason string `json:"reason,omitempty"`
+	// Candidates are the best candidates of a row not attached (up to 3).
+	Candidates []Candidate `json:"candidates,omitempty"`
+}
+
+// Query is what a row says about its entity.
+type Query struct {
+	// Code is the USCC column's text (or any code column's).
+	Code string
+	// RegNo is the former registration number column's text.
+	RegNo string
+	// OrgCode is the organisation code column's text.
+	OrgCode string
+	// Name is the entity's name as the department wrote it.
+	Name string
+	// Address is its address as the department wrote it.
+	Address string
+}
+
+// Matcher attaches rows to entities of one snapshot. It is safe for
+// concurrent use.
+type Matcher struct {
+	snap   *geo.Snapshot
+	search *search.Index
+	parser *addressmatch.Parser
+	opts   MatchOptions
+
+	once   sync.Once
+	byName map[string][]*geo.Entity // normalised name (and former names) → entities
+	byOrg  map[string][]*geo.Entity // organisation code (USCC positions 9-17) → entities
+	byReg  map[string][]*geo.Entity // attrs reg_no → entities
+}
+
+// NewMatcher returns a matcher over snap. s (search) and p (address
+// comparison) may be nil: then names are matched exactly (after
+// normalisation) and addresses by their normalised text.
+func NewMatcher(snap *geo.Snapshot, s *search.Index, p *addressmatch.Parser, opts MatchOptions) (*Matcher, error) {
+	if snap == nil {
+		return nil, fmt.Errorf("%w: NewMatcher needs a snapshot", ErrBadMapping)
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if s != nil && !s.Ready() {
+		s = nil
+	}
+	return &Matcher{snap: snap, search: s, parser: p, opts: opts.withDefaults()}, nil
+}
+
+// normName folds a name for comparison: width, case, traditional
+// characters; spaces and punctuation (brackets too, their content kept)
+// dropped.
+func normName(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range cntext.Fold(s) {
+		if cntext.IsSpaceOrPunct(r) {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (m *Matcher) build() {
+	m.once.Do(func() {
+		m.byName = make(map[string][]*geo.Entity, m.snap.Counts().Entities)
+		m.byOrg = make(map[string][]*geo.Entity, m.snap.Counts().Entities)
+		m.byReg = map[string][]*geo.Entity{}
+		m.snap.ScanEntities(func(e *geo.Entity) bool {
+			n := normName(e.Name)
+			m.byName[n] = append(m.byName[n], e)
+			for _, f := range e.FormerNames {
+				if fn := normName(f); fn != n {
+					m.byName[fn] = append(m.byName[fn], e)
+				}
+			}
+			if len(e.ID) == 18 {
+				m.byOrg[e.ID[8:17]] = append(m.byOrg[e.ID[8:17]], e)
+			}
+			for _, k := range []string{"reg_no", "注册号"} {
+				if v := e.Attrs[k]; v != "" {
+					if c, kind := CleanCode(v); kind == CodeRegNo {
+						m.byReg[c] = append(m.byReg[c], e)
+					}
+				}
+			}
+			return true
+		})
+	})
+}
+
+// Match attaches one row: by a valid USCC, else a former registration
+// number or organisation code, else name and address. It never guesses:
+// a row that matches nothing well enough, or two entities nearly equally,
+// is not attached.
+func (m *Matcher) Match(ctx context.Context, q Query) (Match, error) {
+	var notes []string
+	for _, code := range []string{q.Code, q.RegNo, q.OrgCode} {
+		c, kind := CleanCode(code)
+		switch kind {
+		case CodeNone:
+			continue
+		case CodeUSCC:
+			if _, ok := m.snap.Feature(geo.LayerEntities, c); ok {
+				return Match{Status: StatusAttached, EntityID: c, Method: MethodUSCC, Confidence: 1}, nil
+			}
+			// a valid code of an entity that is not registered here: never
+			// attached to another entity by name
+			return Match{Status: StatusUnmatched, Reason: fmt.Sprintf("no entity with USCC %s", c)}, nil
+		case CodeOrg, CodeRegNo:
+			m.build()
+			idx, method := m.byOrg, MethodOrgCode
+			if kind == CodeRegNo {
+				idx, method = m.byReg, MethodRegNo
+			}
+			switch es := idx[c]; len(es) {
+			case 1:
+				return Match{Status: StatusAttached, EntityID: es[0].ID, Method: method, Confidence: 1}, nil
+			case 0:
+				notes = append(notes, fmt.Sprintf("no entity with %s %s", kind, c))
+			default:
+				notes = append(notes, fmt.Sprintf("%d entities with %s %s", len(es), kind, c))
+			}
+		default:
+			notes = append(notes, fmt.Sprintf("code %q is not a valid USCC, organisation code or registration number", truncate(c, 40)))
+		}
+	}
+	if strings.TrimSpace(q.Name) == "" {
+		reason := "no valid code and no name"
+		if len(notes) > 0 {
+			reason = strings.Join(notes, "; ") + "; no name to match by"
+		}
+		return Match{Status: StatusUnmatched, Reason: reason}, nil
+	}
+	res, err := m.byNameAddress(ctx, q)
+	if err != nil {
+		return Match{}, err
+	}
+	if len(notes) > 0 {
+		if res.Reason != "" {
+			notes = append(notes, res.Reason)
+		}
+		res.Reason = strings.Join(notes, "; ")
+	}
+	return res, nil
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// maxNameRunes bounds the names compared (edit distance is quadratic).
+const maxNameRunes = 100
+
+func (m *Matcher) byNameAddress(ctx context.Context, q Query) (Match, error) {
+	m.build()
+	name := normName(truncate(q.Name, maxNameRunes))
+	addr := strings.TrimSpace(truncate(q.Address, 200))
+	cands := map[string]*Candidate{}
+	add := func(e *geo.Entity) {
+		if _, ok := cands[e.ID]; ok {
+			return
+		}
+		c := m.score(e, name, addr)
+		cands[e.ID] = &c
+	}
+	for _, e := range m.byName[name] {
+		add(e)
+	}
+	sure := false
+	for _, c := range cands {
+		if c.NameScore == 1 && c.AddressScore >= 0.7 {
+			sure = true
+		}
+	}
+	if !sure && m.search != nil && name != "" {
+		hits, err := m.search.Search(ctx, search.Query{Text: truncate(q.Name, maxNameRunes), Layers: []geo.Layer{geo.LayerEntities}, Limit: m.opts.Candidates})
+		if err != nil && ctx.Err() != nil {
+			return Match{}, ctx.Err()
+		}
+		for _, h := range hits {
+			if v, ok := m.snap.Feature(geo.LayerEntities, h.ID); ok { // the matcher's snapshot, not the search's view
+				add(v.(*geo.Entity))
+			}
+		}
+	}
+	list := make([]Candidate, 0, len(cands))
+	for _, c := range cands {
+		list = append(list, *c)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Confidence != list[j].Confidence {
+			return list[i].Confidence > list[j].Confidence
+		}
+		return list[i].EntityID < list[j].EntityID
+	})
+	top := list[:min(3, len(list))]
+	if len(list) == 0 || list[0].Confidence < m.opts.MinConfidence {
+		reason := "no entity with a similar name"
+		if len(list) > 0 {
+			reason = fmt.Sprintf("best candidate %s at confidence %.2f, below %.2f", list[0].EntityID, list[0].Confidence, m.opts.MinConfidence)
+		}
+		return Match{Status: StatusUnmatched, Reason: reason, Candidates: top}, nil
+	}
+	if len(list) > 1 && list[0].Confidence-list[1].Confidence < m.opts.MinMargin {
+		return Match{Status: StatusAmbiguous, Reason: fmt.Sprintf("%s and %s match nearly equally (%.2f, %.2f)", list[0].EntityID, list[1].EntityID, list[0].Confidence, list[1].Confidence), Candidates: top}, nil
+	}
+	return Match{Status: StatusAttached, EntityID: list[0].EntityID, Method: MethodNameAddress, Confidence: round3(list[0].Confidence)}, nil
+}
+
+func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
+
+// score compares a row's normalised name and address with an entity.
+func (m *Matcher) score(e *geo.Entity, name, addr string) Candidate {
+	ns := nameSim(name, normName(e.Name))
+	for _, f := range e.FormerNames {
+		if s := nameSim(name, normName(f)); s > ns {
+			ns = s
+		}
+	}
+	as := -1.0
+	if addr != "" {
+		as = 0
+		if e.Address != "" {
+			if m.parser != nil {
+				as = m.parser.Compare(addr, e.Address).Score
+			} else if normName(addr) == normName(e.Address) {
+				as = 1
+			}
+		}
+	}
+	conf := ns * 0.85
+	if as >= 0 {
+		conf = ns * (0.7 + 0.3*as)
+	}
+	return Candidate{EntityID: e.ID, Name: e.Name, Address: e.Address, Confidence: round3(conf), NameScore: round3(ns), AddressScore: round3(as)}
+}
+
+// nameSim is 1 - the edit distance over the longer name's length, 0 past
+// a third of it.
+func nameSim(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	la, lb := utf8.RuneCountInString(a), utf8.RuneCountInString(b)
+	n := max(la, lb)
+	if n == 0 {
+		return 0
+	}
+	d := cntext.EditDistance(a, b, n/3)
+	if d > n/3 {
+		return 0
+	}
+	return 1 - float64(d)/float64(n)
+}
