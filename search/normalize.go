@@ -14,7 +14,34 @@ import (
 // query: full-width to half-width, the common traditional characters to
 // simplified ones, ASCII lower case, brackets and punctuation dropped, and
 // runs of white space collapsed to one space. It is pure and goroutine-safe.
+//
+// A text that folding leaves unchanged is returned as it is, not copied:
+// the indexed documents then share their strings with the geo index's
+// features (a million registered names and addresses, most already folded).
 func Fold(s string) string {
+	if folded(s) {
+		return s
+	}
+	return foldCopy(s)
+}
+
+// folded reports whether Fold leaves s unchanged: no rune that foldCopy
+// drops, replaces or maps to another.
+func folded(s string) bool {
+	for _, r := range s {
+		f := cntext.FoldRune(r)
+		if f >= 'A' && f <= 'Z' {
+			f += 'a' - 'A'
+		}
+		if r == utf8.RuneError || f != r || unicode.IsSpace(r) || (r != '#' && r != '-' && cntext.IsSpaceOrPunct(r)) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// foldCopy is Fold building its result.
+func foldCopy(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
