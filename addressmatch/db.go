@@ -435,10 +435,10 @@ func aggKeys(f *fields) []string {
 	if f.district != "" {
 		ks = append(ks, "d:"+f.district)
 	}
-	if f.admin.City != "" {
-		ks = append(ks, "c:"+f.admin.City)
-	} else if f.admin.Province != "" {
-		ks = append(ks, "c:"+f.admin.Province)
+	if f.city != "" {
+		ks = append(ks, "c:"+f.city)
+	} else if f.province != "" {
+		ks = append(ks, "c:"+f.province)
 	}
 	return ks
 }
@@ -1249,9 +1249,9 @@ func (db *DB) Geocode(ctx context.Context, address string) (GeocodeResult, error
 			return GeocodeResult{Location: p, Precision: geo.PrecisionDistrict}, nil
 		}
 	}
-	city := f.admin.City
+	city := f.city
 	if city == "" {
-		city = f.admin.Province
+		city = f.province
 	}
 	if city != "" {
 		if p, ok := try("c:" + city); ok {

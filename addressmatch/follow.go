@@ -40,25 +40,28 @@ func Follow(db *DB, idx *geo.Index) (*Follower, error) {
 	snap, stop := idx.Follow(f.apply)
 	f.stop = stop
 	// counts and blds are this goroutine's alone while filling: apply
-	// only queues
-	var recs []Record
+	// only queues. The records are parsed and inserted a chunk at a time,
+	// never all at once (at a million addresses the parsed forms of every
+	// record held together took a gigabyte).
+	fill := &filler{db: db}
 	snap.ScanEntities(func(e *geo.Entity) bool {
 		if e.BuildingID != "" {
 			f.counts[e.BuildingID]++
 		}
 		if e.Address != "" {
-			recs = append(recs, entityRecord(e))
+			fill.add(entityRecord(e))
 		}
-		return true
+		return fill.err == nil
 	})
+	// the building records need every entity counted first
 	snap.ScanBuildings(func(b *geo.Building) bool {
 		if b.Address != "" {
 			f.blds[b.ID] = b
-			recs = append(recs, f.buildingRecord(b))
+			fill.add(f.buildingRecord(b))
 		}
-		return true
+		return fill.err == nil
 	})
-	err := db.Add(recs...)
+	err := fill.flush()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
@@ -70,6 +73,44 @@ func Follow(db *DB, idx *geo.Index) (*Follower, error) {
 	}
 	f.pending, f.filling = nil, false
 	return f, nil
+}
+
+// fillChunk is how many records the first fill parses and inserts at a
+// time: enough for every core to parse in parallel, little memory.
+const fillChunk = 16384
+
+// filler adds records to db a chunk at a time. After an error it adds
+// nothing more and removes what it added, so a failed fill leaves the
+// database as it found it.
+type filler struct {
+	db    *DB
+	chunk []Record
+	added []string
+	err   error
+}
+
+func (fl *filler) add(r Record) {
+	if fl.err != nil {
+		return
+	}
+	fl.chunk = append(fl.chunk, r)
+	if len(fl.chunk) >= fillChunk {
+		fl.flush()
+	}
+}
+
+func (fl *filler) flush() error {
+	if fl.err == nil && len(fl.chunk) > 0 {
+		if fl.err = fl.db.Add(fl.chunk...); fl.err == nil {
+			for _, r := range fl.chunk {
+				fl.added = append(fl.added, r.ID)
+			}
+		} else if len(fl.added) > 0 {
+			_ = fl.db.Remove(fl.added...)
+		}
+		fl.chunk = fl.chunk[:0]
+	}
+	return fl.err
 }
 
 // Stop ends the subscription.

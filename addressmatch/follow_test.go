@@ -2,7 +2,9 @@ package addressmatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,4 +76,53 @@ func TestFollowDoesNotHoldUpWriters(t *testing.T) {
 		}
 	}
 	t.Logf("%d writes during the fill, %d in all", during.Load(), len(written))
+}
+
+// TestFollowFailedFillLeavesDB: the first fill adds its records a chunk at
+// a time; when a record past the first chunks is refused (an address over
+// the parser's limit), Follow fails and the database holds exactly what it
+// held before (its standard addresses), not the chunks added before the
+// refusal.
+func TestFollowFailedFillLeavesDB(t *testing.T) {
+	idx, _ := geo.New(geo.Options{})
+	b := idx.Batch()
+	n := 2*fillChunk + 100
+	for i := 0; i < n; i++ {
+		first := fmt.Sprintf("91500112%09d", 100000+i)
+		c, _ := geo.USCCCheckChar(first)
+		addr := fmt.Sprintf("重庆市渝北区分块测试路%d号", i+1)
+		if i == n-1 { // the scan is in ID order: the last one fails
+			addr = "重庆市渝北区分块测试路" + strings.Repeat("长", 60) + "号"
+		}
+		if err := b.UpsertEntity(geo.Entity{ID: first + string(c), Name: fmt.Sprintf("重庆分块测试%d有限公司", i),
+			Address: addr, Location: orb.Point{106.55, 29.65}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Commit()
+	p, err := NewParser(demoOpts(t, Options{MaxRunes: 40}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := NewDB(DBOptions{Parser: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.LoadStandardCSV(strings.NewReader("id,address,lon,lat\nS1,重庆市渝北区标准路1号,106.5,29.6\n")); err != nil {
+		t.Fatal(err)
+	}
+	lenBefore, recsBefore := db.Len(), db.RecordCount()
+	if _, err := Follow(db, idx); !errors.Is(err, ErrTooLong) {
+		t.Fatalf("Follow: %v, want ErrTooLong", err)
+	}
+	if db.Len() != lenBefore || db.RecordCount() != recsBefore {
+		t.Fatalf("after the failed fill: %d addresses, %d records; before %d, %d", db.Len(), db.RecordCount(), lenBefore, recsBefore)
+	}
+	res, err := db.Check(context.Background(), "重庆市渝北区分块测试路1号")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict == Matched {
+		t.Fatalf("an address of the failed fill is still matched: %+v", res)
+	}
 }
