@@ -23,6 +23,7 @@ const (
 	FieldFormerNames
 	FieldAddress
 	FieldIndustry
+	FieldIndustryName // derived: IndustryLabel(industry)
 	FieldStatus
 	FieldRisk
 	FieldBuildingID
@@ -49,7 +50,7 @@ const (
 // fieldNames are the property names of the fields, by Field.
 var fieldNames = [numFields]string{
 	FieldID: "id", FieldName: "name", FieldShortName: "short_name", FieldFormerNames: "former_names",
-	FieldAddress: "address", FieldIndustry: "industry", FieldStatus: "status", FieldRisk: "risk",
+	FieldAddress: "address", FieldIndustry: "industry", FieldIndustryName: "industry_name", FieldStatus: "status", FieldRisk: "risk",
 	FieldBuildingID: "building_id", FieldGridID: "grid_id", FieldRegisteredAt: "registered_at",
 	FieldAnnualReport: "annual_report", FieldAbnormal: "abnormal", FieldBlacklisted: "blacklisted",
 	FieldVersion: "version", FieldFloors: "floors", FieldHeight: "height", FieldKind: "kind",

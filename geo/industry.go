@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -121,12 +122,35 @@ func ParseIndustry(s string) (string, error) {
 // IndustryName returns the name of a code (section, division or one of the
 // common classes of the table) and whether the table has it.
 func IndustryName(code string) (string, bool) {
+	n, ok := industryNames()[code]
+	return n, ok
+}
+
+// industryNames is the table by code, built once (read-only afterwards).
+var industryNames = sync.OnceValue(func() map[string]string {
+	m := make(map[string]string, len(industryTable))
 	for _, in := range industryTable {
-		if in.Code == code {
-			return in.Name, true
+		m[in.Code] = in.Name
+	}
+	return m
+})
+
+// IndustryLabel returns the name shown beside an industry code (the
+// industry_name of an entity's properties): the code's own name when the
+// table has it, else that of its nearest ancestor in the table (group,
+// division, section: a class missing from the table's selection is shown
+// with its division's name). It is "" for a code outside GB/T 4754.
+func IndustryLabel(code string) string {
+	names := industryNames()
+	for c := code; c != ""; c = c[:len(c)-1] {
+		if n, ok := names[c]; ok {
+			return n
+		}
+		if len(c) == 1 {
+			break
 		}
 	}
-	return "", false
+	return ""
 }
 
 // nearIndustries ranks the entries of the table whose name or word shares

@@ -612,8 +612,10 @@ func parseFeature(layer Layer, f *geojson.Feature, o LoadOptions) (any, *FieldEr
 }
 
 // entityPropertyNames are the properties of an entity feature that map onto
-// its fields (the CSV columns and "version"); the others go to Attrs.
-var entityPropertyNames = append(slices.Clone(EntityCSVColumns), "version")
+// its fields (the CSV columns and "version") or are derived from them
+// (industry_name, from IndustryLabel: dropped on input); the others go to
+// Attrs.
+var entityPropertyNames = append(slices.Clone(EntityCSVColumns), "version", "industry_name")
 
 // FeatureCollection converts features to GeoJSON, the inverse of ReadGeoJSON.
 func (f *Features) FeatureCollection() *geojson.FeatureCollection {
@@ -646,6 +648,7 @@ func EntityFeature(e *Entity) *geojson.Feature {
 	}
 	setIf(p, "address", e.Address)
 	setIf(p, "industry", e.Industry)
+	setIf(p, "industry_name", IndustryLabel(e.Industry))
 	setIf(p, "status", string(e.Status))
 	setIf(p, "risk", string(e.Risk))
 	setIf(p, "building_id", e.BuildingID)
