@@ -15,6 +15,7 @@ import (
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/store/postgres"
 )
 
 // defaultStorePath is the store file when --store is not given: the XDG
@@ -52,11 +53,20 @@ func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *
 		}
 	}
 	start := time.Now()
-	st, err := store.Open(ctx, path, idx, store.Options{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, err)
+	var st *store.Store
+	var err error
+	if postgres.IsURL(path) { // several nodes over PostgreSQL (postgres.go)
+		var unlock func()
+		if st, unlock, err = openPostgres(ctx, path, cfg.Data != "", idx, log); err != nil {
+			return nil, err
+		}
+		defer unlock()
+	} else {
+		if st, err = store.Open(ctx, path, idx, store.Options{Logger: log}); err != nil {
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+		log.Info("store opened", "path", path, "seq", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
 	}
-	log.Info("store opened", "path", path, "seq", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
 	fresh := st.Empty()
 	if !fresh && cfg.Data == "" {
 		return st, nil
