@@ -45,6 +45,15 @@ type WriteTx interface {
 	Rollback()
 }
 
+// Partial is implemented by a backend that loads part of the data only
+// (store/postgres with a region: the entities of one administrative
+// division). A store following it applies the other writers' changes of
+// the features it keeps only.
+type Partial interface {
+	// Keeps reports whether the feature belongs to the part loaded.
+	Keeps(layer geo.Layer, id string) bool
+}
+
 // Replication is the state of a store following a [Shared] backend
 // ([Store.Replication]).
 type Replication struct {
@@ -228,6 +237,7 @@ func (f *follower) note(head uint64, err error, applied uint64) {
 // a collection this store does not know are skipped.
 func (s *Store) applyRemote(list []Change) error {
 	b := s.ix.Batch()
+	keep, _ := s.be.(Partial)
 	var dcs map[*Collection][]DocChange
 	var vers map[key]uint64 // a document's version within the list
 	for i := range list {
@@ -251,6 +261,9 @@ func (s *Store) applyRemote(list []Change) error {
 				d.Body, vers[k] = c.Feature, c.Seq
 			}
 			dcs[coll] = append(dcs[coll], d)
+			continue
+		}
+		if keep != nil && !keep.Keeps(c.Layer, c.ID) {
 			continue
 		}
 		if c.Op == OpDelete {

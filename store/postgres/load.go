@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/marketgeo/marketgeo/geo"
@@ -76,6 +77,15 @@ func (b *Backend) loadTable(ctx context.Context, t *table, fn func(geo.Layer, an
 		return unavailable("reading "+t.name, cerr)
 	}
 	return err
+}
+
+// Keeps implements [store.Partial]: with a region, only the entities
+// whose adcode (characters 3-8 of the ID) starts with it.
+func (b *Backend) Keeps(layer geo.Layer, id string) bool {
+	if b.opts.Region == "" || layer != geo.LayerEntities {
+		return true
+	}
+	return len(id) >= 8 && strings.HasPrefix(id[2:8], b.opts.Region)
 }
 
 var copyMagic = []byte("PGCOPY\n\xff\r\n\x00")

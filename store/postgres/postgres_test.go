@@ -613,3 +613,59 @@ func TestCollectionsFollow(t *testing.T) {
 		t.Errorf("fresh node: r1 %+v, %d documents", d, mc.Len())
 	}
 }
+
+// usccIn returns a valid unified social credit code of the administrative
+// division div (6 digits), numbered i.
+func usccIn(t testing.TB, div string, i int) string {
+	t.Helper()
+	for k := i; ; k++ {
+		first := fmt.Sprintf("91%s%09d", div, k)
+		if c, err := geo.USCCCheckChar(first); err == nil {
+			return first + string(c)
+		}
+	}
+}
+
+// TestRegionNode: a node started with a region (adcode prefix) loads and
+// follows only that region's entities; the others stay in PostgreSQL.
+func TestRegionNode(t *testing.T) {
+	url := testURL(t)
+	schema := newSchema(t, url)
+	a := openNode(t, url, schema, postgres.Options{})
+	ctx := context.Background()
+	mk := func(div string, i int) geo.Entity {
+		return geo.Entity{ID: usccIn(t, div, i), Name: fmt.Sprintf("分区测试%d", i), Location: orb.Point{106.5 + float64(i)*0.001, 29.6}, Industry: "I6510", Status: geo.StatusActive, Risk: geo.RiskA}
+	}
+	cq, bj := mk("500112", 1), mk("110105", 2)
+	for _, e := range []geo.Entity{cq, bj} {
+		if _, err := a.st.Apply(ctx, "t", []store.Write{{Layer: geo.LayerEntities, ID: e.ID, Feature: &e}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := openNode(t, url, schema, postgres.Options{Region: "50"})
+	has := func(n *node, id string) bool { _, ok := n.ix.Snapshot().Entity(id); return ok }
+	if !has(r, cq.ID) || has(r, bj.ID) {
+		t.Fatalf("region 50 node after load: Chongqing %v (want true), Beijing %v (want false)", has(r, cq.ID), has(r, bj.ID))
+	}
+	cq2, bj2 := mk("500103", 3), mk("110101", 4)
+	var last uint64
+	for _, e := range []geo.Entity{cq2, bj2} {
+		res, err := a.st.Apply(ctx, "t", []store.Write{{Layer: geo.LayerEntities, ID: e.ID, Feature: &e}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res.Seq
+	}
+	if err := r.st.WaitApplied(ctx, last, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !has(r, cq2.ID) || has(r, bj2.ID) {
+		t.Errorf("region 50 node following: Chongqing %v (want true), Beijing %v (want false)", has(r, cq2.ID), has(r, bj2.ID))
+	}
+	if !has(a, bj2.ID) {
+		t.Error("the whole-country node lacks the Beijing entity")
+	}
+	if _, err := postgres.Open(ctx, url, postgres.Options{Region: "5O"}); !errors.Is(err, postgres.ErrConfig) {
+		t.Errorf("region 5O: %v, want ErrConfig", err)
+	}
+}
