@@ -237,6 +237,13 @@ func TestLoadEqualsWriter(t *testing.T) {
 	if n != 50 {
 		t.Errorf("%d rows", n)
 	}
+	// a second bulk import over the same features replaces every row
+	// (COPY into a staging table, then upsert): a fresh node sees the new
+	// versions
+	seedDemo(t, a.st, 2000)
+	want = state(t, a.ix.Snapshot())
+	c2 := openNode(t, url, schema, postgres.Options{})
+	sameState(t, "fresh node after a re-import", want, state(t, c2.ix.Snapshot()))
 }
 
 // randomWrites writes n random changes of the dataset's entities through

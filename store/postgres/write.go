@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/store"
 	"github.com/paulmach/orb"
@@ -325,8 +326,25 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 			rs.vals = append(rs.vals, []any{int64(d.Version), string(d.Body)})
 		}
 	}
+	bulk := len(recs) >= copyThreshold
+	if bulk {
+		if err := registerGeometry(ctx, tx.Conn()); err != nil {
+			return err
+		}
+	}
 	for name, rs := range per {
 		ident := pgx.Identifier{name}.Sanitize()
+		if t := tableOf(geo.Layer(name)); bulk && t != nil {
+			for i := 0; i < len(rs.dels); i += chunk {
+				if _, err := tx.Exec(ctx, "DELETE FROM "+ident+" WHERE id = ANY($1::text[])", rs.dels[i:min(i+chunk, len(rs.dels))]); err != nil {
+					return err
+				}
+			}
+			if err := copyUpsert(ctx, tx, t, rs.ids, rs.vals); err != nil {
+				return err
+			}
+			continue
+		}
 		for i := 0; i < len(rs.dels); i += chunk {
 			if _, err := tx.Exec(ctx, "DELETE FROM "+ident+" WHERE id = ANY($1::text[])", rs.dels[i:min(i+chunk, len(rs.dels))]); err != nil {
 				return err
@@ -349,6 +367,21 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 				return err
 			}
 		}
+	}
+	if bulk {
+		cols := []string{"seq", "time", "layer", "id", "op", "writer", "feature"}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"mg_changes"}, cols, pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			r := &recs[i]
+			var writer, feat any
+			if r.Writer != "" {
+				writer = r.Writer
+			}
+			if len(r.Feature) > 0 && string(r.Feature) != "null" {
+				feat = r.Feature
+			}
+			return []any{int64(r.Seq), r.Time, string(r.Layer), r.ID, string(r.Op), writer, feat}, nil
+		}))
+		return err
 	}
 	for i := 0; i < len(recs); i += chunk {
 		part := recs[i:min(i+chunk, len(recs))]
@@ -373,6 +406,82 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 		}
 	}
 	return nil
+}
+
+// copyThreshold is the size of a commit from which the features and the
+// change log go through COPY (binary) rather than unnest statements.
+const copyThreshold = 2000
+
+// registerGeometry teaches the connection PostGIS's geometry type: its
+// binary form is EWKB, sent as it is (see ewkb).
+func registerGeometry(ctx context.Context, c *pgx.Conn) error {
+	if _, ok := c.TypeMap().TypeForName("geometry"); ok {
+		return nil
+	}
+	var oid uint32
+	if err := c.QueryRow(ctx, "SELECT 'geometry'::regtype::oid").Scan(&oid); err != nil {
+		return err
+	}
+	c.TypeMap().RegisterType(&pgtype.Type{Name: "geometry", OID: oid, Codec: pgtype.ByteaCodec{}})
+	return nil
+}
+
+// ewkb turns little-endian WKB into EWKB with SRID 4326 (what PostGIS's
+// binary input of a geometry(…, 4326) column takes).
+func ewkb(w []byte) []byte {
+	if len(w) < 5 || w[0] != 1 {
+		return w
+	}
+	out := make([]byte, 0, len(w)+4)
+	out = append(out, 1)
+	out = binary.LittleEndian.AppendUint32(out, binary.LittleEndian.Uint32(w[1:5])|0x20000000)
+	out = binary.LittleEndian.AppendUint32(out, 4326)
+	return append(out, w[5:]...)
+}
+
+// copyUpsert upserts rows through a temporary table filled with COPY.
+func copyUpsert(ctx context.Context, tx pgx.Tx, t *table, ids []string, vals [][]any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	tmp := "mg_in_" + t.name
+	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+tmp+" (LIKE "+t.name+") ON COMMIT DROP"); err != nil {
+		return err
+	}
+	cols := []string{"id"}
+	var set []string
+	for _, c := range t.cols {
+		cols = append(cols, c.name)
+		set = append(set, c.name+" = excluded."+c.name)
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, cols, pgx.CopyFromSlice(len(ids), func(i int) ([]any, error) {
+		row := make([]any, 0, len(cols))
+		row = append(row, ids[i])
+		for ci, c := range t.cols {
+			v := vals[i][ci]
+			switch {
+			case c.name == "geom":
+				v = ewkb(v.([]byte))
+			case v == nil:
+			case c.expr == "%s::date":
+				d, err := time.Parse("2006-01-02", v.(string))
+				if err != nil {
+					return nil, err
+				}
+				v = d
+			case c.expr == "%s::integer":
+				v = int32(v.(int64))
+			}
+			row = append(row, v)
+		}
+		return row, nil
+	}))
+	if err != nil {
+		return err
+	}
+	list := strings.Join(cols, ", ")
+	_, err = tx.Exec(ctx, "INSERT INTO "+t.name+" ("+list+") SELECT "+list+" FROM "+tmp+" ON CONFLICT (id) DO UPDATE SET "+strings.Join(set, ", "))
+	return err
 }
 
 // EnsureCollection implements [store.DocBackend]: a table (id, version,
