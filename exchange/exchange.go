@@ -27,6 +27,10 @@ type Options struct {
 	Workers int
 	// Now is the clock of the derived annual-report flag. Default time.Now.
 	Now func() time.Time
+	// Names is the region's name parser (search.NewNameParser(region)),
+	// which lets a name match without its region prefix or legal form;
+	// nil compares whole names only.
+	Names *search.NameParser
 }
 
 func (o Options) withDefaults() Options {
@@ -67,6 +71,10 @@ type Exchange struct {
 	parser *addressmatch.Parser
 
 	writeMu sync.Mutex // one import writes at a time (flags are derived from the index)
+
+	jobsMu   sync.Mutex
+	jobs     map[string]*Job
+	jobOrder []string
 }
 
 // New returns an exchange not yet attached to a store.

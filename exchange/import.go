@@ -30,6 +30,9 @@ type ImportOptions struct {
 	// Progress, when set, is called as rows are matched and written
 	// (from the importing goroutine).
 	Progress func(Progress)
+	// Read overrides the format, charset and sheet of the exchange's
+	// ReadOptions for this table (ReadAndImport, Start); the caps stay.
+	Read ReadOptions
 }
 
 // Progress is how far an import is.
@@ -99,6 +102,15 @@ type Report struct {
 // the feedback.
 func (x *Exchange) ReadAndImport(ctx context.Context, r io.Reader, name string, o ImportOptions) (*Report, *Table, error) {
 	ro := x.opts.Read
+	if o.Read.Format != "" {
+		ro.Format = o.Read.Format
+	}
+	if o.Read.Charset != "" {
+		ro.Charset = o.Read.Charset
+	}
+	if o.Read.Sheet != "" {
+		ro.Sheet = o.Read.Sheet
+	}
 	if o.Mapping != nil {
 		if o.Mapping.Sheet != "" {
 			ro.Sheet = o.Mapping.Sheet
@@ -187,7 +199,7 @@ func (x *Exchange) Import(ctx context.Context, t *Table, o ImportOptions) (*Repo
 	} else {
 		return nil, ErrNotAttached
 	}
-	matcher, err := NewMatcher(snap, srch, parser, x.opts.Match)
+	matcher, err := NewMatcher(snap, srch, parser, x.opts.Names, x.opts.Match)
 	if err != nil {
 		return nil, err
 	}

@@ -130,18 +130,21 @@ type Matcher struct {
 	snap   *geo.Snapshot
 	search *search.Index
 	parser *addressmatch.Parser
+	names  *search.NameParser
 	opts   MatchOptions
 
-	once   sync.Once
-	byName map[string][]*geo.Entity // normalised name (and former names) → entities
-	byOrg  map[string][]*geo.Entity // organisation code (USCC positions 9-17) → entities
-	byReg  map[string][]*geo.Entity // attrs reg_no → entities
+	once    sync.Once
+	byName  map[string][]*geo.Entity // normalised name (and former names) → entities
+	byShort map[string][]*geo.Entity // short name (region prefix, legal form, brackets stripped) → entities
+	byOrg   map[string][]*geo.Entity // organisation code (USCC positions 9-17) → entities
+	byReg   map[string][]*geo.Entity // attrs reg_no → entities
 }
 
-// NewMatcher returns a matcher over snap. s (search) and p (address
-// comparison) may be nil: then names are matched exactly (after
-// normalisation) and addresses by their normalised text.
-func NewMatcher(snap *geo.Snapshot, s *search.Index, p *addressmatch.Parser, opts MatchOptions) (*Matcher, error) {
+// NewMatcher returns a matcher over snap. s (search), p (address
+// comparison) and names (the region's name parser, which strips region
+// prefixes and legal forms) may be nil: then names are matched exactly
+// (after normalisation) and addresses by their normalised text.
+func NewMatcher(snap *geo.Snapshot, s *search.Index, p *addressmatch.Parser, names *search.NameParser, opts MatchOptions) (*Matcher, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("%w: NewMatcher needs a snapshot", ErrBadMapping)
 	}
@@ -151,7 +154,7 @@ func NewMatcher(snap *geo.Snapshot, s *search.Index, p *addressmatch.Parser, opt
 	if s != nil && !s.Ready() {
 		s = nil
 	}
-	return &Matcher{snap: snap, search: s, parser: p, opts: opts.withDefaults()}, nil
+	return &Matcher{snap: snap, search: s, parser: p, names: names, opts: opts.withDefaults()}, nil
 }
 
 // normName folds a name for comparison: width, case, traditional
@@ -172,14 +175,20 @@ func normName(s string) string {
 func (m *Matcher) build() {
 	m.once.Do(func() {
 		m.byName = make(map[string][]*geo.Entity, m.snap.Counts().Entities)
+		m.byShort = make(map[string][]*geo.Entity, m.snap.Counts().Entities)
 		m.byOrg = make(map[string][]*geo.Entity, m.snap.Counts().Entities)
 		m.byReg = map[string][]*geo.Entity{}
 		m.snap.ScanEntities(func(e *geo.Entity) bool {
 			n := normName(e.Name)
 			m.byName[n] = append(m.byName[n], e)
+			sh := m.short(e.Name)
+			m.byShort[sh] = append(m.byShort[sh], e)
 			for _, f := range e.FormerNames {
 				if fn := normName(f); fn != n {
 					m.byName[fn] = append(m.byName[fn], e)
+				}
+				if fs := m.short(f); fs != sh {
+					m.byShort[fs] = append(m.byShort[fs], e)
 				}
 			}
 			if len(e.ID) == 18 {
@@ -264,30 +273,46 @@ func truncate(s string, n int) string {
 const maxNameRunes = 100
 
 func (m *Matcher) byNameAddress(ctx context.Context, q Query) (Match, error) {
+	list, err := m.Candidates(ctx, q)
+	if err != nil {
+		return Match{}, err
+	}
+	return m.opts.Decide(list), nil
+}
+
+// Candidates returns the entities a row may be about by its name and
+// address, best first, each with its confidence: the exact (normalised)
+// name and former names, and, unless an exact name is confirmed by the
+// address, the search's hits.
+func (m *Matcher) Candidates(ctx context.Context, q Query) ([]Candidate, error) {
 	m.build()
-	name := normName(truncate(q.Name, maxNameRunes))
+	raw := truncate(q.Name, maxNameRunes)
+	name, short := normName(raw), m.short(raw)
 	addr := strings.TrimSpace(truncate(q.Address, 200))
 	cands := map[string]*Candidate{}
 	add := func(e *geo.Entity) {
 		if _, ok := cands[e.ID]; ok {
 			return
 		}
-		c := m.score(e, name, addr)
+		c := m.score(e, name, short, addr)
 		cands[e.ID] = &c
 	}
 	for _, e := range m.byName[name] {
 		add(e)
 	}
+	for _, e := range m.byShort[short] {
+		add(e)
+	}
 	sure := false
 	for _, c := range cands {
-		if c.NameScore == 1 && c.AddressScore >= 0.7 {
+		if c.NameScore >= nameShort && c.AddressScore >= 0.7 {
 			sure = true
 		}
 	}
 	if !sure && m.search != nil && name != "" {
 		hits, err := m.search.Search(ctx, search.Query{Text: truncate(q.Name, maxNameRunes), Layers: []geo.Layer{geo.LayerEntities}, Limit: m.opts.Candidates})
 		if err != nil && ctx.Err() != nil {
-			return Match{}, ctx.Err()
+			return nil, ctx.Err()
 		}
 		for _, h := range hits {
 			if v, ok := m.snap.Feature(geo.LayerEntities, h.ID); ok { // the matcher's snapshot, not the search's view
@@ -305,27 +330,56 @@ func (m *Matcher) byNameAddress(ctx context.Context, q Query) (Match, error) {
 		}
 		return list[i].EntityID < list[j].EntityID
 	})
+	return list, nil
+}
+
+// Decide applies the thresholds to a row's candidates (best first): the
+// best is attached when its confidence reaches MinConfidence and it leads
+// the second by MinMargin; else the row is unmatched or ambiguous, with
+// its three best candidates.
+func (o MatchOptions) Decide(list []Candidate) Match {
+	o = o.withDefaults()
 	top := list[:min(3, len(list))]
-	if len(list) == 0 || list[0].Confidence < m.opts.MinConfidence {
+	if len(list) == 0 || list[0].Confidence < o.MinConfidence {
 		reason := "no entity with a similar name"
 		if len(list) > 0 {
-			reason = fmt.Sprintf("best candidate %s at confidence %.2f, below %.2f", list[0].EntityID, list[0].Confidence, m.opts.MinConfidence)
+			reason = fmt.Sprintf("best candidate %s at confidence %.2f, below %.2f", list[0].EntityID, list[0].Confidence, o.MinConfidence)
 		}
-		return Match{Status: StatusUnmatched, Reason: reason, Candidates: top}, nil
+		return Match{Status: StatusUnmatched, Reason: reason, Candidates: top}
 	}
-	if len(list) > 1 && list[0].Confidence-list[1].Confidence < m.opts.MinMargin {
-		return Match{Status: StatusAmbiguous, Reason: fmt.Sprintf("%s and %s match nearly equally (%.2f, %.2f)", list[0].EntityID, list[1].EntityID, list[0].Confidence, list[1].Confidence), Candidates: top}, nil
+	if len(list) > 1 && list[0].Confidence-list[1].Confidence < o.MinMargin {
+		return Match{Status: StatusAmbiguous, Reason: fmt.Sprintf("%s and %s match nearly equally (%.2f, %.2f)", list[0].EntityID, list[1].EntityID, list[0].Confidence, list[1].Confidence), Candidates: top}
 	}
-	return Match{Status: StatusAttached, EntityID: list[0].EntityID, Method: MethodNameAddress, Confidence: round3(list[0].Confidence)}, nil
+	return Match{Status: StatusAttached, EntityID: list[0].EntityID, Method: MethodNameAddress, Confidence: round3(list[0].Confidence)}
 }
 
 func round3(f float64) float64 { return float64(int(f*1000+0.5)) / 1000 }
 
-// score compares a row's normalised name and address with an entity.
-func (m *Matcher) score(e *geo.Entity, name, addr string) Candidate {
-	ns := nameSim(name, normName(e.Name))
+// short is a name's short form (region prefix, legal form, branch suffix
+// and brackets stripped), normalised; the whole name without a name parser.
+func (m *Matcher) short(name string) string {
+	if m.names == nil {
+		return normName(name)
+	}
+	return normName(m.names.Parse(name).Short)
+}
+
+// The name evidence: the base confidence of a name relation, before the
+// address moves it.
+const (
+	nameExact    = 0.92 // the whole name, normalised
+	nameShort    = 0.88 // the short name (a different region prefix, legal form or brackets)
+	nameOneEdit  = 0.74 // one character different
+	nameTwoEdits = 0.55 // two characters different
+)
+
+// score compares a row's name (normalised, short) and address with an
+// entity: the name's evidence, raised by an agreeing address, lowered by
+// a disagreeing one, unchanged without an address.
+func (m *Matcher) score(e *geo.Entity, name, short, addr string) Candidate {
+	ns := nameEvidence(name, short, normName(e.Name), m.short(e.Name))
 	for _, f := range e.FormerNames {
-		if s := nameSim(name, normName(f)); s > ns {
+		if s := nameEvidence(name, short, normName(f), m.short(f)); s > ns {
 			ns = s
 		}
 	}
@@ -340,27 +394,55 @@ func (m *Matcher) score(e *geo.Entity, name, addr string) Candidate {
 			}
 		}
 	}
-	conf := ns * 0.85
-	if as >= 0 {
-		conf = ns * (0.7 + 0.3*as)
+	conf := ns
+	if ns > 0 && as >= 0 {
+		strong := ns >= nameShort
+		switch {
+		case as >= 0.7 && strong:
+			conf += 0.08
+		case as >= 0.7:
+			conf += 0.2
+		case as >= 0.35 && strong:
+			conf += 0.03
+		case as >= 0.35:
+			conf += 0.06
+		case strong:
+			conf -= 0.04
+		default:
+			conf -= 0.12
+		}
 	}
+	conf = min(1, max(0, conf))
 	return Candidate{EntityID: e.ID, Name: e.Name, Address: e.Address, Confidence: round3(conf), NameScore: round3(ns), AddressScore: round3(as)}
 }
 
-// nameSim is 1 - the edit distance over the longer name's length, 0 past
-// a third of it.
-func nameSim(a, b string) float64 {
-	if a == b {
-		return 1
+// nameEvidence grades the relation of two names: exact, short-exact, one
+// or two characters apart (in the whole or the short names), or none.
+func nameEvidence(a, aShort, b, bShort string) float64 {
+	switch {
+	case a == b:
+		return nameExact
+	case aShort == bShort && aShort != "":
+		return nameShort
 	}
-	la, lb := utf8.RuneCountInString(a), utf8.RuneCountInString(b)
-	n := max(la, lb)
-	if n == 0 {
-		return 0
+	d := min(editDistance(a, b, 2), editDistance(aShort, bShort, 2))
+	switch d {
+	case 1:
+		return nameOneEdit
+	case 2:
+		return nameTwoEdits
 	}
-	d := cntext.EditDistance(a, b, n/3)
-	if d > n/3 {
-		return 0
+	return 0
+}
+
+// editDistance is cntext.EditDistance, but names shorter than four
+// characters must be equal (one character of three is a different name).
+func editDistance(a, b string, max int) int {
+	if utf8.RuneCountInString(a) < 4 || utf8.RuneCountInString(b) < 4 {
+		if a == b {
+			return 0
+		}
+		return max + 1
 	}
-	return 1 - float64(d)/float64(n)
+	return cntext.EditDistance(a, b, max)
 }

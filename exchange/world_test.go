@@ -22,6 +22,7 @@ type world struct {
 	ex     *exchange.Exchange
 	search *search.Index
 	parser *addressmatch.Parser
+	names  *search.NameParser
 }
 
 var (
@@ -60,6 +61,12 @@ func newWorld(t testing.TB, path string, n int, opts exchange.Options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reg, err := demo.Region()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := search.NewNameParser(reg)
+	opts.Names = names
 	ex, err := exchange.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -79,10 +86,6 @@ func newWorld(t testing.TB, path string, n int, opts exchange.Options) *world {
 		}
 	}
 	ex.Attach(st)
-	reg, err := demo.Region()
-	if err != nil {
-		t.Fatal(err)
-	}
 	so := search.DefaultOptions()
 	so.Region = reg
 	s, err := search.New(ctx, ix, so)
@@ -95,5 +98,5 @@ func newWorld(t testing.TB, path string, n int, opts exchange.Options) *world {
 	}
 	p := demoParser(t)
 	ex.SetEngines(s, p)
-	return &world{ds: ds, ix: ix, st: st, ex: ex, search: s, parser: p}
+	return &world{ds: ds, ix: ix, st: st, ex: ex, search: s, parser: p, names: names}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/exchange"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/search"
@@ -63,12 +64,13 @@ func statusTable() []statusRow {
 			geo.ErrInvalidGeometry, geo.ErrInvalidFeature, geo.ErrInvalidIndustry, crs.ErrUnknownCRS,
 			search.ErrEmptyQuery, search.ErrInvalidQuery,
 			tiles.ErrOutOfRange, tiles.ErrInvalidFilter,
-			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite}},
+			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite,
+			exchange.ErrInvalidRecord, exchange.ErrUnknownKind, exchange.ErrBadTable, exchange.ErrBadMapping}},
 		{http.StatusPreconditionFailed, []error{store.ErrConflict}},
 		{http.StatusConflict, []error{store.ErrBusy}},
 		{http.StatusNotFound, []error{errNotFound, search.ErrNoPlace, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound}},
-		{http.StatusRequestEntityTooLarge, []error{errTooLarge, geo.ErrTooLarge, store.ErrTooLarge, tiles.ErrTooLarge}},
-		{http.StatusServiceUnavailable, []error{errUnavailable, store.ErrUnavailable, store.ErrClosed,
+		{http.StatusRequestEntityTooLarge, []error{errTooLarge, geo.ErrTooLarge, store.ErrTooLarge, tiles.ErrTooLarge, exchange.ErrTooLarge}},
+		{http.StatusServiceUnavailable, []error{errUnavailable, store.ErrUnavailable, store.ErrClosed, exchange.ErrNotAttached,
 			search.ErrNotReady, search.ErrClosed, tiles.ErrClosed, zoneid.ErrNoGeocoder, zoneid.ErrClosed}},
 		{http.StatusGatewayTimeout, []error{context.DeadlineExceeded}},
 		{499, []error{context.Canceled}}, // client closed the request

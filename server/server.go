@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/marketgeo/marketgeo/addressmatch"
+	"github.com/marketgeo/marketgeo/exchange"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/store"
@@ -41,6 +42,9 @@ type Deps struct {
 	// Store is the write path (PUT/PATCH/DELETE, bulk, history, the change
 	// log); nil serves a read-only API whose writes answer 503.
 	Store *store.Store
+	// Exchange is the department data exchange (records, imports); nil
+	// answers its routes with 503.
+	Exchange *exchange.Exchange
 	// Logger receives request errors; nil discards.
 	Logger *slog.Logger
 }
@@ -206,5 +210,6 @@ func (s *Server) routes() {
 	api.HandleFunc("/address/geocode", only(http.MethodPost, s.handle(s.addressGeocode)))
 	api.HandleFunc("/address/batch", only(http.MethodPost, s.handle(s.addressBatch)))
 	s.extraRoutes(api)
+	s.exchangeRoutes(api)
 	s.writeRoutes(api) // after the fixed paths (/zones/batch …) it would shadow
 }

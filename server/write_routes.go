@@ -89,6 +89,9 @@ func (s *Server) getFeature(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := store.FeatureOf(v)
 	f.Geometry = project(f.Geometry, c)
+	if err := s.includeRecords(r, layer, id, f); err != nil {
+		return err
+	}
 	setETag(w, v)
 	writeJSON(w, http.StatusOK, f)
 	return nil
