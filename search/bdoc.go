@@ -184,25 +184,49 @@ func (s stopSet) filter(terms []string) []string {
 	return out
 }
 
-// exactTerms are the whole folded names and place kinds of d, looked up
-// in the exact-name map rather than in Bleve (a keyword field of 200,000
-// distinct terms costs Bleve seconds to build and answers nothing a map
-// cannot).
-func (d *doc) exactTerms() []string {
-	out := make([]string, 0, len(d.names)+len(d.kinds))
-	for _, v := range d.names {
-		out = append(out, v.text)
-	}
-	return append(out, d.kinds...)
+// exactMap maps the whole folded names and place kinds of the docs to the
+// docs that bear them (looked up here rather than in Bleve: a keyword field
+// of 200,000 distinct terms costs Bleve seconds to build and answers
+// nothing a map cannot). Entries of
+// replaced or deleted docs are left in place and skipped by the reader
+// (the doc in Index.docs is no longer the same pointer). Most names are
+// borne by one doc: that doc is in one, the others, in the order they were
+// added, in more (a map of slices was a slice header and an allocation a
+// name, 3.75 million of them at 1M entities).
+type exactMap struct {
+	one  map[string]*doc
+	more map[string][]*doc
 }
 
-// exactMap maps whole names to the docs that bear them. Entries of
-// replaced or deleted docs are left in place and skipped by the reader
-// (the doc in Index.docs is no longer the same pointer).
-type exactMap map[string][]*doc
+func newExactMap() exactMap {
+	return exactMap{one: map[string]*doc{}, more: map[string][]*doc{}}
+}
 
 func (m exactMap) add(d *doc) {
-	for _, t := range d.exactTerms() {
-		m[t] = append(m[t], d)
+	for _, t := range d.names {
+		m.addTerm(t.text, d)
+	}
+	for _, t := range d.kinds {
+		m.addTerm(t, d)
+	}
+}
+
+func (m exactMap) addTerm(t string, d *doc) {
+	if _, ok := m.one[t]; !ok {
+		m.one[t] = d
+		return
+	}
+	m.more[t] = append(m.more[t], d)
+}
+
+// each calls fn with the docs of text, in the order they were added.
+func (m exactMap) each(text string, fn func(*doc)) {
+	d, ok := m.one[text]
+	if !ok {
+		return
+	}
+	fn(d)
+	for _, d := range m.more[text] {
+		fn(d)
 	}
 }

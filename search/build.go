@@ -57,7 +57,7 @@ func (ix *Index) rebuild(ctx context.Context) {
 // newGeneration builds the Bleve index of docs and, beside it, the
 // exact-name map and the lexicon of the same docs. It takes no lock.
 func (ix *Index) newGeneration(ctx context.Context, docs []*doc) (generation, error) {
-	gen := generation{exact: exactMap{}}
+	gen := generation{exact: newExactMap()}
 	sideDone := make(chan struct{})
 	go func() {
 		defer close(sideDone)

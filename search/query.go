@@ -93,6 +93,9 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if !ix.build.ready {
 		return nil, ErrNotReady
 	}
+	if hits, ok, err := ix.searchCode(ctx, q, limit); ok && (len(hits) > 0 || err != nil) { // code.go: a USCC, its first characters, a 注册号
+		return hits, err
+	}
 	m := newMatcher(pq)
 	hits, err := ix.run(ctx, m, q, limit, false)
 	if err != nil {
@@ -169,15 +172,15 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 // none) that have a name (or place kind) equal to text. mu is read-held.
 func (ix *Index) exactKeys(text string, layers []geo.Layer) []string {
 	var keys []string
-	for _, d := range ix.gen.exact[text] {
+	ix.gen.exact.each(text, func(d *doc) {
 		if !ix.docs.current(d) {
-			continue // replaced or deleted since
+			return // replaced or deleted since
 		}
 		if len(layers) > 0 && !slices.Contains(layers, d.layer) {
-			continue
+			return
 		}
 		keys = append(keys, d.key)
-	}
+	})
 	return keys
 }
 
@@ -272,7 +275,7 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 	hits := make([]Hit, len(kept))
 	for i, c := range kept {
 		h := Hit{Score: math.Round(c.score*10000) / 10000, Match: c.how, Layer: c.d.layer, ID: c.d.id,
-			Name: c.d.name, Feature: c.d.hit}
+			Name: c.d.name, Feature: c.d.hit()}
 		if q.Center != nil {
 			h.DistanceM = c.dist
 			h.Feature.DistanceM = c.dist
