@@ -51,6 +51,8 @@ type Index struct {
 	stopFollow func()
 	readyCh    chan struct{}
 
+	codes codeCache // code.go: the USCCs in order, for prefix queries
+
 	mu     sync.RWMutex
 	docs   docSet
 	gen    generation
