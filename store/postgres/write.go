@@ -174,11 +174,13 @@ func (t *table) arrays(ids []string, vals [][]any) []any {
 // chunk is the number of rows of one bulk statement.
 const chunk = 20000
 
-// writeTx is a write transaction holding the sequence row's lock.
+// writeTx is a write transaction holding the sequence row's lock. It is
+// driven with explicit BEGIN/COMMIT statements so that a small commit
+// (rows, change log, sequence, notification, COMMIT) is one pipelined
+// round trip while the lock is held.
 type writeTx struct {
 	b    *Backend
 	c    *pgx.Conn
-	tx   pgx.Tx
 	last uint64
 	done bool
 }
@@ -192,30 +194,45 @@ func (b *Backend) BeginWrite(ctx context.Context) (store.WriteTx, uint64, error)
 	if err != nil {
 		return nil, 0, unavailable("connecting", err)
 	}
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		b.pool.put(c, err)
-		return nil, 0, unavailable("beginning a write", err)
-	}
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue("SELECT last FROM mg_seq FOR UPDATE")
+	res := c.SendBatch(ctx, batch)
 	var last int64
-	if err := tx.QueryRow(ctx, "SELECT last FROM mg_seq FOR UPDATE").Scan(&last); err != nil {
-		tx.Rollback(context.Background())
-		b.pool.put(c, err)
+	_, err = res.Exec()
+	if err == nil {
+		err = res.QueryRow().Scan(&last)
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		w := &writeTx{b: b, c: c}
+		w.end(err)
 		return nil, 0, unavailable("locking the sequence", err)
 	}
-	return &writeTx{b: b, c: c, tx: tx, last: uint64(last)}, uint64(last), nil
+	return &writeTx{b: b, c: c, last: uint64(last)}, uint64(last), nil
+}
+
+// end rolls back when the transaction is still open and returns the
+// connection.
+func (w *writeTx) end(err error) {
+	w.done = true
+	if !w.c.IsClosed() && w.c.PgConn().TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, rerr := w.c.Exec(ctx, "ROLLBACK"); err == nil {
+			err = rerr
+		}
+		cancel()
+	}
+	w.b.pool.put(w.c, err)
 }
 
 // Rollback implements [store.WriteTx].
 func (w *writeTx) Rollback() {
-	if w.done {
-		return
+	if !w.done {
+		w.end(nil)
 	}
-	w.done = true
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := w.tx.Rollback(ctx)
-	w.b.pool.put(w.c, err)
 }
 
 // Commit implements [store.WriteTx]: the features' rows, the change-log
@@ -226,39 +243,58 @@ func (w *writeTx) Commit(ctx context.Context, recs []store.Record) error {
 		return fmt.Errorf("%w: postgres: the transaction has ended", store.ErrInvalidWrite)
 	}
 	err := w.commit(ctx, recs)
-	w.done = true
-	if err != nil {
-		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		w.tx.Rollback(rctx)
-		cancel()
-	}
-	w.b.pool.put(w.c, err)
+	w.end(err)
 	if err != nil {
 		return unavailable("committing", err)
 	}
 	return nil
 }
 
-func (w *writeTx) commit(ctx context.Context, recs []store.Record) error {
-	if len(recs) == 0 {
-		return w.tx.Commit(ctx)
+// execer runs statements on the transaction's connection, or queues them
+// on a batch sent at the end (small commits).
+type execer struct {
+	c     *pgx.Conn
+	batch *pgx.Batch
+}
+
+func (x *execer) exec(ctx context.Context, sql string, args ...any) error {
+	if x.batch != nil {
+		x.batch.Queue(sql, args...)
+		return nil
 	}
+	_, err := x.c.Exec(ctx, sql, args...)
+	return err
+}
+
+func (w *writeTx) commit(ctx context.Context, recs []store.Record) error {
 	for i := range recs {
 		if recs[i].Seq != w.last+uint64(i)+1 {
 			return fmt.Errorf("%w: record %d has seq %d, the sequence is at %d", store.ErrInvalidWrite, i, recs[i].Seq, w.last)
 		}
 	}
-	if err := writeRecords(ctx, w.b, w.tx, recs); err != nil {
+	x := &execer{c: w.c}
+	if len(recs) < copyThreshold {
+		x.batch = &pgx.Batch{}
+	}
+	if len(recs) > 0 {
+		if err := writeRecords(ctx, w.b, x, recs); err != nil {
+			return err
+		}
+		last := recs[len(recs)-1].Seq
+		if err := x.exec(ctx, "UPDATE mg_seq SET last = $1", int64(last)); err != nil {
+			return err
+		}
+		if err := x.exec(ctx, "SELECT pg_notify($1, $2)", w.b.channel, strconv.FormatUint(last, 10)); err != nil {
+			return err
+		}
+	}
+	if err := x.exec(ctx, "COMMIT"); err != nil {
 		return err
 	}
-	last := recs[len(recs)-1].Seq
-	if _, err := w.tx.Exec(ctx, "UPDATE mg_seq SET last = $1", int64(last)); err != nil {
-		return err
+	if x.batch != nil {
+		return w.c.SendBatch(ctx, x.batch).Close()
 	}
-	if _, err := w.tx.Exec(ctx, "SELECT pg_notify($1, $2)", w.b.channel, strconv.FormatUint(last, 10)); err != nil {
-		return err
-	}
-	return w.tx.Commit(ctx)
+	return nil
 }
 
 // Commit implements [store.Backend] for a caller that is not a Store
@@ -274,7 +310,7 @@ func (b *Backend) Commit(ctx context.Context, recs []store.Record) error {
 }
 
 // writeRecords writes the features' new state and the change-log rows.
-func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Record) error {
+func writeRecords(ctx context.Context, b *Backend, x *execer, recs []store.Record) error {
 	type rows struct {
 		ids  []string
 		vals [][]any
@@ -328,7 +364,7 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 	}
 	bulk := len(recs) >= copyThreshold
 	if bulk {
-		if err := registerGeometry(ctx, tx.Conn()); err != nil {
+		if err := registerGeometry(ctx, x.c); err != nil {
 			return err
 		}
 	}
@@ -336,17 +372,17 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 		ident := pgx.Identifier{name}.Sanitize()
 		if t := tableOf(geo.Layer(name)); bulk && t != nil {
 			for i := 0; i < len(rs.dels); i += chunk {
-				if _, err := tx.Exec(ctx, "DELETE FROM "+ident+" WHERE id = ANY($1::text[])", rs.dels[i:min(i+chunk, len(rs.dels))]); err != nil {
+				if err := x.exec(ctx, "DELETE FROM "+ident+" WHERE id = ANY($1::text[])", rs.dels[i:min(i+chunk, len(rs.dels))]); err != nil {
 					return err
 				}
 			}
-			if err := copyUpsert(ctx, tx, t, rs.ids, rs.vals); err != nil {
+			if err := copyUpsert(ctx, x.c, t, rs.ids, rs.vals); err != nil {
 				return err
 			}
 			continue
 		}
 		for i := 0; i < len(rs.dels); i += chunk {
-			if _, err := tx.Exec(ctx, "DELETE FROM "+ident+" WHERE id = ANY($1::text[])", rs.dels[i:min(i+chunk, len(rs.dels))]); err != nil {
+			if err := x.exec(ctx, "DELETE FROM "+ident+" WHERE id = ANY($1::text[])", rs.dels[i:min(i+chunk, len(rs.dels))]); err != nil {
 				return err
 			}
 		}
@@ -355,13 +391,13 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 			j := min(i+chunk, len(rs.ids))
 			var err error
 			if t != nil {
-				_, err = tx.Exec(ctx, t.upsertSQL(), t.arrays(rs.ids[i:j], rs.vals[i:j])...)
+				err = x.exec(ctx, t.upsertSQL(), t.arrays(rs.ids[i:j], rs.vals[i:j])...)
 			} else {
 				vers, docs := make([]int64, j-i), make([]string, j-i)
 				for k := i; k < j; k++ {
 					vers[k-i], docs[k-i] = rs.vals[k][0].(int64), rs.vals[k][1].(string)
 				}
-				_, err = tx.Exec(ctx, "INSERT INTO "+ident+" (id, version, doc) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]::json[]) ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc", rs.ids[i:j], vers, docs)
+				err = x.exec(ctx, "INSERT INTO "+ident+" (id, version, doc) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]::json[]) ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc", rs.ids[i:j], vers, docs)
 			}
 			if err != nil {
 				return err
@@ -370,7 +406,7 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 	}
 	if bulk {
 		cols := []string{"seq", "time", "layer", "id", "op", "writer", "feature"}
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"mg_changes"}, cols, pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+		_, err := x.c.CopyFrom(ctx, pgx.Identifier{"mg_changes"}, cols, pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
 			r := &recs[i]
 			var writer, feat any
 			if r.Writer != "" {
@@ -400,7 +436,7 @@ func writeRecords(ctx context.Context, b *Backend, tx pgx.Tx, recs []store.Recor
 				feats[k] = &f
 			}
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO mg_changes (seq, time, layer, id, op, writer, feature) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]::json[])",
+		if err := x.exec(ctx, "INSERT INTO mg_changes (seq, time, layer, id, op, writer, feature) SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]::json[])",
 			seqs, times, layers, ids, ops, writers, feats); err != nil {
 			return err
 		}
@@ -440,7 +476,7 @@ func ewkb(w []byte) []byte {
 }
 
 // copyUpsert upserts rows through a temporary table filled with COPY.
-func copyUpsert(ctx context.Context, tx pgx.Tx, t *table, ids []string, vals [][]any) error {
+func copyUpsert(ctx context.Context, tx *pgx.Conn, t *table, ids []string, vals [][]any) error {
 	if len(ids) == 0 {
 		return nil
 	}
