@@ -194,7 +194,8 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	if r.ID == "" {
 		return prepared{}, fmt.Errorf("addressmatch: record without id")
 	}
-	if err := db.p.validate(r.Address); err != nil {
+	n, err := db.p.normalizeValid(r.Address) // normalised once: the parse below reads it
+	if err != nil {
 		return prepared{}, fmt.Errorf("record %q: %w", r.ID, err)
 	}
 	if !validPoint(r.Location) {
@@ -209,7 +210,6 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	if r.Kind == KindEntity && r.EntityCount == 0 {
 		r.EntityCount = 1
 	}
-	n := Normalize(r.Address)
 	c := db.p.ruleParse(n)
 	f := db.p.fields(&c)
 	return prepared{r: r, key: entryKey(&f), f: f, n: n}, nil

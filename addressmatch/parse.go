@@ -1378,11 +1378,19 @@ func (p *Parser) ParseStrict(s string) (Components, error) {
 }
 
 func (p *Parser) validate(s string) error {
+	_, err := p.normalizeValid(s)
+	return err
+}
+
+// normalizeValid checks s as validate does and returns Normalize(s), for
+// a caller that needs both (the database's insert).
+func (p *Parser) normalizeValid(s string) (string, error) {
 	if n := utf8.RuneCountInString(s); n > p.maxRunes {
-		return fmt.Errorf("%w: %d characters, limit %d", ErrTooLong, n, p.maxRunes)
+		return "", fmt.Errorf("%w: %d characters, limit %d", ErrTooLong, n, p.maxRunes)
 	}
-	if Normalize(s) == "" {
-		return fmt.Errorf("%w", ErrEmpty)
+	n := Normalize(s)
+	if n == "" {
+		return "", fmt.Errorf("%w", ErrEmpty)
 	}
-	return nil
+	return n, nil
 }
