@@ -24,6 +24,7 @@ import (
 
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/exchange"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/search"
@@ -46,6 +47,7 @@ const usage = `usage:
   marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
   marketgeo load --data DIR [--strict] [--crs wgs84|gcj02|bd09]   (validate and measure a data directory)
+  marketgeo import --dept NAME --kind KIND [--mapping FILE] [--feedback OUT.xlsx] FILE.xlsx|FILE.csv   (a department's table)
 `
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -61,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return loadCmd(args[1:], stdout, stderr)
 	case "gen":
 		return gen(args[1:], stdout)
+	case "import":
+		return importCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -134,18 +138,25 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	setMemoryLimit(log)
+	startProfiler(os.Getenv("MARKETGEO_PPROF"), log)
 	start := time.Now()
 	idx, err := geo.New(cfg.GeoOptions())
 	if err != nil {
 		return err
 	}
 	restoreGC := loadGC()
-	st, err := openStore(context.Background(), idx, cfg, log)
+	ex, err := exchange.New(exchange.Options{})
+	if err != nil {
+		return err
+	}
+	st, err := openStore(context.Background(), idx, cfg, log, ex.Collection())
 	restoreGC()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	ex.Attach(st)
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
 	zopts, err := cfg.ZoneOptions()
@@ -206,7 +217,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
 	}()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
 	if err != nil {
 		return err
 	}
@@ -214,6 +225,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	// The address database takes a few seconds to build: serve geo queries
 	// at once and attach it when ready (its endpoints answer 503 until then).
 	go func() {
+		// After the search build, not beside it: the two builds' working
+		// sets together made the start's peak memory (docs/memory.md), and
+		// on two cores they take as long one after the other.
+		_ = sidx.Wait(ctx)
 		t := time.Now()
 		dopts := cfg.AddressOptions()
 		var db *addressmatch.DB
@@ -221,6 +236,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		popts.Region = cq
 		p, err := addressmatch.NewParser(popts)
 		dopts.Parser = p
+		if err == nil {
+			ex.SetEngines(sidx, p, search.NewNameParser(cq)) // the exchange matches names and addresses from now on
+		}
 		if err == nil {
 			db, err = addressmatch.NewDB(dopts)
 		}
@@ -235,6 +253,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		srv0.SetAddresses(db)
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
+		startupDone()
 	}()
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

@@ -1,0 +1,263 @@
+// Command serveready measures a `marketgeo serve` start as a user sees it:
+// it starts the server binary on a copy of a store (or on a data
+// directory), polls /healthz, and reports when geo queries, the search
+// index and the address database are ready, the process's peak resident
+// memory (VmHWM) and its resident memory once everything is ready and
+// after a settling time. With -profile it saves heap profiles (and a CPU
+// profile of the start) from the server's MARKETGEO_PPROF listener.
+//
+//	go build -o /tmp/marketgeo ./cmd/marketgeo
+//	go run ./benchmarks/serveready -bin /tmp/marketgeo -store /tmp/marketgeo-bench-store/demo-1000000.gpkg
+//	go run ./benchmarks/serveready -bin /tmp/marketgeo -store :memory:        # the 79k demo
+//
+// The store file (and its .snapshot) is copied first, so the run is a
+// restart of an unchanged store and the original is never written. The
+// 1M store is the one `go test ./benchmarks -bench StoreRestart` makes.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "serveready:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	bin := flag.String("bin", "", "marketgeo binary (required)")
+	storePath := flag.String("store", "", "store file to copy and restart on, or :memory: (the embedded demo)")
+	dataDir := flag.String("data", "", "data directory for --data (with -store :memory:, a start from files)")
+	settle := flag.Duration("settle", 20*time.Second, "how long to keep sampling after everything is ready (steady memory)")
+	timeout := flag.Duration("timeout", 15*time.Minute, "give up after")
+	profile := flag.String("profile", "", "directory for heap and CPU profiles (empty: none)")
+	cpuSeconds := flag.Int("cpu-seconds", 0, "with -profile: seconds of CPU profile taken from the start")
+	logFile := flag.String("log", "", "file for the server's log (default: discarded)")
+	flag.Parse()
+	if *bin == "" || *storePath == "" {
+		return fmt.Errorf("-bin and -store are required")
+	}
+	work, err := os.MkdirTemp("", "serveready")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	st := *storePath
+	if st != ":memory:" {
+		st = filepath.Join(work, "s.gpkg")
+		for _, suf := range []string{"", ".snapshot"} {
+			if err := copyFile(*storePath+suf, st+suf); err != nil && !(suf != "" && os.IsNotExist(err)) {
+				return err
+			}
+		}
+		// Bleve's persisted index beside the store, when there is one.
+		if fi, err := os.Stat(*storePath + ".search"); err == nil && fi.IsDir() {
+			if err := exec.Command("cp", "-r", *storePath+".search", st+".search").Run(); err != nil {
+				return err
+			}
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	args := []string{"serve", "--store", st, "--addr", addr}
+	if *dataDir != "" {
+		args = append(args, "--data", *dataDir)
+	}
+	cmd := exec.Command(*bin, args...)
+	cmd.Env = append(os.Environ(), "MARKETGEO_PPROF="+pprofAddr)
+	var logw io.Writer = io.Discard
+	if *logFile != "" {
+		f, err := os.Create(*logFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw = f
+	}
+	cmd.Stdout, cmd.Stderr = logw, logw
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	pid := cmd.Process.Pid
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if *profile != "" && *cpuSeconds > 0 {
+		go func() {
+			for ctx.Err() == nil && fetch(pprofAddr, "/debug/pprof/", "") != nil {
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = fetch(pprofAddr, fmt.Sprintf("/debug/pprof/profile?seconds=%d", *cpuSeconds), filepath.Join(*profile, "cpu-start.pprof"))
+		}()
+	}
+	var geoAt, searchAt, addrAt time.Duration
+	c := &http.Client{Timeout: 5 * time.Second}
+	var peakSeen int64
+	for ctx.Err() == nil {
+		if hwm := status(pid, "VmHWM"); hwm > peakSeen {
+			peakSeen = hwm
+		}
+		h, err := health(c, addr)
+		if err == nil {
+			now := time.Since(start)
+			if geoAt == 0 {
+				geoAt = now
+			}
+			if searchAt == 0 && h.Search.Ready {
+				searchAt = now
+			}
+			if addrAt == 0 && h.Addresses {
+				addrAt = now
+			}
+			if h.Search.Error != "" {
+				return fmt.Errorf("search failed: %s", h.Search.Error)
+			}
+			if searchAt != 0 && addrAt != 0 {
+				break
+			}
+		}
+		if cmd.ProcessState != nil {
+			return fmt.Errorf("server exited")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("not ready after %v", *timeout)
+	}
+	readyRSS := status(pid, "VmRSS")
+	if *profile != "" {
+		_ = fetch(pprofAddr, "/debug/pprof/heap", filepath.Join(*profile, "heap-ready.pprof"))
+	}
+	var minRSS, lastRSS int64
+	for t := time.Now(); time.Since(t) < *settle; time.Sleep(500 * time.Millisecond) {
+		lastRSS = status(pid, "VmRSS")
+		if minRSS == 0 || lastRSS < minRSS {
+			minRSS = lastRSS
+		}
+	}
+	if *profile != "" {
+		_ = fetch(pprofAddr, "/debug/pprof/heap?gc=1", filepath.Join(*profile, "heap-steady.pprof"))
+	}
+	peak := status(pid, "VmHWM")
+	mib := func(kb int64) string { return fmt.Sprintf("%.0f MiB", float64(kb)/1024) }
+	fmt.Printf("store %s\n", *storePath)
+	fmt.Printf("geo answered      %6.1f s\n", geoAt.Seconds())
+	fmt.Printf("search ready      %6.1f s\n", searchAt.Seconds())
+	fmt.Printf("addresses ready   %6.1f s\n", addrAt.Seconds())
+	fmt.Printf("peak RSS (VmHWM)  %s\n", mib(peak))
+	fmt.Printf("RSS when ready    %s\n", mib(readyRSS))
+	fmt.Printf("RSS after %v: %s (lowest %s)\n", *settle, mib(lastRSS), mib(minRSS))
+	return nil
+}
+
+type healthz struct {
+	Addresses bool `json:"addresses"`
+	Search    struct {
+		Ready bool   `json:"ready"`
+		Error string `json:"error"`
+	} `json:"search"`
+}
+
+func health(c *http.Client, addr string) (healthz, error) {
+	var h healthz
+	resp, err := c.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return h, fmt.Errorf("healthz: %s", resp.Status)
+	}
+	return h, json.NewDecoder(resp.Body).Decode(&h)
+}
+
+// status reads a kB field of /proc/PID/status.
+func status(pid int, field string) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb
+		}
+	}
+	return 0
+}
+
+func fetch(addr, path, out string) error {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	if out == "" {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

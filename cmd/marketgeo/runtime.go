@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+// setMemoryLimit gives the Go runtime a soft memory limit when the user
+// set none (GOMEMLIMIT): a share of the machine's memory (or of the
+// cgroup's limit when lower), so that the collector works harder as the
+// heap nears what the machine can hold instead of letting GOGC double it.
+// It is a process setting, made here and not in a library.
+func setMemoryLimit(log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	total := machineMemory()
+	if total <= 0 {
+		return
+	}
+	limit := total / 10 * 7
+	debug.SetMemoryLimit(limit)
+	log.Debug("memory limit", "bytes", limit)
+}
+
+// machineMemory is the memory this process may use: MemTotal from
+// /proc/meminfo, or the cgroup v2 limit when it is lower; 0 when unknown.
+func machineMemory() int64 {
+	var total int64
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				var kb int64
+				if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb); err == nil {
+					total = kb << 10
+				}
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		var lim int64
+		if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &lim); err == nil && lim > 0 && (total == 0 || lim < total) {
+			total = lim
+		}
+	}
+	return total
+}
+
+// startProfiler serves net/http/pprof on addr (MARKETGEO_PPROF, e.g.
+// 127.0.0.1:6060) for measuring the process; nothing when addr is empty.
+// It is a separate listener, never the API's.
+func startProfiler(addr string, log *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	go func() {
+		if err := http.ListenAndServe(addr, mux); err != nil {
+			log.Error("profiler", "err", err)
+		}
+	}()
+}
+
+// startupDone returns to the system the memory the start-up's builds
+// (the search index, the address database) used and no longer need: the
+// collector would otherwise keep the heap they grew to until the next
+// cycles shrink its goal.
+func startupDone() {
+	debug.FreeOSMemory()
+}
