@@ -26,7 +26,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // nearby: GET /api/v1/nearby?lon=&lat=&radius=&layer=&limit=&industry=&risk=&status=&kind=&crs=
-// or ?place=<text>&… (the centre is the best search hit; see search_routes.go)
+// or ?place=<text>&… (the centre is the best search hit; see search_routes.go);
+// fields=, format=ids and count_only=true choose the answer's shape (render.go).
 func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	c, err := queryCRS(r)
 	if err != nil {
@@ -52,24 +53,35 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	hr, err := s.queryHitsRequest(r, c)
+	if err != nil {
+		return err
+	}
 	center, placeCenter, err := s.nearbyCenter(r, c)
 	if err != nil {
 		return err
 	}
-	res, err := s.deps.Index.Nearby(r.Context(), layer, center, radius, geo.Query{Limit: limit, Filter: filter})
+	q := geo.Query{Limit: limit, Filter: filter}
+	if hr.format == formatCount {
+		q.Limit = 1 // Total counts every match whatever the limit
+	}
+	res, err := s.deps.Index.Nearby(r.Context(), layer, center, radius, q)
 	if err != nil {
 		return err
 	}
-	fc := featureCollection(res, c, true)
-	fc.ExtraMembers["radius_m"] = radius
-	if placeCenter != nil {
-		fc.ExtraMembers["center"] = placeCenter
+	if hr.format == formatCount {
+		res.Truncated = res.Total > limit
 	}
-	writeJSON(w, http.StatusOK, fc)
+	extra := []member{{"radius_m", radius}}
+	if placeCenter != nil {
+		extra = append(extra, member{"center", placeCenter})
+	}
+	writeResult(w, r, hr, res, true, extra...)
 	return nil
 }
 
-// knearest: GET /api/v1/knearest?lon=&lat=&k=&layer=&…&crs=
+// knearest: GET /api/v1/knearest?lon=&lat=&k=&layer=&…&crs= (and fields=,
+// format=, count_only= as nearby)
 func (s *Server) knearest(w http.ResponseWriter, r *http.Request) error {
 	c, err := queryCRS(r)
 	if err != nil {
@@ -87,6 +99,10 @@ func (s *Server) knearest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	hr, err := s.queryHitsRequest(r, c)
+	if err != nil {
+		return err
+	}
 	center, err := queryPoint(r, c)
 	if err != nil {
 		return err
@@ -95,7 +111,7 @@ func (s *Server) knearest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, featureCollection(res, c, true))
+	writeResult(w, r, hr, res, true)
 	return nil
 }
 

@@ -1,10 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/geojsonw"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 // project converts a WGS-84 geometry to the output CRS.
@@ -15,50 +20,144 @@ func project(g orb.Geometry, c crs.CRS) orb.Geometry {
 	return crs.Transform(g, crs.WGS84, c)
 }
 
-// hitFeature renders a query hit as a GeoJSON feature in the output CRS.
-func hitFeature(h *geo.Hit, c crs.CRS, withDistance bool) *geojson.Feature {
-	var f *geojson.Feature
-	switch {
-	case h.Entity != nil:
-		f = geo.EntityFeature(h.Entity)
-	case h.Building != nil:
-		f = geo.BuildingFeature(h.Building)
-		cen := project(h.Building.Center(), c).(orb.Point)
-		f.Properties["center"] = []float64{cen[0], cen[1]}
-	case h.Place != nil:
-		f = geo.PlaceFeature(h.Place)
-	case h.Zone != nil:
-		f = geo.ZoneFeature(h.Zone)
+func roundTo(v float64, digits int) float64 { return geojsonw.RoundTo(v, digits) }
+
+// hitsFormat is the shape of a hits answer (format= and count_only=).
+type hitsFormat uint8
+
+const (
+	formatGeoJSON hitsFormat = iota // a FeatureCollection
+	formatIDs                       // {"ids": [...], members…}
+	formatCount                     // {members…}: the total without the hits
+)
+
+// hitsRequest is how a request wants its hits: the encoder (output CRS and
+// fields=) and the format.
+type hitsRequest struct {
+	enc    *geojsonw.Encoder
+	format hitsFormat
+}
+
+// queryHitsRequest reads crs=, fields=, format= (geojson or ids) and
+// count_only= (true or false) of the endpoints answering hits (nearby,
+// knearest, search). An unknown field, format or count_only value is a
+// 400 naming it; fields= with format=ids or count_only=true is a 400 too.
+func (s *Server) queryHitsRequest(r *http.Request, c crs.CRS) (hitsRequest, error) {
+	q := r.URL.Query()
+	out := hitsRequest{}
+	fieldsGiven := strings.TrimSpace(q.Get("fields")) != ""
+	fields, err := geo.ParseFieldSet(q.Get("fields"))
+	if err != nil {
+		return out, err
+	}
+	switch v := strings.TrimSpace(q.Get("format")); v {
+	case "", "geojson":
+	case "ids":
+		out.format = formatIDs
 	default:
-		return nil
+		return out, badParam("format=%q: want geojson or ids", v)
 	}
-	f.Geometry = project(f.Geometry, c)
-	if withDistance {
-		f.Properties["distance_m"] = roundTo(h.DistanceM, 2)
-	}
-	return f
-}
-
-func roundTo(v float64, digits int) float64 {
-	p := 1.0
-	for i := 0; i < digits; i++ {
-		p *= 10
-	}
-	if v < 0 {
-		return -float64(int64(-v*p+0.5)) / p
-	}
-	return float64(int64(v*p+0.5)) / p
-}
-
-// featureCollection renders hits with the result's total and truncation.
-func featureCollection(res geo.Result, c crs.CRS, withDistance bool) *geojson.FeatureCollection {
-	fc := geojson.NewFeatureCollection()
-	fc.Features = make([]*geojson.Feature, 0, len(res.Hits))
-	for i := range res.Hits {
-		if f := hitFeature(&res.Hits[i], c, withDistance); f != nil {
-			fc.Append(f)
+	switch v := strings.ToLower(strings.TrimSpace(q.Get("count_only"))); v {
+	case "", "false", "0":
+	case "true", "1":
+		if out.format == formatIDs {
+			return out, badParam("give format=ids or count_only=true, not both")
 		}
+		out.format = formatCount
+	default:
+		return out, badParam("count_only=%q: want true or false", v)
 	}
-	fc.ExtraMembers = geojson.Properties{"total": res.Total, "truncated": res.Truncated, "crs": string(c)}
-	return fc
+	if fieldsGiven && out.format != formatGeoJSON {
+		return out, badParam("fields applies to GeoJSON answers, not to format=ids or count_only=true")
+	}
+	out.enc = geojsonw.NewEncoder(c, fields)
+	return out, nil
+}
+
+// member is a member of an answer besides its hits, in the order written.
+type member struct {
+	key string
+	val any
+}
+
+// writeHits writes a hits answer: a FeatureCollection of the n hits (hit
+// returns the i-th with its computed properties), their ids, or only the
+// members, which follow the hits.
+func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hit func(i int) (*geo.Hit, geojsonw.Extra), members ...member) {
+	a := newAnswer(w, r)
+	b := a.buf
+	more := false
+	switch hr.format {
+	case formatGeoJSON:
+		b = geojsonw.AppendCollectionStart(b)
+		for i := 0; i < n; i++ {
+			h, x := hit(i)
+			l := len(b)
+			b = hr.enc.AppendHit(b, more, h, x)
+			more = more || len(b) > l
+			if len(b) >= streamAt {
+				a.buf = b
+				a.spill()
+				b = a.buf
+			}
+		}
+		b = geojsonw.AppendCollectionEnd(b)
+		more = true
+	case formatIDs:
+		b = append(b, `{"ids":[`...)
+		for i := 0; i < n; i++ {
+			h, _ := hit(i)
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = geojsonw.AppendString(b, h.ID())
+			if len(b) >= streamAt {
+				a.buf = b
+				a.spill()
+				b = a.buf
+			}
+		}
+		b = append(b, ']')
+		more = true
+	case formatCount:
+		b = append(b, '{')
+	}
+	for _, m := range members {
+		b = geojsonw.AppendKey(b, more, m.key)
+		b = appendValue(b, m.val)
+		more = true
+	}
+	a.buf = append(b, "}\n"...)
+	_ = a.finish() // a client gone mid-answer: nothing more to tell it
+}
+
+// appendValue appends a member's value: the common kinds directly, others
+// (small maps) through encoding/json without HTML escaping.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return geojsonw.AppendString(b, v)
+	case int:
+		return geojsonw.AppendInt(b, int64(v))
+	case bool:
+		return geojsonw.AppendBool(b, v)
+	case float64:
+		return geojsonw.AppendFloat(b, v)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return append(b, "null"...)
+	}
+	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...)
+}
+
+// writeResult writes the hits of a geo query with the members total,
+// truncated and crs, then the extra members.
+func writeResult(w http.ResponseWriter, r *http.Request, hr hitsRequest, res geo.Result, withDistance bool, extra ...member) {
+	members := append([]member{{"total", res.Total}, {"truncated", res.Truncated}, {"crs", string(hr.enc.CRS())}}, extra...)
+	writeHits(w, r, hr, len(res.Hits), func(i int) (*geo.Hit, geojsonw.Extra) {
+		return &res.Hits[i], geojsonw.Extra{Distance: withDistance}
+	}, members...)
 }

@@ -7,15 +7,15 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/geojsonw"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 )
 
 // searchRoutes registers the search endpoint (503 without Deps.Search or
 // while the index builds):
 //
-//	GET /api/v1/search?q=&layer=entities|places|buildings|zones|all&limit=&lon=&lat=&radius=&crs=
+//	GET /api/v1/search?q=&layer=entities|places|buildings|zones|all&limit=&lon=&lat=&radius=&crs=&fields=&format=&count_only=
 //
 // nearby?place= is served by nearby (geo_handlers.go) through nearbyCenter.
 func (s *Server) searchRoutes(r *mux.Router) {
@@ -120,6 +120,10 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if radius < 0 || radius > 50000 {
 		return badParam("radius=%v must be ≥ 0 and ≤ 50000 metres", radius)
 	}
+	hr, err := s.queryHitsRequest(r, c)
+	if err != nil {
+		return err
+	}
 	idx, err := s.searchIndex()
 	if err != nil {
 		return err
@@ -128,24 +132,20 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fc := geojson.NewFeatureCollection()
-	fc.Features = make([]*geojson.Feature, 0, len(hits))
+	shown := hits[:0:0] // the hits with a feature (all, normally)
 	for i := range hits {
-		h := &hits[i]
-		f := hitFeature(&h.Feature, c, center != nil)
-		if f == nil {
-			continue
+		if f := &hits[i].Feature; f.Entity != nil || f.Building != nil || f.Place != nil || f.Zone != nil {
+			shown = append(shown, hits[i])
 		}
-		f.Properties["score"] = h.Score
-		f.Properties["layer"] = string(h.Layer)
-		f.Properties["match"] = h.Match
-		fc.Append(f)
 	}
-	fc.ExtraMembers = geojson.Properties{"query": text, "total": len(fc.Features), "crs": string(c)}
+	members := []member{{"query", text}, {"total", len(shown)}, {"crs", string(c)}}
 	if radius > 0 {
-		fc.ExtraMembers["radius_m"] = radius
+		members = append(members, member{"radius_m", radius})
 	}
-	writeJSON(w, http.StatusOK, fc)
+	writeHits(w, r, hr, len(shown), func(i int) (*geo.Hit, geojsonw.Extra) {
+		h := &shown[i]
+		return &h.Feature, geojsonw.Extra{Distance: center != nil, Search: true, Score: h.Score, Layer: h.Layer, Match: h.Match}
+	}, members...)
 	return nil
 }
 

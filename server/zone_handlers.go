@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/geojsonw"
 	"github.com/marketgeo/marketgeo/zoneid"
 	"github.com/paulmach/orb"
 )
@@ -31,18 +32,6 @@ type gridJSON struct {
 	Street    string `json:"street,omitempty"`
 }
 
-type zonesJSON struct {
-	InFTZ        zoneid.FTZAnswer `json:"in_ftz"`
-	FTZArea      *ftzJSON         `json:"ftz_area"`
-	Grid         *gridJSON        `json:"grid"`
-	Zones        []zoneRef        `json:"zones"`
-	Precision    geo.Precision    `json:"precision"`
-	Location     []float64        `json:"location"`
-	CRS          crs.CRS          `json:"crs"`
-	Address      string           `json:"address,omitempty"`
-	FTZBoundaryM *float64         `json:"ftz_boundary_m,omitempty"`
-}
-
 func gridOf(z *geo.Zone) *gridJSON {
 	if z == nil {
 		return nil
@@ -63,19 +52,6 @@ func outPoint(p orb.Point, c crs.CRS) []float64 {
 		return nil
 	}
 	return lonLat(project(p, c).(orb.Point))
-}
-
-func toZonesJSON(res zoneid.Result, c crs.CRS) zonesJSON {
-	out := zonesJSON{InFTZ: res.InFTZ, FTZArea: ftzOf(res.FTZ), Grid: gridOf(res.Grid), Zones: make([]zoneRef, 0, len(res.Zones)),
-		Precision: res.Precision, Location: outPoint(res.Point, c), CRS: c, Address: res.Address}
-	for _, z := range res.Zones {
-		out.Zones = append(out.Zones, zoneRef{Layer: z.Layer, ID: z.ID, Name: z.Name})
-	}
-	if res.FTZBoundaryM >= 0 && res.FTZBoundaryM < 1e12 {
-		d := roundTo(res.FTZBoundaryM, 1)
-		out.FTZBoundaryM = &d
-	}
-	return out
 }
 
 // geocode locates an address with the attached address database (503
@@ -122,8 +98,101 @@ func (s *Server) zonesAt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toZonesJSON(res, c))
+	a := newAnswer(w, r)
+	a.buf = append(appendZonesAnswer(a.buf, res, c), '\n')
+	_ = a.finish()
 	return nil
+}
+
+// appendZonesAnswer appends the zones answer: the members of zonesJSON,
+// written directly (decodes to the same value as toZonesJSON's encoding).
+func appendZonesAnswer(b []byte, res zoneid.Result, c crs.CRS) []byte {
+	b = append(b, `{"in_ftz":`...)
+	switch res.InFTZ {
+	case zoneid.Inside:
+		b = append(b, "true"...)
+	case zoneid.Outside:
+		b = append(b, "false"...)
+	default:
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"ftz_area":`...)
+	b = appendFTZ(b, res.FTZ)
+	b = append(b, `,"grid":`...)
+	b = appendGrid(b, res.Grid)
+	b = append(b, `,"zones":[`...)
+	for i, z := range res.Zones {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendZoneRef(b, z)
+	}
+	b = append(b, `],"precision":`...)
+	b = geojsonw.AppendString(b, string(res.Precision))
+	b = append(b, `,"location":`...)
+	if loc := outPoint(res.Point, c); loc != nil {
+		b = geojsonw.AppendPoint(b, loc[0], loc[1])
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"crs":`...)
+	b = geojsonw.AppendString(b, string(c))
+	if res.Address != "" {
+		b = append(b, `,"address":`...)
+		b = geojsonw.AppendString(b, res.Address)
+	}
+	if res.FTZBoundaryM >= 0 && res.FTZBoundaryM < 1e12 {
+		b = append(b, `,"ftz_boundary_m":`...)
+		b = geojsonw.AppendFloat(b, roundTo(res.FTZBoundaryM, 1))
+	}
+	return append(b, '}')
+}
+
+// appendZoneRef appends {"layer","id","name"} of a zone (zoneRef).
+func appendZoneRef(b []byte, z *geo.Zone) []byte {
+	b = append(b, `{"layer":`...)
+	b = geojsonw.AppendString(b, z.Layer)
+	b = append(b, `,"id":`...)
+	b = geojsonw.AppendString(b, z.ID)
+	b = append(b, `,"name":`...)
+	b = geojsonw.AppendString(b, z.Name)
+	return append(b, '}')
+}
+
+// appendFTZ appends an FTZ area as ftzJSON (null for none).
+func appendFTZ(b []byte, z *geo.Zone) []byte {
+	if z == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"id":`...)
+	b = geojsonw.AppendString(b, z.ID)
+	b = append(b, `,"name":`...)
+	b = geojsonw.AppendString(b, z.Name)
+	if a := z.Props["area_km2"]; a != "" {
+		b = append(b, `,"area_km2":`...)
+		b = geojsonw.AppendString(b, a)
+	}
+	return append(b, '}')
+}
+
+// appendGrid appends a grid as gridJSON (null for none).
+func appendGrid(b []byte, z *geo.Zone) []byte {
+	if z == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, `{"id":`...)
+	b = geojsonw.AppendString(b, z.ID)
+	b = append(b, `,"name":`...)
+	b = geojsonw.AppendString(b, z.Name)
+	b = append(b, `,"inspector":`...)
+	b = geojsonw.AppendString(b, z.Props["inspector"])
+	b = append(b, `,"team":`...)
+	b = geojsonw.AppendString(b, z.Props["team"])
+	if st := z.Props["street"]; st != "" {
+		b = append(b, `,"street":`...)
+		b = geojsonw.AppendString(b, st)
+	}
+	return append(b, '}')
 }
 
 type entityBrief struct {

@@ -42,6 +42,9 @@ var only = map[string]string{
 	"github.com/blevesearch/bleve/v2": "search",
 	"github.com/gorilla/mux":          "server",
 	"net/http":                        "server",
+	// The answers' Content-Encoding (issue 22).
+	"github.com/klauspost/compress/zstd": "server",
+	"github.com/klauspost/compress/gzip": "server",
 	// The configuration file (server.FileConfig, CONVENTIONS §3.9) and the
 	// exchange's mapping files are the YAML of the library; cmd/* may use it too.
 	"gopkg.in/yaml.v3": "server exchange",
