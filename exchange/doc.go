@@ -30,7 +30,7 @@
 //	ex, _ := exchange.New(exchange.Options{})
 //	st, _ := store.Open(ctx, path, ix, store.Options{Collections: []store.Collection{ex.Collection()}})
 //	ex.Attach(st)
-//	ex.SetEngines(searchIndex, addressParser)
+//	ex.SetEngines(searchIndex, addressParser, search.NewNameParser(region))
 //	rep, table, err := ex.ReadAndImport(ctx, file, "penalties.xlsx", exchange.ImportOptions{Dept: "市场监管局", Kind: "penalty"})
 //	_ = exchange.WriteFeedback(out, "xlsx", table, rep)
 //

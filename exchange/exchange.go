@@ -27,10 +27,6 @@ type Options struct {
 	Workers int
 	// Now is the clock of the derived annual-report flag. Default time.Now.
 	Now func() time.Time
-	// Names is the region's name parser (search.NewNameParser(region)),
-	// which lets a name match without its region prefix or legal form;
-	// nil compares whole names only.
-	Names *search.NameParser
 }
 
 func (o Options) withDefaults() Options {
@@ -69,6 +65,7 @@ type Exchange struct {
 	st     *store.Store
 	search *search.Index
 	parser *addressmatch.Parser
+	names  *search.NameParser
 
 	writeMu sync.Mutex // one import writes at a time (flags are derived from the index)
 
@@ -109,19 +106,28 @@ func (x *Exchange) Attach(st *store.Store) {
 	x.st = st
 }
 
-// SetEngines gives the exchange the search index and the address parser
-// used to match by name and address (either may be nil, and they may be
-// set once built in the background).
-func (x *Exchange) SetEngines(s *search.Index, p *addressmatch.Parser) {
+// SetEngines gives the exchange what it matches names and addresses with:
+// the search index, the address parser, and the region's name parser
+// (search.NewNameParser(region): a name matches without its region prefix
+// or legal form). Any may be nil (then names are compared whole and
+// exactly, addresses by their text), and they may be set once built in the
+// background.
+func (x *Exchange) SetEngines(s *search.Index, p *addressmatch.Parser, names *search.NameParser) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.search, x.parser = s, p
+	x.search, x.parser, x.names = s, p, names
 }
 
 func (x *Exchange) engines() (*store.Store, *search.Index, *addressmatch.Parser) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return x.st, x.search, x.parser
+}
+
+func (x *Exchange) nameParser() *search.NameParser {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.names
 }
 
 // Len returns the number of stored records.

@@ -199,7 +199,7 @@ func (x *Exchange) Import(ctx context.Context, t *Table, o ImportOptions) (*Repo
 	} else {
 		return nil, ErrNotAttached
 	}
-	matcher, err := NewMatcher(snap, srch, parser, x.opts.Names, x.opts.Match)
+	matcher, err := NewMatcher(snap, srch, parser, x.nameParser(), x.opts.Match)
 	if err != nil {
 		return nil, err
 	}

@@ -396,24 +396,35 @@ func (m *Matcher) score(e *geo.Entity, name, short, addr string) Candidate {
 	}
 	conf := ns
 	if ns > 0 && as >= 0 {
-		strong := ns >= nameShort
-		switch {
-		case as >= 0.7 && strong:
-			conf += 0.08
-		case as >= 0.7:
-			conf += 0.2
-		case as >= 0.35 && strong:
-			conf += 0.03
-		case as >= 0.35:
-			conf += 0.06
-		case strong:
-			conf -= 0.04
-		default:
-			conf -= 0.12
-		}
+		conf += addressShift(ns, as)
 	}
 	conf = min(1, max(0, conf))
 	return Candidate{EntityID: e.ID, Name: e.Name, Address: e.Address, Confidence: round3(conf), NameScore: round3(ns), AddressScore: round3(as)}
+}
+
+// addressShift is how an address comparison score moves a name's
+// evidence: an agreeing address (≥ 0.7, addressmatch's "match") raises it,
+// a partial one (same road or compound) barely, a disagreeing one lowers
+// it; only the whole registered name survives a disagreeing address
+// (the entity moved) above the default threshold.
+func addressShift(name, addr float64) float64 {
+	switch {
+	case name == nameExact:
+		return [3]float64{0.08, 0.03, -0.04}[addrClass(addr)]
+	case name == nameShort:
+		return [3]float64{0.10, 0.02, -0.12}[addrClass(addr)]
+	}
+	return [3]float64{0.20, 0.02, -0.12}[addrClass(addr)]
+}
+
+func addrClass(s float64) int {
+	switch {
+	case s >= 0.7:
+		return 0
+	case s >= 0.35:
+		return 1
+	}
+	return 2
 }
 
 // nameEvidence grades the relation of two names: exact, short-exact, one

@@ -66,7 +66,6 @@ func newWorld(t testing.TB, path string, n int, opts exchange.Options) *world {
 		t.Fatal(err)
 	}
 	names := search.NewNameParser(reg)
-	opts.Names = names
 	ex, err := exchange.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +96,6 @@ func newWorld(t testing.TB, path string, n int, opts exchange.Options) *world {
 		t.Fatal(err)
 	}
 	p := demoParser(t)
-	ex.SetEngines(s, p)
+	ex.SetEngines(s, p, names)
 	return &world{ds: ds, ix: ix, st: st, ex: ex, search: s, parser: p, names: names}
 }

@@ -26,7 +26,7 @@ const (
 // under it, so that of several nodes starting together one seeds or
 // imports and the others see its work; the caller seeds or imports, then
 // calls the function returned.
-func openPostgres(ctx context.Context, raw string, importing bool, idx *geo.Index, log *slog.Logger) (*store.Store, func(), error) {
+func openPostgres(ctx context.Context, raw string, importing bool, idx *geo.Index, log *slog.Logger, colls []store.Collection) (*store.Store, func(), error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: %w: %v", postgres.ErrConfig, err)
@@ -41,7 +41,7 @@ func openPostgres(ctx context.Context, raw string, importing bool, idx *geo.Inde
 	if err != nil {
 		return nil, nil, fmt.Errorf("store %s: %w", u.Redacted(), err)
 	}
-	st, err := store.New(ctx, idx, be, store.Options{Logger: log, NoSnapshot: true})
+	st, err := store.New(ctx, idx, be, store.Options{Logger: log, NoSnapshot: true, Collections: colls})
 	if err != nil {
 		be.Close()
 		return nil, nil, fmt.Errorf("store %s: %w", u.Redacted(), err)

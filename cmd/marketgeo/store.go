@@ -40,11 +40,12 @@ func defaultStorePath() (string, error) {
 	return filepath.Join(d, "marketgeo", "marketgeo.gpkg"), nil
 }
 
-// openStore opens the configured store and fills idx from it. A new store
+// openStore opens the configured store and fills idx from it (and the
+// collections' consumers from their documents). A new store
 // is seeded with --data or the embedded demo region; --data on a store
 // that holds data is imported into it, unless the store has imported the
 // same directory with the same files (names, sizes, times) before.
-func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *slog.Logger) (*store.Store, error) {
+func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *slog.Logger, colls ...store.Collection) (*store.Store, error) {
 	path := cfg.Store
 	if path == "" {
 		var err error
@@ -57,12 +58,12 @@ func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *
 	var err error
 	if postgres.IsURL(path) { // several nodes over PostgreSQL (postgres.go)
 		var unlock func()
-		if st, unlock, err = openPostgres(ctx, path, cfg.Data != "", idx, log); err != nil {
+		if st, unlock, err = openPostgres(ctx, path, cfg.Data != "", idx, log, colls); err != nil {
 			return nil, err
 		}
 		defer unlock()
 	} else {
-		if st, err = store.Open(ctx, path, idx, store.Options{Logger: log}); err != nil {
+		if st, err = store.Open(ctx, path, idx, store.Options{Logger: log, Collections: colls}); err != nil {
 			return nil, fmt.Errorf("store %s: %w", path, err)
 		}
 		log.Info("store opened", "path", path, "seq", st.Seq(), "took", time.Since(start).Round(time.Millisecond))
