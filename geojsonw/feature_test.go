@@ -255,3 +255,17 @@ func marshalNoHTML(t *testing.T, v any) string {
 type sliceWriter struct{ b *[]byte }
 
 func (w *sliceWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
+
+// FuzzAppendString: any string is written with encoding/json's exact
+// bytes (HTML escaping off), through the plain fast path or the general one.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range names {
+		f.Add(s)
+	}
+	f.Add("\xe2\x80\xa8\xed\xa0\x80\xe0\x80\x80\xf0\x9f\x98\x80")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(AppendString(nil, s)), marshalNoHTML(t, s); got != want {
+			t.Fatalf("AppendString(%q) = %s, encoding/json %s", s, got, want)
+		}
+	})
+}

@@ -14,6 +14,10 @@ const hexDigits = "0123456789abcdef"
 // \ufffd.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	if plain(s) { // the usual case: copied as it is
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -62,6 +66,48 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// safeASCII marks the ASCII bytes a JSON string holds unescaped.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plain reports whether s is valid UTF-8 needing no escape: printable
+// ASCII other than quote and backslash, and valid two- and three-byte
+// sequences other than U+2028 and U+2029 (CJK text). Anything else (four-byte
+// sequences included) takes AppendString's general path.
+func plain(s string) bool {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c < utf8.RuneSelf:
+			if !safeASCII[c] {
+				return false
+			}
+			i++
+		case c >= 0xE0 && c < 0xF0 && i+2 < len(s):
+			c1, c2 := s[i+1], s[i+2]
+			if c1&0xC0 != 0x80 || c2&0xC0 != 0x80 ||
+				(c == 0xE0 && c1 < 0xA0) || // overlong
+				(c == 0xED && c1 >= 0xA0) || // surrogate
+				(c == 0xE2 && c1 == 0x80 && (c2 == 0xA8 || c2 == 0xA9)) { // U+2028, U+2029
+				return false
+			}
+			i += 3
+		case c >= 0xC2 && c < 0xE0 && i+1 < len(s):
+			if s[i+1]&0xC0 != 0x80 {
+				return false
+			}
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // AppendFloat appends f as encoding/json writes a float64 (shortest

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every parser's fuzz target for a short time (FUZZTIME, default 6s each):
 # address normaliser and parser, CSV/GeoJSON loaders, the bulk write decoder, CSV chunking, tile paths, batch input,
-# rules files, search queries, CRS round trips. A crash fails CI and leaves
+# rules files, search queries, CRS round trips, the JSON string writer. A crash fails CI and leaves
 # the failing input under the package's testdata/fuzz/ for a regression test.
 #
 # Go 1.26's fuzz coordinator can report a bare "context deadline exceeded" when -fuzztime
@@ -53,3 +53,4 @@ run ./tiles FuzzParsePath
 run ./server FuzzParseBatch
 run ./zoneid FuzzParseRules
 run ./search FuzzParse
+run ./geojsonw FuzzAppendString

@@ -1,0 +1,258 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/search"
+	"github.com/marketgeo/marketgeo/server"
+	"github.com/marketgeo/marketgeo/zoneid"
+)
+
+// httpFixture is a server over loopback on one dataset: the geo index and
+// zones at once, search built on first use (about 100 s at 1M).
+type httpFixture struct {
+	d      *Dataset
+	srv    *httptest.Server
+	zones  *zoneid.Identifier
+	search *search.Index
+	err    error
+}
+
+var (
+	httpMu  sync.Mutex
+	httpFix = map[int]*httpFixture{}
+)
+
+func loadHTTP(b *testing.B, n int, withSearch bool) *httpFixture {
+	b.Helper()
+	httpMu.Lock()
+	defer httpMu.Unlock()
+	f := httpFix[n]
+	if f == nil {
+		d, err := Load(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f = &httpFixture{d: d}
+		rules, err := zoneid.ParseRules(strings.NewReader(string(demo.RulesJSON())))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f.zones, err = zoneid.New(d.Index, zoneid.Options{Rules: rules}); err != nil {
+			b.Fatal(err)
+		}
+		httpFix[n] = f
+	}
+	if withSearch && f.search == nil {
+		reg, err := demo.Region()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if f.search, err = search.New(context.Background(), f.d.Index, search.Options{Region: reg}); err != nil {
+			b.Fatal(err)
+		}
+		if f.srv != nil {
+			f.srv.Close()
+			f.srv = nil
+		}
+	}
+	if f.srv == nil {
+		h, err := server.New(server.Deps{Index: f.d.Index, Zones: f.zones, Search: f.search}, server.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.srv = httptest.NewServer(h)
+	}
+	runtime.GC()
+	return f
+}
+
+// countWriter counts the bytes of a body it discards.
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// runHTTP sends b.N GET requests one after another on one keep-alive
+// connection (the URLs in turn) and reports q/s, p50 and p99 in ms, the
+// body bytes per answer as received (after any Content-Encoding) and the
+// CPU time per request of the process (server and client together: both
+// run in the benchmark's process).
+func runHTTP(b *testing.B, urls []string, header http.Header) {
+	b.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr}
+	reqs := make([]*http.Request, len(urls))
+	for i, u := range urls {
+		r, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for k, v := range header {
+			r.Header[k] = v
+		}
+		reqs[i] = r
+	}
+	buf := make([]byte, 64<<10)
+	get := func(r *http.Request, w io.Writer) {
+		resp, err := cl.Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.CopyBuffer(w, resp.Body, buf)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("%s: status %d, %v", r.URL, resp.StatusCode, err)
+		}
+	}
+	for i := 0; i < min(len(reqs), 50); i++ { // warm the connection and caches
+		get(reqs[i], io.Discard)
+	}
+	runtime.GC()
+	lat := make([]time.Duration, b.N)
+	var cw countWriter
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := time.Now()
+		get(reqs[i%len(reqs)], &cw)
+		lat[i] = time.Since(t)
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	slices.Sort(lat)
+	ms := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))]) / 1e6 }
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "q/s")
+	b.ReportMetric(ms(0.5), "p50-ms")
+	b.ReportMetric(ms(0.99), "p99-ms")
+	b.ReportMetric(float64(cw.n)/float64(b.N), "bytes/answer")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkHTTP: the API over loopback with one keep-alive client, at
+// 79k and 1M entities: nearby 200 m (full GeoJSON, fields=id, format=ids,
+// count_only, gzip and zstd), zones of a point, and search per query kind.
+// Run with -benchtime 2000x (a few seconds each); the search index is
+// built only when a search sub-benchmark runs (about 100 s at 1M).
+//
+//	go test ./benchmarks -run XXX -bench 'HTTP/1M/nearby' -benchtime 2000x
+func BenchmarkHTTP(b *testing.B) {
+	for _, n := range Sizes() {
+		b.Run(sizeName(n), func(b *testing.B) {
+			f := loadHTTP(b, n, false)
+			pts := f.d.Queries
+			nearby := func(extra string) []string {
+				out := make([]string, len(pts))
+				for i, p := range pts {
+					out[i] = fmt.Sprintf("%s/api/v1/nearby?lon=%v&lat=%v&radius=200%s", f.srv.URL, p[0], p[1], extra)
+				}
+				return out
+			}
+			for _, c := range []struct {
+				name, query, enc string
+			}{
+				{"nearby-200m/full", "", ""},
+				{"nearby-200m/fields=id", "&fields=id", ""},
+				{"nearby-200m/format=ids", "&format=ids", ""},
+				{"nearby-200m/count_only", "&count_only=true", ""},
+				{"nearby-200m/full-gzip", "", "gzip"},
+				{"nearby-200m/full-zstd", "", "zstd"},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					h := http.Header{}
+					if c.enc != "" {
+						h.Set("Accept-Encoding", c.enc)
+					}
+					runHTTP(b, nearby(c.query), h)
+				})
+			}
+			b.Run("knearest-k10", func(b *testing.B) {
+				urls := make([]string, len(pts))
+				for i, p := range pts {
+					urls[i] = fmt.Sprintf("%s/api/v1/knearest?lon=%v&lat=%v&k=10", f.srv.URL, p[0], p[1])
+				}
+				runHTTP(b, urls, nil)
+			})
+			b.Run("zones", func(b *testing.B) {
+				urls := make([]string, len(pts))
+				for i, p := range pts {
+					urls[i] = fmt.Sprintf("%s/api/v1/zones?lon=%v&lat=%v", f.srv.URL, p[0], p[1])
+				}
+				runHTTP(b, urls, nil)
+			})
+			b.Run("search", func(b *testing.B) {
+				f := loadHTTP(b, n, true)
+				for _, kind := range searchKinds(f) {
+					b.Run(kind.name, func(b *testing.B) {
+						urls := make([]string, len(kind.queries))
+						for i, q := range kind.queries {
+							urls[i] = f.srv.URL + "/api/v1/search?q=" + url.QueryEscape(q)
+						}
+						runHTTP(b, urls, nil)
+					})
+				}
+			})
+		})
+	}
+}
+
+type searchKind struct {
+	name    string
+	queries []string
+}
+
+// searchKinds are the search query kinds, drawn from the dataset: the
+// registered name, the short name people use, its first two characters,
+// a fragment of the address, a place name with a typo, and names of no
+// entity.
+func searchKinds(f *httpFixture) []searchKind {
+	reg, _ := demo.Region()
+	np := search.NewNameParser(reg)
+	ents := f.d.Demo.Entities
+	var full, short, two, addr, typo []string
+	step := max(1, len(ents)/500)
+	for i := 0; i < len(ents); i += step {
+		e := &ents[i]
+		full = append(full, e.Name)
+		s := np.Parse(e.Name).Short
+		short = append(short, s)
+		if rs := []rune(s); len(rs) >= 2 {
+			two = append(two, string(rs[:2]))
+		}
+		if a := []rune(e.Address); len(a) > 8 {
+			addr = append(addr, string(a[3:9]))
+		}
+	}
+	for _, p := range f.d.Demo.Places {
+		if rs := []rune(p.Name); len(rs) >= 3 {
+			rs[len(rs)/2] = '口'
+			typo = append(typo, string(rs))
+		}
+	}
+	return []searchKind{
+		{"full_name", full}, {"short_name", short}, {"2_char", two}, {"address", addr}, {"typo", typo},
+		{"nonexistent", []string{"火星量子引力研究所", "乌鲁木齐雪豹养殖场", "张三李四网吧", "xyzzyqwv", "鼋鼍"}},
+	}
+}
