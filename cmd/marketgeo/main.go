@@ -10,7 +10,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,7 +42,9 @@ func main() {
 
 const usage = `usage:
   marketgeo serve [--config FILE] [--print-config] [--addr 127.0.0.1:8080] [--store FILE|:memory:] [--data DIR] [--strict]
-                  [--crs wgs84|gcj02|bd09] [--rules FILE] [--region DIR]   (flags override the config file)
+                  [--crs wgs84|gcj02|bd09] [--rules FILE] [--region DIR]
+                  [--profile internal|public] [--tokens FILE]   (flags override the config file)
+  marketgeo token --scope read|write|admin --name NAME [--expires 2026-12-31]   (a new token and its tokens-file line)
   marketgeo tiles export --out FILE.pmtiles [--minzoom 0] [--maxzoom 16]
   marketgeo gen --entities N --out DIR [--seed S] [--buildings N]
   marketgeo load --data DIR [--strict] [--crs wgs84|gcj02|bd09]   (validate and measure a data directory)
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stdout, stderr)
 	case "tiles":
 		return tilesCmd(args[1:], stdout, stderr)
+	case "token":
+		return tokenCmd(args[1:], stdout)
 	case "load":
 		return loadCmd(args[1:], stdout, stderr)
 	case "gen":
@@ -87,6 +90,7 @@ func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printO
 	strict := fs.Bool("strict", def.Strict, "reject a whole file at its first bad record")
 	inCRS := fs.String("crs", def.CRS, "coordinate system of the files in --data")
 	rulesFile := fs.String("rules", def.Rules, "siting rules JSON file (docs/zones.md); default: the embedded demo rules")
+	applyProfile := profileFlags(fs, def) // --profile, --tokens (profile.go)
 	regionDir := fs.String("region", def.Region, "directory of the region's NBS division tables (provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv, aliases.csv); default: the demo's Chongqing")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err
@@ -116,6 +120,8 @@ func serveConfig(args []string, stderr io.Writer) (cfg server.FileConfig, printO
 			cfg.Rules = *rulesFile
 		case "region":
 			cfg.Region = *regionDir
+		default:
+			applyProfile(&cfg, f.Name)
 		}
 	})
 	if err := cfg.Validate(); err != nil {
@@ -189,7 +195,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	// Tiles before the search build starts in the background, which would
 	// take the cores the tile renderer's first scan needs: geo, zone and
 	// tile queries are answered as soon as the server listens.
-	tr, err := tiles.New(idx, cfg.TilesOptions())
+	tr, err := tiles.New(idx, tileOptions(cfg)) // the public profile's: public fields only
 	if err != nil {
 		return err
 	}
@@ -217,7 +223,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		}
 		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
 	}()
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, Logger: log}, cfg.ServerOptions())
+	srvOpts, err := serverOptions(cfg, log) // the tokens file (profile.go)
+	if err != nil {
+		return err
+	}
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
 	if err != nil {
 		return err
 	}
@@ -229,6 +239,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		// sets together made the start's peak memory (docs/memory.md), and
 		// on two cores they take as long one after the other.
 		_ = sidx.Wait(ctx)
+		startupDone() // the search build's batches are garbage now
 		t := time.Now()
 		dopts := cfg.AddressOptions()
 		var db *addressmatch.DB
@@ -255,21 +266,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
 		startupDone()
 	}()
-	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("listening", "addr", "http://"+cfg.Addr, "startup", time.Since(start).Round(time.Millisecond))
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	// SIGTERM: the requests in flight finish, then the deferred Closes
+	// close the store cleanly (profile.go).
+	return listen(ctx, cfg.Addr, h, srv0.Drain, srvOpts, log, start)
 }
 
 // loadGC collects less often while a load builds a large heap of

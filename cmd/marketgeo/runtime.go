@@ -72,10 +72,11 @@ func startProfiler(addr string, log *slog.Logger) {
 	}()
 }
 
-// startupDone returns to the system the memory the start-up's builds
-// (the search index, the address database) used and no longer need: the
-// collector would otherwise keep the heap they grew to until the next
-// cycles shrink its goal.
+// startupDone returns to the system the memory a start-up build (the
+// search index, the address database) used and no longer needs, and sets
+// the collector's goal from the heap that is live now: it would otherwise
+// keep the heap the build grew to (twice the heap marked during the
+// build, its batches in flight included) until later cycles shrink it.
 func startupDone() {
 	debug.FreeOSMemory()
 }
