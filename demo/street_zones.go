@@ -12,12 +12,19 @@ import (
 // streetCellM is the raster resolution of the synthetic street zones.
 const streetCellM = 400
 
+// streetSimplifyCells is the Douglas–Peucker tolerance, in cells, of the
+// street outlines: a cell's diagonal stairs (0.71 cells off their chord)
+// and one-cell steps go, the outline stays within a cell of the raster.
+const streetSimplifyCells = 0.9
+
 // streetZones adds a synthetic "street" layer (街道/镇): the districts are
 // rasterised into one grid of 400 m cells, a cell whose centre lies in a
 // district goes to the nearest street or town office point of that
-// district (a Voronoi partition), and each street's cells are merged into
-// rectangles. The result is a partition (neighbouring streets share edges
-// exactly, no point is in two streets), but it is not the official
+// district (a Voronoi partition), and each street's cells are dissolved
+// into its outline (dissolve.go): no cell edge inside a street, the stairs
+// of the raster simplified away along arcs shared with the neighbours. The
+// result is a partition (neighbouring streets share edges exactly, no
+// point is in two streets), but it is not the official
 // boundary: it follows the district outlines only to within a cell, and
 // streets without any public point are absent.
 func (g *gen) streetZones() {
@@ -81,39 +88,24 @@ func (g *gen) streetZones() {
 			}
 		}
 	}
-	// runs of one owner in a row, merged with identical runs of the row below
-	type run struct{ i0, i1, j0, j1 int }
-	rects := make([][]run, len(sts))
-	open := map[[3]int]int{} // (owner, i0, i1) -> index in rects[owner] of the run ending at row j-1
-	for j := 0; j < ny; j++ {
-		next := map[[3]int]int{}
-		for i := 0; i < nx; {
-			o := owner[j*nx+i]
-			k := i
-			for k < nx && owner[j*nx+k] == o {
-				k++
-			}
-			if o > 0 {
-				key := [3]int{o - 1, i, k}
-				if idx, ok := open[key]; ok {
-					rects[o-1][idx].j1 = j + 1
-					next[key] = idx
-				} else {
-					rects[o-1] = append(rects[o-1], run{i, k, j, j + 1})
-					next[key] = len(rects[o-1]) - 1
-				}
-			}
-			i = k
-		}
-		open = next
-	}
+	// dissolve each street's cells into its outline (shared arcs
+	// simplified once, so neighbours keep sharing them exactly)
+	polys := dissolveRaster(owner, nx, ny, len(sts), streetSimplifyCells)
 	for k, st := range sts {
-		if len(rects[k]) == 0 {
+		if len(polys[k+1]) == 0 {
 			continue
 		}
-		mp := make(orb.MultiPolygon, 0, len(rects[k]))
-		for _, r := range rects[k] {
-			mp = append(mp, orb.Polygon{{{x(r.i0), y(r.j0)}, {x(r.i1), y(r.j0)}, {x(r.i1), y(r.j1)}, {x(r.i0), y(r.j1)}, {x(r.i0), y(r.j0)}}})
+		mp := make(orb.MultiPolygon, 0, len(polys[k+1]))
+		for _, lp := range polys[k+1] {
+			poly := make(orb.Polygon, len(lp))
+			for ri, r := range lp {
+				ring := make(orb.Ring, len(r))
+				for pi, q := range r {
+					ring[pi] = orb.Point{b.Min[0] + q[0]*dLon, b.Min[1] + q[1]*dLat}
+				}
+				poly[ri] = ring
+			}
+			mp = append(mp, poly)
 		}
 		g.ds.Zones = append(g.ds.Zones, geo.Zone{ID: "ST" + st.code, Layer: "street", Name: st.name, Geometry: mp,
 			Props: map[string]string{"code": st.code, "district": g.districtName(st.district),
