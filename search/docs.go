@@ -66,6 +66,16 @@ func docKey(layer geo.Layer, id string) string {
 	return "z:" + id
 }
 
+// trim reallocates the name variants to their number: appended one by one
+// they end with room for up to twice as many (a million docs held a
+// fourth name variant of 64 bytes each that none had).
+func (d *doc) trim() *doc {
+	if cap(d.names) > len(d.names) {
+		d.names = append(make([]nameVar, 0, len(d.names)), d.names...)
+	}
+	return d
+}
+
 // addName appends a name variant unless its text is already present (the
 // higher weight is kept).
 func (d *doc) addName(text string, weight float64, short bool) {
@@ -107,7 +117,7 @@ func entityDoc(e *geo.Entity, np *NameParser) *doc {
 		d.addName(fn.Full, 0.9, false)
 		d.addName(fn.Short, 0.9, true)
 	}
-	return d
+	return d.trim()
 }
 
 func placeDoc(p *geo.Place, np *NameParser) *doc {
@@ -128,7 +138,7 @@ func placeDoc(p *geo.Place, np *NameParser) *doc {
 			d.kinds = append(d.kinds, l)
 		}
 	}
-	return d
+	return d.trim()
 }
 
 func buildingDoc(b *geo.Building) *doc {
@@ -141,7 +151,7 @@ func buildingDoc(b *geo.Building) *doc {
 			d.addName(base, 0.95, true)
 		}
 	}
-	return d
+	return d.trim()
 }
 
 func zoneDoc(z *geo.Zone) *doc {
@@ -156,7 +166,7 @@ func zoneDoc(z *geo.Zone) *doc {
 			break
 		}
 	}
-	return d
+	return d.trim()
 }
 
 // Maximum prefix lengths indexed for pinyin.
