@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/internal/cntext"
@@ -23,8 +24,12 @@ func (k CodeKind) String() string {
 	return [...]string{"none", "uscc", "org_code", "reg_no", "invalid"}[k]
 }
 
-// maxCodeBytes bounds the input CleanCode looks at.
-const maxCodeBytes = 256
+// maxCodeBytes bounds the input CleanCode looks at, maxCodeRunes what
+// it keeps (so that cleaning a cleaned code keeps all of it).
+const (
+	maxCodeBytes = 256
+	maxCodeRunes = 60
+)
 
 // CleanCode cleans a code as departments write it — full-width characters,
 // lower case, spaces, hyphens, dots, a leading apostrophe (Excel's text
@@ -36,18 +41,23 @@ func CleanCode(s string) (string, CodeKind) {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
+	kept := 0
 	for _, r := range s {
+		if kept >= maxCodeRunes {
+			break
+		}
 		r = cntext.FoldWidthRune(r)
 		switch {
 		case r >= 'a' && r <= 'z':
 			b.WriteByte(byte(r - 'a' + 'A'))
 		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
 			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '.' || r == '\'' || r == '_' || r == '\t' || r == '\u200b' || r == '\ufeff' || r == '\u00a0' || r == '\u3000' || r == '—' || r == '·':
-			// dropped
+		case r == ' ' || r == '-' || r == '.' || r == '\'' || r == '_' || r == '\t' || r == '\u200b' || r == '\ufeff' || r == '\u00a0' || r == '\u3000' || r == '—' || r == '·' || r == utf8.RuneError:
+			continue // dropped
 		default:
 			b.WriteRune(r) // anything else makes it invalid below
 		}
+		kept++
 	}
 	c := b.String()
 	switch {

@@ -43,7 +43,7 @@ type MatchOptions struct {
 	// candidate is attached. Default 0.80.
 	MinConfidence float64
 	// MinMargin is how far the best candidate must lead the second;
-	// closer is ambiguous. Default 0.08.
+	// closer is ambiguous. Default 0.02.
 	MinMargin float64
 	// Candidates is how many search hits are compared. Default 8.
 	Candidates int
@@ -51,7 +51,7 @@ type MatchOptions struct {
 
 // DefaultMatchOptions returns the default thresholds.
 func DefaultMatchOptions() MatchOptions {
-	return MatchOptions{MinConfidence: 0.80, MinMargin: 0.08, Candidates: 8}
+	return MatchOptions{MinConfidence: 0.80, MinMargin: 0.02, Candidates: 8}
 }
 
 func (o MatchOptions) withDefaults() MatchOptions {

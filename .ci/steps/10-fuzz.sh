@@ -53,4 +53,8 @@ run ./tiles FuzzParsePath
 run ./server FuzzParseBatch
 run ./zoneid FuzzParseRules
 run ./search FuzzParse
+run ./exchange FuzzCleanCode
+run ./exchange FuzzReadTable
+run ./exchange FuzzParseDate
+run ./exchange FuzzParseMapping
 run ./geojsonw FuzzAppendString
