@@ -249,14 +249,17 @@ func measure(rows []labelledRow, got []exchange.Match) quality {
 // lost are mostly a mistyped name with no address or an old one, which no
 // rule attaches without guessing; see docs/exchange.md). The region is the
 // demo's 79k entities with MARKETGEO_SLOW=1 (the README's figures), 20k
-// otherwise.
+// otherwise (10k and the first 600 rows under the race detector).
 func TestMatchingQualityHeldBack(t *testing.T) {
-	n := 20000
-	if os.Getenv("MARKETGEO_SLOW") != "" {
+	n, size := 20000, 3000
+	switch {
+	case os.Getenv("MARKETGEO_SLOW") != "":
 		n = 0 // the demo's default size
+	case raceOn:
+		n, size = 10000, 600
 	}
 	w := newWorld(t, ":memory:", n, exchange.Options{})
-	rows := genLabelled(w.ds, 3000, heldSeed)
+	rows := genLabelled(w.ds, size, heldSeed)
 	m, err := exchange.NewMatcher(w.ix.Snapshot(), w.search, w.parser, w.names, exchange.MatchOptions{})
 	if err != nil {
 		t.Fatal(err)

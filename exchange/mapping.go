@@ -241,7 +241,7 @@ func resolve(t *Table, m *Mapping) (*layout, error) {
 		}
 	}
 	for role := range nRoles {
-		if lo.col[role] >= 0 || role == roleKey || role == roleKind {
+		if lo.col[role] >= 0 || role == roleKey { // a key column is never guessed
 			continue
 		}
 		// the first column recognised for the role, by the synonyms' order

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -265,6 +266,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		srv0.SetAddresses(db)
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
 		startupDone()
+		// A store seeded with the demo gets the demo's department tables,
+		// once, now that names and addresses can be matched.
+		if err := importDemoRecords(ctx, ex, st, log); err != nil {
+			log.Warn("demo department tables not imported", "err", err)
+		}
 	}()
 	// SIGTERM: the requests in flight finish, then the deferred Closes
 	// close the store cleanly (profile.go).
@@ -339,6 +345,10 @@ func gen(args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := demo.WriteDir(ds, *out); err != nil {
+		return err
+	}
+	// the departments' tables about them (issue 17), for marketgeo import
+	if err := writeDeptTables(filepath.Join(*out, "departments"), demo.DepartmentTables(ds, demo.DeptOptions{})); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %d entities, %d buildings, %d places, %d zones to %s in %v\n",

@@ -117,6 +117,9 @@ func openStore(ctx context.Context, idx *geo.Index, cfg server.FileConfig, log *
 			st.Close()
 			return nil, err
 		}
+	} else if err := st.Backend().SetMeta(ctx, seededKey, "demo"); err != nil { // the demo's department tables follow (departments.go)
+		st.Close()
+		return nil, err
 	}
 	log.Info("imported into the store", "changes", res.Changes, "seq", res.Seq, "took", time.Since(t).Round(time.Millisecond))
 	// the next start reads the snapshot rather than every row
