@@ -162,7 +162,12 @@ func newWriteStack(b *testing.B, n int) *writeStack {
 		b.Fatal(err)
 	}
 	b.Cleanup(tr.Close)
-	h, err := server.New(server.Deps{Index: ix, Store: st, Addresses: db, Zones: zi, Tiles: tr}, server.Options{})
+	// writes need a token (issue 16): the one writer's, scope write
+	toks, err := server.NewTokens(server.PlainToken(server.ScopeWrite, "bench-writer", benchWriteToken))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := server.New(server.Deps{Index: ix, Store: st, Addresses: db, Zones: zi, Tiles: tr}, server.Options{Tokens: toks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -176,8 +181,12 @@ func newWriteStack(b *testing.B, n int) *writeStack {
 	return ws
 }
 
+// benchWriteToken is the write stack's token.
+const benchWriteToken = "bench-write-token-0123456789"
+
 func (w *writeStack) do(b *testing.B, c *http.Client, method, path, body string) {
 	req, _ := http.NewRequest(method, w.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+benchWriteToken)
 	resp, err := c.Do(req)
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -17,22 +18,92 @@ import (
 // decodeBody reads a JSON body of at most limit bytes into v, rejecting
 // unknown fields, trailing data and oversized bodies.
 func decodeBody(r *http.Request, limit int64, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return badParam("reading the body: %v", err)
-	}
-	if int64(len(body)) > limit {
+	if r.ContentLength > limit {
 		return fmt.Errorf("%w: request body exceeds %d bytes", errTooLarge, limit)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	// Decoded as it streams in (no copy of the whole body); the limit is
+	// counted on the way.
+	lr := &limitReader{r: r.Body, left: limit}
+	dec := json.NewDecoder(lr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if lr.over || errors.As(err, &mbe) {
+			return fmt.Errorf("%w: request body exceeds %d bytes", errTooLarge, limit)
+		}
+		if !utf8.ValidString(err.Error()) {
+			return badParam("body is not the expected JSON")
+		}
 		return badParam("body is not the expected JSON: %v", err)
 	}
 	if dec.More() {
 		return badParam("body has data after the JSON object")
 	}
 	return nil
+}
+
+// limitReader reads at most left bytes, then fails and sets over.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.over = true
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// batchSlot takes one of the Options.MaxConcurrentBatches slots of batch
+// work, before the batch's body is read; when all are taken the batch is
+// refused (503, Retry-After) rather than queued with its body in memory.
+func (s *Server) batchSlot(w http.ResponseWriter) (release func(), err error) {
+	select {
+	case s.batches <- struct{}{}:
+		return func() { <-s.batches }, nil
+	default:
+		w.Header().Set("Retry-After", "2")
+		return nil, fmt.Errorf("%w: %d batches are being worked on, the most at once; retry shortly", errUnavailable, cap(s.batches))
+	}
+}
+
+// batchSummary ends an NDJSON batch answer: a last line
+// {"summary": {"done", "total", "complete", "error"}} and the trailers
+// X-Marketgeo-Done and X-Marketgeo-Complete (declared by beginBatch). A
+// client that reads the summary (or the trailer) knows whether every item
+// was answered: a batch cut short by the request timeout says so here,
+// the status having been sent as 200 with the first lines.
+func batchSummary(w http.ResponseWriter, bw *bufio.Writer, done, total int, err error) error {
+	sum := map[string]any{"done": done, "total": total, "complete": done == total && err == nil}
+	if err != nil {
+		sum["error"] = "stopped after " + strconv.Itoa(done) + " of " + strconv.Itoa(total) + ": " + err.Error()
+	}
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]any{"summary": sum})
+	ferr := bw.Flush()
+	w.Header().Set("X-Marketgeo-Done", strconv.Itoa(done))
+	w.Header().Set("X-Marketgeo-Complete", strconv.FormatBool(done == total && err == nil))
+	return ferr
+}
+
+// beginBatch sends the 200 of an NDJSON batch, declaring its trailers.
+func beginBatch(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
+	w.Header().Set("Trailer", "X-Marketgeo-Done, X-Marketgeo-Complete")
+	w.WriteHeader(http.StatusOK)
 }
 
 // checkAddress rejects an empty address and one longer than the address
@@ -209,6 +280,11 @@ func (s *Server) addressBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.batchSlot(w)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var req struct {
 		Addresses []string `json:"addresses"`
 	}
@@ -221,16 +297,15 @@ func (s *Server) addressBatch(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Addresses) > maxBatchAddresses {
 		return fmt.Errorf("%w: %d addresses, the limit is %d", errTooLarge, len(req.Addresses), maxBatchAddresses)
 	}
-	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+	beginBatch(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	flusher, _ := w.(http.Flusher)
+	done := 0
 	for i, a := range req.Addresses {
 		if err := r.Context().Err(); err != nil {
-			_ = enc.Encode(map[string]any{"index": i, "error": err.Error()})
-			break
+			return batchSummary(w, bw, done, len(req.Addresses), err)
 		}
 		line := struct {
 			Index int `json:"index"`
@@ -246,7 +321,11 @@ func (s *Server) addressBatch(w http.ResponseWriter, r *http.Request) error {
 				line.Error = err.Error()
 			}
 		}
+		if line.Error != "" && r.Context().Err() != nil {
+			return batchSummary(w, bw, done, len(req.Addresses), r.Context().Err())
+		}
 		_ = enc.Encode(line)
+		done++
 		if i%256 == 255 {
 			_ = bw.Flush()
 			if flusher != nil {
@@ -254,5 +333,5 @@ func (s *Server) addressBatch(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return bw.Flush()
+	return batchSummary(w, bw, done, len(req.Addresses), nil)
 }

@@ -58,6 +58,10 @@ type FileConfig struct {
 	// the dictionary search and the address parser are given. Default "":
 	// the demo's Chongqing (demo.Region).
 	Region string `yaml:"region"`
+	// Tokens is the tokens file of the internal profile (--tokens; lines
+	// "SCOPE NAME TOKEN [EXPIRES]", see [ParseTokens] and docs/security.md).
+	// Default "": no tokens (reads open, writes refused).
+	Tokens string `yaml:"tokens"`
 
 	// Server holds the serialisable fields of this package's [Options].
 	Server ServerConfig `yaml:"server"`
@@ -78,11 +82,24 @@ type FileConfig struct {
 
 // ServerConfig is the file form of [Options]; see its fields for the defaults.
 type ServerConfig struct {
-	RequestTimeout      time.Duration `yaml:"request_timeout"`
-	MaxBodyBytes        int64         `yaml:"max_body_bytes"`
-	MaxBatchBodyBytes   int64         `yaml:"max_batch_body_bytes"`
-	MaxFeatureBodyBytes int64         `yaml:"max_feature_body_bytes"`
-	MaxBulkBodyBytes    int64         `yaml:"max_bulk_body_bytes"`
+	RequestTimeout       time.Duration `yaml:"request_timeout"`
+	MaxBodyBytes         int64         `yaml:"max_body_bytes"`
+	MaxBatchBodyBytes    int64         `yaml:"max_batch_body_bytes"`
+	MaxFeatureBodyBytes  int64         `yaml:"max_feature_body_bytes"`
+	MaxBulkBodyBytes     int64         `yaml:"max_bulk_body_bytes"`
+	MaxConcurrentBatches int           `yaml:"max_concurrent_batches"`
+	// Profile: internal or public (--profile).
+	Profile           string        `yaml:"profile"`
+	OpenPaths         []string      `yaml:"open_paths"`
+	CORSOrigins       []string      `yaml:"cors_origins"`
+	RateLimit         float64       `yaml:"rate_limit"`
+	RateBurst         int           `yaml:"rate_burst"`
+	PublicBaseURL     string        `yaml:"public_base_url"`
+	TrustedProxies    []string      `yaml:"trusted_proxies"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 }
 
 // GeoConfig is the file form of [geo.Options]; see its fields for the defaults.
@@ -211,6 +228,9 @@ func defaultSections() FileConfig {
 		CRS:  "wgs84",
 	}
 	copyFields(&c.Server, DefaultOptions())
+	// The binary faces clients: it limits each unless configured (the
+	// library's Options leave that to the embedder).
+	c.Server.RateLimit, c.Server.RateBurst = BinaryRateLimit, BinaryRateBurst
 	copyFields(&c.Geo, geo.DefaultOptions())
 	copyFields(&c.Search, search.DefaultOptions())
 	copyFields(&c.Tiles, tiles.DefaultOptions())
@@ -381,7 +401,7 @@ func (c FileConfig) Validate() error {
 	if _, err := crs.Parse(c.CRS); err != nil {
 		return &ConfigError{Key: "crs", Err: err}
 	}
-	if err := nonNegative(reflect.ValueOf(c), "", "tiles.cache_bytes"); err != nil {
+	if err := nonNegative(reflect.ValueOf(c), "", "tiles.cache_bytes", "server.rate_limit"); err != nil {
 		return err
 	}
 	check := func(key string, bad bool, format string, args ...any) error {

@@ -200,7 +200,9 @@ func TestMarshalRoundTrip(t *testing.T) {
 // configuration and carry every setting across.
 func TestOptionsMethods(t *testing.T) {
 	c := DefaultFileConfig()
-	if got := c.ServerOptions(); got != DefaultOptions() {
+	wantServer := DefaultOptions()
+	wantServer.RateLimit, wantServer.RateBurst = BinaryRateLimit, BinaryRateBurst
+	if got := c.ServerOptions(); !reflect.DeepEqual(got, wantServer) {
 		t.Errorf("ServerOptions = %+v", got)
 	}
 	if got := c.GeoOptions(); got != geo.DefaultOptions() {
@@ -209,7 +211,7 @@ func TestOptionsMethods(t *testing.T) {
 	if got := c.SearchOptions(); !reflect.DeepEqual(got, search.DefaultOptions()) {
 		t.Errorf("SearchOptions = %+v", got)
 	}
-	if got := c.TilesOptions(); got != tiles.DefaultOptions() {
+	if got := c.TilesOptions(); !reflect.DeepEqual(got, tiles.DefaultOptions()) {
 		t.Errorf("TilesOptions = %+v", got)
 	}
 	zo, err := c.ZoneOptions()
@@ -258,7 +260,7 @@ func TestSectionsMirrorOptions(t *testing.T) {
 		{ServerConfig{}, Options{}, nil},
 		{GeoConfig{}, geo.Options{}, nil},
 		{SearchConfig{}, search.Options{}, []string{"Background"}}, // serve always builds in the background
-		{TilesConfig{}, tiles.Options{}, nil},
+		{TilesConfig{}, tiles.Options{}, []string{"Fields"}},       // set by the profile (server.PublicFields), not configurable
 		{ZonesConfig{}, zoneid.Options{}, nil},
 		{AddressesConfig{}, addressmatch.DBOptions{}, nil},
 	}

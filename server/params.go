@@ -19,11 +19,57 @@ func queryFloat(r *http.Request, name string, def float64, required bool) (float
 		}
 		return def, nil
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, badParam("%s=%q is not a number", name, v)
+	f, ok := decimalNumber(v)
+	if !ok {
+		return 0, badParam("%s=%q is not a decimal number", name, truncateString(v, 40))
 	}
 	return f, nil
+}
+
+// decimalNumber parses a plain decimal number as JSON writes them (an
+// optional minus, digits, an optional fraction and exponent): no hex
+// (0x1p-2), no underscores (1_000), no Inf or NaN, no leading +.
+func decimalNumber(v string) (float64, bool) {
+	if len(v) == 0 || len(v) > 40 {
+		return 0, false
+	}
+	i := 0
+	if v[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i, n = i+1, n+1
+		}
+		return n
+	}
+	if digits() == 0 {
+		return 0, false
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		if digits() == 0 {
+			return 0, false
+		}
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return 0, false
+		}
+	}
+	if i != len(v) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
 }
 
 func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
@@ -32,8 +78,8 @@ func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, badParam("%s=%q is not a whole number", name, v)
+	if err != nil || v[0] == '+' {
+		return 0, badParam("%s=%q is not a whole number", name, truncateString(v, 40))
 	}
 	if n < lo || n > hi {
 		return 0, badParam("%s=%d is out of range [%d, %d]", name, n, lo, hi)
@@ -78,31 +124,73 @@ func queryList(r *http.Request, name string) []string {
 	return out
 }
 
+// maxFilterValues caps the distinct values of one filter parameter: a
+// filter is matched against every candidate, so a list of 150,000
+// industry prefixes made every query that long.
+const maxFilterValues = 64
+
+// queryFilterList is queryList de-duplicated and capped at maxFilterValues
+// distinct values (400 beyond; the count stops at the cap, so a huge list
+// costs one pass over the query string).
+func queryFilterList(r *http.Request, name string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range r.URL.Query()[name] {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p == "" || seen[p] {
+				continue
+			}
+			if len(out) == maxFilterValues {
+				return nil, badParam("%s has more than %d distinct values", name, maxFilterValues)
+			}
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // queryFilter reads industry=, risk=, status= and kind= (comma-separated or repeated).
 func queryFilter(r *http.Request) (geo.Filter, error) {
 	var f geo.Filter
-	for _, v := range queryList(r, "industry") {
+	industries, err := queryFilterList(r, "industry")
+	if err != nil {
+		return f, err
+	}
+	risks, err := queryFilterList(r, "risk")
+	if err != nil {
+		return f, err
+	}
+	statuses, err := queryFilterList(r, "status")
+	if err != nil {
+		return f, err
+	}
+	kinds, err := queryFilterList(r, "kind")
+	if err != nil {
+		return f, err
+	}
+	for _, v := range industries {
 		code, err := geo.ParseIndustry(v) // I65, i6513, 网吧, 餐饮
 		if err != nil {
-			return f, badParam("industry=%q: %v", v, err)
+			return f, badParam("industry=%q: %v", truncateString(v, 40), err)
 		}
 		f.Industry = append(f.Industry, code)
 	}
-	for _, v := range queryList(r, "risk") {
+	for _, v := range risks {
 		rk, err := geo.ParseRisk(v)
 		if err != nil || rk == "" {
-			return f, badParam("risk=%q: want A, B, C or D", v)
+			return f, badParam("risk=%q: want A, B, C or D", truncateString(v, 40))
 		}
 		f.Risk = append(f.Risk, rk)
 	}
-	for _, v := range queryList(r, "status") {
+	for _, v := range statuses {
 		st, err := geo.ParseStatus(v)
 		if err != nil || st == "" {
-			return f, badParam("status=%q: want 存续, 在业, 吊销, 注销, 迁出 or 停业 (or active, operating, revoked, cancelled, moved, suspended)", v)
+			return f, badParam("status=%q: want 存续, 在业, 吊销, 注销, 迁出 or 停业 (or active, operating, revoked, cancelled, moved, suspended)", truncateString(v, 40))
 		}
 		f.Status = append(f.Status, st)
 	}
-	f.Kind = queryList(r, "kind")
+	f.Kind = kinds
 	return f, nil
 }
 

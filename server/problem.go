@@ -66,6 +66,8 @@ func statusTable() []statusRow {
 			tiles.ErrOutOfRange, tiles.ErrInvalidFilter,
 			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite,
 			exchange.ErrInvalidRecord, exchange.ErrUnknownKind, exchange.ErrBadTable, exchange.ErrBadMapping}},
+		{http.StatusUnauthorized, []error{errUnauthorized}},
+		{http.StatusForbidden, []error{errForbidden}},
 		{http.StatusPreconditionFailed, []error{store.ErrConflict}},
 		{http.StatusConflict, []error{store.ErrBusy}},
 		{http.StatusNotFound, []error{errNotFound, search.ErrNoPlace, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound}},
@@ -76,6 +78,9 @@ func statusTable() []statusRow {
 		{499, []error{context.Canceled}}, // client closed the request
 	}
 }
+
+// maxErrorBytes caps the text of an error answer.
+const maxErrorBytes = 1000
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -89,10 +94,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // are logged and their text is not shown to the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := statusOf(err)
-	msg := err.Error()
+	// An error never echoes much of the request back (a 100 KB path or
+	// parameter): its text is cut at maxErrorBytes.
+	body := map[string]string{"error": truncateString(err.Error(), maxErrorBytes)}
 	if status == http.StatusInternalServerError {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error"
+		id := requestID(r)
+		s.log.Error("request failed", "id", id, "method", r.Method, "path", truncateString(r.URL.Path, 200), "err", err)
+		body = map[string]string{"error": "internal error", "request_id": id}
 	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	writeJSON(w, status, body)
 }

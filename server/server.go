@@ -1,13 +1,15 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -45,7 +47,10 @@ type Deps struct {
 	// Exchange is the department data exchange (records, imports); nil
 	// answers its routes with 503.
 	Exchange *exchange.Exchange
-	// Logger receives request errors; nil discards.
+	// AwaitAddresses says that the address database will be attached with
+	// SetAddresses: /readyz answers 503 until it is.
+	AwaitAddresses bool
+	// Logger receives the access log and request errors; nil discards.
 	Logger *slog.Logger
 }
 
@@ -55,7 +60,8 @@ type Options struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes caps JSON request bodies. Default 64 KiB.
 	MaxBodyBytes int64
-	// MaxBatchBodyBytes caps the bodies of batch endpoints. Default 64 MiB.
+	// MaxBatchBodyBytes caps the bodies of batch endpoints. Default 16 MiB
+	// (10,000 addresses of the longest kind, or 100,000 points with ids).
 	MaxBatchBodyBytes int64
 	// MaxFeatureBodyBytes caps the body of a PUT or PATCH of one feature.
 	// Default 8 MiB.
@@ -63,12 +69,73 @@ type Options struct {
 	// MaxBulkBodyBytes caps the NDJSON body of a bulk write (up to 100,000
 	// features). Default 256 MiB.
 	MaxBulkBodyBytes int64
+	// MaxConcurrentBatches caps the batch requests (address/batch,
+	// zones/batch) worked on at once; more answer 503 with Retry-After.
+	// Default 2.
+	MaxConcurrentBatches int
+
+	// Profile is "internal" (default: every route; tokens and scopes) or
+	// "public" (the public routes only, public fields only; see
+	// docs/security.md).
+	Profile string
+	// Tokens are the tokens the internal profile accepts (nil: none; reads
+	// need no token and writes are refused). Not in the config file: the
+	// tokens file is (--tokens).
+	Tokens *Tokens
+	// OpenPaths need no token in the internal profile. Default /healthz,
+	// /readyz and /metrics.
+	OpenPaths []string
+	// CORSOrigins are the origins allowed to call from a browser ("*":
+	// any). Default none (same origin only) on the internal profile, "*"
+	// on the public one.
+	CORSOrigins []string
+	// RateLimit is the requests a second each client (token name, else
+	// address) may make on average (a token bucket; 429 with Retry-After
+	// beyond), RateBurst how many at once (default 2 × RateLimit). Default
+	// 0: no limit in the library (an embedder limits in its own stack);
+	// `marketgeo serve` limits to BinaryRateLimit unless configured.
+	// Negative: no limit.
+	RateLimit float64
+	RateBurst int
+	// PublicBaseURL is the scheme://host[:port] the TileJSON tile URLs
+	// start with (e.g. https://map.example.gov.cn). Default "": derived
+	// from the request, trusting X-Forwarded-Proto and X-Forwarded-Host
+	// only from TrustedProxies, and then not cacheable by shared caches.
+	PublicBaseURL string
+	// TrustedProxies are the addresses or CIDR prefixes of the reverse
+	// proxies whose X-Forwarded-For/-Proto/-Host are believed. Default none.
+	TrustedProxies []string
+
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
+	// listener's timeouts (HTTPServer). Defaults 5 s, 60 s, RequestTimeout
+	// + 30 s, and 60 s.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 }
 
-// DefaultOptions returns the options with every default filled in.
+// BinaryRateLimit and BinaryRateBurst are the rate limit of `marketgeo
+// serve` (the configuration's default): it faces clients.
+const (
+	BinaryRateLimit = 100
+	BinaryRateBurst = 200
+)
+
+// The profiles.
+const (
+	ProfileInternal = "internal"
+	ProfilePublic   = "public"
+)
+
+// DefaultOptions returns the options with every default filled in (the
+// CORS origins of the internal profile).
 func DefaultOptions() Options {
-	return Options{RequestTimeout: 30 * time.Second, MaxBodyBytes: 64 << 10, MaxBatchBodyBytes: 64 << 20,
-		MaxFeatureBodyBytes: 8 << 20, MaxBulkBodyBytes: 256 << 20}
+	return Options{RequestTimeout: 30 * time.Second, MaxBodyBytes: 64 << 10, MaxBatchBodyBytes: 16 << 20,
+		MaxFeatureBodyBytes: 8 << 20, MaxBulkBodyBytes: 256 << 20, MaxConcurrentBatches: 2,
+		Profile: ProfileInternal, OpenPaths: []string{"/healthz", "/readyz", "/metrics"}, CORSOrigins: []string{},
+		TrustedProxies:    []string{},
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second}
 }
 
 func (o Options) withDefaults() Options {
@@ -88,15 +155,86 @@ func (o Options) withDefaults() Options {
 	if o.MaxBulkBodyBytes == 0 {
 		o.MaxBulkBodyBytes = d.MaxBulkBodyBytes
 	}
+	if o.MaxConcurrentBatches == 0 {
+		o.MaxConcurrentBatches = d.MaxConcurrentBatches
+	}
+	if o.Profile == "" {
+		o.Profile = d.Profile
+	}
+	if o.OpenPaths == nil {
+		o.OpenPaths = d.OpenPaths
+	}
+	if len(o.CORSOrigins) == 0 && o.Profile == ProfilePublic {
+		o.CORSOrigins = []string{"*"}
+	}
+	if o.RateBurst == 0 && o.RateLimit > 0 {
+		o.RateBurst = int(max(1, 2*o.RateLimit))
+	}
+	if o.ReadHeaderTimeout == 0 {
+		o.ReadHeaderTimeout = d.ReadHeaderTimeout
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = d.ReadTimeout
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = o.RequestTimeout + 30*time.Second
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = d.IdleTimeout
+	}
 	return o
 }
 
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
-	if o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.MaxBatchBodyBytes < 0 || o.MaxFeatureBodyBytes < 0 || o.MaxBulkBodyBytes < 0 {
+	if o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.MaxBatchBodyBytes < 0 || o.MaxFeatureBodyBytes < 0 || o.MaxBulkBodyBytes < 0 ||
+		o.MaxConcurrentBatches < 0 || o.RateBurst < 0 || o.ReadHeaderTimeout < 0 || o.ReadTimeout < 0 || o.WriteTimeout < 0 || o.IdleTimeout < 0 {
 		return fmt.Errorf("server: options must not be negative")
 	}
+	if o.Profile != "" && o.Profile != ProfileInternal && o.Profile != ProfilePublic {
+		return fmt.Errorf("server: profile %q: want internal or public", o.Profile)
+	}
+	if o.Profile == ProfilePublic && o.Tokens != nil {
+		return fmt.Errorf("server: the public profile takes no tokens (it has no write or internal route)")
+	}
+	if o.PublicBaseURL != "" {
+		u, err := url.Parse(o.PublicBaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return fmt.Errorf("server: public base URL %q: want scheme://host[:port]", o.PublicBaseURL)
+		}
+	}
+	if _, err := parseProxies(o.TrustedProxies); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseProxies reads addresses and CIDR prefixes.
+func parseProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range list {
+		if pr, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pr.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("server: trusted proxy %q: want an address or a CIDR prefix", p)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// HTTPServer returns the listener's server for h with the options'
+// timeouts: the header and the whole request must arrive in time (a
+// client trickling bytes is cut off), idle keep-alive connections are
+// closed, and a response must be written in time (the live change stream
+// lifts that deadline for itself).
+func (o Options) HTTPServer(addr string, h http.Handler) *http.Server {
+	o = o.withDefaults()
+	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout,
+		WriteTimeout: o.WriteTimeout, IdleTimeout: o.IdleTimeout, MaxHeaderBytes: 64 << 10}
 }
 
 // Server holds the handler's state. Obtain one with New.
@@ -108,6 +246,17 @@ type Server struct {
 	router  *mux.Router
 	tileH   *tileHandler // set by tileRoutes
 	started time.Time
+
+	tokens   *Tokens
+	proxies  []netip.Prefix
+	limiter  *rateLimiter
+	api      apiTable
+	metrics  *metrics
+	fields   publicFieldSet
+	batches  chan struct{} // slots of concurrent batch work
+	baseURL  string        // Options.PublicBaseURL without a trailing /
+	draining chan struct{} // closed by Drain
+	drain    sync.Once
 }
 
 // New returns the HTTP handler of the API.
@@ -127,10 +276,20 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{deps: deps, opts: opts.withDefaults(), log: deps.Logger, started: time.Now()}
+	s := &Server{deps: deps, opts: opts.withDefaults(), log: deps.Logger, started: time.Now(), tokens: opts.Tokens,
+		api: newAPITable(), fields: newPublicFieldSet()}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	s.proxies, _ = parseProxies(s.opts.TrustedProxies) // checked by Validate
+	s.limiter = newRateLimiter(s.opts.RateLimit, s.opts.RateBurst)
+	s.batches = make(chan struct{}, s.opts.MaxConcurrentBatches)
+	s.draining = make(chan struct{})
+	s.baseURL = strings.TrimSuffix(s.opts.PublicBaseURL, "/")
+	if s.public() && deps.Tiles != nil && !publicTiles(deps.Tiles) {
+		return nil, fmt.Errorf("server: the public profile needs a tile renderer built with tiles.Options.Fields = server.PublicFields()")
+	}
+	s.metrics = s.newMetrics()
 	if deps.Addresses != nil {
 		s.addrDB.Store(deps.Addresses)
 	}
@@ -143,26 +302,14 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 // concurrent use with serving.
 func (s *Server) SetAddresses(db *addressmatch.DB) { s.addrDB.Store(db) }
 
-// ServeHTTP serves a request: with a timeout, a panic guard and the
-// JSON error contract.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("panic serving request", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
-		}
-	}()
-	if s.serveTile(w, r) { // tile_routes.go: the hot path, ahead of the router
-		return
-	}
-	if isEventStream(r) { // a live stream: ends when the client goes
-		s.router.ServeHTTP(w, r)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	s.router.ServeHTTP(w, r.WithContext(ctx))
-}
+// Drain ends the live change streams (SSE), which would otherwise hold a
+// graceful shutdown until its deadline; other requests are unaffected.
+// Call it when the listener shuts down (http.Server.RegisterOnShutdown).
+// Safe for concurrent use; later calls do nothing.
+func (s *Server) Drain() { s.drain.Do(func() { close(s.draining) }) }
+
+// public reports the public profile.
+func (s *Server) public() bool { return s.opts.Profile == ProfilePublic }
 
 // handler adapts a function returning an error to the JSON error contract.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -192,16 +339,16 @@ func only(method string, h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) routes() {
 	r := s.router
-	notFound := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint"})
-	})
-	notAllowed := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
-	})
-	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notAllowed
+	notFound := http.HandlerFunc(s.notFound) // 405 with Allow when the path has other methods
+	r.NotFoundHandler, r.MethodNotAllowedHandler = notFound, notFound
+	r.Use(s.routeMiddleware)
 	r.HandleFunc("/healthz", only(http.MethodGet, s.handle(s.healthz)))
+	r.HandleFunc("/readyz", only(http.MethodGet, s.handle(s.readyz)))
+	r.Handle("/metrics", s.metricsHandler()).Methods(http.MethodGet)
 	api := r.PathPrefix("/api/v1").Subrouter()
-	api.NotFoundHandler, api.MethodNotAllowedHandler = notFound, notAllowed
+	api.NotFoundHandler, api.MethodNotAllowedHandler = notFound, notFound
+	api.HandleFunc("/openapi.json", only(http.MethodGet, s.handle(s.openAPI)))
+	api.HandleFunc("/admin/snapshot", only(http.MethodPost, s.handle(s.adminSnapshot)))
 	api.HandleFunc("/nearby", only(http.MethodGet, s.handle(s.nearby)))
 	api.HandleFunc("/knearest", only(http.MethodGet, s.handle(s.knearest)))
 	api.HandleFunc("/address/check", only(http.MethodPost, s.handle(s.addressCheck)))

@@ -325,10 +325,18 @@ func TestAddressEndpoints(t *testing.T) {
 	f.h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/address/batch", strings.NewReader(string(b))))
 	sc := bufio.NewScanner(rec.Body)
 	var verdicts []string
+	var summary map[string]any
 	for i := 0; sc.Scan(); i++ {
 		var line map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Fatal(err)
+		}
+		if sum, ok := line["summary"].(map[string]any); ok {
+			summary = sum
+			if sc.Scan() {
+				t.Fatalf("a line after the summary: %s", sc.Text())
+			}
+			break
 		}
 		if int(line["index"].(float64)) != i {
 			t.Fatalf("line %d has index %v", i, line["index"])
@@ -337,6 +345,9 @@ func TestAddressEndpoints(t *testing.T) {
 	}
 	if strings.Join(verdicts, ",") != "matched,doubtful,invalid" {
 		t.Fatalf("batch verdicts %v", verdicts)
+	}
+	if summary == nil || summary["done"] != 3.0 || summary["total"] != 3.0 || summary["complete"] != true {
+		t.Fatalf("batch summary %v", summary)
 	}
 }
 

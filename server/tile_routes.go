@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,9 +47,14 @@ func (s *Server) serveTile(w http.ResponseWriter, r *http.Request) bool {
 	if s.tileH == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || !isTilePath(r.URL.Path) {
 		return false
 	}
-	s.tileH.ServeHTTP(w, r)
+	if s.routeGate(w, r, tileRouteKey) {
+		s.tileH.ServeHTTP(w, r)
+	}
 	return true
 }
+
+// tileRouteKey is the tile route's key in the API table.
+const tileRouteKey = "GET /tiles/{layer}/{z}/{x}/{y}.mvt"
 
 // isTilePath reports a path of the form /tiles/{layer}/{z}/{x}/{y}.mvt with
 // four non-empty segments (what the mux template matched); the segments
@@ -77,14 +83,46 @@ func (s *Server) tileRenderer() (*tiles.Renderer, error) {
 	return s.deps.Tiles, nil
 }
 
-// requestBase returns scheme://host of the request, honouring
-// X-Forwarded-Proto for a TLS-terminating proxy.
-func requestBase(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+// requestBase returns scheme://host of the tile URLs and whether it may be
+// cached by shared caches: Options.PublicBaseURL when configured (cacheable),
+// else the request's own (X-Forwarded-Proto and X-Forwarded-Host believed
+// only from Options.TrustedProxies; not cacheable, as Host is the
+// client's word).
+func (s *Server) requestBase(r *http.Request) (string, bool) {
+	if s.baseURL != "" {
+		return s.baseURL, true
+	}
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && s.trustedProxy(h) {
+		if p := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto"))); p == "https" || p == "http" {
+			scheme = p
+		}
+		if fh := strings.TrimSpace(r.Header.Get("X-Forwarded-Host")); validHost(fh) {
+			host = fh
+		}
+	}
+	if !validHost(host) {
+		host = "localhost"
+	}
+	return scheme + "://" + host, false
+}
+
+// validHost accepts a host[:port] of letters, digits, dots, hyphens,
+// colons and brackets (IPv6), at most 255 bytes.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
@@ -93,7 +131,8 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	layer := mux.Vars(r)["layer"]
-	url := requestBase(r) + "/tiles/" + layer + "/{z}/{x}/{y}.mvt"
+	base, cacheable := s.requestBase(r)
+	url := base + "/tiles/" + layer + "/{z}/{x}/{y}.mvt"
 	if q := r.URL.RawQuery; q != "" {
 		if _, err := queryFilter(r); err != nil {
 			return err
@@ -104,7 +143,12 @@ func (s *Server) tileJSON(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	if cacheable {
+		w.Header().Set("Cache-Control", "public, max-age=60")
+	} else {
+		w.Header().Set("Cache-Control", "private, max-age=60")
+		w.Header().Add("Vary", "Host, X-Forwarded-Host, X-Forwarded-Proto")
+	}
 	writeJSON(w, http.StatusOK, tj)
 	return nil
 }
@@ -247,6 +291,18 @@ func (s *Server) webmapRoutes(r *mux.Router) {
 		_, _ = w.Write(b)
 	})).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/webmap/").Handler(http.StripPrefix("/webmap/", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// Only existing files: a directory is not listed, a bad or
+		// missing path is a JSON 404 (the path is not echoed).
+		name := req.URL.Path
+		if !fs.ValidPath(name) || name == "." {
+			s.writeError(w, req, fmt.Errorf("%w: no such file in the web map", errNotFound))
+			return
+		}
+		st, err := fs.Stat(s.deps.WebMap, name)
+		if err != nil || !st.Mode().IsRegular() {
+			s.writeError(w, req, fmt.Errorf("%w: no such file in the web map", errNotFound))
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, req)
 	}))).Methods(http.MethodGet, http.MethodHead)

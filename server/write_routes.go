@@ -23,9 +23,6 @@ import (
 // errNoStore answers writes on a server built without a store.
 var errNoStore = fmt.Errorf("%w: this server has no store: writes are disabled (start it with --store)", errUnavailable)
 
-// anonymousWriter is the writer recorded until tokens name the caller.
-const anonymousWriter = "anonymous"
-
 const layerPattern = "{layer:entities|buildings|places|zones}"
 
 func (s *Server) writeRoutes(api *mux.Router) {
@@ -218,7 +215,7 @@ func (s *Server) putFeature(w http.ResponseWriter, r *http.Request) error {
 	if wr.Feature, err = store.DecodeFeature(layer, id, body, lo); err != nil {
 		return err
 	}
-	res, err := st.Apply(r.Context(), anonymousWriter, []store.Write{wr})
+	res, err := st.Apply(r.Context(), writerOf(r), []store.Write{wr})
 	if err != nil {
 		return err
 	}
@@ -251,7 +248,7 @@ func (s *Server) patchFeature(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, v, err := st.Patch(r.Context(), anonymousWriter, wr.Layer, wr.ID, body, wr.IfVersion, lo)
+	res, v, err := st.Patch(r.Context(), writerOf(r), wr.Layer, wr.ID, body, wr.IfVersion, lo)
 	if err != nil {
 		return err
 	}
@@ -265,7 +262,7 @@ func (s *Server) deleteFeature(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	wr.IfExists = true
-	res, err := st.Apply(r.Context(), anonymousWriter, []store.Write{wr})
+	res, err := st.Apply(r.Context(), writerOf(r), []store.Write{wr})
 	if err != nil {
 		return err
 	}
@@ -301,7 +298,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	res, err := st.Apply(r.Context(), anonymousWriter, ws)
+	res, err := st.Apply(r.Context(), writerOf(r), ws)
 	if err != nil {
 		var we *store.WriteError
 		if errors.As(err, &we) {
@@ -444,6 +441,8 @@ func (s *Server) changeStream(w http.ResponseWriter, r *http.Request, st *store.
 		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-s.draining: // the server shuts down
 			return nil
 		case <-wait:
 		case <-tick.C:

@@ -80,15 +80,28 @@ func newWriteServer(t *testing.T, path string) writeFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(tr.Close)
-	h, err := New(Deps{Index: idx, Store: st, Addresses: db, Zones: zi, Search: si, Tiles: tr}, Options{})
+	toks, err := NewTokens(PlainToken(ScopeWrite, testWriter, testWriteToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Deps{Index: idx, Store: st, Addresses: db, Zones: zi, Search: si, Tiles: tr}, Options{Tokens: toks})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return writeFixture{h: h, idx: idx, st: st, ds: ds}
 }
 
+// The write tests' token (scope write), and the name its writes record.
+const (
+	testWriteToken = "write-token-for-the-tests-0001"
+	testWriter     = "tester"
+)
+
+// send sends a request with the tests' write token (unless hdr sets
+// Authorization).
 func send(h http.Handler, method, path, body string, hdr map[string]string) (*httptest.ResponseRecorder, map[string]any) {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testWriteToken)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -233,10 +246,16 @@ func TestWritesReachEveryIndex(t *testing.T) {
 		t.Fatalf("stale If-Match: %d %s", rec.Code, rec.Body.String())
 	}
 
-	// history names every version
+	// history names every version, and the token's name as their writer
 	_, hist := send(h, "GET", "/api/v1/entities/"+id+"/history", "", nil)
-	if vs, _ := hist["versions"].([]any); len(vs) != 2 {
+	vs, _ := hist["versions"].([]any)
+	if len(vs) != 2 {
 		t.Fatalf("history: %v", hist)
+	}
+	for _, v := range vs {
+		if w := v.(map[string]any)["writer"]; w != testWriter {
+			t.Fatalf("history writer %v, want the token's name %q", w, testWriter)
+		}
 	}
 
 	// delete: gone everywhere
@@ -385,6 +404,7 @@ func TestChangeStream(t *testing.T) {
 	start := f.st.Seq()
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/changes", nil)
 	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+testWriteToken)
 	req.Header.Set("Last-Event-ID", strconv.FormatUint(start-2, 10))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -451,7 +471,8 @@ func TestWriteOnBrokenDiskAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h, err := New(Deps{Index: idx, Store: st}, Options{})
+	toks, _ := NewTokens(PlainToken(ScopeWrite, testWriter, testWriteToken))
+	h, err := New(Deps{Index: idx, Store: st}, Options{Tokens: toks})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -242,8 +243,20 @@ func (s *Server) zonesBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.batchSlot(w)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if r.ContentLength > s.opts.MaxBatchBodyBytes {
+		return fmt.Errorf("%w: request body exceeds %d bytes", errTooLarge, s.opts.MaxBatchBodyBytes)
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBatchBodyBytes+1))
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: request body exceeds %d bytes", errTooLarge, s.opts.MaxBatchBodyBytes)
+		}
 		return badParam("reading the body: %v", err)
 	}
 	if int64(len(body)) > s.opts.MaxBatchBodyBytes {
@@ -271,8 +284,7 @@ func (s *Server) zonesBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/x-ndjson; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+	beginBatch(w)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	flusher, _ := w.(http.Flusher)
 	frag := map[*geo.Zone][]byte{} // rendered {"layer","id","name"} per zone
@@ -283,13 +295,7 @@ func (s *Server) zonesBatch(w http.ResponseWriter, r *http.Request) error {
 	for i, bp := range in.points {
 		if i%256 == 0 {
 			if err := r.Context().Err(); err != nil {
-				line = append(line[:0], `{"index":`...)
-				line = strconv.AppendInt(line, int64(i), 10)
-				line = append(line, `,"error":`...)
-				line = appendJSONString(line, "stopped: "+err.Error())
-				line = append(line, "}\n"...)
-				_, _ = bw.Write(line)
-				break
+				return batchSummary(w, bw, i, len(in.points), err)
 			}
 		}
 		line = append(line[:0], `{"index":`...)
@@ -338,7 +344,7 @@ func (s *Server) zonesBatch(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return bw.Flush()
+	return batchSummary(w, bw, len(in.points), len(in.points), nil)
 }
 
 func cached(m map[*geo.Zone][]byte, z *geo.Zone, render func(*geo.Zone) any) []byte {

@@ -307,8 +307,14 @@ type batchLine struct {
 	Zones []struct {
 		Layer, ID, Name string
 	} `json:"zones"`
+	Summary *struct {
+		Done, Total int
+		Complete    bool
+	} `json:"summary"`
 }
 
+// readBatch reads the lines of a batch answer and checks its summary line:
+// last, complete, counting every line.
 func readBatch(t *testing.T, r io.Reader) []batchLine {
 	t.Helper()
 	var out []batchLine
@@ -319,8 +325,18 @@ func readBatch(t *testing.T, r io.Reader) []batchLine {
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("bad line %q: %v", sc.Text(), err)
 		}
+		if l.Summary != nil {
+			if !l.Summary.Complete || l.Summary.Done != len(out) || l.Summary.Total != len(out) {
+				t.Fatalf("summary %+v after %d lines", *l.Summary, len(out))
+			}
+			if sc.Scan() {
+				t.Fatalf("a line after the summary: %s", sc.Text())
+			}
+			return out
+		}
 		out = append(out, l)
 	}
+	t.Fatalf("no summary line after %d lines", len(out))
 	return out
 }
 

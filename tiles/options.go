@@ -40,6 +40,11 @@ type Options struct {
 	CacheBytes int64
 	// Name, Attribution and Description go into TileJSON.
 	Name, Attribution, Description string
+	// Fields, when not nil, are the only properties tiles carry and
+	// TileJSON announces, per tile layer (a layer absent keeps its
+	// geometry only). Default nil: every property. A public server passes
+	// its public field list (server.PublicFields).
+	Fields map[string][]string
 }
 
 // DefaultOptions returns the options with every default filled in.

@@ -396,6 +396,9 @@ func (r *Renderer) render(ctx context.Context, layer string, z, x, y int, q Quer
 	if err != nil {
 		return Tile{}, 0, err
 	}
+	if t.Data, err = r.restrictFields(t.Data); err != nil { // Options.Fields (fields.go)
+		return Tile{}, 0, err
+	}
 	if len(t.Data) > 0 {
 		t.ETag = etagOf(t.Data)
 		t.GzipETag = t.ETag[:len(t.ETag)-1] + `-gz"`

@@ -58,6 +58,7 @@ func (r *Renderer) VectorLayerOf(layer string) (VectorLayer, error) {
 		vl.Description = "places of interest"
 		vl.Fields = map[string]string{"id": "String", "name": "String", "kind": "String"}
 	}
+	r.filterVectorLayer(&vl) // Options.Fields (fields.go)
 	return vl, nil
 }
 

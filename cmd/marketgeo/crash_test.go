@@ -50,6 +50,9 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// crashToken is the write token of the crash test's clients.
+const crashToken = "crash-test-write-token-0123456789"
+
 // startChild starts `marketgeo serve` on the store and waits until it
 // answers (geo queries: the address and search engines may still build).
 func startChild(t *testing.T, args ...string) *child {
@@ -119,7 +122,16 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	storePath := filepath.Join(dir, "store", "mg.gpkg")
-	args := []string{"--store", storePath, "--data", data}
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte("write crash-writer "+crashToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// no rate limit: the writers may outrun the binary's default
+	conf := filepath.Join(dir, "serve.yaml")
+	if err := os.WriteFile(conf, []byte("server:\n  rate_limit: -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config", conf, "--store", storePath, "--data", data, "--tokens", tokens}
 	rng := rand.New(rand.NewPCG(20261207, 1))
 	next := 0 // the next entity number
 	var history []*sent
@@ -173,6 +185,7 @@ func TestCrashRecovery(t *testing.T) {
 						last[id] = append(last[id], s)
 					}
 					mu.Unlock()
+					req.Header.Set("Authorization", "Bearer "+crashToken)
 					resp, err := client.Do(req)
 					if err != nil {
 						return // the server died: this write stays unacknowledged
@@ -217,7 +230,9 @@ func TestCrashRecovery(t *testing.T) {
 func verify(t *testing.T, c *child, history []*sent, last map[string][]*sent) {
 	t.Helper()
 	get := func(path string) (int, []byte, http.Header) {
-		resp, err := http.Get(c.base + path)
+		req, _ := http.NewRequest("GET", c.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+crashToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,490 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/mux"
+)
+
+// The middleware chain. Every request, the tile fast path included, goes
+// through serveChain:
+//
+//	request id → access log + metrics → panic recovery → security headers
+//	→ URI length → CORS → identify the token → rate limit → dispatch
+//
+// and, once the route is known (routeGate: the router's middleware, or the
+// tile fast path itself), the profile's route filter, the scope check and
+// the route's body limit. The request timeout is set by dispatch.
+
+// reqInfo is what the chain learns about a request, shared by its layers
+// through the context (one allocation per request).
+type reqInfo struct {
+	id     string
+	route  string // "GET /api/v1/nearby"; "" until routed
+	who    principal
+	client string // client address (the proxy's client when trusted)
+}
+
+type reqInfoKey struct{}
+
+func infoOf(r *http.Request) *reqInfo {
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+// requestID returns the request id of a request ("" outside the chain).
+func requestID(r *http.Request) string { return infoOf(r).id }
+
+// newRequestID returns 16 random hex digits.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validRequestID accepts a caller's X-Request-Id only when short and plain.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records the status and size of a response. It passes
+// Flush through (streams: NDJSON batches, the change log's SSE) and
+// exposes the wrapped writer to http.ResponseController.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// maxURIBytes caps the request target; longer ones answer 414 without
+// being echoed or parsed.
+const maxURIBytes = 8 << 10
+
+// ServeHTTP serves a request through the middleware chain.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ri := &reqInfo{id: newRequestID(), client: s.clientAddr(r)}
+	if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
+		ri.id = id
+	}
+	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
+	sw := &statusWriter{ResponseWriter: w}
+	sw.Header().Set("X-Request-Id", ri.id)
+	defer func() {
+		dur := time.Since(start)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		route := ri.route
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.observe(route, sw.status, dur)
+		level := slog.LevelInfo
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
+			slog.String("id", ri.id), slog.String("method", truncateString(r.Method, 20)), slog.String("route", route),
+			slog.String("path", truncateString(r.URL.Path, 200)), slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes), slog.Duration("duration", dur), slog.String("token", ri.who.name),
+			slog.String("client", ri.client))
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic serving request", "id", ri.id, "route", ri.route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if sw.status == 0 {
+				writeJSON(sw, http.StatusInternalServerError, map[string]string{"error": "internal error", "request_id": ri.id})
+			} else {
+				sw.status = http.StatusInternalServerError // headers gone: the log says it
+			}
+		}
+	}()
+	s.securityHeaders(sw.Header())
+	if len(r.RequestURI) > maxURIBytes {
+		writeJSON(sw, http.StatusRequestURITooLong, map[string]string{"error": fmt.Sprintf("the request target is longer than %d bytes", maxURIBytes)})
+		return
+	}
+	if s.cors(sw, r) {
+		return
+	}
+	authErr := s.identify(r, ri)
+	if !s.limiter.allow(sw, ri) {
+		return
+	}
+	if authErr != nil {
+		s.writeError(sw, r, authErr)
+		return
+	}
+	s.dispatch(sw, r)
+}
+
+// dispatch serves a routed request: the tile fast path, else the router
+// (HEAD served as GET: net/http drops the body), with the request timeout
+// except for the live change stream.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if s.serveTile(w, r) { // tile_routes.go: the hot path, ahead of the router
+		return
+	}
+	if r.Method == http.MethodHead {
+		r2 := *r
+		r2.Method = http.MethodGet
+		r = &r2
+	}
+	if isEventStream(r) { // a live stream: ends when the client goes
+		// the listener's write timeout must not cut the stream
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		s.router.ServeHTTP(w, r)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	s.router.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// routeMiddleware is the router's middleware: the route gate for every
+// matched route.
+func (s *Server) routeMiddleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.routeGate(w, r, routeKey(r, mux.CurrentRoute(r))) {
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routeGate applies what depends on the route: the profile (a route the
+// profile does not serve answers 404 as an unknown one), the scope its
+// token needs (internal profile), and the route's body limit. It reports
+// whether the request may go on.
+func (s *Server) routeGate(w http.ResponseWriter, r *http.Request, key string) bool {
+	ri := infoOf(r)
+	ri.route = key
+	rt, described := s.api.byKey[key]
+	if !described || (s.public() && !rt.publicFor(r)) {
+		if !described && !s.public() && len(s.allowedMethods(r)) == 0 {
+			// a route not in the API table (TestOpenAPICoversRoutes fails
+			// on it): served internally with the method's default scope
+		} else {
+			ri.route = "unmatched"
+			s.notFound(w, r)
+			return false
+		}
+	}
+	need := defaultScope(r.Method)
+	if described {
+		need = rt.Scope
+	}
+	if !s.authorize(w, r, ri.who, need) {
+		return false
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		limit := s.opts.MaxBodyBytes
+		if described && rt.BodyLimit != nil {
+			limit = rt.BodyLimit(s.opts)
+		}
+		if r.ContentLength > limit {
+			s.writeError(w, r, fmt.Errorf("%w: the body (%d bytes) is larger than %d bytes", errTooLarge, r.ContentLength, limit))
+			return false
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+	}
+	return true
+}
+
+// routeKey is the API table's key of a request matched to a route.
+func routeKey(r *http.Request, route *mux.Route) string {
+	tpl := ""
+	if route != nil {
+		tpl, _ = route.GetPathTemplate()
+	}
+	if tpl == "" && isTilePath(r.URL.Path) {
+		return r.Method + " " + strings.TrimPrefix(tileRouteKey, "GET ")
+	}
+	return r.Method + " " + openAPIPath(tpl)
+}
+
+// defaultScope is the scope of a route the API table does not describe
+// (none should be: TestOpenAPICoversRoutes).
+func defaultScope(method string) Scope {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return ScopeRead
+	}
+	return ScopeWrite
+}
+
+// notFound answers an unknown path 404, and a known path with a method it
+// does not serve 405 with Allow (in both profiles, only for routes the
+// profile serves). The path is not echoed.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + truncateString(r.Method, 20) + " not allowed here, use " + strings.Join(allow, ", ")})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint"})
+}
+
+// allowedMethods lists the methods the path answers (HEAD with GET).
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method || (m == http.MethodGet && r.Method == http.MethodHead) {
+			continue
+		}
+		r2 := r.Clone(r.Context())
+		r2.Method = m
+		var match mux.RouteMatch
+		if !s.router.Match(r2, &match) || match.MatchErr != nil || match.Route == nil {
+			continue
+		}
+		rt, described := s.api.byKey[routeKey(r2, match.Route)]
+		if !described || (s.public() && !rt.publicFor(r2)) {
+			continue
+		}
+		allow = append(allow, m)
+		if m == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+	}
+	return allow
+}
+
+// securityHeaders sets the headers every answer carries.
+func (s *Server) securityHeaders(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	// The web map: its own scripts and styles (inline style attributes),
+	// MapLibre's blob: workers, tiles and data from this origin only.
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
+		"img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; "+
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+}
+
+// cors applies Options.CORSOrigins. It answers preflight requests itself
+// (reporting true); other requests get Access-Control-Allow-Origin when
+// their origin is allowed. With no origins configured only same-origin
+// requests are possible (browsers refuse the others).
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	allowed, wild := s.originAllowed(origin)
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	if !allowed {
+		if preflight {
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin requests from this origin are not allowed (server.cors_origins)"})
+			return true
+		}
+		return false
+	}
+	h := w.Header()
+	if wild {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	}
+	h.Set("Access-Control-Expose-Headers", "ETag, X-Marketgeo-Seq, X-Request-Id, Retry-After")
+	if !preflight {
+		return false
+	}
+	methods := "GET, HEAD"
+	if !s.public() {
+		methods = "GET, HEAD, POST, PUT, PATCH, DELETE"
+	}
+	h.Set("Access-Control-Allow-Methods", methods)
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+func (s *Server) originAllowed(origin string) (allowed, wild bool) {
+	for _, o := range s.opts.CORSOrigins {
+		if o == "*" {
+			return true, true
+		}
+		if strings.EqualFold(o, origin) {
+			return true, false
+		}
+	}
+	return false, false
+}
+
+// clientAddr is the request's client: the connection's address, or the
+// last address X-Forwarded-For adds when the connection comes from a
+// configured proxy.
+func (s *Server) clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if s.trustedProxy(host) {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if a, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1])); err == nil {
+				return a.String()
+			}
+		}
+	}
+	return host
+}
+
+// trustedProxy reports whether host is in Options.TrustedProxies.
+func (s *Server) trustedProxy(host string) bool {
+	if len(s.proxies) == 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// rateLimiter is a token bucket per client (token name, else address).
+type rateLimiter struct {
+	rate  float64 // tokens per second; 0 disables
+	burst float64
+	mu    sync.Mutex
+	b     map[string]*bucket
+	sweep time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// maxBuckets bounds the limiter's memory: past it, full buckets are
+// dropped (a full bucket is the state of a new one).
+const maxBuckets = 100_000
+
+func newRateLimiter(rate float64, burst int) *rateLimiter {
+	return &rateLimiter{rate: rate, burst: float64(max(burst, 1)), b: map[string]*bucket{}}
+}
+
+// take takes a token for key, or returns how long until one is free.
+func (l *rateLimiter) take(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.b[key]
+	if b == nil {
+		if len(l.b) >= maxBuckets {
+			l.dropFull(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.b[key] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+func (l *rateLimiter) dropFull(now time.Time) {
+	for k, b := range l.b {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.b, k)
+		}
+	}
+}
+
+// allow answers 429 with Retry-After when the client's bucket is empty.
+func (l *rateLimiter) allow(w http.ResponseWriter, ri *reqInfo) bool {
+	if l == nil || l.rate <= 0 {
+		return true
+	}
+	key := "addr:" + ri.client
+	if ri.who.name != "" {
+		key = "token:" + ri.who.name
+	}
+	ok, wait := l.take(key, time.Now())
+	if ok {
+		return true
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("too many requests: the limit is %g a second (burst %g); retry after %d s", l.rate, l.burst, max(secs, 1))})
+	return false
+}
+
+// truncateString cuts s to at most n bytes (on a rune boundary), marking
+// the cut.
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
