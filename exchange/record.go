@@ -192,11 +192,12 @@ func (r *Record) Validate() error {
 			return &FieldError{Field: "fields", Err: fmt.Errorf("%w: field %.40q is empty, too long or not UTF-8", ErrInvalidRecord, k)}
 		}
 	}
-	if r.ID != recordID(r.Dept, r.identity()) {
-		return &FieldError{Field: "id", Err: fmt.Errorf("%w: id %q is not the record's identity %q", ErrInvalidRecord, r.ID, recordID(r.Dept, r.identity()))}
-	}
-	if r.Hash != r.contentHash() {
+	h := r.contentHash()
+	if r.Hash != h {
 		return &FieldError{Field: "hash", Err: fmt.Errorf("%w: hash %q is not the content's", ErrInvalidRecord, r.Hash)}
+	}
+	if id := recordID(r.Dept, r.identityOf(h)); r.ID != id {
+		return &FieldError{Field: "id", Err: fmt.Errorf("%w: id %q is not the record's identity %q", ErrInvalidRecord, r.ID, id)}
 	}
 	return nil
 }
@@ -205,16 +206,16 @@ func (r *Record) Validate() error {
 // it has one, else from its content).
 func (r *Record) Seal() {
 	r.Hash = r.contentHash()
-	r.ID = recordID(r.Dept, r.identity())
+	r.ID = recordID(r.Dept, r.identityOf(r.Hash))
 }
 
 // identity is what the record's ID is the hash of: dept, kind and the
 // department's key of the row, or the content hash without a key.
-func (r *Record) identity() string {
+func (r *Record) identityOf(contentHash string) string {
 	if r.Source.Key != "" {
 		return r.Dept + "\x00" + string(r.Kind) + "\x00key\x00" + r.Source.Key
 	}
-	return r.Dept + "\x00" + string(r.Kind) + "\x00content\x00" + r.contentHash()
+	return r.Dept + "\x00" + string(r.Kind) + "\x00content\x00" + contentHash
 }
 
 // contentHash hashes entity, dept, kind, date and fields (sorted), not the

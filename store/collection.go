@@ -175,10 +175,14 @@ func docBody(v any) (json.RawMessage, error) {
 	case []byte:
 		b = t
 	default:
-		var err error
-		if b, err = json.Marshal(v); err != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
 			return nil, fmt.Errorf("%w: document: %v", ErrInvalidWrite, err)
 		}
+		if len(b) == 0 || b[0] != '{' {
+			return nil, fmt.Errorf("%w: a document must be a JSON object", ErrInvalidWrite)
+		}
+		return b, nil // json.Marshal's output is valid and compact
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
