@@ -8,7 +8,8 @@
 //
 //	go build -o /tmp/marketgeo ./cmd/marketgeo
 //	go run ./benchmarks/serveready -bin /tmp/marketgeo -store /tmp/marketgeo-bench-store/demo-1000000.gpkg
-//	go run ./benchmarks/serveready -bin /tmp/marketgeo -store :memory:        # the 79k demo
+//	go run ./benchmarks/serveready -bin /tmp/marketgeo -store new             # the 79k demo's first start
+//	go run ./benchmarks/serveready -bin /tmp/marketgeo -store new -data DIR   # e.g. marketgeo gen --entities 3500000
 //
 // The store file (and its .snapshot) is copied first, so the run is a
 // restart of an unchanged store and the original is never written. The
@@ -41,7 +42,7 @@ func main() {
 
 func run() error {
 	bin := flag.String("bin", "", "marketgeo binary (required)")
-	storePath := flag.String("store", "", "store file to copy and restart on, or :memory: (the embedded demo)")
+	storePath := flag.String("store", "", "store file to copy and restart on; new: a first start on a new store (seeded with -data, else the demo); :memory:")
 	dataDir := flag.String("data", "", "data directory for --data (with -store :memory:, a start from files)")
 	settle := flag.Duration("settle", 20*time.Second, "how long to keep sampling after everything is ready (steady memory)")
 	timeout := flag.Duration("timeout", 15*time.Minute, "give up after")
@@ -58,7 +59,11 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 	st := *storePath
-	if st != ":memory:" {
+	if st == "new" {
+		// a first start: a new store in the work directory, seeded with
+		// -data (or the demo)
+		st = filepath.Join(work, "s.gpkg")
+	} else if st != ":memory:" {
 		st = filepath.Join(work, "s.gpkg")
 		for _, suf := range []string{"", ".snapshot"} {
 			if err := copyFile(*storePath+suf, st+suf); err != nil && !(suf != "" && os.IsNotExist(err)) {
