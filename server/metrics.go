@@ -48,6 +48,11 @@ func (s *Server) newMetrics() *metrics {
 			return float64(c.Zones)
 		}
 	}
+	if st := s.deps.Store; st != nil && st.Replication().Shared {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "marketgeo_replication_lag_seconds",
+			Help: "How long ago this node last had applied every change committed to the shared database (0: caught up at the last check)."},
+			func() float64 { return st.Replication().LagSeconds }))
+	}
 	for _, l := range []string{"entities", "buildings", "places", "zones"} {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "marketgeo_layer_features", Help: "Features in a layer.", ConstLabels: prometheus.Labels{"layer": l},
@@ -106,6 +111,9 @@ func (s *Server) metricsHandler() http.Handler {
 // there is one).
 func (s *Server) readiness() (bool, map[string]any) {
 	checks := map[string]any{"store": true, "index": true}
+	if rep := s.replicationCheck(); rep != nil {
+		checks["replication"] = rep
+	}
 	ready := true
 	if s.deps.Search != nil {
 		st := s.deps.Search.Stats()

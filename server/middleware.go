@@ -178,6 +178,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (HEAD served as GET: net/http drops the body), with the request timeout
 // except for the live change stream.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if !s.awaitMinSeq(w, r) { // replication.go: X-Marketgeo-Min-Seq / ?min_seq=
+		return
+	}
 	if s.serveTile(w, r) { // tile_routes.go: the hot path, ahead of the router
 		return
 	}

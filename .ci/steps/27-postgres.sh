@@ -28,3 +28,5 @@ as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d marketgeo -c 'CR
 export MARKETGEO_TEST_POSTGRES="postgres://postgres@127.0.0.1:$PGPORT/marketgeo?sslmode=disable"
 export MARKETGEO_TEST_PGDATA="$PGDATA" MARKETGEO_REQUIRE_POSTGRES=1
 go test -race -count=1 -timeout 10m ./store/postgres/ 2>&1 | tail -n 30
+# three serve processes on the cluster, one SIGKILLed in a write stream
+go test -count=1 -timeout 5m -run 'TestPostgresNodes' ./cmd/marketgeo/ 2>&1 | tail -n 30
