@@ -76,8 +76,8 @@ func (s *Server) entityRecords(w http.ResponseWriter, r *http.Request) error {
 // includeRecords adds the records summary to an entity's Feature when the
 // request asks (?include=records_summary).
 func (s *Server) includeRecords(r *http.Request, layer geo.Layer, id string, f *geojson.Feature) error {
-	if layer != geo.LayerEntities || !strings.Contains(r.URL.Query().Get("include"), "records_summary") {
-		return nil
+	if layer != geo.LayerEntities || s.public() || !strings.Contains(r.URL.Query().Get("include"), "records_summary") {
+		return nil // the public profile never shows records
 	}
 	ex := s.deps.Exchange
 	if ex == nil {
@@ -121,6 +121,7 @@ func (s *Server) exchangeImport(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	o := exchange.ImportOptions{Dept: mux.Vars(r)["dept"], Kind: q.Get("kind"), DryRun: q.Get("dry_run") == "1" || q.Get("dry_run") == "true"}
+	o.Writer = writerOf(r) + " via exchange:" + o.Dept // the token's name, as every write records it
 	o.Read.Sheet, o.Read.Charset = q.Get("sheet"), q.Get("charset")
 	if err := exchange.ValidateDept(o.Dept); err != nil {
 		return err
