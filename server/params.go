@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -11,8 +12,24 @@ import (
 	"github.com/paulmach/orb"
 )
 
+// query returns the request's query parameters, parsed once per request:
+// a GET or HEAD keeps them in r.Form (what ParseForm would put there), so
+// the parameter helpers below do not re-parse the query for every
+// parameter (each parse allocates a map: most of a small answer's
+// garbage, which at 1M entities becomes the collector's marking of the
+// whole index; issue 22).
+func query(r *http.Request) url.Values {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return r.URL.Query()
+	}
+	if r.Form == nil {
+		r.Form = r.URL.Query()
+	}
+	return r.Form
+}
+
 func queryFloat(r *http.Request, name string, def float64, required bool) (float64, error) {
-	v := strings.TrimSpace(r.URL.Query().Get(name))
+	v := strings.TrimSpace(query(r).Get(name))
 	if v == "" {
 		if required {
 			return 0, badParam("%s is required", name)
@@ -73,7 +90,7 @@ func decimalNumber(v string) (float64, bool) {
 }
 
 func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
-	v := strings.TrimSpace(r.URL.Query().Get(name))
+	v := strings.TrimSpace(query(r).Get(name))
 	if v == "" {
 		return def, nil
 	}
@@ -89,7 +106,7 @@ func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
 
 // queryCRS reads crs= (default WGS84).
 func queryCRS(r *http.Request) (crs.CRS, error) {
-	return crs.Parse(r.URL.Query().Get("crs"))
+	return crs.Parse(query(r).Get("crs"))
 }
 
 // queryPoint reads lon= and lat= in the request's CRS and returns WGS-84.
@@ -114,7 +131,7 @@ func queryPoint(r *http.Request, c crs.CRS) (orb.Point, error) {
 
 func queryList(r *http.Request, name string) []string {
 	var out []string
-	for _, v := range r.URL.Query()[name] {
+	for _, v := range query(r)[name] {
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
 				out = append(out, p)
@@ -135,7 +152,7 @@ const maxFilterValues = 64
 func queryFilterList(r *http.Request, name string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	for _, v := range r.URL.Query()[name] {
+	for _, v := range query(r)[name] {
 		for p := range strings.SplitSeq(v, ",") {
 			if p = strings.TrimSpace(p); p == "" || seen[p] {
 				continue
@@ -196,7 +213,7 @@ func queryFilter(r *http.Request) (geo.Filter, error) {
 
 // queryLayer reads layer= among the allowed ones (default the first).
 func queryLayer(r *http.Request, allowed ...geo.Layer) (geo.Layer, error) {
-	v := strings.TrimSpace(r.URL.Query().Get("layer"))
+	v := strings.TrimSpace(query(r).Get("layer"))
 	if v == "" {
 		return allowed[0], nil
 	}

@@ -75,7 +75,7 @@ func querySearchLayers(r *http.Request) ([]geo.Layer, error) {
 
 // queryOptionalPoint reads lon= and lat= when either is given.
 func queryOptionalPoint(r *http.Request, c crs.CRS) (*orb.Point, error) {
-	if r.URL.Query().Get("lon") == "" && r.URL.Query().Get("lat") == "" {
+	if query(r).Get("lon") == "" && query(r).Get("lat") == "" {
 		return nil, nil
 	}
 	p, err := queryPoint(r, c)
@@ -91,7 +91,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	text := strings.TrimSpace(r.URL.Query().Get("q"))
+	text := strings.TrimSpace(query(r).Get("q"))
 	if text == "" {
 		return badParam("q is required")
 	}
@@ -154,7 +154,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 // the center member describing it. lon/lat given with place rank the
 // candidates by distance.
 func (s *Server) nearbyCenter(r *http.Request, c crs.CRS) (orb.Point, map[string]any, error) {
-	place := strings.TrimSpace(r.URL.Query().Get("place"))
+	place := strings.TrimSpace(query(r).Get("place"))
 	if place == "" {
 		p, err := queryPoint(r, c)
 		return p, nil, err
