@@ -170,13 +170,15 @@ func apiRoutes() []apiRoute {
 			BodyLimit: batchLimit, Produces: "application/x-ndjson"},
 
 		// Zones and rules
-		{Method: "GET", Path: "/api/v1/zones", Tag: "zones", Summary: "the zones (FTZ area, grid, district …) of a point or address (public: without the grid's inspector and team)", Scope: ScopeRead, Public: true,
+		{Method: "GET", Path: "/api/v1/zones", Tag: "zones", Summary: "the zones (FTZ area, grid, district …) of a point or address (the public profile shows public fields only)", Scope: ScopeRead, Public: true,
 			Params: []apiParam{pLon, pLat, {Name: "address", In: "query", Type: "string", Desc: "an address to locate instead of lon/lat"}, pCRS}},
 		{Method: "POST", Path: "/api/v1/zones/batch", Tag: "zones", Summary: "zones of up to 100,000 points; NDJSON out, one line per point, then a summary line", Scope: ScopeRead,
 			Params: []apiParam{pCRS}, Body: &apiBody{Media: "application/json", Desc: "{\"points\": [[lon, lat], …], \"ids\": […], \"crs\": …} or NDJSON lines [lon, lat] / {\"lon\", \"lat\", \"id\"}", Schema: map[string]any{"type": "object"}},
 			BodyLimit: batchLimit, Produces: "application/x-ndjson"},
 		{Method: "GET", Path: "/api/v1/grids/{id}/summary", Tag: "zones", Summary: "a grid's entities by risk, status and section, and those to supervise", Scope: ScopeRead,
 			Params: []apiParam{{Name: "id", In: "path", Type: "string", Required: true, Example: "grid-1"}, pCRS}},
+		{Method: "GET", Path: "/api/v1/zones/{id}/summary", Tag: "zones", Summary: "a zone of any layer with the number of entities inside by risk class", Scope: ScopeRead,
+			Params: []apiParam{{Name: "id", In: "path", Type: "string", Required: true, Example: "ftz-1"}}},
 		{Method: "GET", Path: "/api/v1/rules", Tag: "zones", Summary: "the siting rules in force", Scope: ScopeRead},
 		{Method: "POST", Path: "/api/v1/rules/check", Tag: "zones", Summary: "may an industry be sited at a point or address", Scope: ScopeRead,
 			Body: &apiBody{Media: "application/json", Schema: obj(map[string]any{"address": str(), "lon": map[string]any{"type": "number"}, "lat": map[string]any{"type": "number"}, "industry": str(), "crs": str()}, "industry")}},

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"slices"
 
 	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/geojsonw"
 	"github.com/marketgeo/marketgeo/tiles"
+	"github.com/marketgeo/marketgeo/zoneid"
 	"github.com/paulmach/orb/geojson"
 )
 
@@ -81,4 +85,46 @@ func publicTiles(tr *tiles.Renderer) bool {
 		}
 	}
 	return true
+}
+
+// sets returns the public fields of the layers of geo as geo.FieldSets,
+// for the GeoJSON encoder's Restrict (names that are not geo fields, such
+// as a tile's cluster count, have no counterpart there).
+func (p publicFieldSet) sets() map[geo.Layer]geo.FieldSet {
+	out := map[geo.Layer]geo.FieldSet{}
+	for _, l := range []geo.Layer{geo.LayerEntities, geo.LayerBuildings, geo.LayerPlaces, geo.LayerZones} {
+		var fs []geo.Field
+		for name := range p[string(l)] {
+			if f, ok := geo.FieldByName(name); ok {
+				fs = append(fs, f)
+			}
+		}
+		out[l] = geo.NewFieldSet(fs...)
+	}
+	return out
+}
+
+// appendPublicZonesAnswer is appendZonesAnswer of the public profile: the
+// grid without its inspector and team. It writes the answer with no grid
+// and puts the public grid in its place (a JSON string cannot hold the
+// unescaped member it replaces).
+func appendPublicZonesAnswer(b []byte, res zoneid.Result, c crs.CRS) []byte {
+	g := res.Grid
+	res.Grid = nil
+	start := len(b)
+	b = appendZonesAnswer(b, res, c)
+	if g == nil {
+		return b
+	}
+	pg := []byte(`,"grid":{"id":`)
+	pg = geojsonw.AppendString(pg, g.ID)
+	pg = append(pg, `,"name":`...)
+	pg = geojsonw.AppendString(pg, g.Name)
+	if st := g.Props["street"]; st != "" {
+		pg = append(pg, `,"street":`...)
+		pg = geojsonw.AppendString(pg, st)
+	}
+	pg = append(pg, "},"...)
+	out := bytes.Replace(b[start:], []byte(`,"grid":null,`), pg, 1)
+	return append(b[:start], out...)
 }

@@ -229,6 +229,11 @@ func (s *Server) routeGate(w http.ResponseWriter, r *http.Request, key string) b
 			return false
 		}
 	}
+	if s.public() && r.URL.Query().Has("risk") {
+		// not a public field: filtering by it would disclose it
+		s.writeError(w, r, badParam("risk is not a public field: the public profile neither shows nor filters by it"))
+		return false
+	}
 	need := defaultScope(r.Method)
 	if described {
 		need = rt.Scope
@@ -276,6 +281,12 @@ func defaultScope(method string) Scope {
 // does not serve 405 with Allow (in both profiles, only for routes the
 // profile serves). The path is not echoed.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if s.public() && (r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodDelete) {
+		// the public profile has no write route at all: not even a 405
+		// hints at one
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint"})
+		return
+	}
 	if allow := s.allowedMethods(r); len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method " + truncateString(r.Method, 20) + " not allowed here, use " + strings.Join(allow, ", ")})

@@ -71,6 +71,13 @@ func (s *Server) queryHitsRequest(r *http.Request, c crs.CRS) (hitsRequest, erro
 		return out, badParam("fields applies to GeoJSON answers, not to format=ids or count_only=true")
 	}
 	out.enc = geojsonw.NewEncoder(c, fields)
+	if s.public() {
+		// the public profile shows the public fields only (fields.go),
+		// whatever fields= asks for
+		for layer, allow := range s.fields.sets() {
+			out.enc = out.enc.Restrict(layer, allow)
+		}
+	}
 	return out, nil
 }
 

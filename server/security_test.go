@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
 )
 
@@ -298,4 +300,200 @@ func timeInPast() time.Time { return time.Now().Add(-time.Hour) }
 func tileURL(p orb.Point, z int, layer string) string {
 	t := maptile.At(p, maptile.Zoom(z))
 	return fmt.Sprintf("/tiles/%s/%d/%d/%d.mvt", layer, z, t.X, t.Y)
+}
+
+// leakProbe is one request of the leak scan.
+type leakProbe struct{ method, target, body string }
+
+// leakProbes crawls every public route with the fixture's data: the entity
+// with the internal note (by id, name, address, location), every grid's
+// centre, each tile layer's TileJSON, and tiles z10–16 around entities.
+func leakProbes(t *testing.T, f profileFixture) (probes []leakProbe, tileTargets []string) {
+	t.Helper()
+	snap := f.idx.Snapshot()
+	e, _ := snap.Entity(f.secretE)
+	get := func(target string) { probes = append(probes, leakProbe{"GET", target, ""}) }
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/", "/webmap/app.js"} {
+		get(p)
+	}
+	get("/api/v1/entities/" + e.ID)
+	for i := 0; i < len(f.ds.Entities); i += 97 {
+		get("/api/v1/entities/" + f.ds.Entities[i].ID)
+	}
+	for _, q := range []string{e.Name, e.Address, "重庆", "有限公司", "网格", "市场监管所"} {
+		for _, layer := range []string{"entities", "all", "zones"} {
+			get("/api/v1/search?" + url.Values{"q": {q}, "layer": {layer}, "limit": {"100"}}.Encode())
+		}
+		get("/api/v1/search?" + url.Values{"q": {q}, "fields": {"id,name,risk,attrs,grid_id"}}.Encode())
+	}
+	get(fmt.Sprintf("/api/v1/zones?lon=%v&lat=%v", e.Location[0], e.Location[1]))
+	get("/api/v1/zones?" + url.Values{"address": {e.Address}}.Encode())
+	n := 0
+	for _, z := range zonesOfLayer(snap, "grid") {
+		if n++; n > 40 {
+			break
+		}
+		c := z.Geometry.Bound().Center()
+		get(fmt.Sprintf("/api/v1/zones?lon=%v&lat=%v", c[0], c[1]))
+	}
+	probes = append(probes, leakProbe{"POST", "/api/v1/address/parse", fmt.Sprintf(`{"address":%q}`, e.Address)})
+	for _, layer := range []string{"entities", "buildings", "places", "zones", "roads"} {
+		get("/tiles/" + layer + ".json")
+		for z := 10; z <= 16; z++ {
+			for _, p := range []orb.Point{e.Location, f.ds.Entities[0].Location, f.ds.Entities[1000].Location} {
+				tileTargets = append(tileTargets, tileURL(p, z, layer))
+			}
+		}
+	}
+	return probes, tileTargets
+}
+
+func zonesOfLayer(snap *geo.Snapshot, layer string) []*geo.Zone {
+	var out []*geo.Zone
+	snap.ScanZones(func(z *geo.Zone) bool {
+		if z.Layer == layer {
+			out = append(out, z)
+		}
+		return true
+	})
+	return out
+}
+
+// leaks returns the internal field names and values found in the answers
+// to the probes and in the tiles (decoded: every key and string value).
+func leaks(t *testing.T, f profileFixture, token string) map[string]int {
+	t.Helper()
+	probes, tileTargets := leakProbes(t, f)
+	snap := f.idx.Snapshot()
+	// internal values: the note, the grids' inspectors and teams
+	values := map[string]bool{secretNote: true}
+	for _, z := range zonesOfLayer(snap, "grid") {
+		for _, k := range []string{"inspector", "team"} {
+			if v := z.Props[k]; len([]rune(v)) >= 3 {
+				values[v] = true
+			}
+		}
+	}
+	keys := []string{`"risk"`, `"inspector"`, `"team"`, `"internal_note"`, `"count_A"`, `"count_D"`, `"grid_id"`, `"by_risk"`}
+	found := map[string]int{}
+	ok := 0
+	for _, p := range probes {
+		rec := call(f.h, p.method, p.target, p.body, token)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s: %d %s", p.method, p.target, rec.Code, rec.Body.String())
+		}
+		if rec.Code == 200 {
+			ok++
+		}
+		body := rec.Body.String()
+		for _, k := range keys {
+			if strings.Contains(body, k) {
+				found[k]++
+			}
+		}
+		for v := range values {
+			if strings.Contains(body, v) {
+				found["value "+v]++
+			}
+		}
+	}
+	if ok < len(probes)*3/4 {
+		t.Fatalf("only %d of %d probes answered 200: the scan would see little", ok, len(probes))
+	}
+	tilesSeen := 0
+	for _, target := range tileTargets {
+		rec := call(f.h, "GET", target, "", token)
+		if rec.Code == 204 {
+			continue
+		}
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body.String())
+		}
+		tilesSeen++
+		ls, err := mvt.Unmarshal(rec.Body.Bytes())
+		if err != nil {
+			t.Fatalf("%s: %v", target, err)
+		}
+		layer := strings.Split(target, "/")[2]
+		pub := map[string]bool{}
+		for _, n := range PublicFields()[layer] {
+			pub[n] = true
+		}
+		for _, l := range ls {
+			for _, ft := range l.Features {
+				for k, v := range ft.Properties {
+					if !pub[k] {
+						found["tile key "+k]++
+					}
+					if s, ok := v.(string); ok && values[s] {
+						found["tile value "+s]++
+					}
+				}
+			}
+		}
+	}
+	if tilesSeen < 20 {
+		t.Fatalf("only %d non-empty tiles scanned", tilesSeen)
+	}
+	return found
+}
+
+// The public profile's leak scan: every public route and tiles z10–16 show
+// no internal field name or value. The same scan of the internal profile
+// finds them (so it can fail).
+func TestPublicLeakScan(t *testing.T) {
+	pub := newProfileServer(t, ProfilePublic, Options{})
+	if found := leaks(t, pub, ""); len(found) > 0 {
+		t.Fatalf("the public profile leaks: %v", found)
+	}
+	internal := newProfileServer(t, ProfileInternal, Options{})
+	found := leaks(t, internal, tokRead)
+	for _, want := range []string{`"risk"`, `"inspector"`, "value " + secretNote, "tile key risk"} {
+		if found[want] == 0 {
+			t.Errorf("the scan of the internal profile did not find %s (found %v): it could not catch a leak", want, found)
+		}
+	}
+}
+
+// The public profile has no write or internal route: they answer 404 as
+// unknown paths do (not 401), with or without a token, and internal
+// filters are refused.
+func TestPublicProfileRoutes(t *testing.T) {
+	f := newProfileServer(t, ProfilePublic, Options{})
+	id := f.secretE
+	for _, c := range []leakProbe{
+		{"PUT", "/api/v1/entities/" + id, `{"type":"Feature"}`},
+		{"PATCH", "/api/v1/entities/" + id, `{"properties":{"risk":"A"}}`},
+		{"DELETE", "/api/v1/entities/" + id, ""},
+		{"POST", "/api/v1/entities/bulk", "{}"},
+		{"GET", "/api/v1/entities/" + id + "/history", ""},
+		{"GET", "/api/v1/changes", ""},
+		{"GET", "/api/v1/nearby?lon=106.55&lat=29.65", ""},
+		{"GET", "/api/v1/buildings/B1", ""},
+		{"GET", "/api/v1/grids/G1/summary", ""},
+		{"GET", "/api/v1/rules/violations", ""},
+		{"POST", "/api/v1/admin/snapshot", ""},
+		{"POST", "/api/v1/zones/batch", "[106.5,29.6]"},
+		{"GET", "/api/v1/no-such-thing", ""},
+	} {
+		for _, tok := range []string{"", tokAdmin} {
+			rec := call(f.h, c.method, c.target, c.body, tok)
+			if rec.Code != 404 || jsonError(rec) != "no such endpoint" {
+				t.Errorf("%s %s (token %q): %d %s, want 404 no such endpoint", c.method, c.target, tok, rec.Code, rec.Body.String())
+			}
+		}
+	}
+	if _, ok := f.idx.Snapshot().Entity(id); !ok {
+		t.Fatal("the entity is gone")
+	}
+	for _, target := range []string{"/api/v1/search?q=重庆&risk=D", tileURL(f.ds.Entities[0].Location, 14, "entities") + "?risk=D"} {
+		if rec := call(f.h, "GET", target, "", ""); rec.Code != 400 {
+			t.Errorf("%s: %d, want 400", target, rec.Code)
+		}
+	}
+	// the public GETs allow any origin
+	rec := call(f.h, "GET", "/api/v1/entities/"+id, "", "", "Origin", "https://example.org")
+	if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("CORS: %d %v", rec.Code, rec.Header())
+	}
 }

@@ -89,6 +89,9 @@ func (s *Server) getFeature(w http.ResponseWriter, r *http.Request) error {
 	if err := s.includeRecords(r, layer, id, f); err != nil {
 		return err
 	}
+	if s.public() {
+		s.fields.filterProps(layer, f.Properties) // fields.go
+	}
 	setETag(w, v)
 	writeJSON(w, http.StatusOK, f)
 	return nil

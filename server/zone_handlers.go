@@ -99,7 +99,11 @@ func (s *Server) zonesAt(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := newAnswer(w, r)
-	a.buf = append(appendZonesAnswer(a.buf, res, c), '\n')
+	if s.public() {
+		a.buf = append(appendPublicZonesAnswer(a.buf, res, c), '\n') // fields.go: no inspector, no team
+	} else {
+		a.buf = append(appendZonesAnswer(a.buf, res, c), '\n')
+	}
 	_ = a.finish()
 	return nil
 }
