@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Browser test of the web map (issue 6): Debian's chromium driven by
+# Browser test of the web map (issues 6 and 21): Debian's chromium driven by
 # playwright-core from npm; no browser is ever downloaded. Starts the server
 # on the demo region on a loopback port, runs webapp/test, saves
-# screenshots under out/webmap/, and fails on any failure.
+# screenshots (the CI artefacts: desktop-NN-*.png and phone-NN-*.png) and the
+# server log under out/webmap/, and fails on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -36,4 +37,4 @@ for _ in $(seq 1 120); do
 done
 
 cd webapp
-BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 240 node test/browser.test.mjs
+BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 900 node test/browser.test.mjs

@@ -30,7 +30,6 @@ import (
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/tiles"
-	"github.com/marketgeo/marketgeo/webapp"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
 
@@ -228,7 +227,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: webapp.Files(), Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
+	wm, err := webmapFiles(os.Getenv("MARKETGEO_WEBMAP")) // a deployment's base layers (webmap.go)
+	if err != nil {
+		return err
+	}
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
 	if err != nil {
 		return err
 	}

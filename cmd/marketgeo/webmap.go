@@ -1,0 +1,37 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/marketgeo/marketgeo/webapp"
+)
+
+// webmapFiles returns the web map's files. When path (the environment
+// variable MARKETGEO_WEBMAP) names a JSON file of webapp.Config, the map
+// offers its base layers (a deployment's own raster tiles or style;
+// docs/webmap.md); unknown keys and layers the map could not draw are an
+// error.
+func webmapFiles(path string) (fs.FS, error) {
+	if path == "" {
+		return webapp.Files(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("web map config: %w", err)
+	}
+	defer f.Close()
+	var c webapp.Config
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("web map config %s: %w", path, err)
+	}
+	files, err := webapp.FilesWith(c)
+	if err != nil {
+		return nil, fmt.Errorf("web map config %s: %w", path, err)
+	}
+	return files, nil
+}
