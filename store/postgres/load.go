@@ -88,6 +88,13 @@ func (b *Backend) Keeps(layer geo.Layer, id string) bool {
 	return len(id) >= 8 && strings.HasPrefix(id[2:8], b.opts.Region)
 }
 
+// maxField and maxTuple bound what one COPY tuple may make the decoder
+// allocate (a geometry is capped by the index's vertex limit long before).
+const (
+	maxField = 64 << 20
+	maxTuple = 256 << 20
+)
+
 var copyMagic = []byte("PGCOPY\n\xff\r\n\x00")
 
 // decodeCopy reads a COPY stream in PostgreSQL's binary format (header,
@@ -131,6 +138,9 @@ func decodeCopy(r *bufio.Reader, nfields int, row func([][]byte) error) error {
 			lens = append(lens, int(l))
 			if l < 0 {
 				continue
+			}
+			if l > maxField || len(buf)+int(l) > maxTuple {
+				return fmt.Errorf("%w: COPY field of %d bytes", store.ErrCorrupt, l)
 			}
 			start := len(buf)
 			buf = slices.Grow(buf, int(l))[:start+int(l)]

@@ -136,6 +136,16 @@ func Open(ctx context.Context, url string, opts Options) (*Backend, error) {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
 	cfg.RuntimeParams["search_path"] = opts.Schema + ",public"
+	// A node that stops answering while it holds the sequence row (a hung
+	// process, a partition) must not stop every other node's writes for
+	// ever: the server ends such a transaction after 5 minutes (a 1M import
+	// computes for minutes between its statements), and a writer waits at
+	// most 15 s for the row (then 503) — unless the URL sets them.
+	for k, v := range map[string]string{"idle_in_transaction_session_timeout": "5min", "lock_timeout": "15s"} {
+		if cfg.RuntimeParams[k] == "" {
+			cfg.RuntimeParams[k] = v
+		}
+	}
 	if cfg.RuntimeParams["application_name"] == "" {
 		cfg.RuntimeParams["application_name"] = "marketgeo"
 	}
@@ -315,7 +325,8 @@ func (b *Backend) Lock(ctx context.Context, name string) (func(), error) {
 		return nil, unavailable("locking", err)
 	}
 	key := "marketgeo " + b.opts.Schema + " " + name
-	if _, err := c.Exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", key); err != nil {
+	// another node may hold it for as long as a seeding import takes
+	if _, err := c.Exec(ctx, "SET lock_timeout = 0; SELECT pg_advisory_lock(hashtext('"+strings.ReplaceAll(key, "'", "''")+"')); RESET lock_timeout"); err != nil {
 		b.pool.put(c, err)
 		return nil, unavailable("locking", err)
 	}
