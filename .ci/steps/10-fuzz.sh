@@ -58,3 +58,4 @@ run ./exchange FuzzReadTable
 run ./exchange FuzzParseDate
 run ./exchange FuzzParseMapping
 run ./geojsonw FuzzAppendString
+run ./store/postgres FuzzDecodeCopy
