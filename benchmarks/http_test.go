@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/geojsonw"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/zoneid"
@@ -254,5 +257,52 @@ func searchKinds(f *httpFixture) []searchKind {
 	return []searchKind{
 		{"full_name", full}, {"short_name", short}, {"2_char", two}, {"address", addr}, {"typo", typo},
 		{"nonexistent", []string{"火星量子引力研究所", "乌鲁木齐雪豹养殖场", "张三李四网吧", "xyzzyqwv", "鼋鼍"}},
+	}
+}
+
+// BenchmarkAnswerEncode: a nearby 200 m query and its answer written by
+// geojsonw into a reused buffer, without HTTP: the share of the answer
+// that is ours (full properties and fields=id), beside the query alone.
+// Run with -cpu 1.
+func BenchmarkAnswerEncode(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range Sizes() {
+		d, err := Load(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		snap := d.Index.Snapshot()
+		runtime.GC()
+		for _, c := range []struct {
+			name   string
+			fields geo.FieldSet
+			encode bool
+		}{{"query-only", geo.AllFields(), false}, {"full", geo.AllFields(), true}, {"fields=id", geo.NewFieldSet(geo.FieldID), true}} {
+			b.Run(sizeName(n)+"/r200m/"+c.name, func(b *testing.B) {
+				enc := geojsonw.NewEncoder(crs.WGS84, c.fields)
+				var hits []geo.Hit
+				var buf []byte
+				bytes := 0
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					res, err := snap.Nearby(ctx, geo.LayerEntities, d.Queries[i%len(d.Queries)], 200, geo.Query{Limit: 1000, Reuse: hits})
+					if err != nil {
+						b.Fatal(err)
+					}
+					hits = res.Hits
+					if !c.encode {
+						continue
+					}
+					buf = geojsonw.AppendCollectionStart(buf[:0])
+					for j := range res.Hits {
+						buf = enc.AppendHit(buf, j > 0, &res.Hits[j], geojsonw.Extra{Distance: true})
+					}
+					buf = geojsonw.AppendCollectionEnd(buf)
+					bytes += len(buf)
+				}
+				b.ReportMetric(float64(bytes)/float64(b.N), "bytes/answer")
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+			})
+		}
 	}
 }

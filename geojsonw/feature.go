@@ -107,8 +107,8 @@ func RoundTo(v float64, digits int) float64 {
 
 // props tracks the properties object being written.
 type props struct {
-	n     int // members written
-	taken []string
+	n     int          // members written
+	taken geo.FieldSet // the fixed properties set on the feature (a free attribute of such a name is not shown)
 }
 
 // AppendHit appends the feature of a hit (an object; a comma first when
@@ -140,8 +140,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 	dst = append(dst, `,"properties":`...)
 	mark := len(dst)
 	dst = append(dst, '{')
-	var taken [24]string // the fixed properties set (free attributes of these names are not shown)
-	p := props{taken: taken[:0]}
+	var p props
 	f := e.fields[hitLayer(h)]
 	switch {
 	case h.Entity != nil:
@@ -163,7 +162,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 			}
 		}
 		dst = p.version(dst, f, b.Version)
-		p.taken = append(p.taken, "center")
+		p.taken = p.taken.Union(geo.NewFieldSet(geo.FieldCenter))
 		if f.Has(geo.FieldCenter) {
 			c := b.Center()
 			lon, lat := crs.FromWGS84(e.crs, c[0], c[1])
@@ -188,7 +187,7 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 		z := h.Zone
 		dst = p.strAlways(dst, f, geo.FieldID, "id", z.ID)
 		if x.Search { // the search layer replaces the zone's
-			p.taken = append(p.taken, "layer")
+			p.taken = p.taken.Union(geo.NewFieldSet(geo.FieldLayer))
 		} else {
 			dst = p.strAlways(dst, f, geo.FieldLayer, "layer", z.Layer)
 		}
@@ -274,7 +273,7 @@ func (p *props) sep(dst []byte) []byte {
 // selected, appends its member name (the caller then appends the value
 // when wrote says so).
 func (p *props) key(dst []byte, f geo.FieldSet, fl geo.Field, name string) []byte {
-	p.taken = append(p.taken, name)
+	p.taken = p.taken.Union(geo.NewFieldSet(fl))
 	if !f.Has(fl) {
 		return dst
 	}
@@ -320,7 +319,7 @@ func (e *Encoder) attrs(dst []byte, p *props, f geo.FieldSet, m map[string]strin
 	var stack [16]string
 	keys := stack[:0]
 	for k := range m {
-		if slices.Contains(p.taken, k) || (x.Distance && k == "distance_m") || (x.Search && (k == "score" || k == "layer" || k == "match")) {
+		if fl, fixed := geo.FieldByName(k); (fixed && p.taken.Has(fl)) || (x.Distance && k == "distance_m") || (x.Search && (k == "score" || k == "layer" || k == "match")) {
 			continue
 		}
 		keys = append(keys, k)
