@@ -129,3 +129,24 @@ func BenchmarkSearchCode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzCodeKind: any text is classified without a panic, and what is taken
+// for a code is 4 to 18 characters of the USCC alphabet (a 注册号: 13 or
+// 15 digits).
+func FuzzCodeKind(f *testing.F) {
+	for _, s := range []string{"915001123118572474", "9150", "500112000123456", "cqlj", "", "\xff\xfe", "91500112311857247I"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := codeKind(s)
+		if k == 0 {
+			return
+		}
+		if len(s) < 4 || len(s) > 18 || strings.Trim(s, "0123456789ABCDEFGHJKLMNPQRTUWXY") != "" {
+			t.Fatalf("codeKind(%q) = %q", s, k)
+		}
+		if k == 'r' && (strings.Trim(s, "0123456789") != "" || (len(s) != 13 && len(s) != 15)) {
+			t.Fatalf("codeKind(%q) = 'r'", s)
+		}
+	})
+}

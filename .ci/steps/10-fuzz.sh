@@ -53,6 +53,7 @@ run ./tiles FuzzParsePath
 run ./server FuzzParseBatch
 run ./zoneid FuzzParseRules
 run ./search FuzzParse
+run ./search FuzzCodeKind
 run ./exchange FuzzCleanCode
 run ./exchange FuzzReadTable
 run ./exchange FuzzParseDate
