@@ -177,4 +177,3 @@ func TestExchangeRoutes(t *testing.T) {
 		t.Fatal("a rejected request wrote")
 	}
 }
-
