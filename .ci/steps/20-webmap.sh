@@ -37,4 +37,4 @@ for _ in $(seq 1 120); do
 done
 
 cd webapp
-BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 900 node test/browser.test.mjs
+BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 1200 node test/browser.test.mjs
