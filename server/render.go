@@ -43,7 +43,7 @@ type hitsRequest struct {
 // knearest, search). An unknown field, format or count_only value is a
 // 400 naming it; fields= with format=ids or count_only=true is a 400 too.
 func (s *Server) queryHitsRequest(r *http.Request, c crs.CRS) (hitsRequest, error) {
-	q := r.URL.Query()
+	q := query(r)
 	out := hitsRequest{}
 	fieldsGiven := strings.TrimSpace(q.Get("fields")) != ""
 	fields, err := geo.ParseFieldSet(q.Get("fields"))

@@ -76,8 +76,8 @@ func (s *Server) zonesAt(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var res zoneid.Result
-	if a := r.URL.Query().Get("address"); a != "" {
-		if r.URL.Query().Has("lon") || r.URL.Query().Has("lat") {
+	if a := query(r).Get("address"); a != "" {
+		if query(r).Has("lon") || query(r).Has("lat") {
 			return badParam("give either address= or lon= and lat=, not both")
 		}
 		if err := s.checkAddress("address", a); err != nil {
@@ -382,7 +382,7 @@ func (s *Server) rulesViolations(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule := strings.TrimSpace(r.URL.Query().Get("rule"))
+	rule := strings.TrimSpace(query(r).Get("rule"))
 	vj := []violationJSON{}
 	total := 0
 	byRule := map[string]int{}
