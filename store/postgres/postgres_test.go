@@ -676,3 +676,38 @@ func TestRegionNode(t *testing.T) {
 		t.Errorf("region 5O: %v, want ErrConfig", err)
 	}
 }
+
+// TestNodesStartTogether: nodes opening an empty schema at the same moment
+// (migrations, a collection's table) all start.
+func TestNodesStartTogether(t *testing.T) {
+	url := testURL(t)
+	schema := newSchema(t, url)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			be, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ix, _ := geo.New(geo.Options{})
+			st, err := store.New(ctx, ix, be, store.Options{Collections: []store.Collection{{Name: "records", Consumer: store.NewDocMap()}, {Name: "tasks", Consumer: store.NewDocMap()}}})
+			if err != nil {
+				be.Close()
+				errs[i] = err
+				return
+			}
+			st.Close()
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
+}

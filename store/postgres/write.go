@@ -532,8 +532,20 @@ func (b *Backend) EnsureCollection(ctx context.Context, name string) error {
 		return nil
 	}
 	err := b.pool.with(ctx, func(c *pgx.Conn) error {
-		_, err := c.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()+" (id text PRIMARY KEY, version bigint NOT NULL, doc json NOT NULL)")
-		return err
+		// nodes starting together create it once: two concurrent CREATE
+		// TABLE IF NOT EXISTS can both try (a unique violation in pg_type)
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.Background())
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", "marketgeo migrate "+b.opts.Schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+pgx.Identifier{name}.Sanitize()+" (id text PRIMARY KEY, version bigint NOT NULL, doc json NOT NULL)"); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
 	})
 	if err != nil {
 		return unavailable("creating collection "+name, err)
