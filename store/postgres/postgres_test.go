@@ -678,36 +678,48 @@ func TestRegionNode(t *testing.T) {
 }
 
 // TestNodesStartTogether: nodes opening an empty schema at the same moment
-// (migrations, a collection's table) all start.
+// (migrations, then a collection's table created by every store at once)
+// all start.
 func TestNodesStartTogether(t *testing.T) {
 	url := testURL(t)
-	schema := newSchema(t, url)
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			be, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+	for round := range 3 {
+		schema := newSchema(t, url)
+		bes := make([]*postgres.Backend, 6)
+		var wg sync.WaitGroup
+		errs := make([]error, len(bes))
+		for i := range bes {
+			wg.Add(1)
+			go func() { defer wg.Done(); bes[i], errs[i] = postgres.Open(ctx, url, postgres.Options{Schema: schema}) }()
+		}
+		wg.Wait()
+		for i, err := range errs {
 			if err != nil {
-				errs[i] = err
-				return
+				t.Fatalf("round %d: open %d: %v", round, i, err)
 			}
-			ix, _ := geo.New(geo.Options{})
-			st, err := store.New(ctx, ix, be, store.Options{Collections: []store.Collection{{Name: "records", Consumer: store.NewDocMap()}, {Name: "tasks", Consumer: store.NewDocMap()}}})
+		}
+		start := make(chan struct{})
+		for i := range bes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ix, _ := geo.New(geo.Options{})
+				st, err := store.New(ctx, ix, bes[i], store.Options{Collections: []store.Collection{{Name: "records", Consumer: store.NewDocMap()}, {Name: "tasks", Consumer: store.NewDocMap()}}})
+				if err != nil {
+					bes[i].Close()
+					errs[i] = err
+					return
+				}
+				st.Close()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
 			if err != nil {
-				be.Close()
-				errs[i] = err
-				return
+				t.Errorf("round %d: node %d: %v", round, i, err)
 			}
-			st.Close()
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("node %d: %v", i, err)
 		}
 	}
 }
