@@ -112,6 +112,10 @@ var (
 	pKind     = apiParam{Name: "kind", In: "query", Type: "string", Desc: "place kinds, comma-separated"}
 	pLayerVar = apiParam{Name: "layer", In: "path", Type: "string", Required: true, Enum: []string{"entities", "buildings", "places", "zones"}, Example: "entities"}
 	pIDVar    = apiParam{Name: "id", In: "path", Type: "string", Required: true, Desc: "feature id (an entity's USCC)", Example: "91500000MA5U000000"}
+	// The shape of a hits answer (render.go, queryHitsRequest).
+	pFields    = apiParam{Name: "fields", In: "query", Type: "string", Desc: "properties to show, comma-separated (geo.Fields names, attrs for the free attributes); an unknown name is a 400", Example: "id,name,distance_m"}
+	pFormat    = apiParam{Name: "format", In: "query", Type: "string", Enum: []string{"geojson", "ids"}, Desc: "geojson (default): a FeatureCollection; ids: {\"ids\": [...]} with the collection's other members"}
+	pCountOnly = apiParam{Name: "count_only", In: "query", Type: "string", Enum: []string{"true", "false"}, Desc: "true: the collection's members (total, truncated, crs …) without the hits"}
 )
 
 func addressBody(desc string) *apiBody {
@@ -132,13 +136,21 @@ func featureCollectionSchema() map[string]any {
 	return obj(map[string]any{"type": str(), "features": map[string]any{"type": "array", "items": map[string]any{"type": "object"}}}, "type", "features")
 }
 
+// hitsSchema is the answer of nearby, knearest and search: a
+// FeatureCollection, or with format=ids its ids, or with count_only=true
+// the members alone (total, truncated, crs …).
+func hitsSchema() map[string]any {
+	return obj(map[string]any{"type": str(), "features": map[string]any{"type": "array", "items": map[string]any{"type": "object"}},
+		"ids": map[string]any{"type": "array", "items": str()}, "total": map[string]any{"type": "integer"}}, "total")
+}
+
 func batchLimit(o Options) int64   { return o.MaxBatchBodyBytes }
 func featureLimit(o Options) int64 { return o.MaxFeatureBodyBytes }
 func bulkLimit(o Options) int64    { return o.MaxBulkBodyBytes }
 
 // apiRoutes is the table (a function: nothing mutable at package level).
 func apiRoutes() []apiRoute {
-	filters := []apiParam{pIndustry, pRisk, pStatus, pKind}
+	filters := []apiParam{pIndustry, pRisk, pStatus, pKind, pFields, pFormat, pCountOnly}
 	layerQ := apiParam{Name: "layer", In: "query", Type: "string", Enum: []string{"entities", "places", "buildings"}, Desc: "layer to query (default entities)"}
 	return []apiRoute{
 		// Operations
@@ -151,13 +163,13 @@ func apiRoutes() []apiRoute {
 		// Geo queries
 		{Method: "GET", Path: "/api/v1/nearby", Tag: "geo", Summary: "features within a radius of a point (or of the place= a search resolves)", Scope: ScopeRead,
 			Params: append([]apiParam{pLon, pLat, {Name: "place", In: "query", Type: "string", Desc: "a place name searched for the centre instead of lon/lat"},
-				{Name: "radius", In: "query", Type: "number", Desc: "metres (default 200)"}, layerQ, pLimit, pCRS}, filters...), Result: featureCollectionSchema()},
+				{Name: "radius", In: "query", Type: "number", Desc: "metres (default 200)"}, layerQ, pLimit, pCRS}, filters...), Result: hitsSchema()},
 		{Method: "GET", Path: "/api/v1/knearest", Tag: "geo", Summary: "the k nearest features of a point", Scope: ScopeRead,
-			Params: append([]apiParam{withRequired(pLon), withRequired(pLat), {Name: "k", In: "query", Type: "integer", Desc: "how many (default 10)"}, layerQ, pCRS}, filters...), Result: featureCollectionSchema()},
+			Params: append([]apiParam{withRequired(pLon), withRequired(pLat), {Name: "k", In: "query", Type: "integer", Desc: "how many (default 10)"}, layerQ, pCRS}, filters...), Result: hitsSchema()},
 		{Method: "GET", Path: "/api/v1/search", Tag: "geo", Summary: "full-text search of names and addresses (public: entities by name, public fields only)", Scope: ScopeRead, Public: true,
 			Params: []apiParam{{Name: "q", In: "query", Type: "string", Required: true, Desc: "text, at most 256 bytes"},
 				{Name: "layer", In: "query", Type: "string", Desc: "entities, places, buildings, zones or all, comma-separated"}, pLimit, pLon, pLat,
-				{Name: "radius", In: "query", Type: "number", Desc: "metres around lon/lat"}, pCRS}, Result: featureCollectionSchema()},
+				{Name: "radius", In: "query", Type: "number", Desc: "metres around lon/lat"}, pCRS, pFields, pFormat, pCountOnly}, Result: hitsSchema()},
 
 		// Addresses
 		{Method: "POST", Path: "/api/v1/address/check", Tag: "address", Summary: "is this a real, complete address of the region", Scope: ScopeRead, Body: addressBody("the address")},
