@@ -50,8 +50,21 @@ func openPostgres(ctx context.Context, raw string, importing bool, idx *geo.Inde
 		"took", time.Since(start).Round(time.Millisecond))
 	unlock := func() {}
 	if st.Empty() || importing {
+		empty := st.Empty()
 		if unlock, err = be.Lock(ctx, "seed"); err == nil {
-			if err = st.CatchUp(ctx); err != nil {
+			var head uint64
+			if head, err = be.LastSeq(ctx); err == nil && empty && head > 0 && !importing {
+				// another node seeded the database while this one waited:
+				// loading it (COPY) is faster than replaying its log
+				unlock()
+				st.Close()
+				log.Info("the database was seeded by another node: loading it", "seq", head)
+				return openPostgres(ctx, raw, false, idx, log, colls)
+			}
+			if err == nil {
+				err = st.CatchUp(ctx)
+			}
+			if err != nil {
 				unlock()
 			}
 		}
