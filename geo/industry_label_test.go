@@ -9,10 +9,10 @@ import (
 
 func TestIndustryLabel(t *testing.T) {
 	for _, tc := range []struct{ code, want string }{
-		{"F5292", "互联网零售"},      // a class of the table
-		{"F5299", "零售业"},        // a class outside the selection: its division
+		{"F5292", "互联网零售"},    // a class of the table
+		{"F5299", "零售业"},      // a class outside the selection: its division
 		{"I65", "软件和信息技术服务业"}, // a division
-		{"R", "文化、体育和娱乐业"},     // a section
+		{"R", "文化、体育和娱乐业"},    // a section
 		{"", ""},
 		{"Z9999", ""},
 	} {
