@@ -422,3 +422,29 @@ func TestMetricsAndReady(t *testing.T) {
 		t.Fatalf("readyz before the addresses: %d", rec.Code)
 	}
 }
+
+// decimalNumber accepts exactly the JSON number syntax, and its value is
+// strconv's; the oracle of the syntax is encoding/json.
+func FuzzDecimalNumber(f *testing.F) {
+	for _, s := range []string{"106.5", "-0.25e3", "0x1p-2", "1_000", "Inf", "NaN", "+1", "1.", ".5", "1e", "00", "-", "1e400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := decimalNumber(s)
+		var n json.Number
+		jsonOK := len(s) <= 40 && json.Unmarshal([]byte(s), &n) == nil && string(n) == s
+		if ok && !jsonOK {
+			t.Fatalf("%q accepted, not a JSON number", s)
+		}
+		if ok {
+			if w, err := n.Float64(); err != nil || w != v {
+				t.Fatalf("%q = %v, json %v %v", s, v, w, err)
+			}
+		}
+		if !ok && jsonOK {
+			if _, err := n.Float64(); err == nil {
+				t.Fatalf("%q refused, a finite JSON number", s)
+			}
+		}
+	})
+}

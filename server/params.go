@@ -61,7 +61,8 @@ func decimalNumber(v string) (float64, bool) {
 		}
 		return n
 	}
-	if digits() == 0 {
+	lead := i
+	if digits() == 0 || (v[lead] == '0' && i-lead > 1) { // no leading zeros (JSON)
 		return 0, false
 	}
 	if i < len(v) && v[i] == '.' {

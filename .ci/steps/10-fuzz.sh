@@ -51,6 +51,8 @@ run ./geo/crs FuzzRoundTrip
 run ./internal/cntext FuzzParseNumber
 run ./tiles FuzzParsePath
 run ./server FuzzParseBatch
+run ./server FuzzDecimalNumber
+run ./tiles FuzzFilterMVT
 run ./zoneid FuzzParseRules
 run ./search FuzzParse
 run ./search FuzzCodeKind

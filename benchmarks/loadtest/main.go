@@ -178,28 +178,44 @@ func run() error {
 			}
 		}()
 	}
-	// the writer: -writes a second, each acknowledged value remembered
+	// the writers: -writes a second, each write to an entity of its own
+	// (so that the value acknowledged is the one to find), up to 64 in
+	// flight; each acknowledged value remembered
 	acked := map[string]string{}
+	var amu sync.Mutex
 	sent := 0
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r := rand.New(rand.NewPCG(99, 7))
 		tick := time.NewTicker(time.Second / time.Duration(*wps))
 		defer tick.Stop()
+		slots := make(chan struct{}, 64)
+		var ww sync.WaitGroup
+		defer ww.Wait()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
-			e := ents[r.IntN(len(ents))]
+			select {
+			case slots <- struct{}{}:
+			default:
+				continue // 64 in flight: this tick's write is not sent
+			}
+			e := ents[(sent*7919)%len(ents)]
 			sent++
 			v := fmt.Sprintf("负载%d", sent)
-			code, _ := do("write (PATCH)", "PATCH", "/api/v1/entities/"+e.ID, "write-token-for-the-load-test-000", fmt.Sprintf(`{"properties":{"short_name":%q}}`, v))
-			if code == 200 {
-				acked[e.ID] = v
-			}
+			ww.Add(1)
+			go func() {
+				defer func() { <-slots; ww.Done() }()
+				code, _ := do("write (PATCH)", "PATCH", "/api/v1/entities/"+e.ID, "write-token-for-the-load-test-000", fmt.Sprintf(`{"properties":{"short_name":%q}}`, v))
+				if code == 200 {
+					amu.Lock()
+					acked[e.ID] = v
+					amu.Unlock()
+				}
+			}()
 		}
 	}()
 	wg.Wait()
