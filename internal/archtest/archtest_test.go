@@ -55,6 +55,9 @@ var only = map[string]string{
 	// Durability is the store's alone: no other library package opens a database.
 	"modernc.org/sqlite": "store",
 	"database/sql":       "store",
+	// Metrics are the server's (issue 16): /metrics, a registry per server.
+	"github.com/prometheus/client_golang/prometheus":          "server",
+	"github.com/prometheus/client_golang/prometheus/promhttp": "server",
 	// PostgreSQL is the postgres backend's alone (issue 20).
 	"github.com/jackc/pgx/v5":        "store/postgres",
 	"github.com/jackc/pgx/v5/pgconn": "store/postgres",
