@@ -28,7 +28,7 @@ pid=$!
 base="http://127.0.0.1:$port"
 auth="Authorization: Bearer $tok"
 for _ in $(seq 1 120); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-id=$(curl -fsS -H "$auth" "$base/api/v1/knearest?lon=106.55&lat=29.65&k=1" | sed 's/.*"features":\[{"id":"\([^"]*\)".*/\1/')
+id=$(curl -fsS -H "$auth" "$base/api/v1/knearest?lon=106.55&lat=29.65&k=1&format=ids" | sed 's/.*"ids":\["\([^"]*\)".*/\1/')
 seqof() { curl -sS -H "$auth" -o /dev/null -D - "$base/api/v1/changes?limit=1" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-marketgeo-seq"{print $2}'; }
 # fill the disk
 dd if=/dev/zero of="$mnt/filler" bs=1M 2>/dev/null || true
