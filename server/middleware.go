@@ -325,11 +325,21 @@ func (s *Server) securityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	// The web map: its own scripts and styles (inline style attributes),
-	// MapLibre's blob: workers, tiles and data from this origin only.
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
-		"img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; "+
-		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", s.csp)
+}
+
+// contentSecurityPolicy is the policy of every answer. The web map: its own
+// scripts and styles (inline style attributes), MapLibre's blob: workers,
+// tiles and data from this origin and the configured base-layer origins
+// only (validated by Options.Validate).
+func contentSecurityPolicy(origins []string) string {
+	extra := ""
+	for _, o := range origins {
+		extra += " " + o
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+		"img-src 'self' data: blob:" + extra + "; worker-src 'self' blob:; child-src blob:; connect-src 'self'" + extra + "; " +
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }
 
 // cors applies Options.CORSOrigins. It answers preflight requests itself

@@ -105,6 +105,12 @@ type Options struct {
 	// TrustedProxies are the addresses or CIDR prefixes of the reverse
 	// proxies whose X-Forwarded-For/-Proto/-Host are believed. Default none.
 	TrustedProxies []string
+	// WebMapOrigins are the scheme://host[:port] origins the web map may
+	// load base-layer tiles, styles and glyphs from (a deployment's own
+	// base map: webapp.Config.Origins); they are added to the
+	// Content-Security-Policy's connect-src and img-src. Default none: the
+	// map loads from its own origin only.
+	WebMapOrigins []string
 
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// listener's timeouts (HTTPServer). Defaults 5 s, 60 s, RequestTimeout
@@ -206,6 +212,22 @@ func (o Options) Validate() error {
 	if _, err := parseProxies(o.TrustedProxies); err != nil {
 		return err
 	}
+	for _, o := range o.WebMapOrigins {
+		if err := checkOrigin(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOrigin accepts a bare scheme://host[:port] origin, nothing that
+// could change the meaning of the Content-Security-Policy it goes into.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" ||
+		u.Fragment != "" || u.User != nil || strings.ContainsAny(o, " ;,'\"\t\r\n") {
+		return fmt.Errorf("server: web map origin %q: want scheme://host[:port]", o)
+	}
 	return nil
 }
 
@@ -255,6 +277,7 @@ type Server struct {
 	fields   publicFieldSet
 	batches  chan struct{} // slots of concurrent batch work
 	baseURL  string        // Options.PublicBaseURL without a trailing /
+	csp      string        // the Content-Security-Policy (Options.WebMapOrigins)
 	draining chan struct{} // closed by Drain
 	drain    sync.Once
 }
@@ -286,6 +309,7 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	s.batches = make(chan struct{}, s.opts.MaxConcurrentBatches)
 	s.draining = make(chan struct{})
 	s.baseURL = strings.TrimSuffix(s.opts.PublicBaseURL, "/")
+	s.csp = contentSecurityPolicy(s.opts.WebMapOrigins)
 	if s.public() && deps.Tiles != nil && !publicTiles(deps.Tiles) {
 		return nil, fmt.Errorf("server: the public profile needs a tile renderer built with tiles.Options.Fields = server.PublicFields()")
 	}

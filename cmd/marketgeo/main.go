@@ -227,10 +227,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	wm, err := webmapFiles(os.Getenv("MARKETGEO_WEBMAP")) // a deployment's base layers (webmap.go)
+	wm, wmOrigins, err := webmapFiles(os.Getenv("MARKETGEO_WEBMAP")) // a deployment's base layers (webmap.go)
 	if err != nil {
 		return err
 	}
+	srvOpts.WebMapOrigins = append(srvOpts.WebMapOrigins, wmOrigins...)
 	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
 	if err != nil {
 		return err

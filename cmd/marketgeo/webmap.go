@@ -13,25 +13,26 @@ import (
 // variable MARKETGEO_WEBMAP) names a JSON file of webapp.Config, the map
 // offers its base layers (a deployment's own raster tiles or style;
 // docs/webmap.md); unknown keys and layers the map could not draw are an
-// error.
-func webmapFiles(path string) (fs.FS, error) {
+// error. origins are the hosts those layers load from, which the server's
+// Content-Security-Policy must allow.
+func webmapFiles(path string) (files fs.FS, origins []string, err error) {
 	if path == "" {
-		return webapp.Files(), nil
+		return webapp.Files(), nil, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("web map config: %w", err)
+		return nil, nil, fmt.Errorf("web map config: %w", err)
 	}
 	defer f.Close()
 	var c webapp.Config
 	dec := json.NewDecoder(f)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("web map config %s: %w", path, err)
+		return nil, nil, fmt.Errorf("web map config %s: %w", path, err)
 	}
-	files, err := webapp.FilesWith(c)
+	files, err = webapp.FilesWith(c)
 	if err != nil {
-		return nil, fmt.Errorf("web map config %s: %w", path, err)
+		return nil, nil, fmt.Errorf("web map config %s: %w", path, err)
 	}
-	return files, nil
+	return files, c.Origins(), nil
 }

@@ -18,9 +18,12 @@ func TestWebmapFiles(t *testing.T) {
 		return p
 	}
 	good := write("good.json", `{"base_layers":[{"name":"影像","type":"raster","tiles":["https://t.example.cn/{z}/{x}/{y}.png"]}]}`)
-	files, err := webmapFiles(good)
+	files, origins, err := webmapFiles(good)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(origins) != 1 || origins[0] != "https://t.example.cn" {
+		t.Errorf("origins = %q, want the base layer's host (for the server's Content-Security-Policy)", origins)
 	}
 	b, _ := fs.ReadFile(files, "config.json")
 	var c struct {
@@ -34,14 +37,14 @@ func TestWebmapFiles(t *testing.T) {
 		"bad layer":   `{"base_layers":[{"name":"x","type":"raster","tiles":["ftp://a/{z}/{x}/{y}"]}]}`,
 		"not json":    `base_layers: []`,
 	} {
-		if _, err := webmapFiles(write(name+".json", body)); err == nil {
+		if _, _, err := webmapFiles(write(name+".json", body)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
-	if _, err := webmapFiles(filepath.Join(dir, "missing.json")); err == nil {
+	if _, _, err := webmapFiles(filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("a missing file: no error")
 	}
-	if f, err := webmapFiles(""); err != nil || f == nil {
+	if f, o, err := webmapFiles(""); err != nil || f == nil || o != nil {
 		t.Fatalf("no config: %v", err)
 	}
 }
