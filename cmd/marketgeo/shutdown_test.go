@@ -24,8 +24,15 @@ func TestSigtermFinishesInFlight(t *testing.T) {
 	if err := os.WriteFile(tokens, []byte("write term-writer "+crashToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// a small region, not the 79k demo: seeding the demo (and its
+	// departments' tables) under -race on a loaded 2-core machine took
+	// longer than startChild waits
+	data := filepath.Join(dir, "data")
+	if err := run([]string{"gen", "--entities", "1500", "--out", data}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 	storePath := filepath.Join(dir, "mg.gpkg")
-	c := startChild(t, "--store", storePath, "--tokens", tokens)
+	c := startChild(t, "--store", storePath, "--data", data, "--tokens", tokens)
 	auth := func(req *http.Request) *http.Request {
 		req.Header.Set("Authorization", "Bearer "+crashToken)
 		return req
@@ -83,7 +90,7 @@ func TestSigtermFinishesInFlight(t *testing.T) {
 		t.Fatalf("no clean stop in the log:\n%s", c.log.String())
 	}
 	// the store reopens with the write
-	c2 := startChild(t, "--store", storePath, "--tokens", tokens)
+	c2 := startChild(t, "--store", storePath, "--data", data, "--tokens", tokens)
 	defer c2.kill()
 	req, _ = http.NewRequest("GET", c2.base+"/api/v1/entities/"+id, nil)
 	resp, err = http.DefaultClient.Do(auth(req))

@@ -438,6 +438,11 @@
     </dl>${mixHTML(by, ents.length)}<ul class="results building-entities">${ents.map(li).join('')}</ul>`;
   });
   cardSections.place.push(async ({ id, props, lngLat }) => {
+    if (!props || !lngLat) { // opened from a link or the URL
+      const j = await api('/api/v1/places/' + encodeURIComponent(id));
+      props = j.properties || {};
+      lngLat = (j.geometry && j.geometry.coordinates) || [0, 0];
+    }
     const kind = PLACE_KINDS[props.kind] || props.kind || '地点';
     return `<div class="kind">地点 · ${esc(kind)}</div><h3 id="card-title">${esc(props.name || id)}</h3><dl>
       ${row('类别', esc(kind))}${row('位置', `${lngLat[0].toFixed(6)}, ${lngLat[1].toFixed(6)}（WGS-84）`)}</dl>
@@ -643,7 +648,7 @@
     const r = (p.get('r') || '').split(',').map(Number);
     if (r.length === 3 && r.every(Number.isFinite)) radiusQuery(r[0], r[1], 'wgs84', r[2]);
     const sel = p.get('sel');
-    if (sel && /^(entity|grid|zone|building):/.test(sel)) {
+    if (sel && /^(entity|grid|zone|building|place):/.test(sel)) {
       const [k, ...rest] = sel.split(':');
       const id = rest.join(':');
       openCard(k, id);

@@ -387,6 +387,17 @@ try {
       await page.mouse.click(pt.x, pt.y);
       await page.waitForSelector('#card[data-kind="place"] [data-act="around"]', { timeout: 10000 });
       assert((await page.textContent('#card')).includes('学校'), 'place card lacks its kind');
+      const url = page.url();
+      assert(url.includes('sel=place:' + school.properties.id), 'URL lacks the place card: ' + url);
+      const other = await ctx.newPage();
+      watch(other, { on: false });
+      await other.setViewportSize({ width: vp.width, height: vp.height });
+      await other.goto(url, { waitUntil: 'load' });
+      await waitForMap(other);
+      await other.waitForSelector('#card[data-kind="place"] [data-act="around"]', { timeout: 10000 });
+      const shared = await other.textContent('#card h3');
+      await other.close();
+      assert(shared === school.properties.name, `a shared place link opens "${shared}", want "${school.properties.name}"`);
       await page.locator('#layer-switches input[data-layer="entities"]').check();
       await page.click('#card [data-act="around"]');
       await page.waitForFunction(() => /共 \d+ 个/.test(document.getElementById('radius-status').textContent), null, { timeout: 15000 });
