@@ -269,6 +269,7 @@ func TestBadInput(t *testing.T) {
 		{"no kind", "统一社会信用代码\nx\n", exchange.ImportOptions{Dept: "d"}, exchange.ErrUnknownKind},
 		{"bad dept", "统一社会信用代码\nx\n", exchange.ImportOptions{Dept: "a:b", Kind: "tax"}, exchange.ErrInvalidRecord},
 		{"broken zip", "PK\x03\x04garbage", exchange.ImportOptions{Dept: "d", Kind: "tax"}, exchange.ErrBadTable},
+		{"a UTF-8 BOM before bytes that are not UTF-8", "\xef\xbb\xbf统一社会信用代码\n\xe8\n", exchange.ImportOptions{Dept: "d", Kind: "tax"}, exchange.ErrBadTable},
 		{"mapping names a missing column", "统一社会信用代码\nx\n", exchange.ImportOptions{Dept: "d", Kind: "tax", Mapping: &exchange.Mapping{Columns: exchange.Columns{Name: "名字"}}}, exchange.ErrBadMapping},
 	}
 	for _, c := range cases {

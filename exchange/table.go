@@ -117,11 +117,27 @@ func emptyRow(cells []string) bool {
 	return true
 }
 
+// invalidUTF8At returns the offset of the first byte of b that is not
+// valid UTF-8, or -1.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
 // decodeText returns data as UTF-8 and the encoding it was in.
 func decodeText(data []byte, charset string) (string, string, error) {
 	switch strings.ToLower(strings.ReplaceAll(charset, "-", "")) {
 	case "":
 		if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+			if n := invalidUTF8At(data[3:]); n >= 0 {
+				return "", "", fmt.Errorf("%w: starts with a UTF-8 byte-order mark but is not valid UTF-8 (byte %d)", ErrBadTable, 3+n)
+			}
 			return string(data[3:]), "utf-8-bom", nil
 		}
 		if utf8.Valid(data) {
