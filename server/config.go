@@ -96,6 +96,7 @@ type ServerConfig struct {
 	RateBurst         int           `yaml:"rate_burst"`
 	PublicBaseURL     string        `yaml:"public_base_url"`
 	TrustedProxies    []string      `yaml:"trusted_proxies"`
+	WebMapOrigins     []string      `yaml:"webmap_origins"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	ReadTimeout       time.Duration `yaml:"read_timeout"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`

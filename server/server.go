@@ -141,6 +141,7 @@ func DefaultOptions() Options {
 		MaxFeatureBodyBytes: 8 << 20, MaxBulkBodyBytes: 256 << 20, MaxConcurrentBatches: 2,
 		Profile: ProfileInternal, OpenPaths: []string{"/healthz", "/readyz", "/metrics"}, CORSOrigins: []string{},
 		TrustedProxies:    []string{},
+		WebMapOrigins:     []string{},
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second}
 }
 
