@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/gorilla/mux"
+
+	"github.com/marketgeo/marketgeo/tiles"
 )
 
 // The API table: every route the server has, once. It gives each route its
@@ -199,12 +201,12 @@ func apiRoutes() []apiRoute {
 
 		// Tiles and the web map
 		{Method: "GET", Path: "/tiles/{layer}/{z}/{x}/{y}.mvt", Tag: "tiles", Summary: "a Mapbox Vector Tile (204 when empty; public: public fields only)", Scope: ScopeRead, Public: true,
-			Params: []apiParam{{Name: "layer", In: "path", Type: "string", Required: true, Enum: []string{"entities", "buildings", "places", "zones"}, Example: "entities"},
+			Params: []apiParam{{Name: "layer", In: "path", Type: "string", Required: true, Enum: tiles.Layers(), Example: "entities"},
 				{Name: "z", In: "path", Type: "integer", Required: true, Example: "12"}, {Name: "x", In: "path", Type: "integer", Required: true, Example: "3304"},
 				{Name: "y", In: "path", Type: "integer", Required: true, Example: "1704"}, pIndustry, pRisk, pStatus, pKind},
 			Produces: "application/vnd.mapbox-vector-tile"},
 		{Method: "GET", Path: "/tiles/{layer}.json", Tag: "tiles", Summary: "TileJSON 3.0.0 of a tile layer", Scope: ScopeRead, Public: true,
-			Params: []apiParam{{Name: "layer", In: "path", Type: "string", Required: true, Enum: []string{"entities", "buildings", "places", "zones"}, Example: "entities"}, pIndustry, pRisk, pStatus, pKind}},
+			Params: []apiParam{{Name: "layer", In: "path", Type: "string", Required: true, Enum: tiles.Layers(), Example: "entities"}, pIndustry, pRisk, pStatus, pKind}},
 		{Method: "GET", Path: "/", Tag: "web map", Summary: "the web map", Scope: ScopeRead, Public: true, Produces: "text/html"},
 		{Method: "GET", Path: "/webmap/{file}", Tag: "web map", Summary: "the web map's files", Scope: ScopeRead, Public: true, Produces: "application/octet-stream",
 			Params: []apiParam{{Name: "file", In: "path", Type: "string", Required: true, Example: "app.js"}}},

@@ -59,6 +59,29 @@
       pending--; updateLoading();
     }
   }
+  // ---- what this server serves -------------------------------------------------
+  // The server's OpenAPI document lists the routes of the profile it serves
+  // (the public profile has a few: docs/security.md). The map calls only the
+  // routes listed there and hides what needs others, so the public face's
+  // page never asks for an internal route. Until the document is read, and
+  // if it cannot be, every route is assumed (the internal profile's page).
+  let apiDoc = null;
+  const apiReady = api('/api/v1/openapi.json').then((d) => { apiDoc = d && d.paths ? d : null; }).catch(() => {});
+  function can(method, path, layer) {
+    if (!apiDoc) return true;
+    const op = (apiDoc.paths[path] || {})[method.toLowerCase()];
+    if (!op) return false;
+    if (!layer) return true;
+    const lp = (op.parameters || []).find((x) => x.name === 'layer' && x.in === 'path');
+    const en = lp && lp.schema && lp.schema.enum;
+    return !en || en.includes(layer);
+  }
+  const canFeature = (layer) => can('GET', '/api/v1/{layer}/{id}', layer);
+  // The entities' tile fields (their TileJSON): without risk (the public
+  // profile's tiles) the map draws no risk colours, legend or heat map.
+  const entitiesTJ = api('/tiles/entities.json');
+  let riskShown = true;
+
   let toastTimer = 0;
   function toast(msg) {
     const t = $('toast');
@@ -217,7 +240,7 @@
 
   // Fit the data once its bounds are known (unless the URL has a view).
   if (!hashParams().get('map')) {
-    api('/tiles/entities.json').then((tj) => {
+    entitiesTJ.then((tj) => {
       // keep the data clear of the panel (left on a desktop, a bottom sheet on a phone)
       const pr = $('panel').getBoundingClientRect(), narrow = pr.width < window.innerWidth * 0.6;
       const padding = narrow ? { top: 20, bottom: 20, right: 60, left: pr.right + 20 } : { top: 20, left: 20, right: 20, bottom: window.innerHeight - pr.top + 20 };
@@ -381,7 +404,7 @@
       ${p.short_name ? row('简称', esc(p.short_name)) : ''}
       ${row('住所', esc(p.address || '—'))}
       ${row('登记状态', esc(p.status || '—'))}
-      ${row('风险等级', `<span class="badge" style="background:${riskColor(p.risk)}">${esc(RISK[p.risk] ? RISK[p.risk].name : '未评级')}</span>`)}
+      ${riskShown ? row('风险等级', `<span class="badge" style="background:${riskColor(p.risk)}">${esc(RISK[p.risk] ? RISK[p.risk].name : '未评级')}</span>`) : ''}
       ${row('行业', ind)}
       ${p.grid_id ? row('监管网格', `<button type="button" class="link" data-open="grid:${esc(p.grid_id)}">${esc(p.grid_id)}</button>`) : ''}
       ${p.building_id ? row('所在楼宇', `<button type="button" class="link" data-open="building:${esc(p.building_id)}">${esc(p.building_id)}</button>`) : ''}
@@ -390,10 +413,11 @@
   });
   cardSections.cluster.push(async ({ props, lngLat }) => {
     const by = { A: props.count_A, B: props.count_B, C: props.count_C, D: props.count_D };
-    return `<div class="kind">聚合点</div><h3 id="card-title">${fmtN(props.count)} 个市场主体</h3>${mixHTML(by, props.count)}
+    return `<div class="kind">聚合点</div><h3 id="card-title">${fmtN(props.count)} 个市场主体</h3>${riskShown ? mixHTML(by, props.count) : ''}
       <div class="actions"><button type="button" data-act="zoom" data-lon="${lngLat[0]}" data-lat="${lngLat[1]}">放大查看</button></div>`;
   });
-  cardSections.grid.push(async ({ id }) => {
+  cardSections.grid.push(async ({ id, props }) => {
+    if (!can('GET', '/api/v1/grids/{id}/summary')) return zoneCardBasic('grid', id, props);
     const j = await api('/api/v1/grids/' + encodeURIComponent(id) + '/summary');
     const g = j.grid || {};
     const sup = j.supervise || [];
@@ -406,7 +430,14 @@
     <div class="actions"><button type="button" data-act="supervise">需重点监管主体（${sup.length}）</button></div>
     <ul class="results supervise" hidden>${sup.map(li).join('')}</ul>`;
   });
-  cardSections.zone.push(async ({ id }) => {
+  // zoneCardBasic is a zone's card from its tile fields alone, where the
+  // summary routes are not served (the public profile).
+  function zoneCardBasic(layer, id, props) {
+    const p = props || {};
+    return `<div class="kind">${esc(ZONE_LAYERS[p.layer || layer] || '区域')}</div><h3 id="card-title">${esc(p.name || id)}</h3><dl>${row('编号', esc(id))}</dl>`;
+  }
+  cardSections.zone.push(async ({ id, props }) => {
+    if (!can('GET', '/api/v1/zones/{id}/summary')) return zoneCardBasic('ftz', id, props);
     const s = await api('/api/v1/zones/' + encodeURIComponent(id) + '/summary');
     const z = s.zone || {};
     return `<div class="kind">${esc(ZONE_LAYERS[z.layer] || '区域')}</div><h3 id="card-title">${esc(z.name || id)}</h3><dl>
@@ -417,14 +448,16 @@
   });
   cardSections.building.push(async ({ id, props, lngLat }) => {
     let p = props;
-    if (!p || !lngLat) { // opened from a link or the URL
+    if ((!p || !lngLat) && canFeature('buildings')) { // opened from a link or the URL
       const j = await api('/api/v1/buildings/' + encodeURIComponent(id));
       p = j.properties || {};
       const c = (j.geometry && j.geometry.coordinates && j.geometry.coordinates[0]) || [];
       lngLat = c.length ? [c.reduce((s, q) => s + q[0], 0) / c.length, c.reduce((s, q) => s + q[1], 0) / c.length] : null;
     }
+    p = p || {};
     let ents = [];
-    if (lngLat) {
+    const listed = lngLat && can('GET', '/api/v1/nearby');
+    if (listed) {
       const j = await api('/api/v1/nearby?' + new URLSearchParams({ lon: lngLat[0], lat: lngLat[1], radius: 300, limit: 10000, layer: 'entities' }));
       ents = (j.features || []).map((f) => f.properties).filter((e) => e.building_id === id);
     }
@@ -435,10 +468,11 @@
       ${p.height ? row('高度', esc(p.height) + ' 米') : ''}
       ${p.floors ? row('层数', esc(p.floors)) : ''}
       ${['output', 'employment', 'tax'].filter((k) => p[k] != null).map((k) => row({ output: '产值', employment: '就业人数', tax: '税收' }[k], fmtN(p[k]))).join('')}
-    </dl>${mixHTML(by, ents.length)}<ul class="results building-entities">${ents.map(li).join('')}</ul>`;
+    </dl>${listed ? `${mixHTML(by, ents.length)}<ul class="results building-entities">${ents.map(li).join('')}</ul>` : ''}`;
   });
   cardSections.place.push(async ({ id, props, lngLat }) => {
     if (!props || !lngLat) { // opened from a link or the URL
+      if (!canFeature('places')) throw Object.assign(new Error(HTTP_ZH[404]), { status: 404 });
       const j = await api('/api/v1/places/' + encodeURIComponent(id));
       props = j.properties || {};
       lngLat = (j.geometry && j.geometry.coordinates) || [0, 0];
@@ -446,7 +480,7 @@
     const kind = PLACE_KINDS[props.kind] || props.kind || '地点';
     return `<div class="kind">地点 · ${esc(kind)}</div><h3 id="card-title">${esc(props.name || id)}</h3><dl>
       ${row('类别', esc(kind))}${row('位置', `${lngLat[0].toFixed(6)}, ${lngLat[1].toFixed(6)}（WGS-84）`)}</dl>
-      <div class="actions"><button type="button" data-act="around" data-m="200" data-lon="${lngLat[0]}" data-lat="${lngLat[1]}" data-name="${esc(props.name || '')}">查看周边 200 米</button></div>`;
+      ${!can('GET', '/api/v1/nearby') ? '' : `<div class="actions"><button type="button" data-act="around" data-m="200" data-lon="${lngLat[0]}" data-lat="${lngLat[1]}" data-name="${esc(props.name || '')}">查看周边 200 米</button></div>`}`;
   });
 
   // ---- radius tool ------------------------------------------------------------
@@ -539,8 +573,8 @@
     }
     if ((f = first(['places']))) { openCard('place', f.properties.id, { props: f.properties, lngLat: f.geometry.coordinates }); return; }
     if ((f = first(['buildings-3d'], ev.point))) { openCard('building', f.properties.id, { props: f.properties, lngLat: ll }); return; }
-    if ((f = first(['grid-fill'], ev.point))) { openCard('grid', f.properties.id); return; }
-    if ((f = first(['ftz-fill'], ev.point))) { openCard('zone', f.properties.id); return; }
+    if ((f = first(['grid-fill'], ev.point))) { openCard('grid', f.properties.id, { props: f.properties }); return; }
+    if ((f = first(['ftz-fill'], ev.point))) { openCard('zone', f.properties.id, { props: f.properties }); return; }
   });
   for (const l of ['entities', 'entity-clusters', 'places', 'buildings-3d', 'grid-fill', 'ftz-fill']) {
     map.on('mouseenter', l, () => { if (!picking) map.getCanvas().style.cursor = 'pointer'; });
@@ -565,13 +599,14 @@
         (groups[p.layer || 'entities'] || groups.entities).push({ kind: p.layer || 'entities', p, g: f.geometry });
       }
     }).catch((e) => errors.push('搜索：' + e.message))];
-    if (USCC_PREFIX.test(q) && q.length === 18) {
+    await apiReady;
+    if (USCC_PREFIX.test(q) && q.length === 18 && canFeature('entities')) {
       jobs.push(api('/api/v1/entities/' + encodeURIComponent(q.toUpperCase())).then((f) => {
         const p = f.properties || {};
         if (!groups.entities.some((h) => h.p.id === p.id)) groups.entities.unshift({ kind: 'entities', p, g: f.geometry });
       }).catch((e) => { if (e.status !== 404) errors.push('信用代码：' + e.message); }));
     }
-    if (ADDRESS_LIKE.test(q) && !USCC_PREFIX.test(q) && !OLD_REGNO.test(q)) {
+    if (ADDRESS_LIKE.test(q) && !USCC_PREFIX.test(q) && !OLD_REGNO.test(q) && can('POST', '/api/v1/address/geocode')) {
       jobs.push(api('/api/v1/address/geocode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ address: q }) }).then((j) => {
         if (Array.isArray(j.location) && (j.location[0] || j.location[1])) {
           groups.addresses.push({ kind: 'addresses', p: { name: j.address || q, precision: j.precision }, g: { type: 'Point', coordinates: j.location } });
@@ -619,6 +654,8 @@
     const out = $('address-result');
     if (!address) return;
     out.className = 'status'; out.textContent = '核验中…';
+    await apiReady;
+    if (!can('POST', '/api/v1/address/check')) { ftzQuestion(address, out); return; }
     try {
       const j = await api('/api/v1/address/check', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ address }) });
       const loc = Array.isArray(j.location) && j.location.length === 2 && (j.location[0] || j.location[1]) ? j.location : null;
@@ -634,6 +671,50 @@
       out.className = 'status error'; out.textContent = '核验失败：' + e.message;
     }
   });
+
+  // ftzQuestion answers "is this address in the FTZ?" from /api/v1/zones
+  // (the public face's address form).
+  async function ftzQuestion(address, out) {
+    try {
+      const j = await api('/api/v1/zones?' + new URLSearchParams({ address }));
+      const loc = Array.isArray(j.location) && j.location.length === 2 ? j.location : null;
+      const zs = (j.zones || []).filter((z) => z.layer === 'district' || z.layer === 'street').map((z) => z.name);
+      const far = j.ftz_boundary_m != null ? `距自贸区边界约 ${fmtN(Math.round(j.ftz_boundary_m))} 米` : '';
+      const where = [j.in_ftz && j.ftz_area ? j.ftz_area.name || '' : '', far].filter(Boolean).join('，');
+      out.innerHTML = `<div class="verdict ${j.in_ftz ? 'matched' : 'outside'}" data-in-ftz="${j.in_ftz ? 1 : 0}">${j.in_ftz ? '位于自贸区内' : '不在自贸区内'}</div>` +
+        `<div>${esc(where)}</div>` +
+        (j.address ? `<div class="meta">定位：${esc(j.address)}${zs.length ? '（' + esc(zs.join(' ')) + '）' : ''}</div>` : '');
+      if (addrMarker) { addrMarker.remove(); addrMarker = null; }
+      if (loc) {
+        addrMarker = new maplibregl.Marker({ color: j.in_ftz ? '#c2185b' : '#546e7a' }).setLngLat(loc).addTo(map);
+        map.easeTo({ center: loc, zoom: Math.max(map.getZoom(), 15) });
+      }
+    } catch (e) {
+      out.className = 'status error'; out.textContent = '查询失败：' + e.message;
+    }
+  }
+  // The panel shows only what the server serves (see can).
+  apiReady.then(() => {
+    if (!can('GET', '/api/v1/nearby')) $('radius-section').hidden = true;
+    if (!can('POST', '/api/v1/address/check') && can('GET', '/api/v1/zones')) {
+      $('address-h').textContent = '地址是否在自贸区内';
+      $('address-input').placeholder = '输入地址，如 重庆市渝北区…';
+      $('address-form').querySelector('button').textContent = '查询';
+      $('address-form').querySelector('label').textContent = '地址';
+    } else if (!can('POST', '/api/v1/address/check')) $('address-section').hidden = true;
+  });
+  const mapLoad = new Promise((res) => map.once('load', res));
+  Promise.all([entitiesTJ, mapLoad]).then(([tj]) => {
+    const fields = ((tj.vector_layers || [])[0] || {}).fields || {};
+    if ('risk' in fields) return;
+    riskShown = false; // tiles without risk: no colours that would all say "unrated"
+    for (const id of ['legend-risk', 'legend-share']) { $(id).hidden = true; $(id).previousElementSibling.hidden = true; }
+    const heat = document.querySelector('#layer-switches input[data-layer="heat"]');
+    heat.checked = false; heat.closest('label').hidden = true;
+    map.setPaintProperty('entity-clusters', 'circle-color', '#546e7a');
+    map.setPaintProperty('entity-cluster-count', 'text-color', '#ffffff');
+    map.setPaintProperty('entities', 'circle-color', '#455a64');
+  }).catch(() => {});
 
   $('toggle').addEventListener('click', () => {
     const c = $('panel').classList.toggle('collapsed');
