@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -447,4 +449,95 @@ func FuzzDecimalNumber(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Eight clients sending 60 MB batch bodies at once (chunked: no
+// Content-Length to refuse them by) leave the heap bounded: each body is
+// cut at MaxBatchBodyBytes and at most MaxConcurrentBatches are read at a
+// time, the others refused with 503. Unbounded, the eight bodies alone
+// would be 480 MB.
+func TestConcurrentBatchBodiesBoundMemory(t *testing.T) {
+	const clients, size = 8, 60 << 20
+	f := newProfileServer(t, ProfileInternal, Options{})
+	srv := httptest.NewServer(f.h)
+	defer srv.Close()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	codes := make([]int, clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		path := "/api/v1/address/batch"
+		if i%2 == 1 {
+			path = "/api/v1/zones/batch"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// a JSON array of addresses that never ends within 60 MB
+			body := io.MultiReader(strings.NewReader(`{"addresses": [`), &repeatReader{unit: []byte(`"重庆市渝北区金开大道1号",`), left: size})
+			req, _ := http.NewRequest("POST", srv.URL+path, body)
+			req.Header.Set("Authorization", "Bearer "+tokRead)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return // the server may close the connection once the limit is read
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+	growth := int64(peak.Load()) - int64(before.HeapAlloc)
+	limit := int64(DefaultOptions().MaxBatchBodyBytes) * int64(DefaultOptions().MaxConcurrentBatches) * 4
+	t.Logf("codes %v; heap %d MiB before, peak +%d MiB (bound %d MiB)", codes, before.HeapAlloc>>20, growth>>20, limit>>20)
+	for i, c := range codes {
+		if c != 0 && c != http.StatusRequestEntityTooLarge && c != http.StatusServiceUnavailable && c != http.StatusBadRequest {
+			t.Errorf("client %d: HTTP %d, want 413 (too large), 503 (busy) or 400", i, c)
+		}
+	}
+	if growth > limit {
+		t.Fatalf("the heap grew by %d MiB for %d concurrent %d MB bodies; bound %d MiB", growth>>20, clients, size>>20, limit>>20)
+	}
+}
+
+// repeatReader reads unit again and again, left bytes in all.
+type repeatReader struct {
+	unit []byte
+	off  int
+	left int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && r.left > 0 {
+		c := copy(p[n:min(len(p), n+r.left)], r.unit[r.off:])
+		r.off = (r.off + c) % len(r.unit)
+		n += c
+		r.left -= c
+	}
+	return n, nil
 }
