@@ -30,6 +30,10 @@ var allowed = map[string][]string{
 	// The department data exchange (issue 17): records on the store,
 	// matched through search and addressmatch.
 	"exchange": {"geo", "store", "search", "addressmatch", "internal/cntext"},
+	// Risk classes, early warnings and the building economy (issue 18):
+	// rules over entities and their exchange records, classes written
+	// through the store.
+	"risk": {"geo", "store", "exchange"},
 	// The JSON answer writer (issue 22): features of geo hits, straight into bytes.
 	"geojsonw": {"geo", "geo/crs"},
 	"server":   {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store", "geojsonw", "exchange"},
@@ -48,7 +52,7 @@ var only = map[string]string{
 	"github.com/klauspost/compress/gzip": "server",
 	// The configuration file (server.FileConfig, CONVENTIONS §3.9) and the
 	// exchange's mapping files are the YAML of the library; cmd/* may use it too.
-	"gopkg.in/yaml.v3": "server exchange",
+	"gopkg.in/yaml.v3": "server exchange risk",
 	// Department tables: Excel workbooks and GBK text.
 	"github.com/xuri/excelize/v2":                  "exchange",
 	"golang.org/x/text/encoding/simplifiedchinese": "exchange",

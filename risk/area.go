@@ -1,0 +1,146 @@
+package risk
+
+import (
+	"context"
+	"math"
+	"sort"
+
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/paulmach/orb"
+)
+
+// Area restricts a summary, the warnings or the economy to a zone or a
+// box. The zero Area is everywhere.
+type Area struct {
+	// Bound is the box (zero: everywhere).
+	Bound orb.Bound
+	// Prepared, when set, is the zone's polygon (Bound is its bound).
+	Prepared *geo.PreparedArea
+}
+
+func (a Area) all() bool { return a.Prepared == nil && a.Bound == (orb.Bound{}) }
+
+// Contains reports whether p is in the area.
+func (a Area) Contains(p orb.Point) bool {
+	if a.all() {
+		return true
+	}
+	if !a.Bound.Contains(p) {
+		return false
+	}
+	return a.Prepared == nil || a.Prepared.Contains(p)
+}
+
+// eachIn calls fn with the number of every live entity in the area (under
+// mu's read lock), from the engine's cells.
+func (e *Engine) eachIn(ctx context.Context, a Area, fn func(n int32, s *entState)) error {
+	visit := func(l []int32) {
+		for _, n := range l {
+			s := &e.st[n]
+			if s.live && a.Contains(s.loc) {
+				fn(n, s)
+			}
+		}
+	}
+	if a.all() {
+		for n := range e.st {
+			if n%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if e.st[n].live {
+				fn(int32(n), &e.st[n])
+			}
+		}
+		return nil
+	}
+	x0, x1 := int64(math.Floor(a.Bound.Min[0]/e.opts.CellDeg)), int64(math.Floor(a.Bound.Max[0]/e.opts.CellDeg))
+	y0, y1 := int64(math.Floor(a.Bound.Min[1]/e.opts.CellDeg)), int64(math.Floor(a.Bound.Max[1]/e.opts.CellDeg))
+	if (x1-x0+1)*(y1-y0+1) > int64(len(e.cells)) { // a large area: every cell
+		i := 0
+		for c, l := range e.cells {
+			if i++; i%256 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			x, y := int64(int32(uint32(c))), int64(int32(uint32(c>>32)))
+			if x >= x0 && x <= x1 && y >= y0 && y <= y1 {
+				visit(l)
+			}
+		}
+		return nil
+	}
+	for y := y0; y <= y1; y++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for x := x0; x <= x1; x++ {
+			visit(e.cells[uint64(uint32(int32(y)))<<32|uint64(uint32(int32(x)))])
+		}
+	}
+	return nil
+}
+
+// Summary counts an area's entities by class and names the reasons that
+// fire most often.
+type Summary struct {
+	// Entities counts the entities evaluated in the area.
+	Entities int `json:"entities"`
+	// ByClass counts them by the class in force, ByComputed by the class
+	// the rules give.
+	ByClass    map[geo.Risk]int `json:"by_class"`
+	ByComputed map[geo.Risk]int `json:"by_computed_class"`
+	// Overridden counts the entities whose class is an override's.
+	Overridden int `json:"overridden"`
+	// TopReasons are the rules that fired, most often first.
+	TopReasons []ReasonCount `json:"top_reasons"`
+	// AsOf is the day of the evaluations.
+	AsOf string `json:"as_of"`
+}
+
+// ReasonCount is how many entities of an area a rule fired for.
+type ReasonCount struct {
+	Rule        string `json:"rule"`
+	Description string `json:"description,omitempty"`
+	Count       int    `json:"count"`
+}
+
+// Summary answers the risk summary of an area from the engine's latest
+// evaluations (each entity's state as of its last change or recheck).
+func (e *Engine) Summary(ctx context.Context, a Area) (Summary, error) {
+	s := Summary{ByClass: map[geo.Risk]int{}, ByComputed: map[geo.Risk]int{}, TopReasons: []ReasonCount{}, AsOf: dayString(Day(e.opts.Now()))}
+	var counts [MaxRules]int
+	e.mu.RLock()
+	err := e.eachIn(ctx, a, func(_ int32, st *entState) {
+		if st.class == "" {
+			return // not evaluated yet
+		}
+		s.Entities++
+		s.ByClass[st.class]++
+		s.ByComputed[st.computed]++
+		if st.class != st.computed {
+			s.Overridden++
+		}
+		for f := st.fired; f != 0; f &= f - 1 {
+			counts[bitIndex(f)]++
+		}
+	})
+	e.mu.RUnlock()
+	if err != nil {
+		return Summary{}, err
+	}
+	for i, c := range counts {
+		if c > 0 && i < len(e.rules.Rules) {
+			s.TopReasons = append(s.TopReasons, ReasonCount{Rule: e.rules.Rules[i].ID, Description: e.rules.Rules[i].Description, Count: c})
+		}
+	}
+	sort.SliceStable(s.TopReasons, func(i, j int) bool { return s.TopReasons[i].Count > s.TopReasons[j].Count })
+	return s, nil
+}
+
+func bitIndex(f uint32) int {
+	n := 0
+	for f&1 == 0 {
+		f >>= 1
+		n++
+	}
+	return n
+}
