@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/marketgeo/marketgeo/geo"
@@ -138,6 +139,8 @@ type DB struct {
 	poiRefs   map[string]int      // road|roadno|poi → entries
 	provs     map[int32]int       // province unit → entries
 	cities    map[int32]int       // city unit → entries
+
+	parsed atomic.Pointer[ParsedCache] // parses read from a file (persist.go), or nil
 }
 
 // NewDB returns an empty database.
@@ -210,8 +213,7 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	if r.Kind == KindEntity && r.EntityCount == 0 {
 		r.EntityCount = 1
 	}
-	c := db.p.ruleParse(n)
-	f := db.p.fields(&c)
+	f := db.parseNormalized(n) // persist.go: from the parsed cache when it has n
 	return prepared{r: r, key: entryKey(&f), f: f, n: n}, nil
 }
 

@@ -1,0 +1,270 @@
+package addressmatch
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"reflect"
+)
+
+// ErrBadParsed means a file of parsed addresses (DB.SaveParsed) cannot be
+// used: truncated, corrupt, of another format, written by another build or
+// configuration (its fingerprint differs), or its parses are not what the
+// parser gives today.
+var ErrBadParsed = errors.New("addressmatch: unusable parsed-address file")
+
+// parsedMagic starts a parsed-address file; its last digit is the format
+// version.
+const parsedMagic = "MGADDRPARSED1\n"
+
+// parsedLayout describes the fields struct the codec below writes: a file
+// written for another layout is refused rather than misread.
+func parsedLayout() string {
+	t := reflect.TypeOf(fields{})
+	s := ""
+	for i := range t.NumField() {
+		s += t.Field(i).Name + ":" + t.Field(i).Type.String() + ";"
+	}
+	return s
+}
+
+// ParsedCache holds the parsed forms of normalised addresses read from a
+// file written by DB.SaveParsed. A DB given one (DB.UseParsed) takes an
+// address's parse from it instead of parsing the address again: at a
+// million addresses the parse is most of a fill's time. The cache is keyed
+// by the address's normalised text, so a hit is the parse of the same text
+// by the same build (the fingerprint). Read-only once read; safe for
+// concurrent use.
+type ParsedCache struct {
+	byText map[string]int32
+	f      []fields
+}
+
+// Len returns the number of parsed addresses in the cache.
+func (c *ParsedCache) Len() int { return len(c.f) }
+
+// lookup returns the parse of the normalised text n, if cached.
+func (c *ParsedCache) lookup(n string) (fields, bool) {
+	if c == nil {
+		return fields{}, false
+	}
+	i, ok := c.byText[n]
+	if !ok {
+		return fields{}, false
+	}
+	return c.f[i], true
+}
+
+// parseNormalized returns the comparable form of the normalised address
+// n: from the parsed cache when it holds n, else parsed.
+func (db *DB) parseNormalized(n string) fields {
+	if f, ok := db.parsed.Load().lookup(n); ok {
+		return f
+	}
+	c := db.p.ruleParse(n)
+	return db.p.fields(&c)
+}
+
+// UseParsed makes the database take the parses of addresses from c (nil:
+// parse every address again). Before it is used, a sample of c's entries
+// (up to 256, spread over the file) is parsed again and compared: when one
+// differs, c was written with other rules or dictionaries than the
+// parser's, and UseParsed refuses it with ErrBadParsed. Safe for concurrent
+// use; typically called before the first fill and with nil after it, to
+// free the cache.
+func (db *DB) UseParsed(c *ParsedCache) error {
+	if c != nil && len(c.f) > 0 {
+		texts := make([]string, len(c.f))
+		for t, i := range c.byText {
+			texts[i] = t
+		}
+		step := max(1, len(c.f)/256)
+		for i := 0; i < len(c.f); i += step {
+			pc := db.p.ruleParse(texts[i])
+			if db.p.fields(&pc) != c.f[i] {
+				return fmt.Errorf("%w: the parse of %q differs from today's parser's", ErrBadParsed, texts[i])
+			}
+		}
+	}
+	db.parsed.Store(c)
+	return nil
+}
+
+// SaveParsed writes the parsed form of every distinct address in the
+// database to w, with fingerprint, for ReadParsed at the next start. The
+// fingerprint must change whenever the parse could (another build of the
+// program, other parser options or region): ReadParsed refuses a file of
+// another fingerprint. It holds the database's read lock only to list the
+// addresses (writers are not held up while it encodes). It returns the
+// number of addresses written; ctx stops it early.
+func (db *DB) SaveParsed(ctx context.Context, w io.Writer, fingerprint string) (int, error) {
+	db.mu.RLock()
+	entries := make([]*entry, len(db.entries))
+	copy(entries, db.entries) // an entry's display and f never change once inserted
+	db.mu.RUnlock()
+	crc := crc32.NewIEEE()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)
+	var enc parsedEncoder
+	enc.str(parsedMagic)
+	enc.str(parsedLayout())
+	enc.str(fingerprint)
+	enc.uvarint(uint64(len(entries)))
+	for i, e := range entries {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, fmt.Errorf("addressmatch: saving parsed addresses: %w", err)
+			}
+			if _, err := bw.Write(enc.b); err != nil {
+				return 0, fmt.Errorf("addressmatch: saving parsed addresses: %w", err)
+			}
+			enc.b = enc.b[:0]
+		}
+		enc.str(e.display)
+		enc.fields(&e.f)
+	}
+	if _, err := bw.Write(enc.b); err != nil {
+		return 0, fmt.Errorf("addressmatch: saving parsed addresses: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, fmt.Errorf("addressmatch: saving parsed addresses: %w", err)
+	}
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], crc.Sum32())
+	if _, err := w.Write(sum[:]); err != nil {
+		return 0, fmt.Errorf("addressmatch: saving parsed addresses: %w", err)
+	}
+	return len(entries), nil
+}
+
+// ReadParsed reads a file written by DB.SaveParsed. Its errors wrap
+// ErrBadParsed: a file of another format, layout or fingerprint, or one
+// that is truncated or fails its checksum, is refused whole.
+func ReadParsed(r io.Reader, fingerprint string) (*ParsedCache, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadParsed, err)
+	}
+	if len(data) < 4 {
+		return nil, fmt.Errorf("%w: %d bytes", ErrBadParsed, len(data))
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, fmt.Errorf("%w: checksum mismatch (truncated or corrupt)", ErrBadParsed)
+	}
+	d := parsedDecoder{b: body}
+	if m := d.str(); m != parsedMagic {
+		return nil, fmt.Errorf("%w: not a parsed-address file of this version", ErrBadParsed)
+	}
+	if l := d.str(); l != parsedLayout() {
+		return nil, fmt.Errorf("%w: written for another layout of the parsed form", ErrBadParsed)
+	}
+	if fp := d.str(); fp != fingerprint {
+		return nil, fmt.Errorf("%w: fingerprint %q, want %q (another build or configuration)", ErrBadParsed, fp, fingerprint)
+	}
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(body)) || n > math.MaxInt32 {
+		return nil, fmt.Errorf("%w: bad count", ErrBadParsed)
+	}
+	c := &ParsedCache{byText: make(map[string]int32, n), f: make([]fields, 0, n)}
+	for range n {
+		t := d.str()
+		var f fields
+		d.fields(&f)
+		if d.err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadParsed, d.err)
+		}
+		if _, dup := c.byText[t]; !dup {
+			c.byText[t] = int32(len(c.f))
+			c.f = append(c.f, f)
+		}
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the last address", ErrBadParsed, len(d.b))
+	}
+	return c, nil
+}
+
+type parsedEncoder struct{ b []byte }
+
+func (e *parsedEncoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *parsedEncoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+
+// fields writes f; parsedDecoder.fields reads the same order, and
+// TestParsedRoundTrip fails when a field is added to fields and not here.
+func (e *parsedEncoder) fields(f *fields) {
+	for _, u := range f.unit {
+		e.b = binary.AppendVarint(e.b, int64(u))
+	}
+	for _, s := range []string{f.district, f.town, f.community, f.vgroup, f.road, f.roadno, f.sub, f.poi,
+		f.subpoi, f.houseno, f.cellno, f.floorno, f.roomno, f.extra, f.local, f.province, f.city} {
+		e.str(s)
+	}
+	var flags byte
+	if f.gate {
+		flags |= 1
+	}
+	if f.devzone {
+		flags |= 2
+	}
+	e.b = append(e.b, flags)
+}
+
+type parsedDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *parsedDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *parsedDecoder) fail() {
+	if d.err == nil {
+		d.err = errors.New("truncated")
+	}
+	d.b = nil
+}
+
+func (d *parsedDecoder) str() string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *parsedDecoder) fields(f *fields) {
+	for i := range f.unit {
+		v, n := binary.Varint(d.b)
+		if n <= 0 || v < math.MinInt32 || v > math.MaxInt32 {
+			d.fail()
+			return
+		}
+		f.unit[i] = int32(v)
+		d.b = d.b[n:]
+	}
+	for _, p := range []*string{&f.district, &f.town, &f.community, &f.vgroup, &f.road, &f.roadno, &f.sub, &f.poi,
+		&f.subpoi, &f.houseno, &f.cellno, &f.floorno, &f.roomno, &f.extra, &f.local, &f.province, &f.city} {
+		*p = d.str()
+	}
+	if len(d.b) < 1 {
+		d.fail()
+		return
+	}
+	f.gate, f.devzone = d.b[0]&1 != 0, d.b[0]&2 != 0
+	d.b = d.b[1:]
+}
