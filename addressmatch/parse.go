@@ -14,6 +14,8 @@ type Parser struct {
 	dict      *adminDict
 	suffix    map[string]Label
 	maxSuf    int
+	sufMax    [1024]uint8 // longest suffix word ending in a rune (by rune mod 1024): a filter
+	admMax    []uint8     // longest admin name starting with a bigram (by bigramSlot): a filter
 	maxRunes  int
 	plainDash bool
 	models    *modelSet // nil: rules alone
@@ -60,7 +62,49 @@ func NewParser(opts Options) (*Parser, error) {
 	add(LabelIntersection, "交叉口 交汇处 交界处 十字路口 丁字路口 路口 交口 街口")
 	add(LabelPOI, "集团公司 集团有限公司 集团股份有限公司 股份有限公司 有限责任公司 小区 花园 大厦 广场 中心 公寓 苑 城 园 府 庭 家园 新村 公司 有限公司 厂 店 医院 学校 中学 小学 大学 学院 幼儿园 银行 支行 宾馆 酒店 饭店 市场 超市 商场 大楼 楼 站 馆 院 局 所 部 处 库 仓 仓库 厅 湾 庄 山庄 墅 别墅 都 阁 居 坊 大院 集团 基地 码头 机场 车站 商城 商厦 门市 专柜 柜 会所 俱乐部 工作室 办公室 行 场 司 厦 心 寓 学 校 区 期 塔 公馆 名邸 雅苑 花苑 嘉园 佳园 名苑 华庭 中专 职高 公园 宿舍 食堂 诊所 药房 药店 门诊 卫生院 派出所 政府 委员会 管委会 服务区 加油站 停车场 菜场 菜市场 大酒店 网吧 书店 影院 剧院 体育馆 图书馆 博物馆 景区 寺 庙 教堂 营业厅 营业部 分公司 事务所 研究所 专卖店 旗舰店 分店 总店 门面 商铺 商行 经营部 批发部 厂房 车间 农场 林场 养殖场 汽车城 家具城 建材城 商贸城 物流中心 写字楼 商务楼 办公楼 综合楼 门卫 保安室 传达室")
 	add(LabelSubPOI, "门 东门 西门 南门 北门 正门 大门 侧门 后门 东南门 东北门 西南门 西北门 门口")
+	p.buildFilters()
 	return p, nil
+}
+
+// admTop is the longest administrative name that may start at rune k of
+// st (ending by n): every name of two or more runes starting at k is at
+// most this long. Zero when no name of two or more runes can start there.
+func (p *Parser) admTop(st *parseState, k, n int) int {
+	if k < 0 || k+1 >= n {
+		return 0
+	}
+	return min(p.dict.maxLen, n-k, int(p.admMax[bigramSlot(st.f[k], st.f[k+1])]))
+}
+
+// admMaxSlots is the size of Parser.admMax.
+const admMaxSlots = 1 << 16
+
+// bigramSlot is the slot of the runes a, b in Parser.admMax.
+func bigramSlot(a, b rune) uint32 {
+	return uint32((uint64(uint32(a))<<32|uint64(uint32(b)))*0x9E3779B97F4A7C15>>48) % admMaxSlots
+}
+
+// buildFilters fills the parser's look-up filters: for every rune (modulo
+// the table), the longest suffix word ending in it, and for every bigram
+// slot the longest administrative name starting with it (capped at 255).
+// They only skip look-ups that cannot hit: a collision makes a filter let
+// more through, never less.
+func (p *Parser) buildFilters() {
+	for w := range p.suffix {
+		rs := []rune(w)
+		k := uint32(rs[len(rs)-1]) % uint32(len(p.sufMax))
+		p.sufMax[k] = max(p.sufMax[k], uint8(min(len(rs), 255)))
+	}
+	p.admMax = make([]uint8, admMaxSlots)
+	for name := range p.dict.names {
+		r0, n0 := utf8.DecodeRuneInString(name)
+		if n0 == len(name) {
+			continue // one rune: looked up from two on
+		}
+		r1, _ := utf8.DecodeRuneInString(name[n0:])
+		k := bigramSlot(r0, r1)
+		p.admMax[k] = max(p.admMax[k], uint8(min(utf8.RuneCountInString(name), 255)))
+	}
 }
 
 // MaxRunes returns the configured maximum address length in runes.
@@ -347,11 +391,7 @@ func adminLabel(u *adminUnit, short bool) Label {
 // matchAdmin tries the longest dictionary name at i that fits the context.
 func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 	d := p.dict
-	maxL := d.maxLen
-	if n-i < maxL {
-		maxL = n - i
-	}
-	for L := maxL; L >= 2; L-- {
+	for L := p.admTop(st, i, n); L >= 2; L-- {
 		refs, ok := d.names[st.ftext(i, i+L)]
 		if !ok {
 			continue
@@ -469,7 +509,7 @@ var orgSuffixes = []string{"公司", "医院", "大学", "学院", "学校", "�
 // the text (杭州伟轩装饰材料有限公司). It returns the end of the name.
 func (p *Parser) orgWithAdminPrefix(st *parseState, i, n int) (int, bool) {
 	d := p.dict
-	for L := min(d.maxLen, n-i); L >= 2; L-- {
+	for L := p.admTop(st, i, n); L >= 2; L-- {
 		refs, ok := d.names[st.ftext(i, i+L)]
 		if !ok {
 			continue
@@ -525,7 +565,7 @@ func (p *Parser) orgWithAdminPrefix(st *parseState, i, n int) (int, bool) {
 // childTownAt: the official name of a town of unit u starts at k
 // (诸暨|牌头镇, 昆明|大板桥镇): the abbreviation before it names u.
 func (p *Parser) childTownAt(st *parseState, k, n int, u int32) bool {
-	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+	for L := p.admTop(st, k, n); L >= 2; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
 			if !ref.short && p.dict.units[ref.unit].level == AdminTown && p.dict.isAncestor(u, ref.unit) {
 				return true
@@ -554,7 +594,7 @@ func (st *parseState) chainAt(i int, d *adminDict, u int32) bool {
 
 // adminNameAt: the name of a province, city or county starts at k.
 func (p *Parser) adminNameAt(st *parseState, k, n int) bool {
-	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+	for L := p.admTop(st, k, n); L >= 2; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
 			if p.dict.units[ref.unit].level <= AdminDistrict {
 				return true
@@ -566,7 +606,7 @@ func (p *Parser) adminNameAt(st *parseState, k, n int) bool {
 
 // provinceAt: the name of a province starts at k.
 func (p *Parser) provinceAt(st *parseState, k, n int) bool {
-	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+	for L := p.admTop(st, k, n); L >= 2; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
 			if p.dict.units[ref.unit].level == AdminProvince {
 				return true
@@ -580,7 +620,7 @@ func (p *Parser) provinceAt(st *parseState, k, n int) bool {
 // starts at k (金华|义乌, 东阳|白云街道): an abbreviation of u restated just
 // before it (金华市…金华义乌) is u again.
 func (p *Parser) descendantNameAt(st *parseState, k, n int, u int32) bool {
-	for L := min(p.dict.maxLen, n-k); L >= 2; L-- {
+	for L := p.admTop(st, k, n); L >= 2; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
 			if (ref.unit != u || !ref.short) && p.dict.units[ref.unit].level <= AdminTown && p.dict.isAncestor(u, ref.unit) {
 				return true
@@ -636,7 +676,7 @@ func (p *Parser) zoneWordAt(st *parseState, k, n int) bool {
 // fullNameAt: an official (not abbreviated) division name of three or more
 // characters starts at k (宁波|镇海区: 镇 there starts 镇海区, not 宁波镇).
 func (p *Parser) fullNameAt(st *parseState, k, n int) bool {
-	for L := min(p.dict.maxLen, n-k); L >= 3; L-- {
+	for L := p.admTop(st, k, n); L >= 3; L-- {
 		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
 			if !ref.short && p.dict.units[ref.unit].level <= AdminTown {
 				return true

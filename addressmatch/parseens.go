@@ -60,5 +60,6 @@ func (p *Parser) TrainParseEnsemble(examples []ParseExample, o TrainOptions, n i
 		}
 	}
 	out.pw = prevWeights(&out.trans)
+	out.buildTable()
 	return out, nil
 }

@@ -93,11 +93,142 @@ func canEnd(t int) bool {
 // concurrent use. Build one with [Parser.TrainParseModel] or read one with
 // [ReadParseModel].
 type ParseModel struct {
-	index map[uint64]uint64             // feature hash → first entry<<8 | entry count
-	ents  []wentry                      // the non-zero weights of every feature
-	trans [numTags + 1][numTags]float32 // row numTags: sequence start
-	pw    [numTags][]float32            // prevWeights(&trans)
-	pool  sync.Pool                     // *scratch, per model
+	index  map[uint64]uint64             // feature hash → first entry<<8 | entry count
+	ents   []wentry                      // the non-zero weights of every feature
+	trans  [numTags + 1][numTags]float32 // row numTags: sequence start
+	pw     [numTags][]float32            // prevWeights(&trans)
+	tab    ftab                          // index as an open-addressing table (the hot path)
+	transT [numTags][numTags]float32     // transT[t][pt] = trans[pt][t] (the hot path)
+	pool   sync.Pool                     // *scratch, per model
+}
+
+// ftab is the feature index of a model laid out for the hot path: an
+// open-addressing table (linear probing, load at most 1/2) of 8-byte slots
+// (the key's upper 32 bits and the offset+1 of its record; 0 is empty)
+// over packed records (the 64-bit key, the entry count, then per entry the
+// tag byte and the float32 weight), so that a miss costs one slot read and
+// a hit one slot and one record read, its weights beside its key. Records
+// are checked against the full key: the same answers as the map.
+type ftab struct {
+	slots []uint64
+	recs  []byte
+	shift uint8
+}
+
+// buildTable fills m.tab from m.index and m.ents, and m.transT.
+func (m *ParseModel) buildTable() {
+	for pt := 0; pt < numTags; pt++ {
+		for t := 0; t < numTags; t++ {
+			m.transT[t][pt] = m.trans[pt][t]
+		}
+	}
+	bits := uint8(4)
+	for 1<<bits < 2*len(m.index) {
+		bits++
+	}
+	m.tab = ftab{slots: make([]uint64, 1<<bits), shift: 64 - bits}
+	mask := uint64(len(m.tab.slots) - 1)
+	keys := make([]uint64, 0, len(m.index))
+	for h := range m.index {
+		keys = append(keys, h)
+	}
+	slices.Sort(keys) // the same layout for the same model
+	for _, h := range keys {
+		v := m.index[h]
+		ents := m.ents[v>>8 : v>>8+v&0xff]
+		if len(ents) == 0 {
+			continue
+		}
+		off := len(m.tab.recs)
+		m.tab.recs = binary.LittleEndian.AppendUint64(m.tab.recs, h)
+		m.tab.recs = append(m.tab.recs, uint8(len(ents)))
+		for _, e := range ents {
+			m.tab.recs = append(m.tab.recs, e.tag)
+			m.tab.recs = binary.LittleEndian.AppendUint32(m.tab.recs, math.Float32bits(e.w))
+		}
+		j := (h * 0x9E3779B97F4A7C15) >> m.tab.shift
+		for m.tab.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		m.tab.slots[j] = h>>32<<32 | uint64(off+1)
+	}
+}
+
+// emissions adds to em (rune i: em[i*numTags:(i+1)*numTags]) the weights
+// of the features of every rune (rune i: hs[offs[i]:offs[i+1]]), in their
+// order, as addWeights does one by one. The look-ups go in passes over all
+// features (read every home slot; resolve probing; read every record's
+// key; add), so that the memory reads of one pass do not wait on each
+// other: the table is larger than a core's cache. sv and ro are scratch.
+func (t *ftab) emissions(hs []uint64, offs []int32, em []float32, sv []uint64, ro []uint32) ([]uint64, []uint32) {
+	sv = grow(sv, len(hs))
+	ro = grow(ro, len(hs))
+	slots, shift := t.slots, t.shift
+	mask := uint64(len(slots) - 1)
+	for k, h := range hs {
+		sv[k] = slots[(h*0x9E3779B97F4A7C15)>>shift]
+	}
+	for k, h := range hs {
+		v := sv[k]
+		if v != 0 && v>>32 != h>>32 {
+			for j := ((h*0x9E3779B97F4A7C15)>>shift + 1) & mask; ; j = (j + 1) & mask {
+				v = slots[j]
+				if v == 0 || v>>32 == h>>32 {
+					break
+				}
+			}
+		}
+		ro[k] = uint32(v) // record offset + 1; 0: no such feature
+	}
+	recs := t.recs
+	for k, r := range ro {
+		if r != 0 {
+			sv[k] = binary.LittleEndian.Uint64(recs[r-1:])
+		}
+	}
+	for i := 0; i+1 < len(offs); i++ {
+		row := em[i*numTags : (i+1)*numTags : (i+1)*numTags]
+		for k := offs[i]; k < offs[i+1]; k++ {
+			r := ro[k]
+			if r == 0 {
+				continue
+			}
+			if sv[k] != hs[k] { // another key with the same upper half: probe on
+				t.addWeights(hs[k], row)
+				continue
+			}
+			rec := recs[r-1:]
+			e := rec[9 : 9+5*int(rec[8])]
+			for j := 0; j+5 <= len(e); j += 5 {
+				row[e[j]] += math.Float32frombits(binary.LittleEndian.Uint32(e[j+1 : j+5]))
+			}
+		}
+	}
+	return sv, ro
+}
+
+// addWeights adds the weights of feature h to row (numTags wide).
+func (t *ftab) addWeights(h uint64, row []float32) {
+	mask := uint64(len(t.slots) - 1)
+	for j := (h * 0x9E3779B97F4A7C15) >> t.shift; ; j = (j + 1) & mask {
+		v := t.slots[j]
+		if v == 0 {
+			return
+		}
+		if v>>32 != h>>32 {
+			continue
+		}
+		rec := t.recs[uint32(v)-1:]
+		if binary.LittleEndian.Uint64(rec) != h {
+			continue
+		}
+		cnt := int(rec[8])
+		e := rec[9 : 9+5*cnt]
+		for k := 0; k+5 <= len(e); k += 5 {
+			row[e[k]] += math.Float32frombits(binary.LittleEndian.Uint32(e[k+1 : k+5]))
+		}
+		return
+	}
 }
 
 // wentry is one non-zero weight of a feature.
@@ -118,6 +249,41 @@ func fhash(tmpl uint64, vals ...uint64) uint64 {
 		h ^= h >> 31
 		h *= 0x9E3779B97F4A7C15
 	}
+	return h ^ h>>29
+}
+
+// fh0…fh4 are fhash with a fixed number of values (the same keys, without
+// the variadic slice).
+func fh0(tmpl uint64) uint64 {
+	h := 0xcbf29ce484222325 ^ tmpl*0x9E3779B97F4A7C15
+	return h ^ h>>29
+}
+
+func fmix(h, v uint64) uint64 {
+	h ^= v
+	h *= 0x100000001b3
+	h ^= h >> 31
+	h *= 0x9E3779B97F4A7C15
+	return h
+}
+
+func fh1(tmpl, a uint64) uint64 {
+	h := fmix(0xcbf29ce484222325^tmpl*0x9E3779B97F4A7C15, a)
+	return h ^ h>>29
+}
+
+func fh2(tmpl, a, b uint64) uint64 {
+	h := fmix(fmix(0xcbf29ce484222325^tmpl*0x9E3779B97F4A7C15, a), b)
+	return h ^ h>>29
+}
+
+func fh3(tmpl, a, b, c uint64) uint64 {
+	h := fmix(fmix(fmix(0xcbf29ce484222325^tmpl*0x9E3779B97F4A7C15, a), b), c)
+	return h ^ h>>29
+}
+
+func fh4(tmpl, a, b, c, d uint64) uint64 {
+	h := fmix(fmix(fmix(fmix(0xcbf29ce484222325^tmpl*0x9E3779B97F4A7C15, a), b), c), d)
 	return h ^ h>>29
 }
 
@@ -209,10 +375,24 @@ type ruleInfo struct {
 	span  int    // span index, -1 outside
 }
 
+// featScratch holds the per-rune buffers of features, reused across calls.
+type featScratch struct {
+	ri                              []ruleInfo
+	sufEnd, admStart, admEnd, admIn []uint64
+	poiBefore                       []int
+}
+
+// grow returns b resized to n and cleared.
+func grow[T any](b []T, n int) []T {
+	b = slices.Grow(b[:0], n)[:n]
+	clear(b)
+	return b
+}
+
 // features appends the feature keys of every rune of st (the rule parse of
 // one address) to buf and returns it with the per-rune boundaries in offs
-// (rune i has buf[offs[i]:offs[i+1]]).
-func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64, []int32) {
+// (rune i has buf[offs[i]:offs[i+1]]). fs holds scratch buffers (reused).
+func (p *Parser) features(st *parseState, fs *featScratch, buf []uint64, offs []int32) ([]uint64, []int32) {
 	n := len(st.f)
 	c := func(i int) uint64 {
 		if i < 0 {
@@ -229,7 +409,8 @@ func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64,
 		}
 		return runeClass(st.f[i])
 	}
-	ri := make([]ruleInfo, n+2) // index i+1 for rune i; pads at both ends
+	fs.ri = grow(fs.ri, n+2) // index i+1 for rune i; pads at both ends
+	ri := fs.ri
 	for i := range ri {
 		ri[i] = ruleInfo{pos: 4, span: -1}
 	}
@@ -251,13 +432,15 @@ func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64,
 	rt := func(i int) uint64 { x := ri[i+1]; return x.label<<3 | x.pos }
 	// dictionary hits: the parser's suffix words ending at each rune, admin
 	// names starting / ending / covering each rune
-	sufEnd := make([]uint64, n) // up to 4 (label+1, length) pairs packed
-	admStart := make([]uint64, n)
-	admEnd := make([]uint64, n)
-	admIn := make([]uint64, n)
+	fs.sufEnd = grow(fs.sufEnd, n) // up to 4 (label+1, length) pairs packed
+	fs.admStart = grow(fs.admStart, n)
+	fs.admEnd = grow(fs.admEnd, n)
+	fs.admIn = grow(fs.admIn, n)
+	sufEnd, admStart, admEnd, admIn := fs.sufEnd, fs.admStart, fs.admEnd, fs.admIn
 	for e := 0; e < n; e++ {
 		var packed uint64
-		for L := 1; L <= p.maxSuf && L <= e+1 && L <= 6; L++ {
+		maxL := min(p.maxSuf, e+1, 6, int(p.sufMax[uint32(st.f[e])%uint32(len(p.sufMax))]))
+		for L := 1; L <= maxL; L++ {
 			if l, ok := p.suffix[st.ftext(e-L+1, e+1)]; ok {
 				packed = packed<<12 | uint64(labelIndex(l)+1)<<4 | uint64(L)
 			}
@@ -265,8 +448,9 @@ func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64,
 		sufEnd[e] = packed
 	}
 	maxA := min(p.dict.maxLen, 10)
-	for s := 0; s < n; s++ {
-		for L := 2; L <= maxA && s+L <= n; L++ {
+	for s := 0; s+1 < n; s++ {
+		top := min(maxA, n-s, int(p.admMax[bigramSlot(st.f[s], st.f[s+1])]))
+		for L := 2; L <= top; L++ {
 			refs, ok := p.dict.names[st.ftext(s, s+L)]
 			if !ok {
 				continue
@@ -287,7 +471,8 @@ func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64,
 		}
 	}
 	// poiBefore[k]: rule poi/subpoi spans before span k
-	poiBefore := make([]int, len(st.spans))
+	fs.poiBefore = grow(fs.poiBefore, len(st.spans))
+	poiBefore := fs.poiBefore
 	np := 0
 	for k, sp := range st.spans {
 		poiBefore[k] = np
@@ -299,32 +484,32 @@ func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64,
 	for i := 0; i < n; i++ {
 		c0, cm1, cp1, cm2, cp2 := c(i), c(i-1), c(i+1), c(i-2), c(i+2)
 		buf = append(buf,
-			fhash(ftBias),
-			fhash(ftC0, c0),
-			fhash(ftCm1, cm1),
-			fhash(ftCp1, cp1),
-			fhash(ftCm2, cm2),
-			fhash(ftCp2, cp2),
-			fhash(ftCm1C0, cm1, c0),
-			fhash(ftC0Cp1, c0, cp1),
-			fhash(ftCm2Cm1, cm2, cm1),
-			fhash(ftCp1Cp2, cp1, cp2),
-			fhash(ftCm1Cp1, cm1, cp1),
-			fhash(ftTri, cm1, c0, cp1),
-			fhash(ftTriL, cm2, cm1, c0),
-			fhash(ftTriR, c0, cp1, cp2),
-			fhash(ftClass, cls(i-1), cls(i), cls(i+1)),
-			fhash(ftQuad, cm2, cm1, c0, cp1),
+			fh0(ftBias),
+			fh1(ftC0, c0),
+			fh1(ftCm1, cm1),
+			fh1(ftCp1, cp1),
+			fh1(ftCm2, cm2),
+			fh1(ftCp2, cp2),
+			fh2(ftCm1C0, cm1, c0),
+			fh2(ftC0Cp1, c0, cp1),
+			fh2(ftCm2Cm1, cm2, cm1),
+			fh2(ftCp1Cp2, cp1, cp2),
+			fh2(ftCm1Cp1, cm1, cp1),
+			fh3(ftTri, cm1, c0, cp1),
+			fh3(ftTriL, cm2, cm1, c0),
+			fh3(ftTriR, c0, cp1, cp2),
+			fh3(ftClass, cls(i-1), cls(i), cls(i+1)),
+			fh4(ftQuad, cm2, cm1, c0, cp1),
 		)
 		r0 := rt(i)
 		buf = append(buf,
-			fhash(ftRule, r0),
-			fhash(ftRuleM1, rt(i-1), r0),
-			fhash(ftRuleP1, r0, rt(i+1)),
-			fhash(ftRuleBoth, rt(i-1), r0, rt(i+1)),
-			fhash(ftRuleC0, r0, c0),
-			fhash(ftRuleCp1, r0, cp1),
-			fhash(ftRuleCm1, r0, cm1),
+			fh1(ftRule, r0),
+			fh2(ftRuleM1, rt(i-1), r0),
+			fh2(ftRuleP1, r0, rt(i+1)),
+			fh3(ftRuleBoth, rt(i-1), r0, rt(i+1)),
+			fh2(ftRuleC0, r0, c0),
+			fh2(ftRuleCp1, r0, cp1),
+			fh2(ftRuleCm1, r0, cm1),
 		)
 		if k := ri[i+1].span; k >= 0 {
 			sp := st.spans[k]
@@ -343,35 +528,35 @@ func (p *Parser) features(st *parseState, buf []uint64, offs []int32) ([]uint64,
 				pp = uint64(labelIndex(st.spans[k-2].Label) + 1)
 			}
 			buf = append(buf,
-				fhash(ftPoiBefore, r0, uint64(min(poiBefore[k], 2))),
-				fhash(ftRuleLast2, r0, c(sp.End-2), last),
-				fhash(ftPrevPrev, r0, pp, prev),
-				fhash(ftRuleLastSpan, r0, uint64(min(len(st.spans)-1-k, 2))),
-				fhash(ftRuleLast, r0, last),
-				fhash(ftRuleFirst, r0, first),
-				fhash(ftRuleLen, r0, ln),
-				fhash(ftRulePrevSpan, r0, prev),
-				fhash(ftRuleNextSpan, r0, next),
+				fh2(ftPoiBefore, r0, uint64(min(poiBefore[k], 2))),
+				fh3(ftRuleLast2, r0, c(sp.End-2), last),
+				fh3(ftPrevPrev, r0, pp, prev),
+				fh2(ftRuleLastSpan, r0, uint64(min(len(st.spans)-1-k, 2))),
+				fh2(ftRuleLast, r0, last),
+				fh2(ftRuleFirst, r0, first),
+				fh2(ftRuleLen, r0, ln),
+				fh2(ftRulePrevSpan, r0, prev),
+				fh2(ftRuleNextSpan, r0, next),
 			)
 		}
 		for v := sufEnd[i]; v != 0; v >>= 12 {
-			buf = append(buf, fhash(ftSufEnd, v&0xfff))
+			buf = append(buf, fh1(ftSufEnd, v&0xfff))
 		}
 		if i > 0 {
 			for v := sufEnd[i-1]; v != 0; v >>= 12 {
-				buf = append(buf, fhash(ftSufEndPrev, v&0xfff), fhash(ftSufLabelC0, v&0xff0, c0))
+				buf = append(buf, fh1(ftSufEndPrev, v&0xfff), fh2(ftSufLabelC0, v&0xff0, c0))
 			}
 		}
 		if admStart[i] != 0 {
-			buf = append(buf, fhash(ftAdmStart, admStart[i]))
+			buf = append(buf, fh1(ftAdmStart, admStart[i]))
 		}
 		if admEnd[i] != 0 {
-			buf = append(buf, fhash(ftAdmEnd, admEnd[i]))
+			buf = append(buf, fh1(ftAdmEnd, admEnd[i]))
 		}
 		if admIn[i] != 0 {
-			buf = append(buf, fhash(ftAdmIn, admIn[i]))
+			buf = append(buf, fh1(ftAdmIn, admIn[i]))
 		}
-		buf = append(buf, fhash(ftToEnd, uint64(min(n-1-i, 6)), c0), fhash(ftFromStart, uint64(min(i, 6))))
+		buf = append(buf, fh2(ftToEnd, uint64(min(n-1-i, 6)), c0), fh1(ftFromStart, uint64(min(i, 6))))
 		offs = append(offs, int32(len(buf)))
 	}
 	return buf, offs
@@ -483,6 +668,80 @@ func viterbi(em []float32, n int, trans *[numTags + 1][numTags]float32, pw *[num
 	return out
 }
 
+// viterbiBeam is viterbi with beam = true (inference), the same
+// arithmetic in the same order, so the same path, with the loops laid out
+// per label: O, B-x and S-x compete over the beam's open tags of the
+// previous rune (read from transT, one row per tag), I-x and E-x over B-x
+// and I-x.
+func viterbiBeam(em []float32, n int, trans *[numTags + 1][numTags]float32, transT *[numTags][numTags]float32, back []uint8, out []uint8) []uint8 {
+	start := &trans[numTags]
+	out = out[:0]
+	if n == 0 {
+		return out
+	}
+	negInf := float32(math.Inf(-1))
+	for t := 0; t < numTags; t++ {
+		if canStart(t) {
+			em[t] += start[t]
+		} else {
+			em[t] = negInf
+		}
+	}
+	var top [beamWidth]uint8
+	var ps [beamWidth]float32
+	for i := 1; i < n; i++ {
+		prev := (*[numTags]float32)(em[(i-1)*numTags : i*numTags])
+		cur := (*[numTags]float32)(em[i*numTags : (i+1)*numTags])
+		bk := (*[numTags]uint8)(back[i*numTags : (i+1)*numTags])
+		nt := topOpen(prev[:], &top)
+		for k := 0; k < nt; k++ {
+			ps[k] = prev[top[k]]
+		}
+		open := func(t int) {
+			best, arg := negInf, uint8(0)
+			tr := &transT[t]
+			for k := 0; k < nt; k++ {
+				if s := ps[k] + tr[top[k]]; s > best {
+					best, arg = s, top[k]
+				}
+			}
+			cur[t] += best
+			bk[t] = arg
+		}
+		open(0)
+		for l := 0; l < numLabels; l++ {
+			b := 1 + 4*l
+			open(b + posB)
+			open(b + posS)
+			pb, pi := prev[b+posB], prev[b+posI]
+			for _, t := range [2]int{b + posI, b + posE} {
+				best, arg := negInf, uint8(0)
+				if s := pb + trans[b+posB][t]; s > best {
+					best, arg = s, uint8(b+posB)
+				}
+				if s := pi + trans[b+posI][t]; s > best {
+					best, arg = s, uint8(b+posI)
+				}
+				cur[t] += best
+				bk[t] = arg
+			}
+		}
+	}
+	last := em[(n-1)*numTags:]
+	best, arg := negInf, 0
+	for t := 0; t < numTags; t++ {
+		if canEnd(t) && last[t] > best {
+			best, arg = last[t], t
+		}
+	}
+	out = slices.Grow(out, n)[:n]
+	for i := n - 1; i >= 0; i-- {
+		out[i] = uint8(arg)
+		arg = int(back[i*numTags+arg])
+	}
+	return out
+}
+
 // tagSpans turns a BIOES tag sequence over st's runes into spans.
 func tagSpans(st *parseState, tags []uint8) []Span {
 	var out []Span
@@ -511,6 +770,9 @@ func tagSpans(st *parseState, tags []uint8) []Span {
 
 // scratch holds the buffers of one relabel call.
 type scratch struct {
+	fs   featScratch
+	sv   []uint64
+	ro   []uint32
 	buf  []uint64
 	offs []int32
 	em   []float32
@@ -529,25 +791,13 @@ func (m *ParseModel) relabel(p *Parser, st *parseState) []Span {
 		sc = &scratch{}
 	}
 	defer m.pool.Put(sc)
-	sc.buf, sc.offs = p.features(st, sc.buf[:0], sc.offs[:0])
+	sc.buf, sc.offs = p.features(st, &sc.fs, sc.buf[:0], sc.offs[:0])
 	sc.em = slices.Grow(sc.em[:0], n*numTags)[:n*numTags]
 	clear(sc.em)
 	sc.back = slices.Grow(sc.back[:0], n*numTags)[:n*numTags]
 	em := sc.em
-	for i := 0; i < n; i++ {
-		row := em[i*numTags : (i+1)*numTags : (i+1)*numTags]
-		for _, h := range sc.buf[sc.offs[i]:sc.offs[i+1]] {
-			v, ok := m.index[h]
-			if !ok {
-				continue
-			}
-			a := v >> 8
-			for _, e := range m.ents[a : a+v&0xff] {
-				row[e.tag] += e.w
-			}
-		}
-	}
-	sc.tags = viterbi(em, n, &m.trans, &m.pw, true, sc.back, sc.tags)
+	sc.sv, sc.ro = m.tab.emissions(sc.buf, sc.offs, em, sc.sv, sc.ro)
+	sc.tags = viterbiBeam(em, n, &m.trans, &m.transT, sc.back, sc.tags)
 	return keepRuleOnly(tagSpans(st, sc.tags), st.spans)
 }
 
@@ -641,9 +891,10 @@ func (p *Parser) TrainParseModel(examples []ParseExample, o TrainOptions) (*Pars
 	rawOffs := make([][]int32, len(examples))
 	golds := make([][]uint8, len(examples))
 	count := map[uint64]int{}
+	var fsc featScratch
 	for k, ex := range examples {
 		st := p.parseRules(ex.Text)
-		buf, offs := p.features(st, nil, nil)
+		buf, offs := p.features(st, &fsc, nil, nil)
 		raw[k], rawOffs[k] = buf, offs
 		golds[k] = goldTags(ex.Spans, len(st.f))
 		seen := map[uint64]bool{}
@@ -757,6 +1008,7 @@ func (p *Parser) TrainParseModel(examples []ParseExample, o TrainOptions) (*Pars
 		}
 	}
 	m.pw = prevWeights(&m.trans)
+	m.buildTable()
 	return m, nil
 }
 
@@ -829,5 +1081,6 @@ func ReadParseModel(r io.Reader) (*ParseModel, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, mr.err)
 	}
 	m.pw = prevWeights(&m.trans)
+	m.buildTable()
 	return m, nil
 }
