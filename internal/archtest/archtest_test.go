@@ -30,6 +30,9 @@ var allowed = map[string][]string{
 	// The department data exchange (issue 17): records on the store,
 	// matched through search and addressmatch.
 	"exchange": {"geo", "store", "search", "addressmatch", "internal/cntext"},
+	// Supervision operations (issue 19): spot checks, tasks, complaints,
+	// incidents and inboxes on the store; results as exchange records.
+	"supervise": {"geo", "geo/crs", "geo/region", "store", "search", "addressmatch", "internal/cntext", "zoneid", "exchange"},
 	// Risk classes, early warnings and the building economy (issue 18):
 	// rules over entities and their exchange records, classes written
 	// through the store.
