@@ -62,3 +62,8 @@ run ./exchange FuzzParseDate
 run ./exchange FuzzParseMapping
 run ./geojsonw FuzzAppendString
 run ./store/postgres FuzzDecodeCopy
+run ./supervise FuzzSpotCheckRequest
+run ./supervise FuzzComplaintRequest
+run ./supervise FuzzTaskRequest
+run ./supervise FuzzIncidentRequest
+run ./supervise FuzzVerifyRequest
