@@ -385,6 +385,59 @@ func TestPanicRecovery(t *testing.T) {
 	}
 }
 
+// The public profile serves /metrics to Options.MetricsClients only
+// (default loopback); to anyone else it is 404 like an unknown path.
+// X-Forwarded-For is believed from a trusted proxy only. The internal
+// profile's /metrics is an open path.
+func TestMetricsClients(t *testing.T) {
+	cases := []struct {
+		name    string
+		profile string
+		opts    Options
+		remote  string
+		xff     string
+		want    int
+	}{
+		{"public, loopback", ProfilePublic, Options{}, "127.0.0.1:4000", "", 200},
+		{"public, loopback v6", ProfilePublic, Options{}, "[::1]:4000", "", 200},
+		{"public, internet client", ProfilePublic, Options{}, "203.0.113.7:4000", "", 404},
+		{"public, internet client claiming loopback", ProfilePublic, Options{}, "203.0.113.7:4000", "127.0.0.1", 404},
+		{"public, configured scraper", ProfilePublic, Options{MetricsClients: []string{"10.1.0.0/16"}}, "10.1.2.3:4000", "", 200},
+		{"public, loopback not configured", ProfilePublic, Options{MetricsClients: []string{"10.1.0.0/16"}}, "127.0.0.1:4000", "", 404},
+		{"public, scraper behind a trusted proxy", ProfilePublic, Options{MetricsClients: []string{"10.1.2.3"}, TrustedProxies: []string{"192.0.2.9"}}, "192.0.2.9:4000", "10.1.2.3", 200},
+		{"internal, any client", ProfileInternal, Options{}, "203.0.113.7:4000", "", 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newProfileServer(t, c.profile, c.opts)
+			req := httptest.NewRequest("GET", "/metrics", nil)
+			req.RemoteAddr = c.remote
+			if c.xff != "" {
+				req.Header.Set("X-Forwarded-For", c.xff)
+			}
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			if rec.Code != c.want {
+				t.Fatalf("HTTP %d, want %d: %s", rec.Code, c.want, rec.Body.String())
+			}
+			if c.want == 404 {
+				unknown := httptest.NewRequest("GET", "/no-such-path", nil)
+				unknown.RemoteAddr = c.remote
+				ur := httptest.NewRecorder()
+				f.h.ServeHTTP(ur, unknown)
+				if ur.Body.String() != strings.ReplaceAll(rec.Body.String(), "/metrics", "/no-such-path") {
+					t.Fatalf("the refusal %q differs from an unknown path's %q", rec.Body.String(), ur.Body.String())
+				}
+			} else if !strings.Contains(rec.Body.String(), "marketgeo_layer_features") {
+				t.Fatalf("not the metrics: %.200s", rec.Body.String())
+			}
+		})
+	}
+	if err := (Options{MetricsClients: []string{"not-an-address"}}).Validate(); err == nil || !strings.Contains(err.Error(), "metrics client") {
+		t.Fatalf("a bad metrics client: %v", err)
+	}
+}
+
 // /metrics exposes the route histograms, status classes, layer sizes,
 // tile cache, change-log sequence; /readyz waits for the addresses.
 func TestMetricsAndReady(t *testing.T) {

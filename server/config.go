@@ -97,6 +97,7 @@ type ServerConfig struct {
 	PublicBaseURL     string        `yaml:"public_base_url"`
 	TrustedProxies    []string      `yaml:"trusted_proxies"`
 	WebMapOrigins     []string      `yaml:"webmap_origins"`
+	MetricsClients    []string      `yaml:"metrics_clients"`
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	ReadTimeout       time.Duration `yaml:"read_timeout"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`

@@ -99,6 +99,10 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status/100)+"xx").Inc()
 }
 
+// metricsRouteKey is /metrics' key in the API table (the public profile
+// serves it to Options.MetricsClients only).
+const metricsRouteKey = "GET /metrics"
+
 // metricsHandler serves /metrics.
 func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})

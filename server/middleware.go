@@ -219,7 +219,7 @@ func (s *Server) routeGate(w http.ResponseWriter, r *http.Request, key string) b
 	ri := infoOf(r)
 	ri.route = key
 	rt, described := s.api.byKey[key]
-	if !described || (s.public() && !rt.publicFor(r)) {
+	if !described || (s.public() && !rt.publicFor(r)) || (s.public() && key == metricsRouteKey && !inPrefixes(s.scrapers, ri.client)) {
 		if !described && !s.public() && len(s.allowedMethods(r)) == 0 {
 			// a route not in the API table (TestOpenAPICoversRoutes fails
 			// on it): served internally with the method's default scope
@@ -414,8 +414,11 @@ func (s *Server) clientAddr(r *http.Request) string {
 }
 
 // trustedProxy reports whether host is in Options.TrustedProxies.
-func (s *Server) trustedProxy(host string) bool {
-	if len(s.proxies) == 0 {
+func (s *Server) trustedProxy(host string) bool { return inPrefixes(s.proxies, host) }
+
+// inPrefixes reports whether the address host is in one of the prefixes.
+func inPrefixes(prefixes []netip.Prefix, host string) bool {
+	if len(prefixes) == 0 {
 		return false
 	}
 	a, err := netip.ParseAddr(host)
@@ -423,7 +426,7 @@ func (s *Server) trustedProxy(host string) bool {
 		return false
 	}
 	a = a.Unmap()
-	for _, p := range s.proxies {
+	for _, p := range prefixes {
 		if p.Contains(a) {
 			return true
 		}

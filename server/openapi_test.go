@@ -64,7 +64,9 @@ func sampleTarget(rt *apiRoute) string {
 func TestOpenAPICoversRoutes(t *testing.T) {
 	for _, profile := range []string{ProfileInternal, ProfilePublic} {
 		t.Run(profile, func(t *testing.T) {
-			f := newProfileServer(t, profile, Options{})
+			// httptest's requests come from 192.0.2.1: the public
+			// profile's /metrics is served to it as to a scraper
+			f := newProfileServer(t, profile, Options{MetricsClients: []string{"192.0.2.1"}})
 			s := f.srv
 			// 1. the router's routes are in the table
 			for _, key := range routerRoutes(t, s) {
