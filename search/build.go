@@ -26,7 +26,7 @@ func (ix *Index) rebuild(ctx context.Context) {
 	}
 	ix.mu.RUnlock()
 	slices.SortFunc(docs, func(a, b *doc) int { return strings.Compare(a.key, b.key) })
-	gen, err := ix.newGeneration(ctx, docs)
+	gen, restored, err := ix.restoreOrBuild(ctx, docs) // persist.go
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.build.running = false
@@ -44,6 +44,7 @@ func (ix *Index) rebuild(ctx context.Context) {
 	}
 	old := ix.gen
 	ix.gen = gen
+	ix.persist.built(restored, len(touched) > 0)
 	ix.build.updates = 0
 	ix.build.count++
 	ix.build.dur = time.Since(start)
@@ -51,7 +52,11 @@ func (ix *Index) rebuild(ctx context.Context) {
 		ix.build.ready = true
 		close(ix.readyCh)
 	}
-	old.close()
+	if ix.persist.saving { // a save copies it: closed when the copy is done
+		ix.persist.closeAfter = append(ix.persist.closeAfter, old)
+	} else {
+		old.close()
+	}
 }
 
 // newGeneration builds the Bleve index of docs and, beside it, the

@@ -103,6 +103,7 @@ func (ix *Index) apply(cs geo.ChangeSet) {
 		if ix.build.running {
 			ix.build.touched[key] = struct{}{}
 		}
+		ix.persist.noteChange(key)
 	}
 	if batch != nil && batch.Size() > 0 {
 		if err := ix.gen.bi.Batch(batch); err != nil {

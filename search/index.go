@@ -26,6 +26,14 @@ type Stats struct {
 	Updates int `json:"updates"`
 	// Err is the error of a failed background build.
 	Err string `json:"error,omitempty"`
+	// Restored reports that the first generation was the persisted index
+	// (Options.Persist) brought up to date, not a build.
+	Restored bool `json:"restored,omitempty"`
+	// RestoreErr says why the persisted index was not used (it wraps
+	// ErrBadPersisted), when one was to be.
+	RestoreErr string `json:"restore_error,omitempty"`
+	// SaveErr is the error of the last failed Save.
+	SaveErr string `json:"save_error,omitempty"`
 }
 
 // Index is a Bleve-backed full-text index of the names and addresses of a
@@ -53,11 +61,12 @@ type Index struct {
 
 	codes codeCache // code.go: the USCCs in order, for prefix queries
 
-	mu     sync.RWMutex
-	docs   docSet
-	gen    generation
-	build  buildState
-	closed bool
+	mu      sync.RWMutex
+	docs    docSet
+	gen     generation
+	build   buildState
+	persist persistState // persist.go
+	closed  bool
 }
 
 // docSet is the searchable documents of the geo index's current
@@ -210,6 +219,13 @@ func (ix *Index) Stats() Stats {
 	if ix.build.err != nil {
 		s.Err = ix.build.err.Error()
 	}
+	s.Restored = ix.persist.restored
+	if ix.persist.restoreErr != nil {
+		s.RestoreErr = ix.persist.restoreErr.Error()
+	}
+	if ix.persist.saveErr != nil {
+		s.SaveErr = ix.persist.saveErr.Error()
+	}
 	return s
 }
 
@@ -223,6 +239,11 @@ func (ix *Index) Close() error {
 		return nil
 	}
 	ix.closed = true
+	if ix.persist.saving { // the save closes it when its copy is done
+		ix.persist.closeAfter = append(ix.persist.closeAfter, ix.gen)
+		ix.gen.bi = nil
+		return nil
+	}
 	if ix.gen.bi != nil {
 		err := ix.gen.bi.Close()
 		ix.gen.bi = nil

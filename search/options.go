@@ -54,6 +54,10 @@ type Options struct {
 	// prefixes. The demo's is demo.Region(). (A dependency, not a
 	// configuration value.)
 	Region *region.Dict
+	// Persist keeps the Bleve index on disk between runs (see Persist).
+	// Default nil: in memory only, built at every start. (Paths of a
+	// deployment, not a configuration value.)
+	Persist *Persist
 }
 
 // DefaultOptions returns the options with every default filled in.
@@ -126,6 +130,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxRadiusM < 0 || o.DistanceScaleM < 0 {
 		return fmt.Errorf("%w: distances must not be negative", ErrInvalidOptions)
+	}
+	if o.Persist != nil && (o.Persist.Dir == "" || o.Persist.Fingerprint == "") {
+		return fmt.Errorf("%w: Persist needs a Dir and a Fingerprint", ErrInvalidOptions)
 	}
 	if o.DefaultLimit > 0 && o.MaxLimit > 0 && o.DefaultLimit > o.MaxLimit {
 		return fmt.Errorf("%w: DefaultLimit %d > MaxLimit %d", ErrInvalidOptions, o.DefaultLimit, o.MaxLimit)
