@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/marketgeo/marketgeo/demo"
@@ -144,7 +145,24 @@ func (w *demoWorld) parseDemo(s string) (demoAddr, bool) {
 // newDemoWorld builds the address database as the server does (the demo
 // region in a geo index, followed by the DB): the full region with
 // MARKETGEO_SLOW=1, a quarter of its entities otherwise.
+//
+// The world is built once per test binary and shared (read only: the tests
+// only Check it).
 func newDemoWorld(tb testing.TB) *demoWorld {
+	tb.Helper()
+	demoWorldOnce.Do(func() { demoWorldVal = buildDemoWorld(tb) })
+	if demoWorldVal == nil {
+		tb.Fatal("demo world: an earlier build failed")
+	}
+	return demoWorldVal
+}
+
+var (
+	demoWorldOnce sync.Once
+	demoWorldVal  *demoWorld
+)
+
+func buildDemoWorld(tb testing.TB) *demoWorld {
 	tb.Helper()
 	n := 20000
 	if os.Getenv("MARKETGEO_SLOW") != "" {

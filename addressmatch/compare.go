@@ -203,7 +203,11 @@ func fieldsOf(c *Components, dashFR bool) fields {
 				f.subpoi = t
 			}
 		case LabelHouseNo:
-			f.houseno = numKey(t)
+			if h := numKey(t); f.houseno != "" && h != f.houseno {
+				f.extra += t // 3栋…2号楼: a second, other building number
+			} else {
+				f.houseno = h
+			}
 		case LabelCellNo:
 			f.cellno = numKey(t)
 		case LabelFloorNo:
@@ -573,10 +577,16 @@ func diffFields(a, b *fields) []FieldDiff {
 func (p *Parser) Compare(a, b string) Result {
 	m := p.cmp.model()
 	if m == nil {
-		ea, eb := p.entityOf(a), p.entityOf(b)
+		ea, eb := p.entityCached(a), p.entityCached(b)
 		fa, fb := &ea.f, &eb.f
 		lvl, score := compareFields(fa, fb)
-		label, elvl, _ := p.compareEntities(&ea, &eb, lvl)
+		label, elvl, why := p.compareEntities(&ea, &eb, lvl)
+		if label == Match && (compareVeto(&ea, &eb, why) || markupOneSide(a, b)) {
+			label = Partial
+			if levelRank(elvl) > levelRank(LevelSamePOI) {
+				elvl = LevelSamePOI
+			}
+		}
 		score = entityScore(label, elvl, score)
 		return Result{Label: label, Level: elvl, Score: score, Diff: diffFields(fa, fb)}
 	}
@@ -584,7 +594,63 @@ func (p *Parser) Compare(a, b string) Result {
 	ea, eb, _, _, rl, rlvl, why := p.comparePair(a, b, f)
 	pr := softmax(m.predict(f))
 	p.cmp.feats.Put(f)
+	if markupOneSide(a, b) {
+		why = "markup" // text that is no address after one side: not the same
+	}
 	return modelResult(&ea, &eb, rl, rlvl, why, pr)
+}
+
+// anchored: the address names something that places it (a road, a place, a
+// community or village, a development zone), not only numbers (附3号, 3-1).
+func anchored(f *fields) bool {
+	return f.road != "" || f.poi != "" || f.subpoi != "" || f.community != "" || f.vgroup != "" || f.devzone
+}
+
+// finerOneSide: a sub-number, building, unit, floor or room is given on one
+// side only (金开大道68号 / 金开大道68号3栋): the finer address lies inside
+// the other, a partial match.
+func finerOneSide(fa, fb *fields) bool {
+	for _, x := range [...][2]string{{fa.sub, fb.sub}, {fa.houseno, fb.houseno}, {fa.cellno, fb.cellno}, {fa.floorno, fb.floorno}, {fa.roomno, fb.roomno}} {
+		if (x[0] == "") != (x[1] == "") {
+			return true
+		}
+	}
+	return false
+}
+
+// finerInside: the two sides are anchored on one road and road number (or,
+// without a road, one place name), the numbers they both give agree and
+// their place names do not conflict: the side with a finer number lies
+// inside the other. (Only there: in the training pairs a number on one side
+// of a shop's or compound's name is as often a match as not.)
+func finerInside(fa, fb *fields) bool {
+	switch {
+	case fa.road != "" || fb.road != "":
+		if fa.road != fb.road || fa.roadno == "" || fa.roadno != fb.roadno {
+			return false
+		}
+		if fa.poi != "" && fb.poi != "" {
+			if eq, _ := poiSim(fa.poi, fb.poi); !eq {
+				return false
+			}
+		}
+	case fa.poi == "" || fa.poi != fb.poi:
+		return false
+	}
+	for _, x := range [...][2]string{{fa.sub, fb.sub}, {fa.houseno, fb.houseno}, {fa.cellno, fb.cellno}, {fa.floorno, fb.floorno}, {fa.roomno, fb.roomno}} {
+		if x[0] != "" && x[1] != "" && x[0] != x[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// markupOneSide: one side carries markup or injected text the other does
+// not (…人和大道132号<script>): it is not vouched for as the same address.
+func markupOneSide(a, b string) bool {
+	_, ma := markup(a)
+	_, mb := markup(b)
+	return ma != mb
 }
 
 // compareWhy is Compare with the rule that decided (for tuning).

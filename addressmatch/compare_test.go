@@ -3,6 +3,9 @@ package addressmatch
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -131,5 +134,117 @@ func TestCompareModelRoundTrip(t *testing.T) {
 	}
 	if _, err := p.TrainCompareModel(nil, CompareTrainOptions{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("no examples: err = %v", err)
+	}
+}
+
+// TestCompareNeverVouch pins the rules of issue 14, item 1, in Compare, with
+// the rules alone and with the learned model: a road or road-number conflict
+// vetoes match; a sub-number alone never matches; a place-name conflict is
+// not the same building; a finer component on one side only is partial; N-N,
+// N楼N号 and N层N室 are one floor-room unless PlainDashRoom; markup after an
+// address is not the same address; another city is none.
+func TestCompareNeverVouch(t *testing.T) {
+	rules, err := NewParser(demoOpts(t, Options{NoCompareModel: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewParser(demoOpts(t, Options{NoCompareModel: true, PlainDashRoom: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsers := []struct {
+		name string
+		p    *Parser
+	}{{"rules", rules}, {"model", testParser(t)}}
+	notMatch := func(r Result) bool {
+		return r.Label != Match && r.Level != LevelExact && r.Level != LevelSameBuilding
+	}
+	tests := []struct {
+		name string
+		a, b string
+		ok   func(Result) bool
+		want string
+	}{
+		{"road conflict", "重庆市渝北区石船二路1号附3号", "重庆市渝北区石船一路1号附3号", notMatch, "not match"},
+		{"invented road, same tail", "重庆市渝北区不存在路1号附3号", "重庆市渝北区石船一路1号附3号", notMatch, "not match"},
+		{"road-number conflict", "重庆市渝北区石船一路2号附3号", "重庆市渝北区石船一路1号附3号", notMatch, "not match"},
+		{"road-number conflict, floor-room", "重庆市渝北区芷兰路16号3-1", "重庆市渝北区芷兰路56号3-1", notMatch, "not match"},
+		{"sub-number alone", "附3号", "重庆市渝北区石船一路1号附3号", notMatch, "not match"},
+		{"floor-room alone", "3-1", "重庆市渝北区龙睛路56号3-1", notMatch, "not match"},
+		{"place-name conflict", "金开大道68号阳光大厦5楼", "金开大道68号星光公寓5楼", notMatch, "not match"},
+		{"finer building on one side", "金开大道68号", "金开大道68号3栋", func(r Result) bool { return r.Label == Partial }, "partial"},
+		{"finer sub-number on one side", "金开大道68号", "金开大道68号附3号", func(r Result) bool { return r.Label == Partial }, "partial"},
+		{"finer unit on one side", "金开大道68号3栋", "金开大道68号3栋2单元", func(r Result) bool { return r.Label == Partial }, "partial"},
+		{"N-N is N楼N号", "金开大道68号3-1", "金开大道68号3楼1号", func(r Result) bool { return r.Label == Match && r.Level == LevelExact }, "match/exact"},
+		{"N-N is N层N室", "金开大道68号3-1", "金开大道68号3层01室", func(r Result) bool { return r.Label == Match && r.Level == LevelExact }, "match/exact"},
+		{"markup after the address", "重庆市渝北区人和大道132号<script>alert(1)</script>", "重庆市渝北区人和大道132号", notMatch, "not match"},
+		{"other city", "北京市朝阳区建国路88号", "重庆市渝北区建国路88号", func(r Result) bool { return r.Label == None }, "none"},
+	}
+	for _, pp := range parsers {
+		for _, tc := range tests {
+			t.Run(pp.name+"/"+tc.name, func(t *testing.T) {
+				for _, ab := range [][2]string{{tc.a, tc.b}, {tc.b, tc.a}} {
+					if r := pp.p.Compare(ab[0], ab[1]); !tc.ok(r) {
+						t.Errorf("Compare(%q, %q) = %s/%s, want %s", ab[0], ab[1], r.Label, r.Level, tc.want)
+					}
+				}
+			})
+		}
+	}
+	// PlainDashRoom: N-N after a number is one room number, not a floor-room
+	if r := plain.Compare("金开大道68号3-1", "金开大道68号3楼1号"); r.Level == LevelExact {
+		t.Errorf("PlainDashRoom: Compare = %s/%s, want not exact", r.Label, r.Level)
+	}
+}
+
+// TestCompareCacheConcurrent checks that Compare through the parser's cache
+// of recent entities answers as a fresh parser does, from several
+// goroutines at once (run with -race), including after the cache starts
+// over.
+func TestCompareCacheConcurrent(t *testing.T) {
+	addrs := []string{"重庆市渝北区金开大道68号", "渝北区金开大道六十八号", "港城东路9号3幢2单元5-1", "港城东路9号3号楼2单元5-1",
+		"重庆市渝北区石船一路1号附3号", "附3号", "金开大道68号阳光大厦5楼", "文澜镇朝阳路金鹏世纪广场三楼", "金鹏世纪广场"}
+	want := map[[2]string]Result{}
+	fresh, err := NewParser(demoOpts(t, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		for _, b := range addrs {
+			fresh.cmp.ents.m = nil // nothing cached: both addresses parsed anew
+			want[[2]string{a, b}] = fresh.Compare(a, b)
+		}
+	}
+	p, err := NewParser(demoOpts(t, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := 0; round < 3; round++ {
+				for _, a := range addrs {
+					for _, b := range addrs {
+						if got, w := p.Compare(a, b), want[[2]string{a, b}]; got.Label != w.Label || got.Level != w.Level || got.Score != w.Score {
+							select {
+							case errs <- fmt.Sprintf("Compare(%q, %q) = %+v, fresh parser %+v", a, b, got, w):
+							default:
+							}
+						}
+					}
+				}
+				for i := 0; i < entCacheSize/4; i++ { // fill the cache past its bound
+					p.entityCached(strconv.Itoa(g) + "号" + strconv.Itoa(i))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

@@ -747,14 +747,26 @@ func commonSuffix(a, b []rune) int {
 	return k
 }
 
-// compareVeto reports whether a road or road-number conflict between the two
-// sides forbids a match (issue 14: such a conflict vetoes match everywhere).
+// compareVeto reports whether the two sides may not be a match (issue 14):
+// a road or road-number conflict; a side with nothing that places it (no
+// road, place, community or village: 附3号 alone); or a finer component
+// (sub-number, building, unit, floor, room) given on one side only, which
+// makes the pair partial.
 func compareVeto(ea, eb *entity, why string) bool {
 	switch why {
-	case "admin-conflict", "same-name-other-number", "same-name-other-road":
+	case "admin-conflict", "same-name-other-number", "same-name-other-road", "markup":
 		return true
 	}
 	fa, fb := &ea.f, &eb.f
+	if !anchored(fa) || !anchored(fb) {
+		return true
+	}
+	if finerOneSide(fa, fb) && finerInside(fa, fb) {
+		return true
+	}
+	if _, _, roadEq := roadsShare(ea, eb); len(ea.roads) > 0 && len(eb.roads) > 0 && !roadEq {
+		return true // two main roads that are not one
+	}
 	roadEq := fa.road != "" && (fa.road == fb.road || roadTypoEq(fa.road, fb.road))
 	if roadEq && fa.roadno != "" && fb.roadno != "" && fa.roadno != fb.roadno {
 		return true
@@ -1307,7 +1319,7 @@ func (p *Parser) comparePair(a, b string, f *pairFeats) (ea, eb entity, lvl Leve
 	} else {
 		f.useTags = f.tagMode == tagsOn
 	}
-	ea, eb = p.entityOf(a), p.entityOf(b)
+	ea, eb = p.entityCached(a), p.entityCached(b)
 	lvl, score = compareFields(&ea.f, &eb.f)
 	rl, rlvl, why = p.compareEntities(&ea, &eb, lvl)
 	p.pairFeatures(a, b, &ea, &eb, lvl, rl, rlvl, why, f)
@@ -1477,6 +1489,9 @@ func modelResult(ea, eb *entity, rl MatchLabel, rlvl Level, why string, pr [numC
 		}
 	}
 	label := cmpClasses[c]
+	if why == "components-exact" {
+		label = Match // every component agrees (3-1 and 3层01室 on one number)
+	}
 	if label == Match && compareVeto(ea, eb, why) {
 		label = Partial
 		if pr[2] > pr[1] {

@@ -641,9 +641,10 @@ type scored struct {
 // query on its road and road number (or, without a road, its named place),
 // and on every finer component the query gives: a sub-number (附3号), floor
 // or room alone never matches, a place name the query adds must be
-// registered at that number, and look-alikes in several districts or on
-// several roads make the answer Doubtful with the candidates. Safe for
-// concurrent use.
+// registered at that number, an assist word (附近, 对面, 旁边) or a street
+// (街道) or town outside the query's district keeps a registered address
+// from a match, and look-alikes in several districts or on several roads
+// make the answer Doubtful with the candidates. Safe for concurrent use.
 func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 	if err := ctx.Err(); err != nil {
 		return CheckResult{}, err
@@ -655,7 +656,7 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 		}
 		return CheckResult{Verdict: Invalid, Reason: reason, Message: "该地址无效：" + reason}, fmt.Errorf("check: %w", err)
 	}
-	norm := Normalize(restoreRoadHao(address))
+	norm := Normalize(restoreRoadHao(foldCheckNumbers(address)))
 	c := db.p.ruleParse(norm)
 	res := CheckResult{Normalized: canonicalOf(&c), Components: c}
 	invalid := func(reason string) (CheckResult, error) {
@@ -725,8 +726,12 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 	}
 	res.Candidates = cands
 	exact := len(cands) > 0 && cands[0].Level == LevelExact && cands[0].Score >= db.minScore
+	held := ""
+	if exact {
+		held = db.heldBackCheck(&c, top) // checkrules.go
+	}
 	switch {
-	case exact && !ambiguous && count > 0:
+	case exact && !ambiguous && count > 0 && held == "":
 		res.Verdict = Matched
 		res.Location = cands[0].Location
 		res.Message = fmt.Sprintf("该地址与地址库匹配通过，该地址注册过市场主体（%d户）", count)
@@ -739,6 +744,9 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 	case ambiguous:
 		res.Verdict, res.Reason = Doubtful, "多条道路存在相近地址"
 		res.Message = fmt.Sprintf("该地址与多条道路上的地址相近（%s），请核实道路名称", strings.Join(roads, "、"))
+	case exact && held != "":
+		res.Verdict, res.Reason = Doubtful, held
+		res.Message = "地址库中存在相近地址，但" + held + "，请核实或实地核查"
 	case exact:
 		res.Verdict = Doubtful
 		res.Location = cands[0].Location

@@ -1,6 +1,7 @@
 package addressmatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -502,5 +503,86 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if _, err := NewParser(Options{MaxRunes: -5}); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("NewParser with bad options: %v", err)
+	}
+}
+
+// TestCheckNeverVouch pins the rules of issue 14, item 1, in DB.Check on a
+// small database: each query either names a registered address with
+// entities (matched) or not, and the rule that must keep it from a match is
+// named beside it.
+func TestCheckNeverVouch(t *testing.T) {
+	newDB := func(o Options) *DB {
+		p, err := NewParser(demoOpts(t, o))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := NewDB(DBOptions{Parser: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range []string{
+			"重庆市渝北区石船一路1号附3号", "重庆市渝北区龙睛路56号3-1", "重庆市渝北区金开大道68号",
+			"重庆市渝北区人和大道132号", "重庆市江北区港城东路9号附10号", "重庆市渝北区港城东路9号附10号",
+		} {
+			if err := db.Add(Record{ID: strconv.Itoa(i), Address: a, Location: orb.Point{106.5, 29.6}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return db
+	}
+	db, plain := newDB(DefaultOptions()), newDB(Options{PlainDashRoom: true})
+	ctx := context.Background()
+	tests := []struct {
+		name, in string
+		want     Verdict
+		plain    Verdict // with PlainDashRoom; "" = want
+		mention  []string
+	}{
+		{"registered", "重庆市渝北区金开大道68号", Matched, "", nil},
+		{"road conflict", "重庆市渝北区石船二路1号附3号", Doubtful, "", nil},
+		{"invented road, registered tail", "重庆市渝北区不存在路1号附3号", Doubtful, "", nil},
+		{"road-number conflict", "重庆市渝北区石船一路2号附3号", Doubtful, "", nil},
+		{"floor-room on an unregistered number", "重庆市渝北区芷兰路16号3-1", Doubtful, "", nil},
+		{"sub-number alone", "附3号", Invalid, "", nil},
+		{"number and sub-number alone", "1号附3号", Invalid, "", nil},
+		{"place name not registered at the number", "重庆市渝北区金开大道68号星光公寓", Doubtful, "", nil},
+		{"finer building not registered", "重庆市渝北区金开大道68号3栋", Doubtful, "", nil},
+		{"finer room not registered", "重庆市渝北区金开大道68号3-1", Doubtful, "", nil},
+		{"N楼N号 is N-N", "重庆市渝北区龙睛路56号3楼1号", Matched, Doubtful, nil},
+		{"N层N室 is N-N", "重庆市渝北区龙睛路56号3层01室", Matched, Doubtful, nil},
+		{"look-alikes in two districts", "港城东路9号附10号", Doubtful, "", []string{"江北区", "渝北区"}},
+		{"junk", "你好世界", Invalid, "", nil},
+		{"junk gate", "我家门口", Invalid, "", nil},
+		{"repeated", "栋栋栋栋栋", Invalid, "", nil},
+		{"markup after an address", "重庆市渝北区人和大道132号<script>alert(1)</script>", Invalid, "", nil},
+		{"other city", "北京市朝阳区建国路88号", Outside, "", []string{"北京"}},
+		{"near a registered address", "重庆市渝北区金开大道68号对面", Doubtful, "", []string{"对面"}},
+		{"street of another district", "重庆市渝北区蔡家岗街道金开大道68号", Doubtful, "", []string{"蔡家岗街道"}},
+		{"the road's own street", "重庆市渝北区人和街道金开大道68号", Matched, "", nil},
+		{"floor-room in Chinese digits", "重庆市渝北区龙睛路五六号三-一", Matched, "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, d := range []struct {
+				db   *DB
+				want Verdict
+			}{{db, tc.want}, {plain, cmp.Or(tc.plain, tc.want)}} {
+				res, err := d.db.Check(ctx, tc.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Verdict != d.want {
+					t.Fatalf("Check(%q) = %s (%s; %s; %+v), want %s", tc.in, res.Verdict, res.Message, res.Reason, res.Candidates, d.want)
+				}
+				for _, m := range tc.mention {
+					if !strings.Contains(res.Message+res.Reason, m) {
+						t.Errorf("Check(%q): %q does not name %s", tc.in, res.Message+res.Reason, m)
+					}
+				}
+				if tc.name == "look-alikes in two districts" && len(res.Candidates) < 2 {
+					t.Errorf("look-alikes: candidates %+v, want both districts'", res.Candidates)
+				}
+			}
+		})
 	}
 }

@@ -76,6 +76,7 @@ type cmpModel struct {
 	err   error
 	feats sync.Pool // *pairFeats
 	tags  tagCache  // the parse tagger's readings of recent addresses
+	ents  entCache  // the rule entities of recent addresses (cmpcache.go)
 }
 
 func newCmpModel(fixed *CompareModel) *cmpModel {

@@ -43,6 +43,7 @@ run() {
 
 run ./addressmatch FuzzNormalize
 run ./addressmatch FuzzParse
+run ./addressmatch FuzzCheck
 run ./geo FuzzReadEntitiesCSV
 run ./geo FuzzCSVChunks
 run ./geo FuzzReadGeoJSON

@@ -1,0 +1,86 @@
+package addressmatch
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
+)
+
+// Rules of DB.Check found by the adversarial clerk generator
+// (clerkadv_test.go): a registered address followed by 附近/对面/旁边 is a
+// place near it, not it; a street (街道) or town of another district before
+// a registered road is not that address.
+
+// foldCheckNumbers rewrites a clerk's floor-room forms that Normalize does
+// not read as one: 8_14 and 8~14 are 8-14, and Chinese digits written one by
+// one around a dash (九-一〇) are 9-10.
+func foldCheckNumbers(s string) string {
+	rs := []rune(s)
+	isDash := func(r rune) bool {
+		switch cntext.FoldRune(r) {
+		case '-', '_', '~', '—', '–', '－', '～':
+			return true
+		}
+		return false
+	}
+	cnDigit := func(r rune) bool {
+		v, ok := cntext.DigitValue(r)
+		return ok && !(r >= '0' && r <= '9') && r != '两' && r != '兩' && v >= 0
+	}
+	changed := false
+	for i := 0; i < len(rs); i++ {
+		if !isDash(rs[i]) || i == 0 || i+1 >= len(rs) {
+			continue
+		}
+		// Chinese digits on either side, one by one, and no unit word (十百)
+		cnL, cnR := i, i+1
+		for cnL > 0 && cnDigit(rs[cnL-1]) {
+			cnL--
+		}
+		for cnR < len(rs) && cnDigit(rs[cnR]) {
+			cnR++
+		}
+		leftOK := cnL < i || isDigit(cntext.FoldRune(rs[i-1]))
+		rightOK := cnR > i+1 || isDigit(cntext.FoldRune(rs[i+1]))
+		if !leftOK || !rightOK {
+			continue
+		}
+		for k := cnL; k < i; k++ {
+			v, _ := cntext.DigitValue(rs[k])
+			rs[k] = rune('0' + v)
+		}
+		for k := i + 1; k < cnR; k++ {
+			v, _ := cntext.DigitValue(rs[k])
+			rs[k] = rune('0' + v)
+		}
+		if r := cntext.FoldRune(rs[i]); r == '_' || r == '~' || r == '～' {
+			rs[i] = '-'
+		}
+		changed = true
+	}
+	if !changed {
+		return s
+	}
+	return string(rs)
+}
+
+// heldBackCheck returns why a query whose best candidate is an exact one
+// must still not be matched, or "": an assist word (附近, 对面, 旁边…) the
+// registered address does not have, or a street or town that is not in the
+// query's district.
+func (db *DB) heldBackCheck(c *Components, top *entry) string {
+	for _, s := range c.Spans {
+		switch s.Label {
+		case LabelAssist, LabelDistance:
+			if top == nil || !strings.Contains(top.display, s.Text) {
+				return fmt.Sprintf("地址含方位词“%s”，不是确切的门牌地址", s.Text)
+			}
+		case LabelTown:
+			if c.unit[AdminTown] < 0 && c.unit[AdminDistrict] >= 0 {
+				return fmt.Sprintf("“%s”不在%s辖区内", s.Text, c.Admin.District)
+			}
+		}
+	}
+	return ""
+}
