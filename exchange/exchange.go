@@ -290,6 +290,31 @@ type DerivedFlags struct {
 	Blacklisted *bool `json:"blacklisted,omitempty"`
 }
 
+// Flags returns the entity flags its records imply now (nil where no
+// record of the kind says): the values a write of the entity must keep,
+// so that the flags and the records never disagree.
+func (x *Exchange) Flags(entityID string) DerivedFlags {
+	refs := x.ix.entityRecords(entityID)
+	sortRefs(refs)
+	return deriveFlags(refs, x.opts.Now())
+}
+
+// Disagree returns the JSON names of the flags of e that differ from what
+// the records imply (none when they agree or no record says).
+func (f DerivedFlags) Disagree(e *geo.Entity) []string {
+	var out []string
+	if f.AnnualReport != nil && *f.AnnualReport != e.AnnualReport {
+		out = append(out, "annual_report")
+	}
+	if f.Abnormal != nil && *f.Abnormal != e.Abnormal {
+		out = append(out, "abnormal")
+	}
+	if f.Blacklisted != nil && *f.Blacklisted != e.Blacklisted {
+		out = append(out, "blacklisted")
+	}
+	return out
+}
+
 // deriveFlags is the one rule from records to flags. refs must be sorted
 // newest first.
 func deriveFlags(refs []recordRef, now time.Time) DerivedFlags {

@@ -218,7 +218,7 @@ func (s *Server) putFeature(w http.ResponseWriter, r *http.Request) error {
 	if wr.Feature, err = store.DecodeFeature(layer, id, body, lo); err != nil {
 		return err
 	}
-	res, err := st.Apply(r.Context(), writerOf(r), []store.Write{wr})
+	res, err := s.applyChecked(r.Context(), st, writerOf(r), []store.Write{wr}) // derived.go
 	if err != nil {
 		return err
 	}
@@ -251,9 +251,20 @@ func (s *Server) patchFeature(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, v, err := st.Patch(r.Context(), writerOf(r), wr.Layer, wr.ID, body, wr.IfVersion, lo)
-	if err != nil {
-		return err
+	var res store.Result
+	var v any
+	for attempt := 0; ; attempt++ { // derived.go: flags that follow the records
+		ifVersion, guarded, err := s.patchDerived(wr.Layer, wr.ID, body, wr.IfVersion)
+		if err != nil {
+			return err
+		}
+		res, v, err = st.Patch(r.Context(), writerOf(r), wr.Layer, wr.ID, body, ifVersion, lo)
+		if err == nil {
+			break
+		}
+		if !guarded || attempt >= derivedRetries || !errors.Is(err, store.ErrConflict) {
+			return err
+		}
 	}
 	s.writeResult(w, r, http.StatusOK, res, v)
 	return nil
@@ -301,7 +312,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	res, err := st.Apply(r.Context(), writerOf(r), ws)
+	res, err := s.applyChecked(r.Context(), st, writerOf(r), ws) // derived.go
 	if err != nil {
 		var we *store.WriteError
 		if errors.As(err, &we) {
