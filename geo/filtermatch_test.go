@@ -3,6 +3,7 @@ package geo
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -47,6 +48,18 @@ func TestEntityMatcherAgreesWithQuery(t *testing.T) {
 		})
 		if n != res.Total {
 			t.Errorf("%+v: matcher %d, query %d", f, n, res.Total)
+		}
+		// ScanEntitiesWhere: the same entities, in ID order
+		var got, want []string
+		snap.ScanEntities(func(e *Entity) bool {
+			if m(e) {
+				want = append(want, e.ID)
+			}
+			return true
+		})
+		snap.ScanEntitiesWhere(f, func(e *Entity) bool { got = append(got, e.ID); return true })
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v: ScanEntitiesWhere %d entities, brute force %d (or another order)", f, len(got), len(want))
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -192,17 +191,14 @@ func (s *Service) CreateComplaint(ctx context.Context, writer string, req Compla
 	return c, nil
 }
 
-// RouteComplaint locates, matches and routes a complaint without storing
-// it (what CreateComplaint would answer, but for the ID and status).
-func (s *Service) RouteComplaint(ctx context.Context, req ComplaintRequest) (*Complaint, error) {
+// RouteComplaint locates, matches and routes a complaint on snap without
+// storing it (what CreateComplaint would answer, but for the ID, status
+// and duplicate link).
+func (s *Service) RouteComplaint(ctx context.Context, snap *geo.Snapshot, req ComplaintRequest) (*Complaint, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	st, err := s.store()
-	if err != nil {
-		return nil, err
-	}
-	return s.route(ctx, st.Index().Snapshot(), req)
+	return s.route(ctx, snap, req)
 }
 
 // route locates the complaint, matches its entity and picks the grid
@@ -222,11 +218,12 @@ func (s *Service) route(ctx context.Context, snap *geo.Snapshot, req ComplaintRe
 	}
 	// the location
 	var p orb.Point
+	gc := s.geocoderNow()
 	switch {
 	case req.Lon != nil:
 		p, c.Precision = orb.Point{*req.Lon, *req.Lat}, string(geo.PrecisionPoint)
-	case req.Address != "" && s.opts.Geocoder != nil:
-		g, err := s.opts.Geocoder.Geocode(ctx, req.Address)
+	case req.Address != "" && gc != nil:
+		g, err := gc.Geocode(ctx, req.Address)
 		if err != nil {
 			return nil, fmt.Errorf("supervise: geocoding %q: %w", req.Address, err)
 		}
@@ -238,7 +235,7 @@ func (s *Service) route(ctx context.Context, snap *geo.Snapshot, req ComplaintRe
 		p, c.Precision = e.Location, "entity"
 	}
 	switch {
-	case c.Precision == string(geo.PrecisionNone) && req.Address != "" && s.opts.Geocoder == nil:
+	case c.Precision == string(geo.PrecisionNone) && req.Address != "" && gc == nil:
 		c.Routing = "not routed: no address database to locate the address (give lon/lat)"
 		return c, nil
 	case c.Precision == string(geo.PrecisionNone):
@@ -423,5 +420,3 @@ func (s *Service) SetComplaintStatus(ctx context.Context, writer, id string, req
 	c.Version = res.Versions[0]
 	return c, nil
 }
-
-var _ = math.Abs

@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
@@ -27,79 +26,77 @@ type Filter struct {
 // maxFilterValues caps each list of a filter.
 const maxFilterValues = 64
 
-// matcher compiles the filter against snap: the entity test, and the
-// bound that contains every entity it can pass (for a zone or polygon).
-func (s *Service) matcher(snap *geo.Snapshot, f Filter) (func(*geo.Entity) bool, error) {
+// compile checks the filter against snap and splits it: the index's
+// filter (industries, risk, statuses) and the area test (zone, polygon;
+// nil when there is none).
+func (s *Service) compile(snap *geo.Snapshot, f Filter) (geo.Filter, func(*geo.Entity) bool, error) {
 	var gf geo.Filter
 	if len(f.Industries) > maxFilterValues || len(f.Risk) > maxFilterValues || len(f.Statuses) > maxFilterValues {
-		return nil, invalid("filter", "at most %d industries, risk classes and statuses", maxFilterValues)
+		return gf, nil, invalid("filter", "at most %d industries, risk classes and statuses", maxFilterValues)
 	}
 	for _, in := range f.Industries {
 		if err := validIndustryPrefix(in); err != nil {
-			return nil, err
+			return gf, nil, err
 		}
 		gf.Industry = append(gf.Industry, in)
 	}
 	for _, r := range f.Risk {
 		rk, err := geo.ParseRisk(r)
 		if err != nil || rk == "" {
-			return nil, invalid("filter.risk", "%q is not a risk class (A, B, C or D)", r)
+			return gf, nil, invalid("filter.risk", "%q is not a risk class (A, B, C or D)", r)
 		}
 		gf.Risk = append(gf.Risk, rk)
 	}
 	for _, st := range f.Statuses {
 		v, err := geo.ParseStatus(st)
 		if err != nil || v == "" {
-			return nil, invalid("filter.statuses", "%q is not a status (存续, 在业, 吊销, 注销, 迁出, 停业)", st)
+			return gf, nil, invalid("filter.statuses", "%q is not a status (存续, 在业, 吊销, 注销, 迁出, 停业)", st)
 		}
 		gf.Status = append(gf.Status, v)
 	}
-	base := gf.EntityMatcher()
-	var area *geo.PreparedArea
-	grid := ""
+	var tests []func(*geo.Entity) bool
 	if f.Zone != "" {
 		z, ok := snap.Zone(f.Zone)
 		if !ok {
-			return nil, invalid("filter.zone", "no zone %q", f.Zone)
+			return gf, nil, invalid("filter.zone", "no zone %q", f.Zone)
 		}
 		if z.Layer == s.opts.GridLayer {
-			grid = z.ID
+			grid := z.ID
+			tests = append(tests, func(e *geo.Entity) bool { return e.GridID == grid })
 		} else {
-			area = geo.Prepare(z.Geometry)
+			za := geo.Prepare(z.Geometry)
+			tests = append(tests, func(e *geo.Entity) bool { return za.Contains(e.Location) })
 		}
 	}
 	if len(f.Polygon) > 0 {
 		if err := validPolygon(f.Polygon); err != nil {
-			return nil, err
+			return gf, nil, err
 		}
 		pa := geo.Prepare(orb.MultiPolygon{f.Polygon})
-		if area != nil {
-			za := area
-			return func(e *geo.Entity) bool {
-				return (grid == "" || e.GridID == grid) && za.Contains(e.Location) && pa.Contains(e.Location) && base(e)
-			}, nil
-		}
-		area = pa
+		tests = append(tests, func(e *geo.Entity) bool { return pa.Contains(e.Location) })
 	}
-	return func(e *geo.Entity) bool {
-		return (grid == "" || e.GridID == grid) && (area == nil || area.Contains(e.Location)) && base(e)
-	}, nil
+	var area func(*geo.Entity) bool
+	switch len(tests) {
+	case 1:
+		area = tests[0]
+	case 2:
+		area = func(e *geo.Entity) bool { return tests[0](e) && tests[1](e) }
+	}
+	return gf, area, nil
 }
 
-// candidates returns the entities passing f, by ID (the index's order).
+// candidates returns the entities passing f, by ID.
 func (s *Service) candidates(ctx context.Context, snap *geo.Snapshot, f Filter) ([]Candidate, error) {
-	m, err := s.matcher(snap, f)
+	gf, area, err := s.compile(snap, f)
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var out []Candidate
-	n := 0
-	snap.ScanEntities(func(e *geo.Entity) bool {
-		n++
-		if n%4096 == 0 && ctx.Err() != nil {
-			return false
-		}
-		if m(e) {
+	snap.ScanEntitiesWhere(gf, func(e *geo.Entity) bool {
+		if area == nil || area(e) {
 			out = append(out, Candidate{ID: e.ID, Grid: e.GridID})
 		}
 		return true
@@ -147,5 +144,3 @@ func validPolygon(p orb.Polygon) error {
 	}
 	return nil
 }
-
-var _ = fmt.Sprint

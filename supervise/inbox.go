@@ -292,7 +292,11 @@ func (s *Service) Inbox(inspector string) (*Inbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	ib := &Inbox{Inspector: inspector, Grids: s.grids(st.Index().Snapshot()).grids[inspector]}
+	ib := &Inbox{Inspector: inspector, Grids: s.grids(st.Index().Snapshot()).grids[inspector], Complaints: []Complaint{}, Tasks: []InboxTask{},
+		SpotChecks: []InboxSpot{}, Incidents: []InboxIncident{}}
+	if ib.Grids == nil {
+		ib.Grids = []string{}
+	}
 	for _, c := range s.Complaints("", inspector, 10_000) {
 		if c.Status == StatusAssigned || c.Status == StatusHandled {
 			ib.Complaints = append(ib.Complaints, c)
@@ -357,6 +361,9 @@ func (s *Service) Inbox(inspector string) (*Inbox, error) {
 	s.hub.mu.Lock()
 	ib.Events = s.hub.recentLocked(inspector, 0)
 	s.hub.mu.Unlock()
+	if ib.Events == nil {
+		ib.Events = []Event{}
+	}
 	if len(ib.Events) > 100 {
 		ib.Events = ib.Events[len(ib.Events)-100:]
 	}

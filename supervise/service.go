@@ -14,6 +14,7 @@ import (
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/zoneid"
 )
 
 // The store collections of the service (docs/supervise.md).
@@ -35,9 +36,10 @@ const (
 type Service struct {
 	opts Options
 
-	mu     sync.RWMutex
-	st     *store.Store
-	search *search.Index
+	mu       sync.RWMutex
+	st       *store.Store
+	search   *search.Index
+	geocoder zoneid.Geocoder
 
 	spot, tasks, complaints, incidents, resources *store.DocMap
 	marks                                         *markIndex
@@ -55,6 +57,7 @@ func New(opts Options) (*Service, error) {
 	s := &Service{opts: o, spot: store.NewDocMap(), tasks: store.NewDocMap(), complaints: store.NewDocMap(),
 		incidents: store.NewDocMap(), resources: store.NewDocMap(), marks: newMarkIndex()}
 	s.hub = newHub(o.InboxBuffer, o.InboxReplay)
+	s.geocoder = o.Geocoder
 	return s, nil
 }
 
@@ -102,6 +105,20 @@ func (s *Service) store() (*store.Store, error) {
 		return nil, ErrNotReady
 	}
 	return s.st, nil
+}
+
+// SetGeocoder gives the service the geocoder of complaint addresses (it
+// may be set once the address database is built in the background).
+func (s *Service) SetGeocoder(g zoneid.Geocoder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.geocoder = g
+}
+
+func (s *Service) geocoderNow() zoneid.Geocoder {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.geocoder
 }
 
 func (s *Service) searchIndex() *search.Index {

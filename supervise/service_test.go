@@ -368,7 +368,6 @@ func TestComplaintByAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv.Attach(w.st) // not registered as collections: used only to route here
 	snap := w.ix.Snapshot()
 	n, routed := 0, 0
 	snap.ScanEntities(func(e *geo.Entity) bool {
@@ -376,7 +375,7 @@ func TestComplaintByAddress(t *testing.T) {
 			return n < 40
 		}
 		n++
-		c, err := sv.RouteComplaint(ctx, supervise.ComplaintRequest{Hotline: "12315", Text: "x", Address: e.Address})
+		c, err := sv.RouteComplaint(ctx, snap, supervise.ComplaintRequest{Hotline: "12315", Text: "x", Address: e.Address})
 		if err != nil {
 			t.Fatal(err)
 		}

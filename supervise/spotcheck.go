@@ -175,6 +175,15 @@ func (s *Service) CreateSpotCheck(ctx context.Context, writer string, req SpotCh
 	return sc, nil
 }
 
+// Draw validates req and runs its draw on snap without storing it
+// (everything of the spot check but its ID, stamps and data_seq).
+func (s *Service) Draw(ctx context.Context, snap *geo.Snapshot, req SpotCheckRequest) (*SpotCheck, error) {
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	return s.draw(ctx, snap, req)
+}
+
 // draw runs the draw of req on snap (everything but the ID and stamps).
 func (s *Service) draw(ctx context.Context, snap *geo.Snapshot, req SpotCheckRequest) (*SpotCheck, error) {
 	cands, err := s.candidates(ctx, snap, req.Filter)
@@ -479,5 +488,3 @@ func NoticeToSpotCheck(n *PublicNotice) *SpotCheck {
 	}
 	return sc
 }
-
-var _ = geo.LayerEntities

@@ -154,6 +154,15 @@ func (s *Service) CreateTask(ctx context.Context, writer string, req TaskRequest
 	return t, nil
 }
 
+// SplitTask validates req, resolves its target on snap and splits it by
+// grid without storing it (no ID, no stamps).
+func (s *Service) SplitTask(ctx context.Context, snap *geo.Snapshot, req TaskRequest) (*Task, error) {
+	if err := req.validate(s.opts.MaxTaskEntities); err != nil {
+		return nil, err
+	}
+	return s.splitTask(ctx, snap, req)
+}
+
 // splitTask resolves the target on snap and splits it (no ID, no stamps).
 func (s *Service) splitTask(ctx context.Context, snap *geo.Snapshot, req TaskRequest) (*Task, error) {
 	var ids []string
