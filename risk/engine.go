@@ -47,6 +47,10 @@ type Options struct {
 	Warnings WarningOptions
 	// Logger receives the engine's failures to write a class; nil discards.
 	Logger *slog.Logger
+	// KeepStoredClass: the engine does not write classes into the
+	// entities (their risk attribute stays the data's own rating);
+	// assessments, summaries, warnings and overrides work as usual.
+	KeepStoredClass bool
 }
 
 func (o Options) withDefaults() Options {
@@ -654,7 +658,7 @@ func (e *Engine) process(ctx context.Context, ids []int32) {
 			continue
 		}
 		class := e.evalOne(n, ent, today)
-		if e.store != nil && ent.Risk != class {
+		if e.store != nil && !e.opts.KeepStoredClass && ent.Risk != class {
 			c := *ent
 			c.Risk = class
 			writes = append(writes, store.Write{Layer: geo.LayerEntities, ID: id, Feature: &c, IfVersion: ent.Version, IfExists: true})
@@ -738,7 +742,7 @@ func (e *Engine) Recompute(ctx context.Context) (int, error) {
 				if !ok {
 					continue
 				}
-				if c := e.evalOne(n, ent, today); e.store != nil && c != ent.Risk {
+				if c := e.evalOne(n, ent, today); e.store != nil && !e.opts.KeepStoredClass && c != ent.Risk {
 					x := *ent
 					x.Risk = c
 					outs[w] = append(outs[w], store.Write{Layer: geo.LayerEntities, ID: ent.ID, Feature: &x, IfVersion: ent.Version, IfExists: true})
@@ -804,4 +808,14 @@ func remove(l []int32, n int32) []int32 {
 		}
 	}
 	return l
+}
+
+// AssessSynced waits (at most 2 s) until the engine has evaluated and
+// written the changes so far, then assesses the entity: what a writer
+// sees right after its write.
+func (e *Engine) AssessSynced(ctx context.Context, id string) (Assessment, error) {
+	c, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = e.Sync(c)
+	return e.Assess(id)
 }

@@ -114,6 +114,9 @@ var (
 	pKind     = apiParam{Name: "kind", In: "query", Type: "string", Desc: "place kinds, comma-separated"}
 	pLayerVar = apiParam{Name: "layer", In: "path", Type: "string", Required: true, Enum: []string{"entities", "buildings", "places", "zones"}, Example: "entities"}
 	pIDVar    = apiParam{Name: "id", In: "path", Type: "string", Required: true, Desc: "feature id (an entity's USCC)", Example: "91500000MA5U000000"}
+	// The area of the risk routes: zone= or bbox= (risk_routes.go).
+	pZoneArea = apiParam{Name: "zone", In: "query", Type: "string", Desc: "a zone's id (any layer: FTZ area, district, street, grid)"}
+	pBBoxArea = apiParam{Name: "bbox", In: "query", Type: "string", Desc: "minLon,minLat,maxLon,maxLat (WGS-84, at most 10 degrees a side)"}
 	// The shape of a hits answer (render.go, queryHitsRequest).
 	pFields    = apiParam{Name: "fields", In: "query", Type: "string", Desc: "properties to show, comma-separated (geo.Fields names, attrs for the free attributes); an unknown name is a 400", Example: "id,name,distance_m"}
 	pFormat    = apiParam{Name: "format", In: "query", Type: "string", Enum: []string{"geojson", "ids"}, Desc: "geojson (default): a FeatureCollection; ids: {\"ids\": [...]} with the collection's other members"}
@@ -232,6 +235,22 @@ func apiRoutes() []apiRoute {
 			Params: []apiParam{{Name: "job", In: "path", Type: "string", Required: true, Example: "1"}}},
 		{Method: "GET", Path: "/api/v1/entities/{id}/records", Tag: "exchange", Summary: "an entity's department records", Scope: ScopeRead,
 			Params: []apiParam{pIDVar, pLimit}},
+		// Risk classes, early warnings, building economy (docs/risk.md)
+		{Method: "GET", Path: "/api/v1/entities/{id}/risk", Tag: "risk", Summary: "an entity's risk: class in force, computed class, score, reasons with evidence records, override", Scope: ScopeRead,
+			Params: []apiParam{pIDVar}},
+		{Method: "PUT", Path: "/api/v1/entities/{id}/risk/override", Tag: "risk", Summary: "set a manual risk class with a reason and an expiry (YYYY-MM-DD, at most three years ahead)", Scope: ScopeWrite,
+			Params: []apiParam{pIDVar}, Body: &apiBody{Media: "application/json", Schema: obj(map[string]any{"class": str(), "reason": str(), "expires": str()}, "class", "reason", "expires")}},
+		{Method: "DELETE", Path: "/api/v1/entities/{id}/risk/override", Tag: "risk", Summary: "remove an entity's manual risk class", Scope: ScopeWrite,
+			Params: []apiParam{pIDVar}},
+		{Method: "GET", Path: "/api/v1/risk/summary", Tag: "risk", Summary: "counts by risk class and the top reasons in a zone or box", Scope: ScopeRead,
+			Params: []apiParam{pZoneArea, pBBoxArea}},
+		{Method: "GET", Path: "/api/v1/warnings", Tag: "risk", Summary: "early warnings (registration clusters, zombies, industry shifts, out-of-area investment, licence expiries) with evidence and location", Scope: ScopeRead,
+			Params: []apiParam{{Name: "type", In: "query", Type: "string", Desc: "warning types, comma-separated: registration_cluster, zombie, industry_shift, out_of_area, licence_expiry"},
+				pZoneArea, pBBoxArea, {Name: "since", In: "query", Type: "string", Desc: "warnings dated on or after this day (YYYY-MM-DD)"}, pLimit}},
+		{Method: "GET", Path: "/api/v1/buildings/{id}/economy", Tag: "risk", Summary: "a building's economy: its entities by section, status and class; output, employment and tax from their records", Scope: ScopeRead,
+			Params: []apiParam{{Name: "id", In: "path", Type: "string", Required: true, Example: "b1"}}},
+		{Method: "GET", Path: "/api/v1/economy", Tag: "risk", Summary: "the building economy of a zone or box, buildings by output", Scope: ScopeRead,
+			Params: []apiParam{pZoneArea, pBBoxArea, pLimit}},
 
 		{Method: "GET", Path: "/api/v1/changes", Tag: "features", Summary: "the change log from since= (NDJSON), or live with Accept: text/event-stream", Scope: ScopeRead,
 			Params: []apiParam{{Name: "since", In: "query", Type: "integer"}, pLimit}, Produces: "application/x-ndjson"},

@@ -11,6 +11,7 @@ import (
 	"github.com/marketgeo/marketgeo/exchange"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
+	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/store"
 	"github.com/marketgeo/marketgeo/tiles"
@@ -65,14 +66,15 @@ func statusTable() []statusRow {
 			search.ErrEmptyQuery, search.ErrInvalidQuery,
 			tiles.ErrOutOfRange, tiles.ErrInvalidFilter,
 			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite,
-			exchange.ErrInvalidRecord, exchange.ErrUnknownKind, exchange.ErrBadTable, exchange.ErrBadMapping}},
+			exchange.ErrInvalidRecord, exchange.ErrUnknownKind, exchange.ErrBadTable, exchange.ErrBadMapping,
+			risk.ErrInvalidRules, risk.ErrInvalidOverride, risk.ErrInvalidQuery}},
 		{http.StatusUnauthorized, []error{errUnauthorized}},
 		{http.StatusForbidden, []error{errForbidden}},
 		{http.StatusPreconditionFailed, []error{store.ErrConflict}},
 		{http.StatusConflict, []error{store.ErrBusy}},
-		{http.StatusNotFound, []error{errNotFound, search.ErrNoPlace, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound}},
+		{http.StatusNotFound, []error{errNotFound, search.ErrNoPlace, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound, risk.ErrNotFound}},
 		{http.StatusRequestEntityTooLarge, []error{errTooLarge, geo.ErrTooLarge, store.ErrTooLarge, tiles.ErrTooLarge, exchange.ErrTooLarge}},
-		{http.StatusServiceUnavailable, []error{errUnavailable, store.ErrUnavailable, store.ErrClosed, exchange.ErrNotAttached,
+		{http.StatusServiceUnavailable, []error{errUnavailable, store.ErrUnavailable, store.ErrClosed, exchange.ErrNotAttached, risk.ErrNotStarted,
 			search.ErrNotReady, search.ErrClosed, tiles.ErrClosed, zoneid.ErrNoGeocoder, zoneid.ErrClosed}},
 		{http.StatusGatewayTimeout, []error{context.DeadlineExceeded}},
 		{499, []error{context.Canceled}}, // client closed the request

@@ -17,6 +17,7 @@ import (
 	"github.com/marketgeo/marketgeo/addressmatch"
 	"github.com/marketgeo/marketgeo/exchange"
 	"github.com/marketgeo/marketgeo/geo"
+	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/store"
 	"github.com/marketgeo/marketgeo/tiles"
@@ -47,6 +48,9 @@ type Deps struct {
 	// Exchange is the department data exchange (records, imports); nil
 	// answers its routes with 503.
 	Exchange *exchange.Exchange
+	// Risk is the risk engine (classes, warnings, building economy;
+	// docs/risk.md); nil answers its routes with 503.
+	Risk *risk.Engine
 	// AwaitAddresses says that the address database will be attached with
 	// SetAddresses: /readyz answers 503 until it is.
 	AwaitAddresses bool
@@ -383,5 +387,6 @@ func (s *Server) routes() {
 	api.HandleFunc("/address/batch", only(http.MethodPost, s.handle(s.addressBatch)))
 	s.extraRoutes(api)
 	s.exchangeRoutes(api)
+	s.riskRoutes(api)
 	s.writeRoutes(api) // after the fixed paths (/zones/batch …) it would shadow
 }

@@ -96,13 +96,18 @@ func importDemoRecords(ctx context.Context, ex *exchange.Exchange, st *store.Sto
 	}
 	t0 := time.Now()
 	var ents []geo.Entity
+	var planted []geo.Entity // demo.Plant's: their own tables, not drawn into the others
 	st.Index().Snapshot().ScanEntities(func(e *geo.Entity) bool {
-		ents = append(ents, *e)
+		if e.Attrs[demo.PlantedAttr] != "" {
+			planted = append(planted, *e)
+		} else {
+			ents = append(ents, *e)
+		}
 		return true
 	})
 	sort.Slice(ents, func(i, j int) bool { return ents[i].ID < ents[j].ID })
 	total := 0
-	for _, dt := range demo.DepartmentTables(&demo.Dataset{Entities: ents}, demo.DeptOptions{}) {
+	for _, dt := range append(demo.DepartmentTables(&demo.Dataset{Entities: ents}, demo.DeptOptions{}), demo.PlantedTables(planted)...) {
 		t := &exchange.Table{Name: dt.File, Encoding: "demo"}
 		for i, r := range dt.Rows {
 			t.Rows = append(t.Rows, exchange.Row{N: i + 1, Cells: r})

@@ -156,13 +156,21 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(context.Background(), idx, cfg, log, ex.Collection())
+	rk, err := newRiskEngine(cfg, log) // risk.go
+	if err != nil {
+		return err
+	}
+	st, err := openStore(context.Background(), idx, cfg, log, rk.RecordsCollection(ex.Collection()), rk.OverridesCollection())
 	restoreGC()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	ex.Attach(st)
+	if err := rk.Start(idx, st); err != nil { // every entity's class, then the change stream
+		return err
+	}
+	defer rk.Close()
 	c := idx.Snapshot().Counts()
 	log.Info("index ready", "entities", c.Entities, "buildings", c.Buildings, "places", c.Places, "zones", c.Zones, "took", time.Since(start).Round(time.Millisecond))
 	zopts, err := cfg.ZoneOptions()
@@ -232,7 +240,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srvOpts.WebMapOrigins = append(srvOpts.WebMapOrigins, wmOrigins...)
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Risk: rk, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
 	if err != nil {
 		return err
 	}
@@ -306,6 +314,9 @@ func loadData(idx *geo.Index, dataDir, inCRS string, strict bool, log *slog.Logg
 	if dataDir == "" {
 		ds, err := demo.Generate(demo.Options{})
 		if err != nil {
+			return err
+		}
+		if _, err := demo.Plant(ds, demo.PlantOptions{}); err != nil { // the early warnings' planted patterns (docs/risk.md)
 			return err
 		}
 		if err := ds.Load(idx); err != nil {
