@@ -68,3 +68,4 @@ run ./supervise FuzzComplaintRequest
 run ./supervise FuzzTaskRequest
 run ./supervise FuzzIncidentRequest
 run ./supervise FuzzVerifyRequest
+run ./risk FuzzParseRules
