@@ -115,6 +115,12 @@ type Options struct {
 	// Content-Security-Policy's connect-src and img-src. Default none: the
 	// map loads from its own origin only.
 	WebMapOrigins []string
+	// MetricsClients are the addresses or CIDR prefixes that may read
+	// /metrics on the public profile (the operator's scraper); to any other
+	// client it answers 404 as an unknown path. Default loopback
+	// (127.0.0.0/8, ::1). The internal profile ignores it: there /metrics
+	// is an open path or needs a token (OpenPaths).
+	MetricsClients []string
 
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are the
 	// listener's timeouts (HTTPServer). Defaults 5 s, 60 s, RequestTimeout
@@ -146,6 +152,7 @@ func DefaultOptions() Options {
 		Profile: ProfileInternal, OpenPaths: []string{"/healthz", "/readyz", "/metrics"}, CORSOrigins: []string{},
 		TrustedProxies:    []string{},
 		WebMapOrigins:     []string{},
+		MetricsClients:    []string{"127.0.0.0/8", "::1"},
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second}
 }
 
@@ -174,6 +181,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OpenPaths == nil {
 		o.OpenPaths = d.OpenPaths
+	}
+	if o.MetricsClients == nil {
+		o.MetricsClients = d.MetricsClients
 	}
 	if len(o.CORSOrigins) == 0 && o.Profile == ProfilePublic {
 		o.CORSOrigins = []string{"*"}
@@ -214,7 +224,10 @@ func (o Options) Validate() error {
 			return fmt.Errorf("server: public base URL %q: want scheme://host[:port]", o.PublicBaseURL)
 		}
 	}
-	if _, err := parseProxies(o.TrustedProxies); err != nil {
+	if _, err := parsePrefixes("trusted proxy", o.TrustedProxies); err != nil {
+		return err
+	}
+	if _, err := parsePrefixes("metrics client", o.MetricsClients); err != nil {
 		return err
 	}
 	for _, o := range o.WebMapOrigins {
@@ -236,8 +249,9 @@ func checkOrigin(o string) error {
 	return nil
 }
 
-// parseProxies reads addresses and CIDR prefixes.
-func parseProxies(list []string) ([]netip.Prefix, error) {
+// parsePrefixes reads addresses and CIDR prefixes (what names the option
+// in an error).
+func parsePrefixes(what string, list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, p := range list {
 		if pr, err := netip.ParsePrefix(p); err == nil {
@@ -246,7 +260,7 @@ func parseProxies(list []string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(p)
 		if err != nil {
-			return nil, fmt.Errorf("server: trusted proxy %q: want an address or a CIDR prefix", p)
+			return nil, fmt.Errorf("server: %s %q: want an address or a CIDR prefix", what, p)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
@@ -276,6 +290,7 @@ type Server struct {
 
 	tokens   *Tokens
 	proxies  []netip.Prefix
+	scrapers []netip.Prefix // Options.MetricsClients
 	limiter  *rateLimiter
 	api      apiTable
 	metrics  *metrics
@@ -309,7 +324,8 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s.proxies, _ = parseProxies(s.opts.TrustedProxies) // checked by Validate
+	s.proxies, _ = parsePrefixes("trusted proxy", s.opts.TrustedProxies) // checked by Validate
+	s.scrapers, _ = parsePrefixes("metrics client", s.opts.MetricsClients)
 	s.limiter = newRateLimiter(s.opts.RateLimit, s.opts.RateBurst)
 	s.batches = make(chan struct{}, s.opts.MaxConcurrentBatches)
 	s.draining = make(chan struct{})
