@@ -265,6 +265,13 @@ func (p *Parser) parseRules(s string) *parseState {
 			st.emit(LabelCommunity, i, i+2)
 			i += 2
 		}
+		if l == LabelRoad {
+			if m := p.placeBeforeRoad(st, i, j); m > i {
+				st.emit(LabelPOI, i, m) // 印象城|钱湖北路: a place name glued before the road
+				i = m
+			}
+			j = roadSectionEnd(st, j, n)
+		}
 		st.emit(l, i, j)
 		i = j
 	}
@@ -391,11 +398,19 @@ func adminLabel(u *adminUnit, short bool) Label {
 // matchAdmin tries the longest dictionary name at i that fits the context.
 func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 	d := p.dict
+	longer := false // a longer name starting at i was found (and not taken)
 	for L := p.admTop(st, i, n); L >= 2; L-- {
 		refs, ok := d.names[st.ftext(i, i+L)]
 		if !ok {
 			continue
 		}
+		if L < 3 && longer {
+			// 解放碑|步行街: a longer name (the town 解放碑) covers these runes; the
+			// abbreviation inside it (解放 of 解放区) is not taken on the strength
+			// of the road after it (issue 14)
+			break
+		}
+		longer = true
 		var cands, incons []int32
 		var candShort bool
 		var level AdminLevel
@@ -868,6 +883,10 @@ func (p *Parser) matchNumber(st *parseState, i, n int) (int, Label, bool) {
 			return j, LabelRoomNo, true
 		case LabelRoad:
 			return j, LabelRoadNo, true
+		case LabelPOI, LabelSubPOI:
+			if !letters && j-i >= 3 && j-i <= 4 && j == n && len(st.spans) > 0 && st.spans[len(st.spans)-1].End == i {
+				return j, LabelRoomNo, true // 翠苑小区|1201: a room number
+			}
 		}
 	}
 	return i, "", false
@@ -1139,6 +1158,9 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 	if limit > n {
 		limit = n
 	}
+	if i < n && f[i] == '口' && st.last == LabelRoad && len(st.spans) > 0 && st.spans[len(st.spans)-1].End == i {
+		return i + 1, LabelIntersection // 长河路|口: the guideline's intersection
+	}
 	// a chunk starting with an intersection or gate word
 	for L := p.maxSuf; L >= 1; L-- {
 		if i+L > n {
@@ -1183,7 +1205,8 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 		if p.hasPrefixAt(st, k, n, strongStops) || junkAhead(st, k, n) {
 			return fb(k)
 		}
-		if (f[k] == '旁' || f[k] == '内') && k-i >= 2 && p.endsWithPoiSuffix(st, i, k) {
+		if (f[k] == '旁' || f[k] == '内' || f[k] == '后' && (k+1 == n || isSep(f[k+1]) || strings.ContainsRune("面边侧门", f[k+1]))) &&
+			k-i >= 2 && p.endsWithPoiSuffix(st, i, k) {
 			return fb(k)
 		}
 		if k-i >= 2 && k+1 < n && strings.ContainsRune("东西南北", f[k]) && f[k+1] == '区' &&
@@ -1267,6 +1290,73 @@ func (p *Parser) chunk(st *parseState, i, n int) (int, Label) {
 		}
 	}
 	return fb(limit)
+}
+
+// roadSectionEnd: a numbered section right after a road (人民南路|四段,
+// 一环路|西三段) is part of the road: the guideline labels "xx路段" as a
+// whole road. It returns the end of the section, or j when there is none.
+func roadSectionEnd(st *parseState, j, n int) int {
+	f := st.f
+	k := j
+	if k < n && strings.ContainsRune("东西南北中", f[k]) {
+		k++
+	}
+	m := k
+	for m < n && m-k < 2 && (cntext.IsNumeralRune(f[m]) || f[m] >= '0' && f[m] <= '9') {
+		m++
+	}
+	if m == k || m >= n || f[m] != '段' {
+		return j
+	}
+	if m+1 < n && strings.ContainsRune("村路街道巷号", f[m+1]) {
+		return j // 四段村, 三段路: a name of its own
+	}
+	return m + 1
+}
+
+// placeStops are the place suffixes after which a road name may start
+// (印象城|钱湖北路): a place name glued before its road.
+var placeStops = []string{"城", "广场", "大厦", "中心", "花园", "小区", "商城", "商场", "大楼", "公寓", "家园", "新村", "天地", "乐园"}
+
+// placeBeforeRoad: the road chunk [i,j) starts with a place name of two
+// or more characters ending in a place suffix, and the rest is a road with
+// a name of two or more characters before its road suffix (印象城|钱湖北路,
+// 银泰城|文化路; not 新城大道, 凤凰城大道, 城北路). It returns where the
+// road starts, or i.
+func (p *Parser) placeBeforeRoad(st *parseState, i, j int) int {
+	// the road suffix at the end
+	suf := 0
+	for L := min(p.maxSuf, j-i); L >= 1; L-- {
+		if l, ok := p.suffixAt(st, j-L, j); ok && l == LabelRoad {
+			suf = L
+			break
+		}
+	}
+	if suf == 0 {
+		return i
+	}
+	for m := i + 3; m <= j-suf-2; m++ {
+		for _, w := range placeStops {
+			L := utf8.RuneCountInString(w)
+			if m-L < i+2 || st.ftext(m-L, m) != w {
+				continue
+			}
+			if strings.ContainsRune("东西南北中路街道", st.f[m]) || isAlnum(st.f[m]) || cntext.IsNumeralRune(st.f[m]) {
+				continue
+			}
+			return m
+		}
+	}
+	return i
+}
+
+// suffixAt looks up the runes [i,j) of st among the suffix words.
+func (p *Parser) suffixAt(st *parseState, i, j int) (Label, bool) {
+	if j <= i || j-i > int(p.sufMax[uint32(st.f[j-1])%uint32(len(p.sufMax))]) {
+		return "", false
+	}
+	l, ok := p.suffix[st.ftext(i, j)]
+	return l, ok
 }
 
 // campusEnd: a university name (…大学, …学院) followed by a campus name of

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
@@ -186,23 +187,29 @@ func (t *ftab) emissions(hs []uint64, offs []int32, em []float32, sv []uint64, r
 			sv[k] = binary.LittleEndian.Uint64(recs[r-1:])
 		}
 	}
+	var acc [256]float32 // one rune's scores, indexed by a tag byte without bounds checks
 	for i := 0; i+1 < len(offs); i++ {
 		row := em[i*numTags : (i+1)*numTags : (i+1)*numTags]
+		copy(acc[:numTags], row)
 		for k := offs[i]; k < offs[i+1]; k++ {
 			r := ro[k]
 			if r == 0 {
 				continue
 			}
 			if sv[k] != hs[k] { // another key with the same upper half: probe on
+				copy(row, acc[:numTags])
 				t.addWeights(hs[k], row)
+				copy(acc[:numTags], row)
 				continue
 			}
 			rec := recs[r-1:]
 			e := rec[9 : 9+5*int(rec[8])]
-			for j := 0; j+5 <= len(e); j += 5 {
-				row[e[j]] += math.Float32frombits(binary.LittleEndian.Uint32(e[j+1 : j+5]))
+			for len(e) >= 5 {
+				acc[e[0]] += math.Float32frombits(binary.LittleEndian.Uint32(e[1:5]))
+				e = e[5:]
 			}
 		}
+		copy(row, acc[:numTags])
 	}
 	return sv, ro
 }
@@ -798,7 +805,32 @@ func (m *ParseModel) relabel(p *Parser, st *parseState) []Span {
 	em := sc.em
 	sc.sv, sc.ro = m.tab.emissions(sc.buf, sc.offs, em, sc.sv, sc.ro)
 	sc.tags = viterbiBeam(em, n, &m.trans, &m.transT, sc.back, sc.tags)
-	return keepRuleOnly(tagSpans(st, sc.tags), st.spans)
+	return keepRuleAssist(keepRuleOnly(tagSpans(st, sc.tags), st.spans), st.spans, n)
+}
+
+// keepRuleAssist keeps a one-character assist word the rules found at the
+// end of the text (华联超市|后, 大楼|旁) where the model left it unlabelled
+// or glued it to the place before it (the training data has few of them).
+func keepRuleAssist(spans, rules []Span, n int) []Span {
+	if len(rules) == 0 {
+		return spans
+	}
+	r := rules[len(rules)-1]
+	if r.Label != LabelAssist || r.End != n || r.End-r.Start != 1 || !strings.Contains("后旁内", r.Text) {
+		return spans
+	}
+	if len(spans) > 0 {
+		last := &spans[len(spans)-1]
+		switch {
+		case last.End <= r.Start:
+		case last.End == r.End && last.Start < r.Start && (last.Label == LabelPOI || last.Label == LabelSubPOI):
+			last.End = r.Start
+			last.Text = strings.TrimSuffix(last.Text, r.Text)
+		default:
+			return spans
+		}
+	}
+	return append(spans, r)
 }
 
 // keepRuleOnly adds to the model's spans the rules' spans of labels the
