@@ -126,6 +126,7 @@ type Engine struct {
 
 	dirty   map[int32]struct{}
 	busy    bool
+	idle    chan struct{} // closed when the queue empties (Sync waits on it)
 	wake    chan struct{}
 	ix      *geo.Index
 	store   *store.Store
@@ -145,7 +146,7 @@ func New(opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	return &Engine{opts: opts, rules: opts.Rules, deptNo: map[string]uint16{}, entNo: map[string]int32{},
 		byRec: map[uint64]int32{}, overrides: map[string]Override{}, ovVersion: map[string]uint64{},
-		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1)}, nil
+		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1), idle: make(chan struct{})}, nil
 }
 
 // Rules returns the engine's rule set.
@@ -294,23 +295,26 @@ func (e *Engine) RecordsCollection(c store.Collection) store.Collection {
 }
 
 // ApplyRecords gives the engine records directly (an engine without a
-// store: tests, benchmarks, embedders); a record with Fields == nil and
-// an empty Kind is a delete of that ID.
+// store: tests, benchmarks, embedders), as if committed; a record with
+// an empty Kind is a delete of its ID.
 func (e *Engine) ApplyRecords(records []exchange.Record) {
-	cs := make([]store.DocChange, 0, len(records))
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for i := range records {
 		r := &records[i]
-		if r.Kind == "" && r.Fields == nil {
-			cs = append(cs, store.DocChange{ID: r.ID})
+		if r.Kind == "" {
+			if idh, ok := idHash(r.ID); ok {
+				if n, ok := e.byRec[idh]; ok {
+					e.dropRecord(n, idh)
+					e.markLocked(n)
+				}
+			}
 			continue
 		}
-		b, err := json.Marshal(r)
-		if err != nil {
-			continue
+		for _, n := range e.putRecord(r) {
+			e.markLocked(n)
 		}
-		cs = append(cs, store.DocChange{ID: r.ID, Body: b})
 	}
-	e.commitRecords(cs)
 }
 
 // Records returns the number of records the engine holds.
@@ -604,6 +608,10 @@ func (e *Engine) loop(ctx context.Context) {
 			e.process(ctx, ids)
 			e.mu.Lock()
 			e.busy = false
+			if len(e.dirty) == 0 {
+				close(e.idle)
+				e.idle = make(chan struct{})
+			}
 			e.mu.Unlock()
 			continue
 		}
@@ -694,7 +702,7 @@ func (e *Engine) Sync(ctx context.Context) error {
 	for {
 		e.mu.RLock()
 		idle := len(e.dirty) == 0 && !e.busy
-		started := e.started
+		started, ch := e.started, e.idle
 		e.mu.RUnlock()
 		if !started {
 			return ErrNotStarted
@@ -705,7 +713,8 @@ func (e *Engine) Sync(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Microsecond):
+		case <-ch:
+		case <-time.After(50 * time.Millisecond): // the loop stopped (Close)
 		}
 	}
 }

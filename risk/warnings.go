@@ -137,8 +137,9 @@ type WarningQuery struct {
 
 // wEnt is what the warnings read of one entity.
 type wEnt struct {
-	e *geo.Entity
-	n int32
+	e   *geo.Entity
+	n   int32
+	reg int32 // registration day (noDate: none)
 }
 
 // Warnings computes the early warnings over the current index and the
@@ -186,7 +187,7 @@ func (e *Engine) Warnings(ctx context.Context, q WarningQuery) ([]Warning, error
 	e.mu.RLock()
 	err := e.eachIn(ctx, q.Area, func(n int32, _ *entState) {
 		if ent, ok := snap.Entity(e.entIDs[n]); ok {
-			ents = append(ents, wEnt{ent, n})
+			ents = append(ents, wEnt{ent, n, regDay(ent)})
 		}
 	})
 	if err != nil {
@@ -259,24 +260,27 @@ func ids(es []*geo.Entity) []string {
 
 // densest returns the largest set of entities registered within days of
 // each other (the earliest such window on ties), sorted by registration.
-func densest(es []*geo.Entity, days int) []*geo.Entity {
+func densest(es []wEnt, days int) []*geo.Entity {
 	sort.Slice(es, func(i, j int) bool {
-		a, b := regDay(es[i]), regDay(es[j])
-		if a != b {
-			return a < b
+		if es[i].reg != es[j].reg {
+			return es[i].reg < es[j].reg
 		}
-		return es[i].ID < es[j].ID
+		return es[i].e.ID < es[j].e.ID
 	})
 	bi, bj, i := 0, 0, 0
 	for j := range es {
-		for regDay(es[j])-regDay(es[i]) >= int32(days) {
+		for es[j].reg-es[i].reg >= int32(days) {
 			i++
 		}
 		if j+1-i > bj-bi {
 			bi, bj = i, j+1
 		}
 	}
-	return es[bi:bj]
+	out := make([]*geo.Entity, 0, bj-bi)
+	for _, w := range es[bi:bj] {
+		out = append(out, w.e)
+	}
+	return out
 }
 
 // addressKey is an address without its room: the text before the first
@@ -293,19 +297,29 @@ func addressKey(a string) string {
 // clusters: many entities registered at one building or address within
 // ClusterDays.
 func clusters(ents []wEnt, o WarningOptions) []Warning {
-	groups := map[string][]*geo.Entity{}
+	byBld := map[string][]wEnt{}
+	byAddr := map[string][]wEnt{}
 	for _, w := range ents {
-		if regDay(w.e) == noDate {
+		if w.reg == noDate {
 			continue
 		}
-		k := "building:" + w.e.BuildingID
-		if w.e.BuildingID == "" {
-			if w.e.Address == "" {
-				continue
-			}
-			k = "address:" + addressKey(w.e.Address)
+		if w.e.BuildingID != "" {
+			byBld[w.e.BuildingID] = append(byBld[w.e.BuildingID], w)
+		} else if w.e.Address != "" {
+			k := addressKey(w.e.Address)
+			byAddr[k] = append(byAddr[k], w)
 		}
-		groups[k] = append(groups[k], w.e)
+	}
+	groups := make(map[string][]wEnt, len(byAddr))
+	for k, es := range byBld {
+		if len(es) >= o.ClusterMin {
+			groups["building:"+k] = es
+		}
+	}
+	for k, es := range byAddr {
+		if len(es) >= o.ClusterMin {
+			groups["address:"+k] = es
+		}
 	}
 	var out []Warning
 	for k, es := range groups {
@@ -335,10 +349,10 @@ func (e *Engine) zombies(ents []wEnt, today int32, o WarningOptions) []Warning {
 	from := today - int32(o.ZombieDays)
 	for _, w := range ents {
 		x := w.e
-		if !liveStatus(x.Status) || x.AnnualReport || regDay(x) == noDate || regDay(x) > from {
+		if !liveStatus(x.Status) || x.AnnualReport || w.reg == noDate || w.reg > from {
 			continue
 		}
-		last, employed := regDay(x), false
+		last, employed := w.reg, false
 		for _, r := range e.recs[w.n] {
 			if r.date != noDate && r.date <= today && r.date > last {
 				last = r.date
@@ -415,7 +429,7 @@ func shifts(ents []wEnt, today int32, o WarningOptions) []Warning {
 	h0 := r0 - int32(o.ShiftHistoryDays)
 	grids := map[string]*grid{}
 	for _, w := range ents {
-		d, div := regDay(w.e), division(w.e.Industry)
+		d, div := w.reg, division(w.e.Industry)
 		if d == noDate || d > today || d <= h0 || div == "" || w.e.GridID == "" {
 			continue
 		}
@@ -460,13 +474,13 @@ func shifts(ents []wEnt, today int32, o WarningOptions) []Warning {
 // outOfArea: many entities whose investors come from one division outside
 // the region, registered within OutOfAreaDays.
 func outOfArea(ents []wEnt, o WarningOptions) []Warning {
-	groups := map[string][]*geo.Entity{}
+	groups := map[string][]wEnt{}
 	for _, w := range ents {
 		d := w.e.Attrs[InvestorAttr]
-		if d == "" || regDay(w.e) == noDate || hasPrefix(d, o.HomeDivisions) {
+		if d == "" || w.reg == noDate || hasPrefix(d, o.HomeDivisions) {
 			continue
 		}
-		groups[d] = append(groups[d], w.e)
+		groups[d] = append(groups[d], w)
 	}
 	var out []Warning
 	for d, es := range groups {
