@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Options configure a [Store]. Zero values mean the defaults given.
@@ -29,6 +30,16 @@ type Options struct {
 	// keeps beside the geo layers (see [Collection]). The backend must
 	// implement [DocBackend] when there are any.
 	Collections []Collection
+	// GroupWrites caps the writes of one group commit: concurrent Apply
+	// calls waiting for the committer are committed together, in one
+	// backend transaction and one index commit, up to this many writes in
+	// all (a larger request is committed alone). Default 1,000; 1 commits
+	// every request alone.
+	GroupWrites int
+	// GroupWait is how long the committer waits for more requests before
+	// committing a group that is not full. Default 0: a group is whatever
+	// queued while the previous commit ran, so a lone writer never waits.
+	GroupWait time.Duration
 	// Logger receives the store's informational messages (load times);
 	// nil discards. Errors are returned, never logged.
 	Logger *slog.Logger
@@ -36,7 +47,7 @@ type Options struct {
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{MaxWrites: 100_000, MaxLineBytes: 4 << 20, SnapshotEvery: 100_000}
+	return Options{MaxWrites: 100_000, MaxLineBytes: 4 << 20, SnapshotEvery: 100_000, GroupWrites: 1000}
 }
 
 func (o Options) withDefaults() Options {
@@ -50,6 +61,9 @@ func (o Options) withDefaults() Options {
 	if o.SnapshotEvery == 0 {
 		o.SnapshotEvery = d.SnapshotEvery
 	}
+	if o.GroupWrites == 0 {
+		o.GroupWrites = d.GroupWrites
+	}
 	if o.NoSnapshot {
 		o.SnapshotPath = ""
 	}
@@ -61,7 +75,7 @@ func (o Options) withDefaults() Options {
 
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
-	if o.MaxWrites < 0 || o.MaxLineBytes < 0 || o.MaxVertices < 0 || o.SnapshotEvery < 0 {
+	if o.MaxWrites < 0 || o.MaxLineBytes < 0 || o.MaxVertices < 0 || o.SnapshotEvery < 0 || o.GroupWrites < 0 || o.GroupWait < 0 {
 		return fmt.Errorf("%w: options must not be negative", ErrInvalidWrite)
 	}
 	return validateCollections(o.Collections)

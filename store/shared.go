@@ -174,11 +174,25 @@ func (s *Store) CatchUp(ctx context.Context) error {
 	return err
 }
 
+// followPage is how many changes the follower reads from the change log
+// at a time.
+const followPage = 10000
+
 // catchUp runs with wmu held: it reads the head, then applies the change
 // log from the store's last sequence number on, in sequence order, as long
 // as the numbers follow each other. A missing number is a transaction that
 // has taken its numbers but not committed yet (or is rolling back): catchUp
 // stops before it and reports gap, and the loop tries again shortly.
+//
+// Changes are published whole transactions at a time, never half of one:
+// a committed transaction is visible in the log all at once, so the end of
+// what the log holds, and a gap, are ends of transactions; only a full
+// page may stop inside one. The changes of one transaction share their
+// time (a store stamps every change of a commit with one time), so a full
+// page is published up to its last change of time, and the changes after
+// it (which the next page may continue) are staged with the next page's.
+// A transaction larger than a page is staged page by page, in one index
+// batch, and published when it ends: readers see all of it or none.
 func (s *Store) catchUp(ctx context.Context) (gap bool, err error) {
 	f := s.fol
 	head, err := s.be.LastSeq(ctx)
@@ -186,31 +200,54 @@ func (s *Store) catchUp(ctx context.Context) (gap bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	st := s.newStage()
 	for {
-		since := s.Seq()
+		since := max(s.Seq(), st.last)
 		if since >= head {
-			f.note(head, nil, since)
+			s.publish(st)
+			f.note(head, nil, s.Seq())
 			return false, nil
 		}
-		list, err := s.be.Changes(ctx, since, 10000)
+		list, err := s.be.Changes(ctx, since, followPage)
 		if err != nil {
-			f.note(head, err, since)
-			return false, err
+			f.note(head, err, s.Seq())
+			return false, err // what was staged is read again next time
 		}
 		n := 0
 		for n < len(list) && list[n].Seq == since+uint64(n)+1 {
 			n++
 		}
-		if n > 0 {
-			if err := s.applyRemote(list[:n]); err != nil {
-				f.note(head, err, since)
+		if n == len(list) && n == followPage {
+			// a full page: publish up to its last end of a transaction,
+			// stage the rest
+			cut := n - 1
+			for cut > 0 && list[cut-1].Time.Equal(list[n-1].Time) {
+				cut--
+			}
+			if err := s.stage(st, list[:cut]); err != nil {
+				f.note(head, err, s.Seq())
 				return false, err
 			}
+			if cut > 0 {
+				s.publish(st)
+				st = s.newStage()
+			}
+			if err := s.stage(st, list[cut:n]); err != nil {
+				f.note(head, err, s.Seq())
+				return false, err
+			}
+			continue
 		}
+		if err := s.stage(st, list[:n]); err != nil {
+			f.note(head, err, s.Seq())
+			return false, err
+		}
+		s.publish(st)
 		if n < len(list) || n == 0 {
 			f.note(head, nil, s.Seq())
 			return true, nil
 		}
+		st = s.newStage()
 	}
 }
 
@@ -231,43 +268,53 @@ func (f *follower) note(head uint64, err error, applied uint64) {
 	}
 }
 
-// applyRemote publishes changes committed by other writers (consecutive
-// sequence numbers after the store's last) in one index commit; the
-// changes of a registered collection go to its consumer after it, those of
-// a collection this store does not know are skipped.
-func (s *Store) applyRemote(list []Change) error {
-	b := s.ix.Batch()
+// remoteStage holds changes committed by other writers (consecutive
+// sequence numbers after the store's last) read but not yet published:
+// their features queued in one index batch, their documents by
+// collection.
+type remoteStage struct {
+	b    *geo.Batch
+	dcs  map[*Collection][]DocChange
+	vers map[key]uint64 // a document's version within the stage
+	last uint64         // the sequence number of the last change staged (0: none)
+}
+
+func (s *Store) newStage() *remoteStage { return &remoteStage{b: s.ix.Batch()} }
+
+// stage queues list (which follows the stage's or the store's last
+// change); the changes of a collection this store does not know, and of
+// features a Partial backend does not keep, are skipped.
+func (s *Store) stage(st *remoteStage, list []Change) error {
 	keep, _ := s.be.(Partial)
-	var dcs map[*Collection][]DocChange
-	var vers map[key]uint64 // a document's version within the list
 	for i := range list {
 		c := &list[i]
+		st.last = c.Seq
 		if _, err := geo.ParseLayer(string(c.Layer)); err != nil {
 			coll := s.collection(c.Layer)
 			if coll == nil {
 				continue
 			}
-			if dcs == nil {
-				dcs, vers = map[*Collection][]DocChange{}, map[key]uint64{}
+			if st.dcs == nil {
+				st.dcs, st.vers = map[*Collection][]DocChange{}, map[key]uint64{}
 			}
 			k := key{c.Layer, c.ID}
-			old, ok := vers[k]
+			old, ok := st.vers[k]
 			if !ok {
 				old, _ = coll.Consumer.Version(c.ID)
 			}
 			d := DocChange{Seq: c.Seq, ID: c.ID, OldVersion: old}
-			vers[k] = 0
+			st.vers[k] = 0
 			if c.Op == OpPut {
-				d.Body, vers[k] = c.Feature, c.Seq
+				d.Body, st.vers[k] = c.Feature, c.Seq
 			}
-			dcs[coll] = append(dcs[coll], d)
+			st.dcs[coll] = append(st.dcs[coll], d)
 			continue
 		}
 		if keep != nil && !keep.Keeps(c.Layer, c.ID) {
 			continue
 		}
 		if c.Op == OpDelete {
-			if err := b.Delete(c.Layer, c.ID); err != nil {
+			if err := st.b.Delete(c.Layer, c.ID); err != nil {
 				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, c.Seq, err)
 			}
 			continue
@@ -276,28 +323,36 @@ func (s *Store) applyRemote(list []Change) error {
 		if err != nil {
 			return err
 		}
-		if err := b.Adopt(v); err != nil {
+		if err := st.b.Adopt(v); err != nil {
 			return fmt.Errorf("%w: change %d: %v", ErrCorrupt, c.Seq, err)
 		}
+	}
+	return nil
+}
+
+// publish applies what st staged: one index commit, then the
+// collections' consumers, then the store's sequence number.
+func (s *Store) publish(st *remoteStage) {
+	if st.last == 0 {
+		return
 	}
 	s.mu.Lock()
 	ver := s.lastVersion
 	s.mu.Unlock()
-	if b.Len() > 0 {
-		ver = b.Commit()
+	if st.b.Len() > 0 {
+		ver = st.b.Commit()
 	}
 	for i := range s.opts.Collections {
 		c := &s.opts.Collections[i]
-		if l := dcs[c]; len(l) > 0 {
+		if l := st.dcs[c]; len(l) > 0 {
 			c.Consumer.Commit(l)
 		}
 	}
 	s.mu.Lock()
-	s.last, s.lastVersion = list[len(list)-1].Seq, ver
+	s.last, s.lastVersion = st.last, ver
 	close(s.notify)
 	s.notify = make(chan struct{})
 	s.mu.Unlock()
-	return nil
 }
 
 // beginShared starts a write on a shared backend: it takes the database's

@@ -141,11 +141,13 @@ func TestCrashRecovery(t *testing.T) {
 	for round := range 4 {
 		c := startChild(t, args...)
 		verify(t, c, history, last)
-		// three writers, each with its own ids, one request at a time
+		// eight writers, each with its own ids, one request at a time: the
+		// server commits the requests that arrive together as one group
+		// (one transaction, one fsync), the SIGKILL may fall in any of them
 		var mu sync.Mutex
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for w := range 3 {
+		for w := range 8 {
 			base := next + w*100000
 			wg.Add(1)
 			go func() {
