@@ -10,9 +10,17 @@
 //
 // The server runs on the embedded demo (79,000 entities) with an in-memory
 // store (:memory:; durability on disk is measured by the store's own
-// benchmarks) unless -store names a file, with tokens (a write token for
-// the writer, a read token per reader) and no rate limit. The run is
-// bounded by -d; the server is stopped with SIGTERM at the end.
+// benchmarks) unless -store names a file (or a postgres:// database), with
+// tokens (a write token for the writer, a read token per reader) and no
+// rate limit. The run is bounded by -d; the server is stopped with SIGTERM
+// at the end.
+//
+// With -follower (a postgres:// store), a second node is started on the
+// same database; its /readyz is polled every 10 ms during the run, and the
+// lag of each acknowledged write (from the writer's answer to the first
+// poll at which the follower had applied its sequence number) is reported
+// as p50/p99; every acknowledged write is also read back from the
+// follower at the end.
 package main
 
 import (
@@ -59,6 +67,9 @@ func run() error {
 	readers := flag.Int("readers", 8, "concurrent reading clients")
 	wps := flag.Int("writes", 100, "writes a second")
 	storePath := flag.String("store", ":memory:", "store of the server")
+	inFlight := flag.Int("in-flight", 64, "writes in flight at most (a tick finding them all busy sends nothing)")
+	withFollower := flag.Bool("follower", false, "start a second node on the same (postgres://) store and measure its lag")
+	readBoth := flag.Bool("read-both", false, "with -follower: every second reader reads from the second node (read throughput of two nodes)")
 	flag.Parse()
 	if *bin == "" {
 		return fmt.Errorf("-bin is required")
@@ -78,40 +89,59 @@ func run() error {
 	if err := os.WriteFile(filepath.Join(dir, "serve.yaml"), []byte("server:\n  rate_limit: -1\n"), 0o600); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(64, *inFlight)}}
+	// startNode starts `marketgeo serve` on the store and waits until it is
+	// ready: the store loaded, search and addresses built
+	startNode := func() (string, func(), error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		var logBuf bytes.Buffer
+		cmd := exec.Command(*bin, "serve", "--addr", addr, "--store", *storePath, "--tokens", filepath.Join(dir, "tokens"), "--config", filepath.Join(dir, "serve.yaml"))
+		cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+		if err := cmd.Start(); err != nil {
+			return "", nil, err
+		}
+		stop := func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		}
+		start := time.Now()
+		for {
+			resp, err := client.Get("http://" + addr + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Since(start) > 10*time.Minute {
+				stop()
+				return "", nil, fmt.Errorf("not ready after 10 min:\n%s", logBuf.String())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		fmt.Printf("server %s ready in %v\n", addr, time.Since(start).Round(time.Millisecond))
+		return addr, stop, nil
+	}
+	addr, stop, err := startNode()
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var logBuf bytes.Buffer
-	cmd := exec.Command(*bin, "serve", "--addr", addr, "--store", *storePath, "--tokens", filepath.Join(dir, "tokens"), "--config", filepath.Join(dir, "serve.yaml"))
-	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
+	defer stop()
 	base := "http://" + addr
-	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	// ready: the store loaded, search and addresses built
-	start := time.Now()
-	for {
-		resp, err := client.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+	var fbase string // the follower node's, with -follower
+	if *withFollower {
+		faddr, fstop, err := startNode()
+		if err != nil {
+			return err
 		}
-		if time.Since(start) > 10*time.Minute {
-			return fmt.Errorf("not ready after 10 min:\n%s", logBuf.String())
-		}
-		time.Sleep(500 * time.Millisecond)
+		defer fstop()
+		fbase = "http://" + faddr
 	}
-	fmt.Printf("server ready in %v\n", time.Since(start).Round(time.Millisecond))
 	ds, err := demo.Generate(demo.Options{})
 	if err != nil {
 		return err
@@ -126,12 +156,12 @@ func run() error {
 		samples = append(samples, s)
 		mu.Unlock()
 	}
-	do := func(route, method, target, token, body string) (int, []byte) {
+	doAt := func(node, route, method, target, token, body string) (int, []byte) {
 		var rd io.Reader
 		if body != "" {
 			rd = strings.NewReader(body)
 		}
-		req, _ := http.NewRequest(method, base+target, rd)
+		req, _ := http.NewRequest(method, node+target, rd)
 		req.Header.Set("Authorization", "Bearer "+token)
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
@@ -149,13 +179,51 @@ func run() error {
 		record(sample{route, resp.StatusCode, time.Since(t)})
 		return resp.StatusCode, b
 	}
+	do := func(route, method, target, token, body string) (int, []byte) {
+		return doAt(base, route, method, target, token, body)
+	}
 	var wg sync.WaitGroup
+	// the follower's applied sequence number, polled
+	type poll struct {
+		at      time.Time
+		applied uint64
+	}
+	var polls []poll
+	if fbase != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				resp, err := client.Get(fbase + "/readyz")
+				if err == nil {
+					var rz struct {
+						Replication struct {
+							Applied uint64 `json:"applied"`
+						} `json:"replication"`
+					}
+					_ = json.NewDecoder(resp.Body).Decode(&rz)
+					resp.Body.Close()
+					mu.Lock()
+					polls = append(polls, poll{time.Now(), rz.Replication.Applied})
+					mu.Unlock()
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
 	for i := range *readers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(i), 7))
 			tok := fmt.Sprintf("read-token-for-the-load-test-%03d", i)
+			node := base
+			if *readBoth && fbase != "" && i%2 == 1 {
+				node = fbase
+			}
+			do := func(route, method, target, token, body string) (int, []byte) {
+				return doAt(node, route, method, target, token, body)
+			}
 			for ctx.Err() == nil {
 				e := ents[r.IntN(len(ents))]
 				switch k := r.IntN(5); k {
@@ -179,17 +247,27 @@ func run() error {
 		}()
 	}
 	// the writers: -writes a second, each write to an entity of its own
-	// (so that the value acknowledged is the one to find), up to 64 in
-	// flight; each acknowledged value remembered
+	// (so that the value acknowledged is the one to find), up to -in-flight
+	// at once; each acknowledged value remembered, with its sequence number
+	// and when it was answered
+	type ack struct {
+		seq uint64
+		at  time.Time
+	}
+	var acks []ack
 	acked := map[string]string{}
 	var amu sync.Mutex
 	sent := 0
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		if *wps <= 0 { // reads only
+			<-ctx.Done()
+			return
+		}
 		tick := time.NewTicker(time.Second / time.Duration(*wps))
 		defer tick.Stop()
-		slots := make(chan struct{}, 64)
+		slots := make(chan struct{}, *inFlight)
 		var ww sync.WaitGroup
 		defer ww.Wait()
 		for {
@@ -201,7 +279,7 @@ func run() error {
 			select {
 			case slots <- struct{}{}:
 			default:
-				continue // 64 in flight: this tick's write is not sent
+				continue // all in flight: this tick's write is not sent
 			}
 			e := ents[(sent*7919)%len(ents)]
 			sent++
@@ -209,10 +287,15 @@ func run() error {
 			ww.Add(1)
 			go func() {
 				defer func() { <-slots; ww.Done() }()
-				code, _ := do("write (PATCH)", "PATCH", "/api/v1/entities/"+e.ID, "write-token-for-the-load-test-000", fmt.Sprintf(`{"properties":{"short_name":%q}}`, v))
+				code, body := do("write (PATCH)", "PATCH", "/api/v1/entities/"+e.ID, "write-token-for-the-load-test-000", fmt.Sprintf(`{"properties":{"short_name":%q}}`, v))
 				if code == 200 {
+					var a struct {
+						Seq uint64 `json:"seq"`
+					}
+					_ = json.Unmarshal(body, &a)
 					amu.Lock()
 					acked[e.ID] = v
+					acks = append(acks, ack{a.Seq, time.Now()})
 					amu.Unlock()
 				}
 			}()
@@ -220,22 +303,34 @@ func run() error {
 	}()
 	wg.Wait()
 	el := dur.Seconds()
-	// every acknowledged write is there
+	// every acknowledged write is there (on the follower too, once it has
+	// applied the last acknowledged sequence number)
+	var lastSeq uint64
+	for _, a := range acks {
+		lastSeq = max(lastSeq, a.seq)
+	}
 	lost := 0
-	for id, v := range acked {
-		req, _ := http.NewRequest("GET", base+"/api/v1/entities/"+id, nil)
-		req.Header.Set("Authorization", "Bearer read-token-for-the-load-test-000")
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		var f struct {
-			Properties map[string]any `json:"properties"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&f)
-		resp.Body.Close()
-		if f.Properties["short_name"] != v {
-			lost++
+	nodes := []string{base}
+	if fbase != "" {
+		nodes = append(nodes, fbase)
+	}
+	for _, node := range nodes {
+		for id, v := range acked {
+			req, _ := http.NewRequest("GET", node+"/api/v1/entities/"+id, nil)
+			req.Header.Set("Authorization", "Bearer write-token-for-the-load-test-000")
+			req.Header.Set("X-Marketgeo-Min-Seq", fmt.Sprint(lastSeq))
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			var f struct {
+				Properties map[string]any `json:"properties"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&f)
+			resp.Body.Close()
+			if f.Properties["short_name"] != v {
+				lost++
+			}
 		}
 	}
 	byRoute := map[string][]sample{}
@@ -248,6 +343,9 @@ func run() error {
 	}
 	sort.Strings(routes)
 	fmt.Printf("%d readers + %d writes/s for %v on %s\n", *readers, *wps, *dur, addr)
+	if fbase != "" {
+		fmt.Printf("second node %s following; every second reader on it: %v\n", fbase, *readBoth)
+	}
 	fmt.Printf("%-16s %9s %9s %9s %9s  %s\n", "route", "requests", "req/s", "p50 ms", "p99 ms", "statuses")
 	fivexx := 0
 	total := 0
@@ -268,6 +366,32 @@ func run() error {
 			ms(ds[len(ds)/2]), ms(ds[min(len(ds)-1, len(ds)*99/100)]), codes)
 	}
 	fmt.Printf("total %.1f req/s; writes sent %d, acknowledged %d (%d entities), lost %d; 5xx %d\n", float64(total)/el, sent, countAcked(samples), len(acked), lost, fivexx)
+	if fbase != "" {
+		// lag: from a write's answer to the first poll showing it applied
+		// on the follower (resolution: the poll interval plus its answer)
+		var lags []time.Duration
+		unseen := 0
+		for _, a := range acks {
+			// polls are in time order and applied never decreases: the
+			// first poll at or after the answer, then the first from there
+			// that had applied the write
+			i0 := sort.Search(len(polls), func(i int) bool { return !polls[i].at.Before(a.at) })
+			i := i0 + sort.Search(len(polls)-i0, func(k int) bool { return polls[i0+k].applied >= a.seq })
+			if i >= len(polls) {
+				i = -1
+			}
+			if i < 0 {
+				unseen++
+				continue
+			}
+			lags = append(lags, polls[i].at.Sub(a.at))
+		}
+		slices.Sort(lags)
+		if len(lags) > 0 {
+			fmt.Printf("follower lag over %d writes (%d polls): p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d not seen before the run ended\n", len(lags), len(polls),
+				ms(lags[len(lags)/2]), ms(lags[min(len(lags)-1, len(lags)*99/100)]), ms(lags[len(lags)-1]), unseen)
+		}
+	}
 	if fivexx > 0 || lost > 0 {
 		return fmt.Errorf("%d 5xx answers, %d acknowledged writes lost", fivexx, lost)
 	}
