@@ -459,6 +459,11 @@ func (ix *Index) restore(ctx context.Context, p *Persist, docs []*doc) (generati
 			i, j = i+1, j+1
 		}
 	}
+	if len(put) > 0 || len(del) > 0 { // the restored index differs from the save
+		ix.mu.Lock()
+		ix.persist.unsaved = true
+		ix.mu.Unlock()
+	}
 	work := filepath.Join(p.Dir, dirWork)
 	if err := os.RemoveAll(work); err != nil {
 		return generation{}, fmt.Errorf("%w: %w", ErrBadPersisted, err)

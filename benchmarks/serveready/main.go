@@ -11,7 +11,8 @@
 //	go run ./benchmarks/serveready -bin /tmp/marketgeo -store new             # the 79k demo's first start
 //	go run ./benchmarks/serveready -bin /tmp/marketgeo -store new -data DIR   # e.g. marketgeo gen --entities 3500000
 //
-// The store file (and its .snapshot) is copied first, so the run is a
+// The store file (its .snapshot, and the search index and address parses
+// persisted beside it: .search/, .addresses) is copied first, so the run is a
 // restart of an unchanged store and the original is never written. The
 // 1M store is the one `go test ./benchmarks -bench StoreRestart` makes.
 package main
@@ -25,6 +26,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +67,7 @@ func run() error {
 		st = filepath.Join(work, "s.gpkg")
 	} else if st != ":memory:" {
 		st = filepath.Join(work, "s.gpkg")
-		for _, suf := range []string{"", ".snapshot"} {
+		for _, suf := range []string{"", ".snapshot", ".addresses"} { // .addresses: the saved address parses
 			if err := copyFile(*storePath+suf, st+suf); err != nil && !(suf != "" && os.IsNotExist(err)) {
 				return err
 			}
@@ -120,7 +122,7 @@ func run() error {
 			_ = fetch(pprofAddr, fmt.Sprintf("/debug/pprof/profile?seconds=%d", *cpuSeconds), filepath.Join(*profile, "cpu-start.pprof"))
 		}()
 	}
-	var geoAt, searchAt, addrAt time.Duration
+	var geoAt, searchAt, addrAt, searchOK, checkOK time.Duration
 	c := &http.Client{Timeout: 5 * time.Second}
 	var peakSeen int64
 	for ctx.Err() == nil {
@@ -142,7 +144,14 @@ func run() error {
 			if h.Search.Error != "" {
 				return fmt.Errorf("search failed: %s", h.Search.Error)
 			}
-			if searchAt != 0 && addrAt != 0 {
+			// what a user sees: the first 200 of a search and of a check
+			if searchOK == 0 && answers(c, "GET", "http://"+addr+"/api/v1/search?q="+url.QueryEscape("重庆"), "") {
+				searchOK = time.Since(start)
+			}
+			if checkOK == 0 && answers(c, "POST", "http://"+addr+"/api/v1/address/check", `{"address":"重庆市渝北区金开大道68号"}`) {
+				checkOK = time.Since(start)
+			}
+			if searchAt != 0 && addrAt != 0 && searchOK != 0 && checkOK != 0 {
 				break
 			}
 		}
@@ -174,10 +183,27 @@ func run() error {
 	fmt.Printf("geo answered      %6.1f s\n", geoAt.Seconds())
 	fmt.Printf("search ready      %6.1f s\n", searchAt.Seconds())
 	fmt.Printf("addresses ready   %6.1f s\n", addrAt.Seconds())
+	fmt.Printf("/search 200       %6.1f s\n", searchOK.Seconds())
+	fmt.Printf("/address/check 200 %5.1f s\n", checkOK.Seconds())
 	fmt.Printf("peak RSS (VmHWM)  %s\n", mib(peak))
 	fmt.Printf("RSS when ready    %s\n", mib(readyRSS))
 	fmt.Printf("RSS after %v: %s (lowest %s)\n", *settle, mib(lastRSS), mib(minRSS))
 	return nil
+}
+
+// answers reports whether the request is answered 200.
+func answers(c *http.Client, method, u, body string) bool {
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		return false
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 type healthz struct {

@@ -219,17 +219,22 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	sopts := cfg.SearchOptions()
 	sopts.Background = true
 	sopts.Region = cq
+	persist := newIndexPersister(cfg, log) // search index and address parses beside the store (persist.go)
+	sopts.Persist = persist.searchPersist()
 	sidx, err := search.New(ctx, idx, sopts)
 	if err != nil {
 		return err
 	}
 	defer sidx.Close()
+	defer persist.shutdown() // before the Closes
+	go persist.run(ctx)
 	go func() {
 		if err := sidx.Wait(context.Background()); err != nil {
 			log.Error("search index failed", "err", err)
 			return
 		}
 		log.Info("search index ready", "docs", sidx.Stats().Docs, "took", sidx.Stats().BuildTime.Round(time.Millisecond))
+		persist.searchReady(sidx)
 	}()
 	srvOpts, err := serverOptions(cfg, log) // the tokens file (profile.go)
 	if err != nil {
@@ -266,7 +271,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		if err == nil {
 			db, err = addressmatch.NewDB(dopts)
 		}
+		loaded := false
 		if err == nil {
+			loaded = persist.loadParsed(db)
 			var follower *addressmatch.Follower
 			follower, err = addressmatch.Follow(db, idx)
 			_ = follower // follows the index for the life of the process
@@ -276,6 +283,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return
 		}
 		srv0.SetAddresses(db)
+		persist.addressesReady(db, loaded)
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
 		startupDone()
 		// A store seeded with the demo gets the demo's department tables,
