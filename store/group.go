@@ -235,6 +235,16 @@ func (s *Store) commitGroup(g []*request) {
 // tryGroup is one attempt at committing g: preconditions, one index
 // commit whose write-ahead step commits to the backend.
 func (s *Store) tryGroup(ctx context.Context, g []*request) error {
+	var pre *geo.Batch
+	if len(g) == 1 {
+		// a request alone (an import of a million features, a bulk): its
+		// batch is built before the database's write lock is taken, so
+		// that the transaction stays open no longer than it must
+		var err error
+		if pre, err = s.batchOf(g); err != nil {
+			return err
+		}
+	}
 	var tx WriteTx // a shared backend: the database orders the writes
 	if s.fol != nil {
 		s.wmu.Lock()
@@ -255,8 +265,28 @@ func (s *Store) tryGroup(ctx context.Context, g []*request) error {
 	if len(live) == 0 {
 		return nil
 	}
+	b := pre
+	if b == nil {
+		var err error
+		if b, err = s.batchOf(live); err != nil {
+			return err
+		}
+	}
+	_, err := b.CommitAhead(func(cs geo.ChangeSet) error {
+		if s.ix.Snapshot() != cur {
+			return errStale
+		}
+		return s.ahead(ctx, live, cs, tx)
+	})
+	return err
+}
+
+// batchOf queues the feature writes of the requests of g in one index
+// batch.
+func (s *Store) batchOf(g []*request) (*geo.Batch, error) {
 	b := s.ix.Batch()
-	for _, r := range live {
+	for _, r := range g {
+		b.Grow(len(r.ws))
 		for i := range r.ws {
 			w := &r.ws[i]
 			if s.collection(w.Layer) != nil {
@@ -267,17 +297,11 @@ func (s *Store) tryGroup(ctx context.Context, g []*request) error {
 				continue
 			}
 			if err := b.Upsert(w.Feature); err != nil { // validated in prepare: not expected
-				return &WriteError{Index: i, ID: w.ID, Err: err}
+				return nil, &WriteError{Index: i, ID: w.ID, Err: err}
 			}
 		}
 	}
-	_, err := b.CommitAhead(func(cs geo.ChangeSet) error {
-		if s.ix.Snapshot() != cur {
-			return errStale
-		}
-		return s.ahead(ctx, live, cs, tx)
-	})
-	return err
+	return b, nil
 }
 
 // check tests one request's preconditions against the published state
