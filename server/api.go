@@ -68,7 +68,7 @@ type apiTable struct {
 }
 
 func newAPITable() apiTable {
-	t := apiTable{routes: apiRoutes(), byKey: map[string]*apiRoute{}}
+	t := apiTable{routes: append(apiRoutes(), superviseAPIRoutes()...), byKey: map[string]*apiRoute{}}
 	for i := range t.routes {
 		rt := &t.routes[i]
 		t.byKey[rt.Method+" "+rt.Path] = rt

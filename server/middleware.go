@@ -189,7 +189,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		r2.Method = http.MethodGet
 		r = &r2
 	}
-	if isEventStream(r) { // a live stream: ends when the client goes
+	if isEventStream(r) || isInboxStream(r) { // a live stream: ends when the client goes
 		// the listener's write timeout must not cut the stream
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 		s.router.ServeHTTP(w, r)

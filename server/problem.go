@@ -14,6 +14,7 @@ import (
 	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/supervise"
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
@@ -68,8 +69,12 @@ func statusTable() []statusRow {
 			addressmatch.ErrEmpty, addressmatch.ErrTooLong, store.ErrInvalidWrite,
 			exchange.ErrInvalidRecord, exchange.ErrUnknownKind, exchange.ErrBadTable, exchange.ErrBadMapping,
 			risk.ErrInvalidRules, risk.ErrInvalidOverride, risk.ErrInvalidQuery}},
+		{http.StatusBadRequest, []error{supervise.ErrInvalidRequest}},
 		{http.StatusUnauthorized, []error{errUnauthorized}},
-		{http.StatusForbidden, []error{errForbidden}},
+		{http.StatusForbidden, []error{errForbidden, supervise.ErrForbidden}},
+		{http.StatusConflict, []error{supervise.ErrTransition}},
+		{http.StatusNotFound, []error{supervise.ErrNotFound}},
+		{http.StatusServiceUnavailable, []error{supervise.ErrNotReady}},
 		{http.StatusPreconditionFailed, []error{store.ErrConflict}},
 		{http.StatusConflict, []error{store.ErrBusy}},
 		{http.StatusNotFound, []error{errNotFound, search.ErrNoPlace, geo.ErrNotFound, store.ErrNotFound, tiles.ErrUnknownLayer, zoneid.ErrUnknownGrid, addressmatch.ErrNotFound, risk.ErrNotFound}},

@@ -20,6 +20,7 @@ import (
 	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/supervise"
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
@@ -48,6 +49,10 @@ type Deps struct {
 	// Exchange is the department data exchange (records, imports); nil
 	// answers its routes with 503.
 	Exchange *exchange.Exchange
+	// Supervise is the supervision service (spot checks, tasks,
+	// complaints, incidents, inboxes; docs/supervise.md); nil answers its
+	// routes with 503.
+	Supervise *supervise.Service
 	// Risk is the risk engine (classes, warnings, building economy;
 	// docs/risk.md); nil answers its routes with 503.
 	Risk *risk.Engine
@@ -403,6 +408,7 @@ func (s *Server) routes() {
 	api.HandleFunc("/address/batch", only(http.MethodPost, s.handle(s.addressBatch)))
 	s.extraRoutes(api)
 	s.exchangeRoutes(api)
+	s.superviseRoutes(api) // supervise_routes.go
 	s.riskRoutes(api)
 	s.writeRoutes(api) // after the fixed paths (/zones/batch …) it would shadow
 }

@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"risk": {"geo", "store", "exchange"},
 	// The JSON answer writer (issue 22): features of geo hits, straight into bytes.
 	"geojsonw": {"geo", "geo/crs"},
-	"server":   {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store", "geojsonw", "exchange"},
+	"server":   {"geo", "geo/crs", "geo/region", "zoneid", "addressmatch", "search", "tiles", "internal/cntext", "store", "geojsonw", "exchange", "risk", "supervise"},
 	// The regulator's web app is embedded files only: the server serves
 	// them through Deps.WebMap, so it imports nothing of ours.
 	"webapp": {},
