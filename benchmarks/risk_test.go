@@ -176,6 +176,16 @@ func BenchmarkRisk(b *testing.B) {
 			if id == "" {
 				continue
 			}
+			z, _ := w.d.Index.Snapshot().Zone(id)
+			b.Run(sizeName(n)+"/summary-uncached/"+id, func(b *testing.B) {
+				// every call finds the zone's entities again (the first
+				// summary of a zone, or one after entities moved)
+				for i := 0; i < b.N; i++ {
+					if _, err := w.eng.Summary(context.Background(), risk.Area{Bound: z.Geometry.Bound(), Prepared: geo.Prepare(z.Geometry)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 			b.Run(sizeName(n)+"/summary/"+id, func(b *testing.B) {
 				req := httptest.NewRequest(http.MethodGet, "/api/v1/risk/summary?zone="+id, nil)
 				for i := 0; i < b.N; i++ {

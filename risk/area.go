@@ -16,7 +16,21 @@ type Area struct {
 	Bound orb.Bound
 	// Prepared, when set, is the zone's polygon (Bound is its bound).
 	Prepared *geo.PreparedArea
+	// Key, when set, names the area for the engine's cache of its
+	// members (e.g. a zone's ID and version): a summary of the same key
+	// reads the members found before while no entity was added, removed
+	// or moved since.
+	Key string
 }
+
+// areaMembers are the entities found in an area at a placement generation.
+type areaMembers struct {
+	gen     uint64
+	members []int32
+}
+
+// maxCachedAreas caps the areas whose members the engine keeps.
+const maxCachedAreas = 64
 
 func (a Area) all() bool { return a.Prepared == nil && a.Bound == (orb.Bound{}) }
 
@@ -109,7 +123,41 @@ func (e *Engine) Summary(ctx context.Context, a Area) (Summary, error) {
 	s := Summary{ByClass: map[geo.Risk]int{}, ByComputed: map[geo.Risk]int{}, TopReasons: []ReasonCount{}, AsOf: dayString(Day(e.opts.Now()))}
 	var counts [MaxRules]int
 	e.mu.RLock()
-	err := e.eachIn(ctx, a, func(_ int32, st *entState) {
+	each := e.eachIn
+	if a.Key != "" {
+		if m, ok := e.areas[a.Key]; ok && m.gen == e.placeGen {
+			each = func(_ context.Context, _ Area, fn func(int32, *entState)) error {
+				for _, n := range m.members {
+					fn(n, &e.st[n])
+				}
+				return nil
+			}
+		} else {
+			gen := e.placeGen
+			var members []int32
+			if err := e.eachIn(ctx, a, func(n int32, _ *entState) { members = append(members, n) }); err != nil {
+				e.mu.RUnlock()
+				return Summary{}, err
+			}
+			e.mu.RUnlock()
+			e.mu.Lock()
+			if len(e.areas) >= maxCachedAreas {
+				clear(e.areas)
+			}
+			e.areas[a.Key] = areaMembers{gen: gen, members: members}
+			e.mu.Unlock()
+			e.mu.RLock()
+			each = func(_ context.Context, _ Area, fn func(int32, *entState)) error {
+				for _, n := range members {
+					if e.st[n].live {
+						fn(n, &e.st[n])
+					}
+				}
+				return nil
+			}
+		}
+	}
+	err := each(ctx, a, func(_ int32, st *entState) {
 		if st.class == "" {
 			return // not evaluated yet
 		}

@@ -123,6 +123,8 @@ type Engine struct {
 	ovVersion map[string]uint64
 	cells     map[uint64][]int32
 	byBld     map[string][]int32 // building ID → its entities
+	placeGen  uint64             // counts changes of presence or location
+	areas     map[string]areaMembers
 
 	dirty   map[int32]struct{}
 	busy    bool
@@ -146,7 +148,7 @@ func New(opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	return &Engine{opts: opts, rules: opts.Rules, deptNo: map[string]uint16{}, entNo: map[string]int32{},
 		byRec: map[uint64]int32{}, overrides: map[string]Override{}, ovVersion: map[string]uint64{},
-		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1), idle: make(chan struct{})}, nil
+		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, areas: map[string]areaMembers{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1), idle: make(chan struct{})}, nil
 }
 
 // Rules returns the engine's rule set.
@@ -483,8 +485,14 @@ func (e *Engine) placeLocked(n int32, ent *geo.Entity) {
 	s := &e.st[n]
 	bld := ""
 	if ent == nil {
+		if s.live {
+			e.placeGen++
+		}
 		s.live = false
 	} else {
+		if !s.live || s.loc != ent.Location {
+			e.placeGen++
+		}
 		s.live = true
 		s.loc = ent.Location
 		bld = ent.BuildingID

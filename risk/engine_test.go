@@ -10,6 +10,7 @@ import (
 	"github.com/marketgeo/marketgeo/exchange"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/paulmach/orb"
 )
 
 // testWorld is a store with an exchange's records collection teed to an
@@ -120,7 +121,18 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		}
 	}
 	check(0)
+	box := Area{Bound: orb.Bound{Min: orb.Point{106.5, 29.6}, Max: orb.Point{106.53, 29.63}}}
+	cached := box
+	cached.Key = "box"
 	for step := 1; step <= 400; step++ {
+		if step%7 == 0 { // the cached members of an area follow moves, additions and deletions
+			w.sync(t)
+			a, err1 := w.eng.Summary(context.Background(), box)
+			b, err2 := w.eng.Summary(context.Background(), cached)
+			if err1 != nil || err2 != nil || a.Entities != b.Entities || a.ByClass[geo.RiskA] != b.ByClass[geo.RiskA] || a.Entities == 0 {
+				t.Fatalf("step %d: summary %+v, cached %+v (%v %v)", step, a, b, err1, err2)
+			}
+		}
 		id := ids[r.IntN(nEnt)]
 		switch op := r.IntN(10); {
 		case op < 4: // a record arrives
