@@ -2,6 +2,7 @@ package addressmatch
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
@@ -69,7 +70,24 @@ func foldCheckNumbers(s string) string {
 // must still not be matched, or "": an assist word (附近, 对面, 旁边…) the
 // registered address does not have, or a street or town that is not in the
 // query's district.
-func (db *DB) heldBackCheck(c *Components, top *entry) string {
+//
+// It also holds back a road name the query misspelt (not registered) when
+// it is one typo from more than one registered road that has the query's
+// road number: the correction could be to either (金沁大道8号 is 金开大道8号
+// or 金州大道8号). Caller holds db.mu (read).
+func (db *DB) heldBackCheck(c *Components, f *fields, top *entry) string {
+	if top != nil && f.road != "" && f.roadno != "" && db.names[f.road] == 0 && top.f.road != f.road {
+		var alts []string
+		for _, r := range db.similarNamesLocked(f.road) {
+			if len(db.byRoadNo[r+"|"+f.roadno]) > 0 {
+				alts = append(alts, r)
+			}
+		}
+		if len(alts) > 1 {
+			sort.Strings(alts)
+			return fmt.Sprintf("道路名称“%s”与多条道路（%s）相近", f.road, strings.Join(alts, "、"))
+		}
+	}
 	for _, s := range c.Spans {
 		switch s.Label {
 		case LabelAssist, LabelDistance:

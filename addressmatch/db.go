@@ -720,16 +720,17 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 			}
 		}
 	}
+	exact := len(cands) > 0 && cands[0].Level == LevelExact && cands[0].Score >= db.minScore
+	held := ""
+	if exact {
+		held = db.heldBackCheck(&c, &f, top) // checkrules.go
+	}
 	db.mu.RUnlock()
 	if err := ctx.Err(); err != nil {
 		return CheckResult{}, err
 	}
 	res.Candidates = cands
-	exact := len(cands) > 0 && cands[0].Level == LevelExact && cands[0].Score >= db.minScore
-	held := ""
-	if exact {
-		held = db.heldBackCheck(&c, top) // checkrules.go
-	}
+
 	switch {
 	case exact && !ambiguous && count > 0 && held == "":
 		res.Verdict = Matched

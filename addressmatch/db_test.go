@@ -523,6 +523,7 @@ func TestCheckNeverVouch(t *testing.T) {
 		for i, a := range []string{
 			"重庆市渝北区石船一路1号附3号", "重庆市渝北区龙睛路56号3-1", "重庆市渝北区金开大道68号",
 			"重庆市渝北区人和大道132号", "重庆市江北区港城东路9号附10号", "重庆市渝北区港城东路9号附10号",
+			"重庆市渝北区金州大道171号附20号", "重庆市渝北区金州大道8号", "重庆市渝北区金开大道8号",
 		} {
 			if err := db.Add(Record{ID: strconv.Itoa(i), Address: a, Location: orb.Point{106.5, 29.6}}); err != nil {
 				t.Fatal(err)
@@ -551,6 +552,9 @@ func TestCheckNeverVouch(t *testing.T) {
 		{"N楼N号 is N-N", "重庆市渝北区龙睛路56号3楼1号", Matched, Doubtful, nil},
 		{"N层N室 is N-N", "重庆市渝北区龙睛路56号3层01室", Matched, Doubtful, nil},
 		{"look-alikes in two districts", "港城东路9号附10号", Doubtful, "", []string{"江北区", "渝北区"}},
+		{"a typo one from two roads with the number", "重庆市渝北区金沁大道8号", Doubtful, "", []string{"金开大道", "金州大道"}},
+		{"a typo one from two roads, one with the number", "重庆市渝北区金沁大道171号附20号", Matched, "", []string{"金州大道"}},
+		{"a typo one from one road", "重庆市渝北区金州达道171号附20号", Matched, "", []string{"金州大道"}},
 		{"junk", "你好世界", Invalid, "", nil},
 		{"junk gate", "我家门口", Invalid, "", nil},
 		{"repeated", "栋栋栋栋栋", Invalid, "", nil},
