@@ -123,6 +123,7 @@ func run() error {
 		}()
 	}
 	var geoAt, searchAt, addrAt, searchOK, checkOK time.Duration
+	var searchCPU, addrCPU time.Duration // the server's CPU time (user + system) then
 	c := &http.Client{Timeout: 5 * time.Second}
 	var peakSeen int64
 	for ctx.Err() == nil {
@@ -136,10 +137,10 @@ func run() error {
 				geoAt = now
 			}
 			if searchAt == 0 && h.Search.Ready {
-				searchAt = now
+				searchAt, searchCPU = now, cpuTime(pid)
 			}
 			if addrAt == 0 && h.Addresses {
-				addrAt = now
+				addrAt, addrCPU = now, cpuTime(pid)
 			}
 			if h.Search.Error != "" {
 				return fmt.Errorf("search failed: %s", h.Search.Error)
@@ -181,8 +182,8 @@ func run() error {
 	mib := func(kb int64) string { return fmt.Sprintf("%.0f MiB", float64(kb)/1024) }
 	fmt.Printf("store %s\n", *storePath)
 	fmt.Printf("geo answered      %6.1f s\n", geoAt.Seconds())
-	fmt.Printf("search ready      %6.1f s\n", searchAt.Seconds())
-	fmt.Printf("addresses ready   %6.1f s\n", addrAt.Seconds())
+	fmt.Printf("search ready      %6.1f s (server CPU %.1f s)\n", searchAt.Seconds(), searchCPU.Seconds())
+	fmt.Printf("addresses ready   %6.1f s (server CPU %.1f s)\n", addrAt.Seconds(), addrCPU.Seconds())
 	fmt.Printf("/search 200       %6.1f s\n", searchOK.Seconds())
 	fmt.Printf("/address/check 200 %5.1f s\n", checkOK.Seconds())
 	fmt.Printf("peak RSS (VmHWM)  %s\n", mib(peak))
@@ -225,6 +226,28 @@ func health(c *http.Client, addr string) (healthz, error) {
 		return h, fmt.Errorf("healthz: %s", resp.Status)
 	}
 	return h, json.NewDecoder(resp.Body).Decode(&h)
+}
+
+// cpuTime is the CPU time (user + system) the process has used, from
+// /proc/PID/stat (clock ticks of 1/100 s, Linux's USER_HZ).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state): utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // status reads a kB field of /proc/PID/status.
