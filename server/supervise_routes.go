@@ -414,11 +414,12 @@ func (s *Server) resourcePut(sv *supervise.Service, w http.ResponseWriter, r *ht
 	return nil
 }
 
-// inspectorOf is whose inbox a request asks for: the token's name; on a
-// server without tokens, ?inspector=.
+// inspectorOf is whose inbox a request asks for: the inspector the
+// token's name resolves to (supervise.Service.Inspector: the name, an
+// inspector_id or a grid ID); on a server without tokens, ?inspector=.
 func (s *Server) inspectorOf(r *http.Request) (string, error) {
 	if n := infoOf(r).who.name; n != "" {
-		return n, nil
+		return s.deps.Supervise.Inspector(s.deps.Index.Snapshot(), n), nil
 	}
 	if s.tokens != nil && s.tokens.Len() > 0 {
 		return "", badParam("the inbox is the calling inspector's: send an inspector's token")

@@ -27,7 +27,8 @@ var superviseData struct {
 
 // superviseFixture is a server with a store, the exchange and the
 // supervision service over a 2,000-entity demo region; tokens: the
-// writer's and one (write scope) per grid inspector, named after them.
+// writer's and one (write scope) per grid inspector, named after one of
+// their grids (token names are ASCII; the service resolves them).
 type superviseFixture struct {
 	h          http.Handler
 	srv        *Server
@@ -73,7 +74,8 @@ func newSuperviseFixture(t testing.TB, opts Options) *superviseFixture {
 			if f.tokenOf[in] == "" {
 				n++
 				f.tokenOf[in] = fmt.Sprintf("inspector-token-%06d-abcdefgh", n)
-				toks = append(toks, PlainToken(ScopeWrite, in, f.tokenOf[in]))
+				// token names are ASCII: the inspector's token is named after a grid of theirs
+				toks = append(toks, PlainToken(ScopeWrite, z.ID, f.tokenOf[in]))
 			}
 		}
 		return true

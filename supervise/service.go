@@ -227,5 +227,45 @@ func (s *Service) grids(snap *geo.Snapshot) gridInfo {
 	return gi
 }
 
+// Inspector resolves a caller's name (a token's name, which is ASCII) to
+// the inspector it is: the name itself when a grid's "inspector" property
+// is that name; the inspector of the grid whose "inspector_id" property
+// is the name; the inspector of the grid with that ID (a token per grid);
+// else the name itself.
+func (s *Service) Inspector(snap *geo.Snapshot, name string) string {
+	byID := ""
+	found := false
+	snap.ScanZones(func(z *geo.Zone) bool {
+		if z.Layer != s.opts.GridLayer {
+			return true
+		}
+		in := z.Props["inspector"]
+		switch {
+		case in == name:
+			byID, found = name, true
+			return false
+		case z.Props["inspector_id"] == name && in != "":
+			byID, found = in, true
+		}
+		return true
+	})
+	if found {
+		return byID
+	}
+	if z, ok := snap.Zone(name); ok && z.Layer == s.opts.GridLayer && z.Props["inspector"] != "" {
+		return z.Props["inspector"]
+	}
+	return name
+}
+
+// callerInspector is Inspector on the attached store's index.
+func (s *Service) callerInspector(name string) string {
+	st, err := s.store()
+	if err != nil {
+		return name
+	}
+	return s.Inspector(st.Index().Snapshot(), name)
+}
+
 // now is the service's clock in UTC, to the second.
 func (s *Service) now() time.Time { return s.opts.Now().UTC().Truncate(time.Second) }

@@ -537,3 +537,23 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("backlog %+v", backlog)
 	}
 }
+
+// A caller's name resolves to the inspector: their name, a grid's ID.
+func TestInspectorResolution(t *testing.T) {
+	w := newWorld(t, ":memory:", supervise.Options{})
+	snap := w.ix.Snapshot()
+	var z *geo.Zone
+	snap.ScanZones(func(x *geo.Zone) bool {
+		if x.Layer == "grid" && x.Props["inspector"] != "" {
+			z = x
+			return false
+		}
+		return true
+	})
+	in := z.Props["inspector"]
+	for name, want := range map[string]string{in: in, z.ID: in, "clerk": "clerk"} {
+		if got := w.sv.Inspector(snap, name); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+}

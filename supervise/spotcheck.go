@@ -381,6 +381,7 @@ func (s *Service) RecordSpotCheckResult(ctx context.Context, writer, id string, 
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
+	who := s.callerInspector(writer)
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var sc *SpotCheck
@@ -393,7 +394,7 @@ func (s *Service) RecordSpotCheckResult(ctx context.Context, writer, id string, 
 		if i < 0 {
 			return nil, invalid("entity_id", "%s was not drawn in spot check %s", req.EntityID, id)
 		}
-		if writer != sc.CreatedBy && !slices.Contains(sc.Entities[i].Inspectors, writer) {
+		if writer != sc.CreatedBy && !slices.Contains(sc.Entities[i].Inspectors, who) {
 			return nil, fmt.Errorf("%w: %q is not an inspector of %s in spot check %s (%s)", ErrForbidden, writer, req.EntityID, id, strings.Join(sc.Entities[i].Inspectors, ", "))
 		}
 		now := s.now()
@@ -409,7 +410,7 @@ func (s *Service) RecordSpotCheckResult(ctx context.Context, writer, id string, 
 		if sc.Results == nil {
 			sc.Results = map[string]CheckResult{}
 		}
-		sc.Results[req.EntityID] = CheckResult{Result: req.Result, Notes: req.Notes, By: writer, At: now, Location: req.Location, Record: rec.ID}
+		sc.Results[req.EntityID] = CheckResult{Result: req.Result, Notes: req.Notes, By: who, At: now, Location: req.Location, Record: rec.ID}
 		v := sc.Version
 		sc.Version = 0
 		return []store.Write{{Layer: CollSpotChecks, ID: id, Feature: sc, IfVersion: v}, {Layer: exchange.Collection, ID: rec.ID, Feature: &rec}}, nil

@@ -227,15 +227,16 @@ func (s *Service) MarkDone(ctx context.Context, writer, taskID string, req Resul
 		return nil, invalid("entity_id", "%s is not in task %s", req.EntityID, taskID)
 	}
 	part := t.Parts[pi]
-	if writer != t.CreatedBy && writer != part.Inspector {
+	who := s.callerInspector(writer)
+	if writer != t.CreatedBy && who != part.Inspector {
 		return nil, fmt.Errorf("%w: %q is not the inspector of grid %q of task %s (%s)", ErrForbidden, writer, part.Grid, taskID, part.Inspector)
 	}
 	now := s.now()
-	m := &Mark{Task: taskID, EntityID: req.EntityID, Grid: part.Grid, Result: req.Result, Notes: req.Notes, Location: req.Location, By: writer, At: now}
+	m := &Mark{Task: taskID, EntityID: req.EntityID, Grid: part.Grid, Result: req.Result, Notes: req.Notes, Location: req.Location, By: who, At: now}
 	ws := []store.Write{{Layer: CollTaskMarks, ID: taskID + "/" + req.EntityID, Feature: m}}
 	if t.Kind == "inspection" {
 		rec := exchange.Record{EntityID: req.EntityID, Dept: s.opts.Dept, Kind: exchange.KindInspection, Date: now.Format(time.DateOnly),
-			Fields: map[string]string{"检查结果": req.Result, "专项任务": t.Title, "任务编号": taskID, "检查人员": writer},
+			Fields: map[string]string{"检查结果": req.Result, "专项任务": t.Title, "任务编号": taskID, "检查人员": who},
 			Source: exchange.Source{File: "task", Key: "task:" + taskID + ":" + req.EntityID},
 			Match:  exchange.MatchInfo{Method: "api", Confidence: 1}}
 		if req.Notes != "" {
