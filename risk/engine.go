@@ -129,6 +129,8 @@ type Engine struct {
 	dirty   map[int32]struct{}
 	busy    bool
 	idle    chan struct{} // closed when the queue empties (Sync waits on it)
+	round   chan struct{} // closed after every batch (SyncEntity waits on it)
+	batch   map[int32]struct{}
 	wake    chan struct{}
 	ix      *geo.Index
 	store   *store.Store
@@ -148,7 +150,7 @@ func New(opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	return &Engine{opts: opts, rules: opts.Rules, deptNo: map[string]uint16{}, entNo: map[string]int32{},
 		byRec: map[uint64]int32{}, overrides: map[string]Override{}, ovVersion: map[string]uint64{},
-		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, areas: map[string]areaMembers{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1), idle: make(chan struct{})}, nil
+		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, areas: map[string]areaMembers{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1), idle: make(chan struct{}), round: make(chan struct{})}, nil
 }
 
 // Rules returns the engine's rule set.
@@ -607,6 +609,7 @@ func (e *Engine) loop(ctx context.Context) {
 		batch := e.dirty
 		e.dirty = map[int32]struct{}{}
 		e.busy = len(batch) > 0
+		e.batch = batch
 		e.mu.Unlock()
 		if len(batch) > 0 {
 			ids := make([]int32, 0, len(batch))
@@ -616,6 +619,9 @@ func (e *Engine) loop(ctx context.Context) {
 			e.process(ctx, ids)
 			e.mu.Lock()
 			e.busy = false
+			e.batch = nil
+			close(e.round)
+			e.round = make(chan struct{})
 			if len(e.dirty) == 0 {
 				close(e.idle)
 				e.idle = make(chan struct{})
@@ -828,11 +834,36 @@ func remove(l []int32, n int32) []int32 {
 }
 
 // AssessSynced waits (at most 2 s) until the engine has evaluated and
-// written the changes so far, then assesses the entity: what a writer
-// sees right after its write.
+// written the entity's pending changes, then assesses it: what a writer
+// sees right after its write (a record, an override).
 func (e *Engine) AssessSynced(ctx context.Context, id string) (Assessment, error) {
 	c, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_ = e.Sync(c)
+	_ = e.SyncEntity(c, id)
 	return e.Assess(id)
+}
+
+// SyncEntity waits until the entity has no change waiting for evaluation
+// (its class written where it changed).
+func (e *Engine) SyncEntity(ctx context.Context, id string) error {
+	for {
+		e.mu.RLock()
+		n, known := e.entNo[id]
+		_, waiting := e.dirty[n]
+		_, working := e.batch[n]
+		started, ch := e.started, e.round
+		e.mu.RUnlock()
+		if !started {
+			return ErrNotStarted
+		}
+		if !known || !waiting && !working {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		case <-time.After(50 * time.Millisecond): // the loop stopped (Close)
+		}
+	}
 }

@@ -56,7 +56,7 @@ func (s *Server) entityRisk(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := eng.Assess(id)
+	a, err := eng.AssessSynced(r.Context(), id) // a record just written shows in stored_class too
 	if err != nil {
 		return err
 	}
