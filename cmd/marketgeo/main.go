@@ -29,6 +29,8 @@ import (
 	"github.com/marketgeo/marketgeo/geo/crs"
 	"github.com/marketgeo/marketgeo/search"
 	"github.com/marketgeo/marketgeo/server"
+	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/supervise"
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
 )
@@ -160,13 +162,20 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(context.Background(), idx, cfg, log, rk.RecordsCollection(ex.Collection()), rk.OverridesCollection())
+	sv, err := supervise.New(supervise.Options{Logger: log}) // spot checks, tasks, complaints, incidents, inboxes (supervise.go)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(context.Background(), idx, cfg, log, append([]store.Collection{rk.RecordsCollection(ex.Collection()), rk.OverridesCollection()}, sv.Collections()...)...)
 	restoreGC()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	ex.Attach(st)
+	if err := attachSupervise(context.Background(), sv, st, cfg, log); err != nil {
+		return err
+	}
 	if err := rk.Start(idx, st); err != nil { // every entity's class, then the change stream
 		return err
 	}
@@ -245,7 +254,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srvOpts.WebMapOrigins = append(srvOpts.WebMapOrigins, wmOrigins...)
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Risk: rk, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Risk: rk, Supervise: sv, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
 	if err != nil {
 		return err
 	}
@@ -267,6 +276,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		dopts.Parser = p
 		if err == nil {
 			ex.SetEngines(sidx, p, search.NewNameParser(cq)) // the exchange matches names and addresses from now on
+			sv.SetSearch(sidx)                               // complaints match entity names
 		}
 		if err == nil {
 			db, err = addressmatch.NewDB(dopts)
@@ -283,6 +293,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return
 		}
 		srv0.SetAddresses(db)
+		sv.SetGeocoder(server.AddressGeocoder(db)) // complaints are located by address from now on
 		persist.addressesReady(db, loaded)
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
 		startupDone()
