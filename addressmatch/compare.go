@@ -339,7 +339,7 @@ func poiSim(a, b string) (bool, bool) {
 	if len([]rune(short)) >= 3 && strings.Contains(long, short) {
 		return true, true
 	}
-	return dice(sa, sb) >= 0.6, true
+	return diceFast(sa, sb) >= 0.6, true
 }
 
 func stripGeneric(s string) string {
@@ -446,12 +446,12 @@ func compareFieldsCtx(a, b *fields, cx cmpCtx) (Level, float64) {
 	// conflicting administrative units
 	for _, l := range []AdminLevel{AdminProvince, AdminCity, AdminDistrict, AdminTown} {
 		if a.unit[l] >= 0 && b.unit[l] >= 0 && a.unit[l] != b.unit[l] {
-			return LevelDifferent, 0.05 + 0.1*dice(a.local, b.local)
+			return LevelDifferent, 0.05 + 0.1*diceFast(a.local, b.local)
 		}
 	}
 	if a.unit[AdminDistrict] < 0 || b.unit[AdminDistrict] < 0 {
 		if a.district != "" && b.district != "" && a.district != b.district {
-			return LevelDifferent, 0.05 + 0.1*dice(a.local, b.local)
+			return LevelDifferent, 0.05 + 0.1*diceFast(a.local, b.local)
 		}
 	}
 	roadEq := a.road != "" && a.road == b.road
@@ -510,7 +510,7 @@ func compareFieldsCtx(a, b *fields, cx cmpCtx) (Level, float64) {
 		lvl = LevelDifferent
 	}
 	base := map[Level]float64{LevelExact: 1, LevelSameBuilding: 0.85, LevelSamePOI: 0.7, LevelSameRoad: 0.5, LevelSameArea: 0.3, LevelDifferent: 0.05}[lvl]
-	score := 0.85*base + 0.15*dice(a.local, b.local) - 0.04*float64(fuzzy)
+	score := 0.85*base + 0.15*diceFast(a.local, b.local) - 0.04*float64(fuzzy)
 	if lvl == LevelSameArea && commEq {
 		score += 0.05
 	}
