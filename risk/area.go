@@ -16,6 +16,9 @@ type Area struct {
 	Bound orb.Bound
 	// Prepared, when set, is the zone's polygon (Bound is its bound).
 	Prepared *geo.PreparedArea
+	// Polygon, when set without Prepared, is the zone's polygon, prepared
+	// only when the engine must test points (not for a cached area).
+	Polygon orb.MultiPolygon
 	// Key, when set, names the area for the engine's cache of its
 	// members (e.g. a zone's ID and version): a summary of the same key
 	// reads the members found before while no entity was added, removed
@@ -32,7 +35,15 @@ type areaMembers struct {
 // maxCachedAreas caps the areas whose members the engine keeps.
 const maxCachedAreas = 64
 
-func (a Area) all() bool { return a.Prepared == nil && a.Bound == (orb.Bound{}) }
+func (a Area) all() bool { return a.Prepared == nil && a.Polygon == nil && a.Bound == (orb.Bound{}) }
+
+// prepared returns the area with its polygon prepared.
+func (a Area) prepared() Area {
+	if a.Prepared == nil && a.Polygon != nil {
+		a.Prepared = geo.Prepare(a.Polygon)
+	}
+	return a
+}
 
 // Contains reports whether p is in the area.
 func (a Area) Contains(p orb.Point) bool {
@@ -48,6 +59,7 @@ func (a Area) Contains(p orb.Point) bool {
 // eachIn calls fn with the number of every live entity in the area (under
 // mu's read lock), from the engine's cells.
 func (e *Engine) eachIn(ctx context.Context, a Area, fn func(n int32, s *entState)) error {
+	a = a.prepared()
 	visit := func(l []int32) {
 		for _, n := range l {
 			s := &e.st[n]

@@ -176,6 +176,7 @@ func (e *Engine) Economy(ctx context.Context, a Area, limit int) (Economy, error
 	if limit < 1 || limit > 10000 {
 		return Economy{}, fmt.Errorf("%w: limit %d (want 1-10000)", ErrInvalidQuery, limit)
 	}
+	a = a.prepared()
 	e.mu.RLock()
 	ix := e.ix
 	e.mu.RUnlock()

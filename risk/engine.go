@@ -96,7 +96,8 @@ type entState struct {
 	live     bool     // in the index
 	loc      orb.Point
 	cell     uint64
-	bld      string // building ID
+	bld      string      // building ID
+	ent      *geo.Entity // the entity's latest state (nil: deleted)
 }
 
 // Engine computes every entity's risk class from the rules, its
@@ -499,6 +500,7 @@ func (e *Engine) placeLocked(n int32, ent *geo.Entity) {
 		s.loc = ent.Location
 		bld = ent.BuildingID
 	}
+	s.ent = ent
 	if bld != s.bld {
 		e.byBld[s.bld] = remove(e.byBld[s.bld], n)
 		if len(e.byBld[s.bld]) == 0 {

@@ -180,14 +180,13 @@ func (e *Engine) Warnings(ctx context.Context, q WarningQuery) ([]Warning, error
 	if ix == nil {
 		return nil, ErrNotStarted
 	}
-	snap := ix.Snapshot()
 	today := Day(e.opts.Now())
 
-	var ents []wEnt
 	e.mu.RLock()
-	err := e.eachIn(ctx, q.Area, func(n int32, _ *entState) {
-		if ent, ok := snap.Entity(e.entIDs[n]); ok {
-			ents = append(ents, wEnt{ent, n, regDay(ent)})
+	ents := make([]wEnt, 0, len(e.st))
+	err := e.eachIn(ctx, q.Area, func(n int32, s *entState) {
+		if s.ent != nil {
+			ents = append(ents, wEnt{s.ent, n, regDay(s.ent)})
 		}
 	})
 	if err != nil {

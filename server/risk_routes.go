@@ -136,7 +136,7 @@ func (s *Server) riskArea(r *http.Request, required bool) (risk.Area, error) {
 		if !ok {
 			return risk.Area{}, &notFoundError{what: "zone " + truncateString(zone, 80)}
 		}
-		return risk.Area{Bound: z.Geometry.Bound(), Prepared: geo.Prepare(z.Geometry), Key: "zone:" + z.ID + "@" + strconv.FormatUint(z.Version, 10)}, nil
+		return risk.Area{Bound: z.Geometry.Bound(), Polygon: z.Geometry, Key: "zone:" + z.ID + "@" + strconv.FormatUint(z.Version, 10)}, nil
 	case box != "":
 		parts := strings.Split(box, ",")
 		if len(parts) != 4 {
