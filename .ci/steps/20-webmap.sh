@@ -35,6 +35,15 @@ for _ in $(seq 1 120); do
   kill -0 "$pid" 2>/dev/null || { cat "$out/server.log"; exit 1; }
   sleep 0.5
 done
+# The first start imports the demo departments' tables after search and the
+# address database are ready, and the risk engine re-rates entities from
+# their records: wait for the import (the test then waits for the index to
+# be still), so that the tiles and the test's oracles see the same data.
+for _ in $(seq 1 900); do
+  grep -q "demo records imported" "$out/server.log" && break
+  kill -0 "$pid" 2>/dev/null || { cat "$out/server.log"; exit 1; }
+  sleep 0.5
+done
 
 cd webapp
 BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 1200 node test/browser.test.mjs

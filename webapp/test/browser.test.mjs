@@ -62,6 +62,18 @@ async function waitSearchReady() {
   }
   return 503;
 }
+// waitStill waits until the index's version (/healthz) has not changed for
+// three seconds: the data the tiles and the oracles read is then the same.
+async function waitStill() {
+  let last = -1, still = 0;
+  for (let i = 0; i < 300 && still < 3; i++) {
+    const v = (await getJSON('/healthz')).body.version;
+    still = v === last ? still + 1 : 0;
+    last = v;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return last;
+}
 async function waitForMap(page) {
   await page.waitForFunction(() => window.mgMap && window.mgMap.loaded() && window.mgMap.areTilesLoaded(), null, { timeout: 60000 });
   await page.waitForFunction(() => new Promise((res) => { const m = window.mgMap; if (!m.isMoving() && m.areTilesLoaded()) res(true); else m.once('idle', () => res(true)); }), null, { timeout: 60000 });
@@ -155,6 +167,7 @@ async function regionTotals() {
 try {
   const searchStatus = await waitSearchReady();
   log(`search endpoint answers HTTP ${searchStatus}`);
+  log(`     index still at version ${await waitStill()}`);
   const health = (await getJSON('/healthz')).body;
   const totals = await regionTotals();
   log(`     region: ${JSON.stringify(totals)}, /healthz entities ${health.entities}`);
