@@ -104,8 +104,12 @@ func (db *DB) UseParsed(c *ParsedCache) error {
 // number of addresses written; ctx stops it early.
 func (db *DB) SaveParsed(ctx context.Context, w io.Writer, fingerprint string) (int, error) {
 	db.mu.RLock()
-	entries := make([]*entry, len(db.entries))
-	copy(entries, db.entries) // an entry's display and f never change once inserted
+	entries := make([]*entry, 0, len(db.entries))
+	for _, e := range db.entries { // an entry's display and f never change once inserted
+		if e != nil { // nil: an address no longer registered (removed)
+			entries = append(entries, e)
+		}
+	}
 	db.mu.RUnlock()
 	crc := crc32.NewIEEE()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<20)

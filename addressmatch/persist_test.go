@@ -128,6 +128,18 @@ func TestParsedCacheMatchesFreshBuild(t *testing.T) {
 			t.Fatalf("Check(%q) with the cache: %+v, %v; fresh: %+v, %v", q, got, err1, want, err2)
 		}
 	}
+	// a save after deletions: the addresses no longer registered are not
+	// in it (a nil entry once made SaveParsed panic), and it reads back
+	var buf2 bytes.Buffer
+	// (before has followed the writes, deletions included)
+	n2, err := before.SaveParsed(ctx, &buf2, "build-2")
+	if err != nil || n2 != before.Len() || n2 >= n+50 {
+		t.Fatalf("SaveParsed after deletions: %d, %v; want %d addresses", n2, err, before.Len())
+	}
+	again, err := ReadParsed(&buf2, "build-2")
+	if err != nil || again.Len() != n2 {
+		t.Fatalf("ReadParsed after deletions: %v, %d parses of %d", err, again.Len(), n2)
+	}
 }
 
 // TestParsedCacheIsUsed: UseParsed's sample catches a wrong parse in the
