@@ -154,6 +154,24 @@ func New(opts Options) (*Engine, error) {
 		cells: map[uint64][]int32{}, byBld: map[string][]int32{}, areas: map[string]areaMembers{}, dirty: map[int32]struct{}{}, wake: make(chan struct{}, 1), idle: make(chan struct{}), round: make(chan struct{})}, nil
 }
 
+// SetOptions replaces the engine's options before Start: a caller that
+// learns what its store holds only once the store is open (serve: was it
+// seeded with the demo?) builds the engine first, for its collections, and
+// sets the clock and KeepStoredClass then. It fails after Start.
+func (e *Engine) SetOptions(opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return fmt.Errorf("%w: SetOptions after Start", ErrNotStarted)
+	}
+	opts = opts.withDefaults()
+	e.opts, e.rules = opts, opts.Rules
+	return nil
+}
+
 // Rules returns the engine's rule set.
 func (e *Engine) Rules() *Rules { return e.rules }
 

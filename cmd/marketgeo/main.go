@@ -176,6 +176,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := attachSupervise(context.Background(), sv, st, cfg, log); err != nil {
 		return err
 	}
+	if err := setRiskOptions(context.Background(), rk, st, cfg, log); err != nil { // risk.go: the demo's or the user's data
+		return err
+	}
 	if err := rk.Start(idx, st); err != nil { // every entity's class, then the change stream
 		return err
 	}

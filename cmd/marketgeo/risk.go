@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"time"
@@ -8,24 +9,42 @@ import (
 	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/server"
+	"github.com/marketgeo/marketgeo/store"
 )
 
 // newRiskEngine builds serve's risk engine (docs/risk.md) with the
-// default rules. On the embedded demo: the demo's region (its home
-// divisions for the out-of-area warning), its reference day as the clock
-// (so that the planted patterns show as planted), and the computed class
-// written into every entity's risk attribute (map colours, tiles,
-// filters). On the user's data (--data): the system clock, no home region
-// (the out-of-area warning off), and the data's own risk attribute kept
-// unless MARKETGEO_RISK_WRITE=1 — a loaded rating is not replaced
-// unasked; the computed class is answered by /entities/{id}/risk and the
-// risk summary either way.
+// default rules; its options follow once the store is open
+// (setRiskOptions).
 func newRiskEngine(cfg server.FileConfig, log *slog.Logger) (*risk.Engine, error) {
-	o := risk.Options{Logger: log, KeepStoredClass: cfg.Data != "" && os.Getenv("MARKETGEO_RISK_WRITE") != "1"}
-	if cfg.Data == "" {
+	return risk.New(riskOptions(cfg, log, false))
+}
+
+// riskOptions are serve's risk options. On a store seeded with the
+// embedded demo: the demo's region (its home divisions for the out-of-area
+// warning), its reference day as the clock (so that the planted patterns
+// show as planted), and the computed class written into every entity's
+// risk attribute (map colours, tiles, filters). On the user's data
+// (loaded with --data, or a shared store another node loaded): the system
+// clock, no home region (the out-of-area warning off), and the data's own
+// risk attribute kept unless MARKETGEO_RISK_WRITE=1 — a loaded rating is
+// not replaced unasked; the computed class is answered by
+// /entities/{id}/risk and the risk summary either way.
+func riskOptions(cfg server.FileConfig, log *slog.Logger, demoStore bool) risk.Options {
+	o := risk.Options{Logger: log, KeepStoredClass: !demoStore && os.Getenv("MARKETGEO_RISK_WRITE") != "1"}
+	if demoStore {
 		start := time.Now()
 		o.Now = func() time.Time { return demo.AsOf().Add(12*time.Hour + time.Since(start)) }
 		o.Warnings.HomeDivisions = demo.HomeDivisions()
 	}
-	return risk.New(o)
+	return o
+}
+
+// setRiskOptions sets the engine's options by what the open store holds:
+// the demo's (it was seeded with the embedded demo) or the user's data.
+func setRiskOptions(ctx context.Context, rk *risk.Engine, st *store.Store, cfg server.FileConfig, log *slog.Logger) error {
+	seeded, err := st.Backend().Meta(ctx, seededKey)
+	if err != nil {
+		return err
+	}
+	return rk.SetOptions(riskOptions(cfg, log, seeded == "demo" && cfg.Data == ""))
 }
