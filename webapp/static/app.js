@@ -735,5 +735,5 @@
       openCard(k, id);
     }
   });
-  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE };
+  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, toast };
 })();

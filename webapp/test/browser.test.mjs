@@ -616,6 +616,72 @@ try {
       await shot(page, '14', 'radius-address');
     });
 
+    await check(`${V}: issue 18 entity card's risk section = /api/v1/entities/{id}/risk (class, score, each reason and its evidence)`, async () => {
+      // a C or D entity (it has reasons) near the dense part, its assessment from the API
+      let a = null;
+      for (const k of ['C', 'D']) {
+        const near = (await getJSON(`/api/v1/nearby?lon=${DENSE[0]}&lat=${DENSE[1]}&radius=3000&limit=50&risk=${k}`)).body.features;
+        for (const f of near) {
+          const r = (await getJSON('/api/v1/entities/' + encodeURIComponent(f.properties.id) + '/risk')).body;
+          if (r && (r.reasons || []).length) { a = r; break; }
+        }
+        if (a) break;
+      }
+      assert(a, 'no C or D entity with reasons near the dense part');
+      await page.evaluate((id) => window.mgApp.openCard('entity', id), a.entity_id);
+      await page.waitForSelector('#card .risk', { timeout: 15000 });
+      const shown = await page.evaluate(() => {
+        const r = document.querySelector('#card .risk');
+        return { cls: r.dataset.class, computed: r.dataset.computed, score: Number(r.dataset.score), text: r.innerText,
+          reasons: [...r.querySelectorAll('ol.reasons > li')].map((li) => ({ rule: li.dataset.rule, name: li.querySelector('b').textContent, records: [...li.querySelectorAll('[data-record]')].map((e) => e.dataset.record) })) };
+      });
+      assert(shown.cls === a.class && shown.computed === a.computed_class && shown.score === a.score, `card class ${shown.cls}/${shown.computed} score ${shown.score}; API ${a.class}/${a.computed_class} ${a.score}`);
+      assert(shown.reasons.length === a.reasons.length, `card shows ${shown.reasons.length} reasons, the API gives ${a.reasons.length}`);
+      a.reasons.forEach((x, i) => {
+        const c = shown.reasons[i];
+        assert(c.rule === x.rule, `reason ${i}: card ${c.rule}, API ${x.rule}`);
+        const zh = String(x.description || '').split(/\s*[(（]/)[0].trim();
+        if (/[\u4e00-\u9fff]/.test(zh)) assert(c.name === zh, `reason ${x.rule}: card names it "${c.name}", the rule set "${zh}"`);
+        const want = (x.evidence || []).map((e) => e.record_id);
+        assert(JSON.stringify(c.records) === JSON.stringify(want), `reason ${x.rule}: card evidence ${c.records}, API ${want}`);
+        for (const e of x.evidence || []) if (e.date) assert(shown.text.includes(e.date), `reason ${x.rule}: evidence date ${e.date} not shown`);
+      });
+      assert(!!a.override === /人工调整/.test(shown.text), `override ${JSON.stringify(a.override)} but the card ${/人工调整/.test(shown.text) ? 'says' : 'does not say'} 人工调整`);
+      log(`     ${a.entity_id}: ${a.class} ${a.score}, ${a.reasons.map((x) => x.rule).join(', ')}`);
+      await shot(page, '15', 'risk-reasons');
+    });
+
+    await check(`${V}: issue 18 warnings list: counts by type = /api/v1/warnings; an item flies to its location and opens its entity`, async () => {
+      const api = (await getJSON('/api/v1/warnings?limit=10000')).body;
+      await page.waitForSelector('#warnings-section:not([hidden])', { timeout: 10000 });
+      if (!(await page.evaluate(() => document.getElementById('warnings-section').open))) await page.click('#warnings-section summary');
+      await page.waitForFunction(() => document.getElementById('warnings-section').dataset.total !== undefined, null, { timeout: 30000 });
+      const ui = await page.evaluate(() => ({
+        total: Number(document.querySelector('#warnings-status [data-total]').textContent),
+        groups: Object.fromEntries([...document.querySelectorAll('#warnings-list .group-title')].map((g) => [g.dataset.type, Number(g.querySelector('[data-count]').textContent)])),
+        items: Object.fromEntries([...document.querySelectorAll('#warnings-list ul[data-type]')].map((u) => [u.dataset.type, u.querySelectorAll('li').length])),
+      }));
+      assert(ui.total === api.total, `the list says ${ui.total} warnings, the API ${api.total}`);
+      const want = Object.fromEntries(Object.entries(api.by_type).filter(([, n]) => n > 0));
+      assert(JSON.stringify(Object.keys(ui.groups).sort()) === JSON.stringify(Object.keys(want).sort()), `types shown ${Object.keys(ui.groups)}, API ${Object.keys(want)}`);
+      for (const [t, n] of Object.entries(want)) {
+        assert(ui.groups[t] === n, `${t}: list says ${ui.groups[t]}, API ${n}`);
+        const listed = api.warnings.filter((w) => w.type === t).length;
+        assert(ui.items[t] === Math.min(30, listed), `${t}: ${ui.items[t]} items listed of the API's ${listed}`);
+      }
+      // the first item of the first group: fly there, open its first entity
+      const first = await page.evaluate(() => { const li = document.querySelector('#warnings-list li[data-i]'); return li ? Number(li.dataset.i) : -1; });
+      assert(first >= 0, 'no warning listed');
+      const w = api.warnings.filter((x) => x.type === Object.keys(ui.groups)[0])[0];
+      await page.click('#warnings-list li[data-i]');
+      await page.waitForFunction((loc) => { const c = window.mgMap.getCenter(); return !window.mgMap.isMoving() && Math.abs(c.lng - loc[0]) < 1e-4 && Math.abs(c.lat - loc[1]) < 1e-4; }, w.location, { timeout: 20000 });
+      if ((w.entities || []).length) {
+        await page.waitForFunction((id) => window.mgState.sel && window.mgState.sel.id === id && document.getElementById('card-title'), w.entities[0], { timeout: 15000 });
+      }
+      log(`     ${api.total} warnings: ${JSON.stringify(api.by_type)}`);
+      await shot(page, '16', 'warnings');
+    });
+
     await page.close();
   }
   beforeEach = async () => {};
