@@ -25,7 +25,7 @@ fi
 (cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 go build -o "$out/marketgeo" ./cmd/marketgeo
-rm -f "$out"/store.gpkg*   # a fresh store seeded with the demo, not the user's default one
+rm -rf "$out"/store.gpkg*   # a fresh store seeded with the demo, not the user's default one
 "$out/marketgeo" serve --addr "127.0.0.1:$port" --store "$out/store.gpkg" >"$out/server.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }

@@ -13,7 +13,7 @@ port="${WEBMAP_PUBLIC_PORT:-18385}"
 [ -d webapp/node_modules/playwright-core ] || (cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
 go build -o "$out/marketgeo" ./cmd/marketgeo
-rm -f "$out"/store.gpkg*
+rm -rf "$out"/store.gpkg*   # the store and its saved indexes (store.gpkg.search/)
 "$out/marketgeo" serve --profile public --addr "127.0.0.1:$port" --store "$out/store.gpkg" >"$out/server.log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
