@@ -167,7 +167,7 @@ func (x *Exchange) Records(ctx context.Context, entityID string, f Filter) ([]Re
 		if _, err := time.Parse(time.DateOnly, p.s); err != nil {
 			return nil, &FieldError{Field: p.n, Err: fmt.Errorf("%w: %q is not YYYY-MM-DD", ErrInvalidRecord, p.s)}
 		}
-		*p.d = dayNo(p.s)
+		*p.d = DayNumber(p.s)
 	}
 	refs := x.ix.entityRecords(entityID)
 	sortRefs(refs)

@@ -475,7 +475,7 @@ func (x *Exchange) writeChunk(ctx context.Context, st *store.Store, writer strin
 	byEnt := map[string][]recordRef{}
 	for _, p := range part {
 		ws = append(ws, store.Write{Layer: Collection, ID: p.rec.ID, Feature: &p.rec})
-		byEnt[p.rec.EntityID] = append(byEnt[p.rec.EntityID], recordRef{id: p.rec.ID, dept: p.rec.Dept, kind: p.rec.Kind, date: dayNo(p.rec.Date)})
+		byEnt[p.rec.EntityID] = append(byEnt[p.rec.EntityID], recordRef{id: p.rec.ID, dept: p.rec.Dept, kind: p.rec.Kind, date: DayNumber(p.rec.Date)})
 	}
 	snap := st.Index().Snapshot()
 	now := x.opts.Now()

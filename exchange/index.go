@@ -41,7 +41,10 @@ type slot struct {
 	live   bool
 }
 
-const noDate = math.MinInt32
+// NoDate is the day number of a record without a (readable) date.
+const NoDate = math.MinInt32
+
+const noDate = NoDate
 
 func newIndex() *index {
 	return &index{byID: map[uint64]int32{}, byEnt: map[int32][]int32{}, entNo: map[string]int32{}, deptNo: map[string]uint16{}}
@@ -84,7 +87,9 @@ func hash8(h string) uint64 {
 	return binary.BigEndian.Uint64(b)
 }
 
-func dayNo(date string) int32 {
+// DayNumber returns the day number (days since 1970-01-01, UTC) of a
+// YYYY-MM-DD date, NoDate when it is empty or not such a date.
+func DayNumber(date string) int32 {
 	if date == "" {
 		return noDate
 	}
@@ -95,7 +100,8 @@ func dayNo(date string) int32 {
 	return int32(t.Unix() / 86400)
 }
 
-func dayString(d int32) string {
+// DayString is DayNumber's inverse ("" for NoDate).
+func DayString(d int32) string {
 	if d == noDate {
 		return ""
 	}
@@ -141,7 +147,7 @@ func (x *index) put(r *recordHead) error {
 		x.depts = append(x.depts, dept)
 		x.deptNo[dept] = dn
 	}
-	s := slot{idh: idh, hash: hash8(r.Hash), entity: en, date: dayNo(r.Date), dept: dn, kind: kindNo(r.Kind), live: true}
+	s := slot{idh: idh, hash: hash8(r.Hash), entity: en, date: DayNumber(r.Date), dept: dn, kind: kindNo(r.Kind), live: true}
 	if i, ok := x.byID[idh]; ok {
 		old := x.slots[i]
 		if old.entity != en {

@@ -14,7 +14,7 @@ import (
 )
 
 // noDate is the day number of a record without a date.
-const noDate = math.MinInt32
+const noDate = exchange.NoDate
 
 // rec is what the engine keeps of one record: 24 bytes, not its JSON.
 type rec struct {
@@ -65,23 +65,10 @@ func Day(t time.Time) int32 {
 	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
-func dayOf(s string) int32 {
-	if s == "" {
-		return noDate
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return noDate
-	}
-	return int32(t.Unix() / 86400)
-}
+// dayOf and dayString are the exchange's day numbers (one rule for both).
+func dayOf(s string) int32 { return exchange.DayNumber(s) }
 
-func dayString(d int32) string {
-	if d == noDate {
-		return ""
-	}
-	return time.Unix(int64(d)*86400, 0).UTC().Format(time.DateOnly)
-}
+func dayString(d int32) string { return exchange.DayString(d) }
 
 // number reads a figure: digits with an optional sign, decimal point and
 // thousands separators ("1,200.50").
