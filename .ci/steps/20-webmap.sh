@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-out="$root/out/webmap"
+out="${WEBMAP_OUT:-$root/out/webmap}"
 mkdir -p "$out"
 port="${WEBMAP_PORT:-18384}"
 

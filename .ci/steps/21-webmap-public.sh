@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-out="$root/out/webmap-public"
+out="${WEBMAP_OUT:-$root/out/webmap-public}"
 mkdir -p "$out"
 port="${WEBMAP_PUBLIC_PORT:-18385}"
 [ -d webapp/node_modules/playwright-core ] || (cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
