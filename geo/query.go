@@ -95,8 +95,16 @@ type Result struct {
 type compiled struct {
 	maskRisk, maskStatus uint32
 	industry             []string
-	kinds                []string
+	// industrySet holds the industry prefixes when there are more than
+	// industryScanMax of them, so that an entity's test costs a few map
+	// lookups (one per prefix of its code) however long the caller's list.
+	industrySet map[string]struct{}
+	kinds       []string
 }
+
+// industryScanMax is the number of industry prefixes up to which a linear
+// scan is cheaper than the prefix set's lookups.
+const industryScanMax = 8
 
 func (q Query) compile() compiled {
 	var c compiled
@@ -109,6 +117,12 @@ func (q Query) compile() compiled {
 	for _, in := range q.Filter.Industry {
 		if in = strings.ToUpper(strings.TrimSpace(in)); in != "" {
 			c.industry = append(c.industry, in)
+		}
+	}
+	if len(c.industry) > industryScanMax {
+		c.industrySet = make(map[string]struct{}, len(c.industry))
+		for _, in := range c.industry {
+			c.industrySet[in] = struct{}{}
 		}
 	}
 	for _, k := range q.Filter.Kind {
@@ -127,9 +141,31 @@ func (c *compiled) entityOK(e *Entity) bool {
 	if len(c.industry) == 0 {
 		return true
 	}
+	if c.industrySet != nil {
+		return c.industryInSet(e.Industry)
+	}
 	for _, p := range c.industry {
 		if strings.HasPrefix(e.Industry, p) || (len(e.Industry) > 1 && p[0] >= '0' && p[0] <= '9' && strings.HasPrefix(e.Industry[1:], p)) {
 			return true
+		}
+	}
+	return false
+}
+
+// industryInSet is the prefix rule of entityOK against the prefix set: a
+// prefix of the code, or (for prefixes starting with a digit) a prefix of
+// the code without its section letter.
+func (c *compiled) industryInSet(code string) bool {
+	for k := 1; k <= len(code); k++ {
+		if _, ok := c.industrySet[code[:k]]; ok {
+			return true
+		}
+	}
+	if len(code) > 1 && code[1] >= '0' && code[1] <= '9' {
+		for k := 2; k <= len(code); k++ {
+			if _, ok := c.industrySet[code[1:k]]; ok {
+				return true
+			}
 		}
 	}
 	return false
