@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
 )
@@ -106,8 +107,9 @@ type ParseModel struct {
 // ftab is the feature index of a model laid out for the hot path: an
 // open-addressing table (linear probing, load at most 1/2) of 8-byte slots
 // (the key's upper 32 bits and the offset+1 of its record; 0 is empty)
-// over packed records (the 64-bit key, the entry count, then per entry the
-// tag byte and the float32 weight), so that a miss costs one slot read and
+// over packed records (the 64-bit key, the entry count, the entries' tag
+// bytes, zero bytes up to a multiple of 4, then their float32 weights in
+// the machine's byte order; every record a multiple of 4 bytes long), so that a miss costs one slot read and
 // a hit one slot and one record read, its weights beside its key. Records
 // are checked against the full key: the same answers as the map.
 type ftab struct {
@@ -145,7 +147,12 @@ func (m *ParseModel) buildTable() {
 		m.tab.recs = append(m.tab.recs, uint8(len(ents)))
 		for _, e := range ents {
 			m.tab.recs = append(m.tab.recs, e.tag)
-			m.tab.recs = binary.LittleEndian.AppendUint32(m.tab.recs, math.Float32bits(e.w))
+		}
+		for len(m.tab.recs)%4 != 0 {
+			m.tab.recs = append(m.tab.recs, 0)
+		}
+		for _, e := range ents {
+			m.tab.recs = binary.NativeEndian.AppendUint32(m.tab.recs, math.Float32bits(e.w))
 		}
 		j := (h * 0x9E3779B97F4A7C15) >> m.tab.shift
 		for m.tab.slots[j] != 0 {
@@ -203,10 +210,16 @@ func (t *ftab) emissions(hs []uint64, offs []int32, em []float32, sv []uint64, r
 				continue
 			}
 			rec := recs[r-1:]
-			e := rec[9 : 9+5*int(rec[8])]
-			for len(e) >= 5 {
-				acc[e[0]] += math.Float32frombits(binary.LittleEndian.Uint32(e[1:5]))
-				e = e[5:]
+			cnt := int(rec[8])
+			tg := rec[9 : 9+cnt]
+			wo := (9 + cnt + 3) &^ 3
+			ws := rec[wo : wo+4*cnt]
+			// the weights are in bounds (checked by the slicing above) and
+			// 4-byte aligned (recs starts aligned and every record is a
+			// multiple of 4 long): read them without a bounds check each
+			wp := unsafe.Pointer(unsafe.SliceData(ws))
+			for j, tag := range tg {
+				acc[tag] += *(*float32)(unsafe.Add(wp, 4*j))
 			}
 		}
 		copy(row, acc[:numTags])
@@ -230,9 +243,10 @@ func (t *ftab) addWeights(h uint64, row []float32) {
 			continue
 		}
 		cnt := int(rec[8])
-		e := rec[9 : 9+5*cnt]
-		for k := 0; k+5 <= len(e); k += 5 {
-			row[e[k]] += math.Float32frombits(binary.LittleEndian.Uint32(e[k+1 : k+5]))
+		wo := (9 + cnt + 3) &^ 3
+		ws := rec[wo : wo+4*cnt]
+		for j, tag := range rec[9 : 9+cnt] {
+			row[tag] += math.Float32frombits(binary.NativeEndian.Uint32(ws[4*j:]))
 		}
 		return
 	}

@@ -186,3 +186,33 @@ func TestFeatureHashes(t *testing.T) {
 		}
 	}
 }
+
+// TestAddWeightsEveryFeature: the table's one-by-one look-up (the path
+// ftab.emissions takes when two keys share their upper half) gives, for
+// every feature of the model, the weights of the map bit for bit.
+func TestAddWeightsEveryFeature(t *testing.T) {
+	m := testParser(t).models.parse()
+	if m == nil {
+		t.Skip("no embedded parse model")
+	}
+	got := make([]float32, numTags)
+	want := make([]float32, numTags)
+	for h, v := range m.index {
+		clear(got)
+		clear(want)
+		m.tab.addWeights(h, got)
+		for _, e := range m.ents[v>>8 : v>>8+v&0xff] {
+			want[e.tag] += e.w
+		}
+		for k := range got {
+			if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
+				t.Fatalf("feature %x tag %d: table %v, map %v", h, k, got[k], want[k])
+			}
+		}
+	}
+	clear(got)
+	m.tab.addWeights(0x5eed, got) // a key not in the model adds nothing
+	if _, ok := m.index[0x5eed]; !ok && slices.ContainsFunc(got, func(w float32) bool { return w != 0 }) {
+		t.Fatalf("an absent feature added weights: %v", got)
+	}
+}
