@@ -24,17 +24,8 @@ fi
 
 (cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
-go build -o "$out/marketgeo" ./cmd/marketgeo
-rm -rf "$out"/store.gpkg*   # a fresh store seeded with the demo, not the user's default one
-"$out/marketgeo" serve --addr "127.0.0.1:$port" --store "$out/store.gpkg" >"$out/server.log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-trap cleanup EXIT
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$out/server.log"; exit 1; }
-  sleep 0.5
-done
+. .ci/lib/webmap-server.sh
+start_marketgeo "$out" "$port"
 # The first start imports the demo departments' tables after search and the
 # address database are ready, and the risk engine re-rates entities from
 # their records: wait for the import (the test then waits for the index to

@@ -12,17 +12,8 @@ mkdir -p "$out"
 port="${WEBMAP_PUBLIC_PORT:-18385}"
 [ -d webapp/node_modules/playwright-core ] || (cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 
-go build -o "$out/marketgeo" ./cmd/marketgeo
-rm -rf "$out"/store.gpkg*   # the store and its saved indexes (store.gpkg.search/)
-"$out/marketgeo" serve --profile public --addr "127.0.0.1:$port" --store "$out/store.gpkg" >"$out/server.log" 2>&1 &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-trap cleanup EXIT
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$out/server.log"; exit 1; }
-  sleep 0.5
-done
+. .ci/lib/webmap-server.sh
+start_marketgeo "$out" "$port" --profile public
 
 cd webapp
 BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 600 node test/public.test.mjs
