@@ -224,6 +224,7 @@
   const map = new maplibregl.Map({
     container: 'map', style, center: [106.6, 29.72], zoom: 10.5, maxZoom: 19, attributionControl: { compact: true },
     pitch: 0, hash: 'map',
+    transformRequest: (url) => (window.mgAuth ? window.mgAuth.transformRequest(url) : { url }), // auth.js: the signed-in token
   });
   const state = { radiusCenter: null, radiusLabel: '', sel: null };
   window.mgMap = map; // for the browser test and for debugging
@@ -735,5 +736,5 @@
       openCard(k, id);
     }
   });
-  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, toast };
+  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, toast, api, mapLoad };
 })();

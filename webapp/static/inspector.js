@@ -1,0 +1,1 @@
+// The inspector's phone (issue 19, item 6): see below.
