@@ -63,14 +63,26 @@ func (e *Engine) BuildingEconomy(ctx context.Context, id string) (BuildingEconom
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.economyOf(ctx, snap, b, true)
+	return e.economyOf(ctx, snap, b, econFull)
 }
 
+// econMode says what economyOf fills in.
+type econMode uint8
+
+const (
+	econFull    econMode = iota // everything
+	econNoIDs                   // no entity IDs (an area's list)
+	econFigures                 // the sums and counts only (the tiles)
+)
+
 // economyOf sums a building's economy (under mu's read lock).
-func (e *Engine) economyOf(ctx context.Context, snap *geo.Snapshot, b *geo.Building, withIDs bool) (BuildingEconomy, error) {
+func (e *Engine) economyOf(ctx context.Context, snap *geo.Snapshot, b *geo.Building, mode econMode) (BuildingEconomy, error) {
 	c := b.Footprint.Bound().Center()
-	ec := BuildingEconomy{BuildingID: b.ID, Name: b.Name, Address: b.Address, Floors: b.Floors, Location: [2]float64{c[0], c[1]},
-		BySection: map[string]int{}, ByStatus: map[string]int{}, ByClass: map[string]int{}}
+	ec := BuildingEconomy{BuildingID: b.ID, Name: b.Name, Address: b.Address, Floors: b.Floors, Location: [2]float64{c[0], c[1]}}
+	withIDs, counts := mode == econFull, mode != econFigures
+	if counts {
+		ec.BySection, ec.ByStatus, ec.ByClass = map[string]int{}, map[string]int{}, map[string]int{}
+	}
 	today := Day(e.opts.Now())
 	add := func(n int32) {
 		ent, ok := snap.Entity(e.entIDs[n])
@@ -78,19 +90,21 @@ func (e *Engine) economyOf(ctx context.Context, snap *geo.Snapshot, b *geo.Build
 			return
 		}
 		ec.Entities++
-		if ent.Industry != "" {
-			ec.BySection[ent.Industry[:1]]++
+		if counts {
+			if ent.Industry != "" {
+				ec.BySection[ent.Industry[:1]]++
+			}
+			st := string(ent.Status)
+			if st == "" {
+				st = "unknown"
+			}
+			ec.ByStatus[st]++
+			cl := string(ent.Risk)
+			if cl == "" {
+				cl = "unrated"
+			}
+			ec.ByClass[cl]++
 		}
-		st := string(ent.Status)
-		if st == "" {
-			st = "unknown"
-		}
-		ec.ByStatus[st]++
-		cl := string(ent.Risk)
-		if cl == "" {
-			cl = "unrated"
-		}
-		ec.ByClass[cl]++
 		if withIDs && len(ec.EntityIDs) < maxEconomyIDs {
 			ec.EntityIDs = append(ec.EntityIDs, ent.ID)
 		}
@@ -199,7 +213,7 @@ func (e *Engine) Economy(ctx context.Context, a Area, limit int) (Economy, error
 		if !a.Contains(orb.Point(c)) {
 			continue
 		}
-		ec, err := e.economyOf(ctx, snap, h.Building, false)
+		ec, err := e.economyOf(ctx, snap, h.Building, econNoIDs)
 		if err != nil {
 			return Economy{}, err
 		}
@@ -222,4 +236,70 @@ func (e *Engine) Economy(ctx context.Context, a Area, limit int) (Economy, error
 	out.Output = math.Round(out.Output*10) / 10
 	out.Tax = math.Round(out.Tax*100) / 100
 	return out, nil
+}
+
+// BuildingFigures answers the economy of each building as of snap (a
+// snapshot of the engine's index) without entity IDs or counts by
+// section, status and class: the figures a building tile carries (the
+// same computation as BuildingEconomy, so the tiles and the economy API
+// agree). Safe for concurrent use.
+func (e *Engine) BuildingFigures(ctx context.Context, snap *geo.Snapshot, bs []*geo.Building) ([]BuildingEconomy, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.ix == nil {
+		return nil, ErrNotStarted
+	}
+	out := make([]BuildingEconomy, len(bs))
+	for i, b := range bs {
+		if i%64 == 63 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		ec, err := e.economyOf(ctx, snap, b, econFigures)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ec
+	}
+	return out, nil
+}
+
+// OnEconomyChange sets fn to be told where building figures changed: the
+// locations (old and new) and building IDs of the entities that moved,
+// came, went or whose output, employment or tax records changed. fn is
+// called from the engine's loop after the engine answers the new figures
+// and before Sync returns; it must not call back into the engine's
+// writes. A tile renderer's EconomyChanged is the intended fn. nil stops
+// the calls. Safe for concurrent use.
+func (e *Engine) OnEconomyChange(fn func(points []orb.Point, buildingIDs []string)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.econHook = fn
+	e.econPts, e.econBlds = nil, nil
+}
+
+// economyTouched notes entity n's location and building for the economy
+// hook (under mu).
+func (e *Engine) economyTouched(n int32) {
+	if e.econHook == nil {
+		return
+	}
+	s := &e.st[n]
+	if s.live {
+		e.econPts = append(e.econPts, s.loc)
+	}
+	if s.bld != "" {
+		e.econBlds = append(e.econBlds, s.bld)
+	}
+}
+
+// flushEconomy calls the economy hook with the changes noted since its
+// last call (outside mu).
+func (e *Engine) flushEconomy() {
+	e.mu.Lock()
+	fn, pts, blds := e.econHook, e.econPts, e.econBlds
+	e.econPts, e.econBlds = nil, nil
+	e.mu.Unlock()
+	if fn != nil && (len(pts) > 0 || len(blds) > 0) {
+		fn(pts, blds)
+	}
 }

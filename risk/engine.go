@@ -139,6 +139,10 @@ type Engine struct {
 	done    chan struct{}
 	started bool
 	touched map[int32]bool // entities changed while Start scans its snapshot
+
+	econHook func(points []orb.Point, buildingIDs []string) // OnEconomyChange
+	econPts  []orb.Point                                    // changes for econHook since its last call
+	econBlds []string
 }
 
 // New returns an engine; give its collections to the store
@@ -294,6 +298,7 @@ func (e *Engine) commitRecords(cs []store.DocChange) {
 				if n, ok := e.byRec[idh]; ok {
 					e.dropRecord(n, idh)
 					e.markLocked(n)
+					e.economyTouched(n)
 				}
 			}
 			continue
@@ -304,6 +309,7 @@ func (e *Engine) commitRecords(cs []store.DocChange) {
 		}
 		for _, n := range e.putRecord(r) {
 			e.markLocked(n)
+			e.economyTouched(n)
 		}
 	}
 }
@@ -330,12 +336,14 @@ func (e *Engine) ApplyRecords(records []exchange.Record) {
 				if n, ok := e.byRec[idh]; ok {
 					e.dropRecord(n, idh)
 					e.markLocked(n)
+					e.economyTouched(n)
 				}
 			}
 			continue
 		}
 		for _, n := range e.putRecord(r) {
 			e.markLocked(n)
+			e.economyTouched(n)
 		}
 	}
 }
@@ -504,6 +512,10 @@ func (e *Engine) cellOf(p orb.Point) uint64 {
 // placeLocked updates an entity's presence and location (under mu).
 func (e *Engine) placeLocked(n int32, ent *geo.Entity) {
 	s := &e.st[n]
+	if e.econHook != nil && (ent == nil && s.live || ent != nil && (!s.live || s.loc != ent.Location || s.bld != ent.BuildingID)) {
+		e.economyTouched(n) // where it was
+		defer e.economyTouched(n)
+	}
 	bld := ""
 	if ent == nil {
 		if s.live {
@@ -637,6 +649,7 @@ func (e *Engine) loop(ctx context.Context) {
 				ids = append(ids, n)
 			}
 			e.process(ctx, ids)
+			e.flushEconomy()
 			e.mu.Lock()
 			e.busy = false
 			e.batch = nil

@@ -60,8 +60,9 @@ func (c *cache) get(key cacheKey) (Tile, bool) {
 
 // put stores a tile rendered from a snapshot of the given version, unless
 // the layer was invalidated by a later commit meanwhile (the tile could be
-// stale).
-func (c *cache) put(key cacheKey, bound orb.Bound, t Tile, version uint64) {
+// stale) or fresh (when not nil; called under the cache's lock) says that
+// what the tile was rendered from changed meanwhile.
+func (c *cache) put(key cacheKey, bound orb.Bound, t Tile, version uint64, fresh func() bool) {
 	if c == nil {
 		return
 	}
@@ -71,7 +72,7 @@ func (c *cache) put(key cacheKey, bound orb.Bound, t Tile, version uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inval[key.layer] > version {
+	if c.inval[key.layer] > version || fresh != nil && !fresh() {
 		return
 	}
 	if el, ok := c.m[key]; ok {

@@ -29,7 +29,8 @@ const (
 	// count_A … count_D, risk = worst class present).
 	LayerEntities = "entities"
 	// LayerBuildings: building footprints (id, name, height, floors,
-	// entity_count, output, employment, tax) from Options.BuildingMinZoom.
+	// entity_count, output, output_per_floor, employment, tax: see
+	// Renderer.SetEconomy) from Options.BuildingMinZoom.
 	LayerBuildings = "buildings"
 	// LayerZones: zones of every zone layer as polygons (layer, id, name),
 	// and each named zone's label point (layer, id, name, label = 1) in the
@@ -178,8 +179,10 @@ type Renderer struct {
 	cache    *cache
 	stop     func()
 	closed   atomic.Bool
-	roads    atomic.Pointer[roadSet] // roads.go
-	roadMu   sync.Mutex              // serialises SetRoads
+	roads    atomic.Pointer[roadSet]    // roads.go
+	roadMu   sync.Mutex                 // serialises SetRoads
+	econ     atomic.Pointer[economyBox] // economy.go
+	econGen  atomic.Uint64              // counts economy changes (economy.go)
 }
 
 // New returns a renderer of idx. It reads every entity once to build its
@@ -339,11 +342,16 @@ func (r *Renderer) Tile(ctx context.Context, layer string, z, x, y int, q Query)
 	if t, ok := r.cache.get(key); ok {
 		return t, nil
 	}
+	var fresh func() bool
+	if layer == LayerBuildings { // the economy's figures change outside the index (economy.go)
+		gen := r.econGen.Load()
+		fresh = func() bool { return r.econGen.Load() == gen }
+	}
 	t, version, err := r.render(ctx, layer, z, x, y, q)
 	if err != nil {
 		return Tile{}, err
 	}
-	r.cache.put(key, r.tileBound(z, x, y, r.opts.Buffer), t, version)
+	r.cache.put(key, r.tileBound(z, x, y, r.opts.Buffer), t, version, fresh)
 	return t, nil
 }
 
@@ -522,6 +530,16 @@ func (r *Renderer) renderPolygons(ctx context.Context, snap *geo.Snapshot, t *Ti
 	fc.Features = make([]*geojson.Feature, 0, len(res.Hits))
 	var labels []*geojson.Feature
 	inTile := r.tileBound(t.Z, t.X, t.Y, 0)
+	var figs []BuildingFigures
+	if t.Layer == LayerBuildings {
+		bs := make([]*geo.Building, len(res.Hits))
+		for i := range res.Hits {
+			bs[i] = res.Hits[i].Building
+		}
+		if figs, err = r.buildingFigures(ctx, snap, bs); err != nil {
+			return err
+		}
+	}
 	for i := range res.Hits {
 		if i&255 == 255 && ctx.Err() != nil {
 			return ctx.Err()
@@ -535,9 +553,15 @@ func (r *Renderer) renderPolygons(ctx context.Context, snap *geo.Snapshot, t *Ti
 			}
 			f.Properties["height"] = math.Round(b.Height()*10) / 10
 			f.Properties["floors"] = b.Floors
-			for _, k := range []string{"entity_count", "output", "employment", "tax"} {
-				if v, ok := attrNumber(b.Attrs, k); ok {
-					f.Properties[k] = v
+			if figs != nil { // the economy source's (economy.go)
+				fg := figs[i]
+				f.Properties["entity_count"], f.Properties["output"], f.Properties["output_per_floor"] = fg.Entities, fg.Output, fg.OutputPerFloor
+				f.Properties["employment"], f.Properties["tax"] = fg.Employment, fg.Tax
+			} else {
+				for _, k := range []string{"entity_count", "output", "employment", "tax"} {
+					if v, ok := attrNumber(b.Attrs, k); ok {
+						f.Properties[k] = v
+					}
 				}
 			}
 		} else if zn := res.Hits[i].Zone; zn != nil {

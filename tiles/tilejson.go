@@ -47,7 +47,7 @@ func (r *Renderer) VectorLayerOf(layer string) (VectorLayer, error) {
 		vl.Description = "building footprints with the economic figures of the entities inside"
 		vl.MinZoom = r.opts.BuildingMinZoom
 		vl.Fields = map[string]string{"id": "String", "name": "String", "height": "Number", "floors": "Number",
-			"entity_count": "Number", "output": "Number", "employment": "Number", "tax": "Number"}
+			"entity_count": "Number", "output": "Number", "output_per_floor": "Number", "employment": "Number", "tax": "Number"}
 	case LayerZones:
 		vl.Description = "zones: layer is district, street, ftz, grid or a user layer"
 		vl.Fields = map[string]string{"layer": "String", "id": "String", "name": "String"}

@@ -220,6 +220,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer tr.Close()
+	economyTiles(rk, tr) // risk.go: the building tiles carry the economy API's figures
 	if err := baseMapRoads(tr, cfg.Data); err != nil {
 		return err
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/marketgeo/marketgeo/demo"
+	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/tiles"
 )
 
 // newRiskEngine builds serve's risk engine (docs/risk.md) with the
@@ -47,4 +50,28 @@ func setRiskOptions(ctx context.Context, rk *risk.Engine, st *store.Store, cfg s
 		return err
 	}
 	return rk.SetOptions(riskOptions(cfg, log, seeded == "demo" && cfg.Data == ""))
+}
+
+// economyTiles makes the building tiles carry the risk engine's building
+// economy — the same computation as /api/v1/buildings/{id}/economy — and
+// keeps them current: the engine reports where figures changed, the
+// renderer drops those cached tiles. A renderer whose field list leaves
+// the figures out (the public profile's) is left on the buildings' own
+// attributes, which it does not show either.
+func economyTiles(rk *risk.Engine, tr *tiles.Renderer) {
+	if f := tr.Options().Fields; f != nil && !slices.Contains(f[tiles.LayerBuildings], "output") {
+		return
+	}
+	tr.SetEconomy(func(ctx context.Context, snap *geo.Snapshot, bs []*geo.Building) ([]tiles.BuildingFigures, error) {
+		ecs, err := rk.BuildingFigures(ctx, snap, bs)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]tiles.BuildingFigures, len(ecs))
+		for i, ec := range ecs {
+			out[i] = tiles.BuildingFigures{Entities: ec.Entities, Output: ec.Output, OutputPerFloor: ec.OutputPerFloor, Employment: ec.Employment, Tax: ec.Tax}
+		}
+		return out, nil
+	})
+	rk.OnEconomyChange(tr.EconomyChanged)
 }
