@@ -40,6 +40,11 @@ type Options struct {
 	// committing a group that is not full. Default 0: a group is whatever
 	// queued while the previous commit ran, so a lone writer never waits.
 	GroupWait time.Duration
+	// ImportChunk is the number of writes of one commit of [Store.Import]
+	// on a [Shared] backend (PostgreSQL), which commits a larger import in
+	// chunks, each its own transaction. Default 20,000. The embedded store
+	// commits an import whole.
+	ImportChunk int
 	// Logger receives the store's informational messages (load times);
 	// nil discards. Errors are returned, never logged.
 	Logger *slog.Logger
@@ -47,7 +52,7 @@ type Options struct {
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{MaxWrites: 100_000, MaxLineBytes: 4 << 20, SnapshotEvery: 100_000, GroupWrites: 1000}
+	return Options{MaxWrites: 100_000, MaxLineBytes: 4 << 20, SnapshotEvery: 100_000, GroupWrites: 1000, ImportChunk: 20_000}
 }
 
 func (o Options) withDefaults() Options {
@@ -64,6 +69,9 @@ func (o Options) withDefaults() Options {
 	if o.GroupWrites == 0 {
 		o.GroupWrites = d.GroupWrites
 	}
+	if o.ImportChunk == 0 {
+		o.ImportChunk = d.ImportChunk
+	}
 	if o.NoSnapshot {
 		o.SnapshotPath = ""
 	}
@@ -75,7 +83,7 @@ func (o Options) withDefaults() Options {
 
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
-	if o.MaxWrites < 0 || o.MaxLineBytes < 0 || o.MaxVertices < 0 || o.SnapshotEvery < 0 || o.GroupWrites < 0 || o.GroupWait < 0 {
+	if o.MaxWrites < 0 || o.MaxLineBytes < 0 || o.MaxVertices < 0 || o.SnapshotEvery < 0 || o.GroupWrites < 0 || o.GroupWait < 0 || o.ImportChunk < 0 {
 		return fmt.Errorf("%w: options must not be negative", ErrInvalidWrite)
 	}
 	return validateCollections(o.Collections)
