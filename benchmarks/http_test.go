@@ -262,8 +262,10 @@ func searchKinds(f *httpFixture) []searchKind {
 
 // BenchmarkAnswerEncode: a nearby 200 m query and its answer written by
 // geojsonw into a reused buffer, without HTTP: the share of the answer
-// that is ours (full properties and fields=id), beside the query alone.
-// Run with -cpu 1.
+// that is ours (full properties and fields=id), beside the query alone,
+// with and without geojsonw.Touch ahead of the writer. cpu-µs/answer is the
+// process's CPU time (one goroutine: the benchmark's and the collector's),
+// which a loaded machine inflates less than the wall time. Run with -cpu 1.
 func BenchmarkAnswerEncode(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range Sizes() {
@@ -277,13 +279,16 @@ func BenchmarkAnswerEncode(b *testing.B) {
 			name   string
 			fields geo.FieldSet
 			encode bool
-		}{{"query-only", geo.AllFields(), false}, {"full", geo.AllFields(), true}, {"fields=id", geo.NewFieldSet(geo.FieldID), true}} {
+			touch  bool // geojsonw.Touch ahead of the writer, as the server does
+		}{{"query-only", geo.AllFields(), false, false}, {"full-no-touch", geo.AllFields(), true, false}, {"full", geo.AllFields(), true, true},
+			{"fields=id-no-touch", geo.NewFieldSet(geo.FieldID), true, false}, {"fields=id", geo.NewFieldSet(geo.FieldID), true, true}} {
 			b.Run(sizeName(n)+"/r200m/"+c.name, func(b *testing.B) {
 				enc := geojsonw.NewEncoder(crs.WGS84, c.fields)
 				var hits []geo.Hit
 				var buf []byte
 				bytes := 0
 				b.ReportAllocs()
+				cpu0 := cpuTime()
 				for i := 0; i < b.N; i++ {
 					res, err := snap.Nearby(ctx, geo.LayerEntities, d.Queries[i%len(d.Queries)], 200, geo.Query{Limit: 1000, Reuse: hits})
 					if err != nil {
@@ -295,13 +300,18 @@ func BenchmarkAnswerEncode(b *testing.B) {
 					}
 					buf = geojsonw.AppendCollectionStart(buf[:0])
 					for j := range res.Hits {
+						if c.touch && j%geojsonw.TouchAhead == 0 {
+							geojsonw.Touch(res.Hits[j:min(j+geojsonw.TouchAhead, len(res.Hits))])
+						}
 						buf = enc.AppendHit(buf, j > 0, &res.Hits[j], geojsonw.Extra{Distance: true})
 					}
 					buf = geojsonw.AppendCollectionEnd(buf)
 					bytes += len(buf)
 				}
+				cpu := cpuTime() - cpu0
 				b.ReportMetric(float64(bytes)/float64(b.N), "bytes/answer")
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/answer")
 			})
 		}
 	}

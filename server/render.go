@@ -98,6 +98,12 @@ func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hi
 	case formatGeoJSON:
 		b = geojsonw.AppendCollectionStart(b)
 		for i := 0; i < n; i++ {
+			if i%geojsonw.TouchAhead == 0 { // the next features fetched side by side (geojsonw.Touch)
+				for j := i; j < min(i+geojsonw.TouchAhead, n); j++ {
+					h, _ := hit(j)
+					geojsonw.TouchHit(h)
+				}
+			}
 			h, x := hit(i)
 			l := len(b)
 			b = hr.enc.AppendHit(b, more, h, x)
