@@ -63,7 +63,7 @@ func (e *Engine) BuildingEconomy(ctx context.Context, id string) (BuildingEconom
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.economyOf(ctx, snap, b, econFull)
+	return e.economyOf(ctx, snap, b, econFull, nil)
 }
 
 // econMode says what economyOf fills in.
@@ -75,8 +75,10 @@ const (
 	econFigures                 // the sums and counts only (the tiles)
 )
 
-// economyOf sums a building's economy (under mu's read lock).
-func (e *Engine) economyOf(ctx context.Context, snap *geo.Snapshot, b *geo.Building, mode econMode) (BuildingEconomy, error) {
+// economyOf sums a building's economy (under mu's read lock). loose are
+// the live entities without a building ID around it (a superset of those
+// inside its footprint); nil: economyOf finds them.
+func (e *Engine) economyOf(ctx context.Context, snap *geo.Snapshot, b *geo.Building, mode econMode, loose []int32) (BuildingEconomy, error) {
 	c := b.Footprint.Bound().Center()
 	ec := BuildingEconomy{BuildingID: b.ID, Name: b.Name, Address: b.Address, Floors: b.Floors, Location: [2]float64{c[0], c[1]}}
 	withIDs, counts := mode == econFull, mode != econFigures
@@ -141,20 +143,26 @@ func (e *Engine) economyOf(ctx context.Context, snap *geo.Snapshot, b *geo.Build
 			ec.Reporting++
 		}
 	}
-	seen := map[int32]bool{}
 	for _, n := range e.byBld[b.ID] {
 		if e.st[n].live {
-			seen[n] = true
 			add(n)
 		}
 	}
-	err := e.eachIn(ctx, Area{Bound: b.Footprint.Bound()}, func(n int32, s *entState) {
-		if s.bld == "" && !seen[n] && planar.PolygonContains(b.Footprint, s.loc) {
+	if loose == nil { // the entities without a building ID near it
+		err := e.eachIn(ctx, Area{Bound: b.Footprint.Bound()}, func(n int32, s *entState) {
+			if s.bld == "" {
+				loose = append(loose, n)
+			}
+		})
+		if err != nil {
+			return BuildingEconomy{}, err
+		}
+	}
+	fb := b.Footprint.Bound()
+	for _, n := range loose {
+		if s := &e.st[n]; s.live && s.bld == "" && fb.Contains(s.loc) && planar.PolygonContains(b.Footprint, s.loc) {
 			add(n)
 		}
-	})
-	if err != nil {
-		return BuildingEconomy{}, err
 	}
 	sort.Strings(ec.EntityIDs)
 	ec.Output = math.Round(ec.Output*10) / 10
@@ -213,7 +221,7 @@ func (e *Engine) Economy(ctx context.Context, a Area, limit int) (Economy, error
 		if !a.Contains(orb.Point(c)) {
 			continue
 		}
-		ec, err := e.economyOf(ctx, snap, h.Building, econNoIDs)
+		ec, err := e.economyOf(ctx, snap, h.Building, econNoIDs, nil)
 		if err != nil {
 			return Economy{}, err
 		}
@@ -249,12 +257,33 @@ func (e *Engine) BuildingFigures(ctx context.Context, snap *geo.Snapshot, bs []*
 	if e.ix == nil {
 		return nil, ErrNotStarted
 	}
+	// the entities without a building ID in the buildings' box, found once
+	// (a tile's buildings share their cells)
+	var u orb.Bound
+	for i, b := range bs {
+		if i == 0 {
+			u = b.Footprint.Bound()
+		} else {
+			u = u.Union(b.Footprint.Bound())
+		}
+	}
+	loose := []int32{}
+	if len(bs) > 0 {
+		err := e.eachIn(ctx, Area{Bound: u}, func(n int32, s *entState) {
+			if s.bld == "" {
+				loose = append(loose, n)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	out := make([]BuildingEconomy, len(bs))
 	for i, b := range bs {
 		if i%64 == 63 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		ec, err := e.economyOf(ctx, snap, b, econFigures)
+		ec, err := e.economyOf(ctx, snap, b, econFigures, loose)
 		if err != nil {
 			return nil, err
 		}

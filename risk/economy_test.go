@@ -10,6 +10,8 @@ import (
 
 	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/exchange"
+	"github.com/marketgeo/marketgeo/geo"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 )
 
@@ -170,4 +172,30 @@ func TestBuildingEconomySums(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after deletes")
+}
+
+// BenchmarkBuildingFigures: the figures of the buildings of one dense
+// z14 tile (what a building tile render asks the engine), at 79k demo
+// entities without department records.
+func BenchmarkBuildingFigures(b *testing.B) {
+	_, _, ix, eng := plantedWorld(b, 79000)
+	snap := ix.Snapshot()
+	// tile 14/13042/6776 (the web map test's dense part)
+	bound := orb.Bound{Min: orb.Point{106.5674, 29.6683}, Max: orb.Point{106.5894, 29.6874}}
+	res, err := snap.InBBox(context.Background(), geo.LayerBuildings, bound, geo.Query{Limit: 10000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs := make([]*geo.Building, len(res.Hits))
+	for i, h := range res.Hits {
+		bs[i] = h.Building
+	}
+	b.ReportMetric(float64(len(bs)), "buildings")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := eng.BuildingFigures(context.Background(), snap, bs); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
