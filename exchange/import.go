@@ -2,12 +2,9 @@ package exchange
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/marketgeo/marketgeo/geo"
@@ -31,15 +28,34 @@ type ImportOptions struct {
 	// (from the importing goroutine).
 	Progress func(Progress)
 	// Read overrides the format, charset and sheet of the exchange's
-	// ReadOptions for this table (ReadAndImport, Start); the caps stay.
+	// ReadOptions for this table (ReadAndImport, ImportReader, Start); the
+	// caps stay.
 	Read ReadOptions
+	// OnRow, when set, receives every row of the table in order as soon as
+	// its chunk is done (rows before the header and empty rows with a nil
+	// outcome), e.g. for a [FeedbackWriter]; the report then keeps no
+	// Outcomes, so that an import of any size runs in bounded memory. An
+	// error from it stops the import.
+	OnRow func(RowOutcome) error
+}
+
+// RowOutcome is one row of a table as an import left it.
+type RowOutcome struct {
+	// Row is the row as read.
+	Row Row
+	// Header is true for the header row.
+	Header bool
+	// Outcome is the data row's outcome; nil for the header, the rows
+	// before it and empty rows.
+	Outcome *Outcome
 }
 
 // Progress is how far an import is.
 type Progress struct {
-	// Phase is "match" or "write".
+	// Phase is "import" (rows read, matched and stored).
 	Phase string `json:"phase"`
-	// Done of Total rows.
+	// Done of Total rows; Total is 0 while a streamed table's length is
+	// unknown.
 	Done  int `json:"done"`
 	Total int `json:"total"`
 }
@@ -101,25 +117,7 @@ type Report struct {
 // ReadAndImport reads a table and imports it; the table is returned for
 // the feedback.
 func (x *Exchange) ReadAndImport(ctx context.Context, r io.Reader, name string, o ImportOptions) (*Report, *Table, error) {
-	ro := x.opts.Read
-	if o.Read.Format != "" {
-		ro.Format = o.Read.Format
-	}
-	if o.Read.Charset != "" {
-		ro.Charset = o.Read.Charset
-	}
-	if o.Read.Sheet != "" {
-		ro.Sheet = o.Read.Sheet
-	}
-	if o.Mapping != nil {
-		if o.Mapping.Sheet != "" {
-			ro.Sheet = o.Mapping.Sheet
-		}
-		if o.Mapping.Encoding != "" && ro.Charset == "" {
-			ro.Charset = o.Mapping.Encoding
-		}
-	}
-	t, err := ReadTable(r, name, ro)
+	t, err := ReadTable(r, name, x.readOptions(o))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -134,163 +132,6 @@ type prepared struct {
 	rec  Record
 	out  Outcome
 	done bool // rejected before matching
-}
-
-// Import matches a table's rows to entities and stores the attached ones
-// as records, with the entity flags they imply, in commits of
-// Options.Chunk records. Importing the same table again changes nothing.
-// On an error the report says what was written before it (every commit is
-// whole).
-func (x *Exchange) Import(ctx context.Context, t *Table, o ImportOptions) (*Report, error) {
-	start := time.Now()
-	st, srch, parser := x.engines()
-	if st == nil && !o.DryRun {
-		return nil, ErrNotAttached
-	}
-	m := o.Mapping
-	if m == nil {
-		m = &Mapping{}
-	}
-	dept := o.Dept
-	if dept == "" {
-		dept = m.Dept
-	}
-	if err := ValidateDept(dept); err != nil {
-		return nil, err
-	}
-	kindText := o.Kind
-	if kindText == "" {
-		kindText = m.Kind
-	}
-	var kind Kind
-	if kindText != "" {
-		k, err := ParseKind(kindText)
-		if err != nil {
-			return nil, &FieldError{Field: "kind", Err: err}
-		}
-		kind = k
-	}
-	lo, err := resolve(t, m)
-	if err != nil {
-		return nil, err
-	}
-	if kind == "" && lo.col[roleKind] < 0 {
-		return nil, &FieldError{Field: "kind", Err: fmt.Errorf("%w: no kind given and no kind column", ErrUnknownKind)}
-	}
-	rep := &Report{Dept: dept, Kind: string(kind), File: t.Name, Sheet: t.Sheet, Encoding: t.Encoding, HeaderRow: t.Rows[lo.headerIdx].N,
-		Columns: map[string]string{}, ByMethod: map[string]int{}}
-	for role := range nRoles {
-		if c := lo.col[role]; c >= 0 {
-			rep.Columns[roleNames[role]] = lo.header[c]
-		}
-	}
-	headerNorm := strings.Join(t.Rows[lo.headerIdx].Cells, "\x00")
-	var rows []*prepared
-	for _, r := range t.Rows[lo.headerIdx+1:] {
-		if emptyRow(r.Cells) || strings.Join(r.Cells, "\x00") == headerNorm {
-			continue
-		}
-		rows = append(rows, x.prepare(t, r, lo, dept, kind))
-	}
-	rep.Rows = len(rows)
-	var snap *geo.Snapshot
-	if st != nil {
-		snap = st.Index().Snapshot()
-	} else {
-		return nil, ErrNotAttached
-	}
-	matcher, err := NewMatcher(snap, srch, parser, x.nameParser(), x.opts.Match)
-	if err != nil {
-		return nil, err
-	}
-	if err := x.matchAll(ctx, matcher, rows, o.Progress); err != nil {
-		return nil, err
-	}
-	// records of the attached rows; unchanged and duplicate ones told apart
-	seen := map[string]int{}
-	var pending []*prepared
-	for _, p := range rows {
-		if p.out.Status != StatusAttached {
-			continue
-		}
-		p.rec.EntityID = p.out.EntityID
-		p.rec.Match = MatchInfo{Method: p.out.Method, Confidence: p.out.Confidence}
-		p.rec.Seal()
-		if err := p.rec.Validate(); err != nil {
-			p.out.Status, p.out.Reason = StatusRejected, err.Error()
-			continue
-		}
-		p.out.RecordID = p.rec.ID
-		if e, ok := snap.Feature(geo.LayerEntities, p.out.EntityID); ok {
-			p.out.EntityName = e.(*geo.Entity).Name
-		}
-		if first, dup := seen[p.rec.ID]; dup {
-			p.out.Status, p.out.Reason = StatusDuplicate, fmt.Sprintf("the same record as row %d", first)
-			continue
-		}
-		seen[p.rec.ID] = p.row.N
-		if x.ix.same(p.rec.ID, p.rec.Hash) {
-			p.out.Status = StatusUnchanged
-			continue
-		}
-		pending = append(pending, p)
-	}
-	if !o.DryRun {
-		writer := o.Writer
-		if writer == "" {
-			writer = "exchange:" + dept
-		}
-		if err := x.write(ctx, st, writer, pending, rep, o.Progress, len(rows)); err != nil {
-			x.tally(rep, rows)
-			rep.Seq, rep.Took = st.Seq(), time.Since(start)
-			return rep, err
-		}
-	}
-	x.tally(rep, rows)
-	rep.Seq, rep.Took = st.Seq(), time.Since(start)
-	return rep, nil
-}
-
-func (x *Exchange) tally(rep *Report, rows []*prepared) {
-	reasons := map[string]int{}
-	rep.Outcomes = make([]Outcome, len(rows))
-	rep.Attached, rep.Unchanged, rep.Duplicate, rep.Unmatched, rep.Ambiguous, rep.Rejected = 0, 0, 0, 0, 0, 0
-	clear(rep.ByMethod)
-	for i, p := range rows {
-		rep.Outcomes[i] = p.out
-		switch p.out.Status {
-		case StatusAttached:
-			rep.Attached++
-		case StatusUnchanged:
-			rep.Unchanged++
-		case StatusDuplicate:
-			rep.Duplicate++
-		case StatusUnmatched:
-			rep.Unmatched++
-		case StatusAmbiguous:
-			rep.Ambiguous++
-		case StatusRejected:
-			rep.Rejected++
-		}
-		switch p.out.Status {
-		case StatusAttached, StatusUnchanged, StatusDuplicate:
-			rep.ByMethod[p.out.Method]++
-		default:
-			reasons[reasonClass(p.out)]++
-		}
-	}
-	for r, n := range reasons {
-		rep.TopReasons = append(rep.TopReasons, Reason{r, n})
-	}
-	sort.Slice(rep.TopReasons, func(i, j int) bool {
-		if rep.TopReasons[i].Rows != rep.TopReasons[j].Rows {
-			return rep.TopReasons[i].Rows > rep.TopReasons[j].Rows
-		}
-		return rep.TopReasons[i].Reason < rep.TopReasons[j].Reason
-	})
-	if len(rep.TopReasons) > 5 {
-		rep.TopReasons = rep.TopReasons[:5]
-	}
 }
 
 // reasonClass groups reasons for the summary (without the row's codes
@@ -367,107 +208,6 @@ func normHeaderKeepCase(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-func (x *Exchange) matchAll(ctx context.Context, m *Matcher, rows []*prepared, progress func(Progress)) error {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	next, done := 0, 0
-	workers := max(1, x.opts.Workers)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if next >= len(rows) || firstErr != nil {
-					mu.Unlock()
-					return
-				}
-				lo := next
-				next = min(len(rows), next+64)
-				hi := next
-				mu.Unlock()
-				for _, p := range rows[lo:hi] {
-					if p.done {
-						continue
-					}
-					res, err := m.Match(ctx, p.q)
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						return
-					}
-					p.out.Match = res
-				}
-				mu.Lock()
-				done += hi - lo
-				mu.Unlock()
-			}
-		}()
-	}
-	if progress != nil {
-		t := time.NewTicker(200 * time.Millisecond)
-		ch := make(chan struct{})
-		go func() { wg.Wait(); close(ch) }()
-	loop:
-		for {
-			select {
-			case <-ch:
-				break loop
-			case <-t.C:
-				mu.Lock()
-				d := done
-				mu.Unlock()
-				progress(Progress{Phase: "match", Done: d, Total: len(rows)})
-			}
-		}
-		t.Stop()
-		progress(Progress{Phase: "match", Done: len(rows), Total: len(rows)})
-	} else {
-		wg.Wait()
-	}
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
-}
-
-// write stores the pending records in chunks, each commit with the flag
-// changes of the entities it touches.
-func (x *Exchange) write(ctx context.Context, st *store.Store, writer string, pending []*prepared, rep *Report, progress func(Progress), total int) error {
-	x.writeMu.Lock()
-	defer x.writeMu.Unlock()
-	chunk := x.opts.Chunk
-	for lo := 0; lo < len(pending); lo += chunk {
-		part := pending[lo:min(lo+chunk, len(pending))]
-		var err error
-		for try := 0; try < 5; try++ {
-			var n int
-			n, err = x.writeChunk(ctx, st, writer, part)
-			if err == nil {
-				rep.FlagsChanged += n
-				break
-			}
-			if !errors.Is(err, store.ErrConflict) {
-				break
-			}
-		}
-		if err != nil {
-			for _, p := range pending[lo:] {
-				p.out.Status, p.out.Reason = StatusRejected, "not stored: "+err.Error()
-			}
-			return err
-		}
-		if progress != nil {
-			progress(Progress{Phase: "write", Done: min(lo+chunk, len(pending)), Total: len(pending)})
-		}
-	}
-	return nil
 }
 
 func (x *Exchange) writeChunk(ctx context.Context, st *store.Store, writer string, part []*prepared) (int, error) {

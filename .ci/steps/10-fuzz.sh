@@ -61,6 +61,7 @@ run ./exchange FuzzCleanCode
 run ./exchange FuzzReadTable
 run ./exchange FuzzParseDate
 run ./exchange FuzzParseMapping
+run ./exchange FuzzRowReader
 run ./geojsonw FuzzAppendString
 run ./store/postgres FuzzDecodeCopy
 run ./supervise FuzzSpotCheckRequest

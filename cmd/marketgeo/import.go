@@ -108,23 +108,32 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Progress = progressBar(stderr)
-	rep, t, err := ex.ReadAndImport(ctx, data, filepath.Base(path), o)
+	// streamed: the table is read, matched and stored a chunk at a time,
+	// and the feedback written as it goes (bounded memory at any length)
+	var fw *exchange.FeedbackWriter
+	var fbFile *os.File
+	if *feedback != "" {
+		if fbFile, err = os.Create(*feedback); err != nil {
+			return err
+		}
+		defer fbFile.Close()
+		if fw, err = exchange.NewFeedbackWriter(fbFile, strings.TrimPrefix(strings.ToLower(filepath.Ext(*feedback)), ".")); err != nil {
+			return err
+		}
+		o.OnRow = fw.Row
+	}
+	rep, err := ex.ImportReader(ctx, data, filepath.Base(path), o)
 	if rep != nil {
 		printImportSummary(stdout, rep)
 	}
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	if *feedback != "" {
-		f, err := os.Create(*feedback)
-		if err != nil {
+	if fw != nil {
+		if err := fw.Close(); err != nil {
 			return err
 		}
-		if err := exchange.WriteFeedback(f, strings.TrimPrefix(strings.ToLower(filepath.Ext(*feedback)), "."), t, rep); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
+		if err := fbFile.Close(); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "feedback written to %s\n", *feedback)
@@ -182,12 +191,16 @@ func progressBar(w io.Writer) func(exchange.Progress) {
 				fmt.Fprintln(w)
 			}
 			phase = p.Phase
-			bar = progressbar.NewOptions(max(1, p.Total), progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(map[string]string{"match": "matching", "write": "storing"}[p.Phase]),
+			total := p.Total
+			if total <= 0 {
+				total = -1 // a streamed table: a spinner with the count and rows/s
+			}
+			bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription("importing"),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"), progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionSetPredictTime(true))
 		}
 		_ = bar.Set(p.Done)
-		if p.Done >= p.Total {
+		if p.Total > 0 && p.Done >= p.Total {
 			_ = bar.Finish()
 			fmt.Fprintln(w)
 			bar = nil
