@@ -15,6 +15,16 @@
 // rate limit. The run is bounded by -d; the server is stopped with SIGTERM
 // at the end.
 //
+// The run starts once the server's start-up work is done (-settle): a
+// store seeded at this start (every :memory: one) gets the demo's
+// department tables in the background after /readyz — minutes of matching
+// and some 60,000 writes of its own, then the risk engine's re-rating —
+// which a measurement taken at once would share the cores and the
+// committer with. The writes follow a fixed schedule (write i is due at
+// i/rate seconds), up to -in-flight at once; a write that falls behind is
+// sent as soon as a slot is free, and the report says how late the latest
+// was and how many of the writes due were sent.
+//
 // With -follower (a postgres:// store), a second node is started on the
 // same database; its /readyz is polled every 10 ms during the run, and the
 // lag of each acknowledged write (from the writer's answer to the first
@@ -67,7 +77,8 @@ func run() error {
 	readers := flag.Int("readers", 8, "concurrent reading clients")
 	wps := flag.Int("writes", 100, "writes a second")
 	storePath := flag.String("store", ":memory:", "store of the server")
-	inFlight := flag.Int("in-flight", 64, "writes in flight at most (a tick finding them all busy sends nothing)")
+	inFlight := flag.Int("in-flight", 256, "writes in flight at most (a write due while they are all busy waits for one to finish, and the stream catches up after)")
+	settle := flag.Duration("settle", 10*time.Second, "before the run, wait until the server's own start-up work is done: the demo's department tables imported (a store seeded at this start gets them in the background after /readyz, minutes of matching) and then the change-log sequence unchanged this long (the risk engine's re-rating); 0 measures at once")
 	withFollower := flag.Bool("follower", false, "start a second node on the same (postgres://) store and measure its lag")
 	readBoth := flag.Bool("read-both", false, "with -follower: every second reader reads from the second node (read throughput of two nodes)")
 	flag.Parse()
@@ -92,18 +103,18 @@ func run() error {
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: max(64, *inFlight)}}
 	// startNode starts `marketgeo serve` on the store and waits until it is
 	// ready: the store loaded, search and addresses built
-	startNode := func() (string, func(), error) {
+	startNode := func() (string, func(), *syncBuffer, error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		var logBuf bytes.Buffer
+		logBuf := &syncBuffer{}
 		cmd := exec.Command(*bin, "serve", "--addr", addr, "--store", *storePath, "--tokens", filepath.Join(dir, "tokens"), "--config", filepath.Join(dir, "serve.yaml"))
-		cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+		cmd.Stdout, cmd.Stderr = logBuf, logBuf
 		if err := cmd.Start(); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		stop := func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -120,14 +131,14 @@ func run() error {
 			}
 			if time.Since(start) > 10*time.Minute {
 				stop()
-				return "", nil, fmt.Errorf("not ready after 10 min:\n%s", logBuf.String())
+				return "", nil, nil, fmt.Errorf("not ready after 10 min:\n%s", logBuf.String())
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
 		fmt.Printf("server %s ready in %v\n", addr, time.Since(start).Round(time.Millisecond))
-		return addr, stop, nil
+		return addr, stop, logBuf, nil
 	}
-	addr, stop, err := startNode()
+	addr, stop, serverLog, err := startNode()
 	if err != nil {
 		return err
 	}
@@ -135,13 +146,33 @@ func run() error {
 	base := "http://" + addr
 	var fbase string // the follower node's, with -follower
 	if *withFollower {
-		faddr, fstop, err := startNode()
+		faddr, fstop, _, err := startNode()
 		if err != nil {
 			return err
 		}
 		defer fstop()
 		fbase = "http://" + faddr
 	}
+	if *settle > 0 {
+		t0 := time.Now()
+		// a store seeded at this start gets the demo's department tables
+		// next, in the background (matching takes minutes with pauses
+		// between its writes): wait for serve to log the end of it
+		if strings.Contains(serverLog.String(), "imported into the store") {
+			for !strings.Contains(serverLog.String(), "demo records imported") && !strings.Contains(serverLog.String(), "demo department tables not imported") {
+				if time.Since(t0) > 15*time.Minute {
+					return fmt.Errorf("the demo's department tables not imported after 15 min")
+				}
+				time.Sleep(time.Second)
+			}
+		}
+		seq, err := settled(client, base, *settle, 10*time.Minute)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("server settled at seq %d in %v (its start-up writes done)\n", seq, time.Since(t0).Round(time.Second))
+	}
+	seqBefore, _ := changelogSeq(client, base)
 	ds, err := demo.Generate(demo.Options{})
 	if err != nil {
 		return err
@@ -258,6 +289,7 @@ func run() error {
 	acked := map[string]string{}
 	var amu sync.Mutex
 	sent := 0
+	var maxLate time.Duration // the most a write was sent after it was due
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -265,21 +297,31 @@ func run() error {
 			<-ctx.Done()
 			return
 		}
-		tick := time.NewTicker(time.Second / time.Duration(*wps))
-		defer tick.Stop()
+		// write i is due at start + i/wps (an open-loop stream on a fixed
+		// schedule: a write that is late, because this process was not
+		// scheduled or every slot was busy, is sent as soon as it can be,
+		// so that the stream catches up; a time.Ticker would drop the
+		// ticks a busy machine misses)
+		interval := time.Second / time.Duration(*wps)
+		start := time.Now()
 		slots := make(chan struct{}, *inFlight)
 		var ww sync.WaitGroup
 		defer ww.Wait()
 		for {
+			if d := time.Until(start.Add(time.Duration(sent) * interval)); d > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(d):
+				}
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
-			}
-			select {
 			case slots <- struct{}{}:
-			default:
-				continue // all in flight: this tick's write is not sent
+			}
+			if late := time.Since(start.Add(time.Duration(sent) * interval)); late > maxLate {
+				maxLate = late
 			}
 			e := ents[(sent*7919)%len(ents)]
 			sent++
@@ -365,7 +407,11 @@ func run() error {
 		fmt.Printf("%-16s %9d %9.1f %9.2f %9.2f  %v\n", r, len(ss), float64(len(ss))/el,
 			ms(ds[len(ds)/2]), ms(ds[min(len(ds)-1, len(ds)*99/100)]), codes)
 	}
-	fmt.Printf("total %.1f req/s; writes sent %d, acknowledged %d (%d entities), lost %d; 5xx %d\n", float64(total)/el, sent, countAcked(samples), len(acked), lost, fivexx)
+	fmt.Printf("total %.1f req/s; writes due %d, sent %d (at most %v after due), acknowledged %d (%d entities), lost %d; 5xx %d\n", float64(total)/el,
+		int(float64(*wps)*el), sent, maxLate.Round(time.Millisecond), countAcked(samples), len(acked), lost, fivexx)
+	if seqAfter, err := changelogSeq(client, base); err == nil && seqBefore > 0 {
+		fmt.Printf("change log: %d changes during the run (%d of them not the load test's writes)\n", seqAfter-seqBefore, int64(seqAfter-seqBefore)-int64(countAcked(samples)))
+	}
 	if fbase != "" {
 		// lag: from a write's answer to the first poll showing it applied
 		// on the follower (resolution: the poll interval plus its answer)
@@ -409,3 +455,71 @@ func countAcked(ss []sample) int {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// changelogSeq reads the server's change-log sequence number from /metrics.
+func changelogSeq(client *http.Client, base string) (uint64, error) {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "marketgeo_changelog_seq "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				return 0, fmt.Errorf("/metrics: %q: %w", line, err)
+			}
+			return uint64(f), nil
+		}
+	}
+	return 0, fmt.Errorf("/metrics (status %d) has no marketgeo_changelog_seq", resp.StatusCode)
+}
+
+// settled waits until the server's change-log sequence number has not
+// moved for quiet (the server's own start-up writes are done), at most
+// limit, and returns it.
+func settled(client *http.Client, base string, quiet, limit time.Duration) (uint64, error) {
+	start := time.Now()
+	last, err := changelogSeq(client, base)
+	if err != nil {
+		return 0, err
+	}
+	since := time.Now()
+	for time.Since(since) < quiet {
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("the server kept writing for %v (seq %d)", limit, last)
+		}
+		time.Sleep(500 * time.Millisecond)
+		cur, err := changelogSeq(client, base)
+		if err != nil {
+			return 0, err
+		}
+		if cur != last {
+			last, since = cur, time.Now()
+		}
+	}
+	return last, nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the child process's output
+// copier and the readers of the log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
