@@ -24,6 +24,8 @@ import (
 	"github.com/marketgeo/marketgeo/store"
 	"github.com/marketgeo/marketgeo/supervise"
 	"github.com/marketgeo/marketgeo/zoneid"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
 )
 
 // Supervision operations (issue 19): the spot-check draw, the task split,
@@ -167,9 +169,29 @@ func BenchmarkComplaintRouting(b *testing.B) {
 			}
 			snap := d.Index.Snapshot()
 			ctx := context.Background()
+			// the oracle of the routing: every grid's outline, tested by
+			// brute force (orb's planar point-in-polygon over every grid)
+			var grids []*geo.Zone
+			snap.ScanZones(func(z *geo.Zone) bool {
+				if z.Layer == "grid" {
+					grids = append(grids, z)
+				}
+				return true
+			})
+			bruteGrids := func(p orb.Point) []string {
+				var in []string
+				for _, z := range grids {
+					if z.Geometry.Bound().Contains(p) && planar.MultiPolygonContains(z.Geometry, p) {
+						in = append(in, z.ID)
+					}
+				}
+				return in
+			}
 			runtime.GC()
 			lat := make([]time.Duration, 0, b.N)
 			routed := 0
+			var outs []*supervise.Complaint // routed or outside, checked after the timing
+			why := map[string]int{}
 			b.ResetTimer()
 			t0 := cpuTime()
 			for i := 0; i < b.N; i++ {
@@ -179,11 +201,36 @@ func BenchmarkComplaintRouting(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if c.Grid != "" {
+				switch {
+				case c.Grid != "":
 					routed++
+					why["routed"]++
+				case c.Outside:
+					why["outside"]++
+				case c.Location == nil:
+					why["not located"]++
+				default:
+					why["coarse:"+c.Precision]++
+				}
+				if c.Location != nil && (c.Grid != "" || c.Outside) && len(outs) < 20_000 {
+					outs = append(outs, c)
 				}
 			}
 			b.StopTimer()
+			// routed: a grid that contains the point; outside: no grid does
+			for _, c := range outs {
+				in := bruteGrids(orb.Point(*c.Location))
+				switch {
+				case c.Outside && len(in) > 0:
+					b.Fatalf("complaint at %v answered outside every grid, but grid %v contains it (brute force)", *c.Location, in)
+				case c.Grid != "" && !slices.Contains(in, c.Grid):
+					b.Fatalf("complaint at %v routed to grid %s, brute force says %v", *c.Location, c.Grid, in)
+				}
+			}
+			for k, v := range why {
+				b.ReportMetric(float64(v)/float64(b.N)*100, "%"+strings.ReplaceAll(k, " ", "-"))
+			}
+			b.ReportMetric(float64(len(outs)), "brute-checked")
 			b.ReportMetric(float64((cpuTime()-t0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			slices.Sort(lat)
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")

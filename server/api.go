@@ -210,8 +210,11 @@ func apiRoutes() []apiRoute {
 			Produces: "application/vnd.mapbox-vector-tile"},
 		{Method: "GET", Path: "/tiles/{layer}.json", Tag: "tiles", Summary: "TileJSON 3.0.0 of a tile layer", Scope: ScopeRead, Public: true,
 			Params: []apiParam{{Name: "layer", In: "path", Type: "string", Required: true, Enum: tiles.Layers(), Example: "entities"}, pIndustry, pRisk, pStatus, pKind}},
-		{Method: "GET", Path: "/", Tag: "web map", Summary: "the web map", Scope: ScopeRead, Public: true, Produces: "text/html"},
-		{Method: "GET", Path: "/webmap/{file}", Tag: "web map", Summary: "the web map's files", Scope: ScopeRead, Public: true, Produces: "application/octet-stream",
+		// the page and its files need no token (code, no data): on a server
+		// with tokens the page loads and its user signs in (auth.js), then
+		// every data request carries the token
+		{Method: "GET", Path: "/", Tag: "web map", Summary: "the web map", Scope: ScopeNone, Public: true, Produces: "text/html"},
+		{Method: "GET", Path: "/webmap/{file}", Tag: "web map", Summary: "the web map's files", Scope: ScopeNone, Public: true, Produces: "application/octet-stream",
 			Params: []apiParam{{Name: "file", In: "path", Type: "string", Required: true, Example: "app.js"}}},
 
 		// Features and the write API (docs/store.md)

@@ -290,11 +290,12 @@ func (s *Server) identify(r *http.Request, ri *reqInfo) error {
 
 // authorize checks that who may call a route needing scope need (internal
 // profile; the public profile has no scopes, its routes are all reads).
-// Paths of Options.OpenPaths need no token. Without tokens, reads are
+// Paths of Options.OpenPaths and routes of scope ScopeNone (the web
+// map's page and files: code, no data) need no token. Without tokens, reads are
 // open and everything else is refused with a 401 saying how to configure
 // tokens.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, who principal, need Scope) bool {
-	if s.public() || s.openPath(r.URL.Path) {
+	if s.public() || s.openPath(r.URL.Path) || need == ScopeNone {
 		return true
 	}
 	var err error

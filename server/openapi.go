@@ -108,7 +108,7 @@ func (s *Server) operation(rt *apiRoute) map[string]any {
 	}
 	if !s.public() {
 		need := rt.Scope
-		if s.openPath(rt.Path) {
+		if s.openPath(rt.Path) || need == ScopeNone {
 			op["security"] = []any{}
 		} else {
 			op["security"] = []any{map[string]any{"bearer": []string{}}}

@@ -205,6 +205,9 @@ func TestTokens(t *testing.T) {
 		{"malformed header: two words", "GET", "/api/v1/nearby?lon=106.55&lat=29.65", "", "", []string{"Authorization", "Bearer a b"}, 401},
 		{"healthz is open", "GET", "/healthz", "", "", nil, 200},
 		{"metrics is open", "GET", "/metrics", "", "", nil, 200},
+		{"the map page is open (code, no data: its user signs in)", "GET", "/", "", "", nil, 200},
+		{"the map's files are open", "GET", "/webmap/app.js", "", "", nil, 200},
+		{"the OpenAPI document needs a token", "GET", "/api/v1/openapi.json", "", "", nil, 401},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := call(f.h, c.method, c.target, c.body, c.token, c.hdr...)

@@ -108,7 +108,7 @@ func superviseAPIRoutes() []apiRoute {
 			Params: []apiParam{{Name: "status", In: "query", Type: "string", Enum: []string{"new", "assigned", "handled", "replied"}}, {Name: "inspector", In: "query", Type: "string"}, pLimitQ}},
 		{Method: "GET", Path: "/api/v1/complaints/{id}", Tag: "supervision", Summary: "a complaint with its status log", Scope: ScopeRead, Params: []apiParam{id("C-20261207-0a1b2c3d")}},
 		{Method: "POST", Path: "/api/v1/complaints/{id}/status", Tag: "supervision", Summary: "move a complaint to its next status (new → assigned → handled → replied)", Scope: ScopeWrite,
-			Params: []apiParam{id("C-20261207-0a1b2c3d")}, Body: body("the next status", map[string]any{"status": str(), "note": str(), "inspector": str(), "grid": str()}, "status")},
+			Params: []apiParam{id("C-20261207-0a1b2c3d")}, Body: body("the next status", map[string]any{"status": str(), "note": str(), "inspector": str(), "grid": str(), "location": arr}, "status")},
 		{Method: "POST", Path: "/api/v1/incidents", Tag: "supervision", Summary: "register an emergency: the area's entities, places, buildings and the nearest resources", Scope: ScopeWrite, Status: http.StatusCreated,
 			Body: body("kind and lon/lat/radius or polygon", map[string]any{"kind": str(), "title": str(), "lon": num, "lat": num, "radius": num, "polygon": arr}, "kind")},
 		{Method: "GET", Path: "/api/v1/incidents", Tag: "supervision", Summary: "incidents, newest first", Scope: ScopeRead, Params: []apiParam{pLimitQ}},

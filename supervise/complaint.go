@@ -99,6 +99,8 @@ type StatusStep struct {
 	// Inspector and Grid of an assignment.
 	Inspector string `json:"inspector,omitempty"`
 	Grid      string `json:"grid,omitempty"`
+	// Location is where the step was recorded (an inspector's phone).
+	Location *[2]float64 `json:"location,omitempty"`
 }
 
 func (r *ComplaintRequest) validate() error {
@@ -369,6 +371,9 @@ type StatusRequest struct {
 	// Inspector (and Grid) to assign a new complaint to.
 	Inspector string `json:"inspector,omitempty"`
 	Grid      string `json:"grid,omitempty"`
+	// Location is where the inspector recorded the step (optional, WGS-84
+	// [lon, lat]).
+	Location *[2]float64 `json:"location,omitempty"`
 }
 
 // SetComplaintStatus moves a complaint along new → assigned → handled →
@@ -386,6 +391,9 @@ func (s *Service) SetComplaintStatus(ctx context.Context, writer, id string, req
 	if err := checkText("inspector", req.Inspector, maxNameRunes, false); err != nil {
 		return nil, err
 	}
+	if err := validLocation(req.Location); err != nil {
+		return nil, err
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var c *Complaint
@@ -400,7 +408,7 @@ func (s *Service) SetComplaintStatus(ctx context.Context, writer, id string, req
 			}
 			return nil, fmt.Errorf("%w: complaint %s is %s; its next status is %s, not %s", ErrTransition, id, c.Status, next, req.Status)
 		}
-		step := StatusStep{Status: req.Status, By: writer, At: s.now(), Note: req.Note}
+		step := StatusStep{Status: req.Status, By: writer, At: s.now(), Note: req.Note, Location: req.Location}
 		if req.Status == StatusAssigned {
 			if req.Inspector == "" {
 				return nil, invalid("inspector", "assigning complaint %s needs an inspector", id)

@@ -111,12 +111,18 @@ func Draw(cands []Candidate, k int, pool []Inspector, rules DrawRules, seed uint
 	}
 	cands = slices.CompactFunc(cands, func(a, b Candidate) bool { return a.ID == b.ID })
 	h := sha256.New()
+	buf := make([]byte, 0, 64<<10)
 	for i, c := range cands {
-		if i > 0 {
-			h.Write([]byte{'\n'})
+		if len(buf)+len(c.ID)+1 > cap(buf) {
+			h.Write(buf)
+			buf = buf[:0]
 		}
-		h.Write([]byte(c.ID))
+		if i > 0 {
+			buf = append(buf, '\n')
+		}
+		buf = append(buf, c.ID...)
 	}
+	h.Write(buf)
 	res := DrawResult{Candidates: len(cands), CandidatesSHA: hex.EncodeToString(h.Sum(nil))}
 	n := len(cands)
 	k = min(k, n)

@@ -332,8 +332,16 @@ func TestComplaintAddressEntityDuplicates(t *testing.T) {
 		to string
 		ok bool
 	}{{"replied", false}, {"assigned", false}, {"handled", true}, {"handled", false}, {"replied", true}, {"new", false}}
+	where := &[2]float64{106.55, 29.6}
+	if _, err := w.sv.SetComplaintStatus(ctx, c1.Inspector, c1.ID, supervise.StatusRequest{Status: "handled", Location: &[2]float64{200, 29.6}}); !errors.Is(err, supervise.ErrInvalidRequest) {
+		t.Fatalf("a location off the globe: %v", err)
+	}
 	for _, s := range steps {
-		_, err := w.sv.SetComplaintStatus(ctx, c1.Inspector, c1.ID, supervise.StatusRequest{Status: s.to})
+		req := supervise.StatusRequest{Status: s.to}
+		if s.to == "handled" {
+			req.Location = where // recorded on the phone
+		}
+		_, err := w.sv.SetComplaintStatus(ctx, c1.Inspector, c1.ID, req)
 		if (err == nil) != s.ok || (!s.ok && !errors.Is(err, supervise.ErrTransition)) {
 			t.Fatalf("→ %s: %v", s.to, err)
 		}
@@ -344,6 +352,9 @@ func TestComplaintAddressEntityDuplicates(t *testing.T) {
 	got, _ := w.sv.Complaint(c1.ID)
 	if got.Status != supervise.StatusReplied || len(got.Log) != 4 {
 		t.Fatalf("log %+v", got.Log)
+	}
+	if l := got.Log[2]; l.Status != "handled" || l.Location == nil || *l.Location != *where {
+		t.Fatalf("the handled step's location: %+v", l)
 	}
 	for name, req := range map[string]supervise.ComplaintRequest{
 		"hotline": {Hotline: "110", Text: "x", USCC: e.ID},

@@ -364,9 +364,14 @@ func (r *ResultRequest) validate() error {
 	if err := checkText("notes", r.Notes, maxTextRunes, false); err != nil {
 		return err
 	}
-	if r.Location != nil {
-		if r.Location[0] < -180 || r.Location[0] > 180 || r.Location[1] < -90 || r.Location[1] > 90 || math.IsNaN(r.Location[0]) || math.IsNaN(r.Location[1]) {
-			return invalid("location", "%v is outside [-180, 180] × [-90, 90]", *r.Location)
+	return validLocation(r.Location)
+}
+
+// validLocation checks an optional [lon, lat] recorded with a result.
+func validLocation(l *[2]float64) error {
+	if l != nil {
+		if l[0] < -180 || l[0] > 180 || l[1] < -90 || l[1] > 90 || math.IsNaN(l[0]) || math.IsNaN(l[1]) {
+			return invalid("location", "%v is outside [-180, 180] × [-90, 90]", *l)
 		}
 	}
 	return nil
