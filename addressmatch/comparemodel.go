@@ -37,6 +37,7 @@ const numCmpClasses = 3
 // [ReadCompareModel].
 type CompareModel struct {
 	index map[uint64]int32 // feature key → offset in w
+	tab   lrTable          // index as an open-addressing table (the hot path)
 	w     []float32        // numCmpClasses weights per feature
 	bias  [numCmpClasses]float32
 	// gbt, when not nil, labels the pair from the dense features and the
@@ -189,34 +190,27 @@ func runeJaccard(a, b []rune) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
-	sa := make(map[rune]bool, len(a))
-	for _, r := range a {
-		sa[r] = true
-	}
-	sb := make(map[rune]bool, len(b))
-	inter := 0
-	for _, r := range b {
-		if !sb[r] {
-			sb[r] = true
-			if sa[r] {
-				inter++
-			}
-		}
-	}
+	var bufA, bufB [96]uint64 // no allocation for most addresses
+	sa, sb := runeSet(a, bufA[:0]), runeSet(b, bufB[:0])
+	inter := sa.common(sb)
 	return float64(inter) / float64(len(sa)+len(sb)-inter)
 }
 
+// runeSet appends the runes of rs to buf as set keys, sorted, each once.
+func runeSet(rs []rune, buf keySet) keySet {
+	for _, r := range rs {
+		buf = append(buf, uint64(uint32(r)))
+	}
+	slices.Sort(buf)
+	return slices.Compact(buf)
+}
+
 // setJaccard is the Jaccard index of two bigram sets.
-func setJaccard(a, b map[[2]rune]struct{}) float64 {
+func setJaccard(a, b keySet) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0
 	}
-	inter := 0
-	for k := range a {
-		if _, ok := b[k]; ok {
-			inter++
-		}
-	}
+	inter := a.common(b)
 	return float64(inter) / float64(len(a)+len(b)-inter)
 }
 
@@ -338,9 +332,8 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	}
 
 	// whole strings
-	sa, _ := splitParens(a)
-	sb, pb := splitParens(b)
-	sa, sb = Normalize(sa), Normalize(sb)
+	_, pb := splitParens(b)
+	sa, sb := ea.norm, eb.norm // Normalize of a and b without their brackets
 	ra1, rb1 := []rune(sa), []rune(sb)
 	ga, gb := bigramSet(ra1), bigramSet(rb1)
 	jb := setJaccard(ga, gb)
@@ -383,14 +376,14 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	}
 	nu := 0
 	for i := 0; i+1 < len(rb1) && nu < 12; i++ {
-		if _, ok := ga[[2]rune{rb1[i], rb1[i+1]}]; !ok {
+		if !ga.has(rb1[i], rb1[i+1]) {
 			f.add("bu", string(rb1[i:i+2]))
 			nu++
 		}
 	}
 	nu = 0
 	for i := 0; i+1 < len(ra1) && nu < 12; i++ {
-		if _, ok := gb[[2]rune{ra1[i], ra1[i+1]}]; !ok {
+		if !gb.has(ra1[i], ra1[i+1]) {
 			f.add("au", string(ra1[i:i+2]))
 			nu++
 		}
@@ -647,13 +640,12 @@ func tailClass(name string) int {
 }
 
 // coverRunes is the share of the bigrams of rs in g, -1 when rs is empty.
-func coverRunes(rs []rune, g map[[2]rune]struct{}) float32 {
+func coverRunes(rs []rune, g keySet) float32 {
 	if len(rs) == 0 {
 		return -1
 	}
 	if len(rs) == 1 {
-		_, ok := g[[2]rune{rs[0], 0}]
-		return b01(ok)
+		return b01(g.has(rs[0], 0))
 	}
 	return 1 - float32(uncovered(rs, g))/float32(len(rs)-1)
 }
@@ -689,10 +681,10 @@ func grain(f *fields, e *entity) int {
 }
 
 // uncovered counts the bigrams of rs not in g.
-func uncovered(rs []rune, g map[[2]rune]struct{}) int {
+func uncovered(rs []rune, g keySet) int {
 	n := 0
 	for i := 0; i+1 < len(rs); i++ {
-		if _, ok := g[[2]rune{rs[i], rs[i+1]}]; !ok {
+		if !g.has(rs[i], rs[i+1]) {
 			n++
 		}
 	}
@@ -789,11 +781,69 @@ func (m *CompareModel) predict(f *pairFeats) [numCmpClasses]float32 {
 	return s
 }
 
+// lrSlot is one slot of an lrTable: a feature key and its offset in w
+// plus one (0: an empty slot).
+type lrSlot struct {
+	key uint64
+	off int32
+}
+
+// lrTable is a compare model's feature index laid out for the hot path:
+// open addressing with linear probing at a load of at most 1/2, a slot
+// holding its key beside its offset, so that a look-up reads one slot
+// (most often) where the map reads a control group and a slot. It gives
+// the map's answers (TestLRTableSameScores holds it against the map).
+type lrTable struct {
+	slots []lrSlot
+	shift uint8
+}
+
+// buildTable fills m.tab from m.index, in key order (the same layout for
+// the same model).
+func (m *CompareModel) buildTable() {
+	bits := uint8(4)
+	for 1<<bits < 2*len(m.index) {
+		bits++
+	}
+	m.tab = lrTable{slots: make([]lrSlot, 1<<bits), shift: 64 - bits}
+	mask := uint64(len(m.tab.slots) - 1)
+	keys := make([]uint64, 0, len(m.index))
+	for h := range m.index {
+		keys = append(keys, h)
+	}
+	slices.Sort(keys)
+	for _, h := range keys {
+		j := (h * 0x9E3779B97F4A7C15) >> m.tab.shift
+		for m.tab.slots[j].off != 0 {
+			j = (j + 1) & mask
+		}
+		m.tab.slots[j] = lrSlot{key: h, off: m.index[h] + 1}
+	}
+}
+
+// lookup returns the offset in w of feature h, and whether the model has
+// it.
+func (t *lrTable) lookup(h uint64) (int32, bool) {
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.slots) - 1)
+	for j := (h * 0x9E3779B97F4A7C15) >> t.shift; ; j = (j + 1) & mask {
+		s := &t.slots[j]
+		if s.off == 0 {
+			return 0, false
+		}
+		if s.key == h {
+			return s.off - 1, true
+		}
+	}
+}
+
 // lrScores returns the logistic regression's class scores (logits).
 func (m *CompareModel) lrScores(f *pairFeats) [numCmpClasses]float32 {
 	s := m.bias
 	for i, k := range f.keys {
-		off, ok := m.index[k]
+		off, ok := m.tab.lookup(k)
 		if !ok {
 			continue
 		}
@@ -1304,6 +1354,7 @@ func trainLR(raw []pairFeats, golds []int, idx []int, o CompareTrainOptions) *Co
 			m.w = append(m.w, float32(v))
 		}
 	}
+	m.buildTable()
 	return m
 }
 
@@ -1403,6 +1454,7 @@ func ReadCompareModel(r io.Reader) (*CompareModel, error) {
 		m.index[h] = int32(len(m.w))
 		m.w = append(m.w, ws[:]...)
 	}
+	m.buildTable()
 	if mr.err == nil && magic == compareModelMagic {
 		if terr := readTrees(m, get); mr.err == nil {
 			mr.err = terr
@@ -1534,29 +1586,55 @@ func modelResult(ea, eb *entity, rl MatchLabel, rlvl Level, why string, pr [numC
 }
 
 // bigramSet is the set of rune bigrams of rs (its runes when shorter).
-func bigramSet(rs []rune) map[[2]rune]struct{} {
-	m := make(map[[2]rune]struct{}, len(rs))
+func bigramSet(rs []rune) keySet {
+	g := make(keySet, 0, max(len(rs)-1, 1))
 	if len(rs) == 1 {
-		m[[2]rune{rs[0], 0}] = struct{}{}
+		g = append(g, bigramKey(rs[0], 0))
 	}
 	for i := 0; i+1 < len(rs); i++ {
-		m[[2]rune{rs[i], rs[i+1]}] = struct{}{}
+		g = append(g, bigramKey(rs[i], rs[i+1]))
 	}
-	return m
+	slices.Sort(g)
+	return slices.Compact(g)
+}
+
+// keySet is a set of rune bigrams (or of runes): their keys (bigramKey), sorted, each
+// once.
+type keySet []uint64
+
+// bigramKey packs the bigram (a, b) into a set key.
+func bigramKey(a, b rune) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// has says whether the bigram (a, b) is in g.
+func (g keySet) has(a, b rune) bool {
+	_, ok := slices.BinarySearch(g, bigramKey(a, b))
+	return ok
+}
+
+// common is the number of keys in both g and o.
+func (g keySet) common(o keySet) int {
+	n, i, j := 0, 0, 0
+	for i < len(g) && j < len(o) {
+		switch {
+		case g[i] < o[j]:
+			i++
+		case g[i] > o[j]:
+			j++
+		default:
+			n++
+			i++
+			j++
+		}
+	}
+	return n
 }
 
 // setCover is the share of the bigrams of a that b also has.
-func setCover(a, b map[[2]rune]struct{}) float64 {
+func setCover(a, b keySet) float64 {
 	if len(a) == 0 {
 		return 0
 	}
-	n := 0
-	for k := range a {
-		if _, ok := b[k]; ok {
-			n++
-		}
-	}
-	return float64(n) / float64(len(a))
+	return float64(a.common(b)) / float64(len(a))
 }
 
 // anum is a number in an address and the kind its unit word gives it.

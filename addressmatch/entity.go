@@ -138,6 +138,7 @@ func isRoadHint(s string) bool {
 
 // entity is the entity-level view of one parsed address.
 type entity struct {
+	norm    string // the address normalised, brackets removed (what was parsed)
 	f       fields
 	names   []string // poi/subpoi/devzone names (gates removed), bracket aliases
 	core    string   // the names concatenated, category words kept
@@ -154,9 +155,10 @@ type entity struct {
 
 func (p *Parser) entityOf(s string) entity {
 	main, pi := splitParens(s)
-	c := p.ruleParse(Normalize(main))
+	norm := Normalize(main)
+	c := p.ruleParse(norm)
 	laneAsNumber(c.Spans)
-	e := entity{f: p.fields(&c), gate: pi.gate, roadNos: map[string]string{}}
+	e := entity{norm: norm, f: p.fields(&c), gate: pi.gate, roadNos: map[string]string{}}
 	if e.gate == "" && e.f.gate {
 		e.gate = "门"
 	}
@@ -336,7 +338,49 @@ var genericWords = []string{"有限责任公司", "股份有限公司", "有限�
 // parser's suffix dictionary) and a leading province/city name from a name,
 // leaving the part that says which place it is.
 func (p *Parser) distinctive(s string) string {
-	rs := []rune(p.stripAdminPrefix(s))
+	t := p.stripAdminPrefix(s)
+	if !utf8.ValidString(t) {
+		return p.distinctiveRunes(t)
+	}
+	// the same as distinctiveRunes on valid text, cut at byte offsets
+	// without a rune slice or a string per suffix tried
+	n := utf8.RuneCountInString(t)
+	for _, w := range genericWords {
+		if strings.HasSuffix(t, w) && n >= utf8.RuneCountInString(w)+2 {
+			return t[:len(t)-len(w)]
+		}
+	}
+	// cut(L): the byte offset of the last L runes of t
+	cut := func(L int) int {
+		i := len(t)
+		for ; L > 0; L-- {
+			_, sz := utf8.DecodeLastRuneInString(t[:i])
+			i -= sz
+		}
+		return i
+	}
+	for L := p.maxSuf; L >= 2; L-- {
+		if n < L+2 {
+			continue
+		}
+		c := cut(L)
+		if l, ok := p.suffix[t[c:]]; ok && (l == LabelPOI || l == LabelDevzone) {
+			return t[:c]
+		}
+	}
+	if n >= 4 {
+		c := cut(1)
+		if l, ok := p.suffix[t[c:]]; ok && l == LabelPOI {
+			return t[:c]
+		}
+	}
+	return t
+}
+
+// distinctiveRunes is distinctive on the runes of t (text that is not
+// valid UTF-8: its bad bytes read as U+FFFD).
+func (p *Parser) distinctiveRunes(t string) string {
+	rs := []rune(t)
 	for _, w := range genericWords {
 		if strings.HasSuffix(string(rs), w) && len(rs) >= utf8.RuneCountInString(w)+2 {
 			rs = rs[:len(rs)-utf8.RuneCountInString(w)]
@@ -362,6 +406,31 @@ func (p *Parser) distinctive(s string) string {
 // stripAdminPrefix drops a leading province/city/county name:
 // 浙江省体育中心 → 体育中心.
 func (p *Parser) stripAdminPrefix(s string) string {
+	if utf8.ValidString(s) {
+		// the same on valid text, by byte offsets: no rune slice, no string
+		// per prefix tried
+		var buf [64]int
+		offs := buf[:0] // offs[L]: the byte offset of rune L
+		for i := range s {
+			offs = append(offs, i)
+		}
+		for L := len(offs) - 2; L >= 2; L-- {
+			if refs, ok := p.dict.names[s[:offs[L]]]; ok {
+				for _, ref := range refs {
+					if p.dict.units[ref.unit].level <= AdminDistrict {
+						return s[offs[L]:]
+					}
+				}
+			}
+		}
+		return s
+	}
+	return p.stripAdminPrefixRunes(s)
+}
+
+// stripAdminPrefixRunes is stripAdminPrefix on the runes of s (text that
+// is not valid UTF-8).
+func (p *Parser) stripAdminPrefixRunes(s string) string {
 	rs := []rune(s)
 	for L := len(rs) - 2; L >= 2; L-- {
 		if refs, ok := p.dict.names[string(rs[:L])]; ok {
