@@ -2,8 +2,10 @@ package addressmatch
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
 )
@@ -66,6 +68,20 @@ func foldCheckNumbers(s string) string {
 	return string(rs)
 }
 
+// roadWords are the words that end a road name, longest first.
+var roadWords = []string{"大道", "大街", "大路", "路", "街", "道", "巷"}
+
+// roadStem is a road name without its road word (金州大道 → 金州), the name
+// itself when it has none or too little would remain.
+func roadStem(r string) string {
+	for _, w := range roadWords {
+		if s, ok := strings.CutSuffix(r, w); ok && utf8.RuneCountInString(s) >= 2 {
+			return s
+		}
+	}
+	return r
+}
+
 // heldBackCheck returns why a query whose best candidate is an exact one
 // must still not be matched, or "": an assist word (附近, 对面, 旁边…) the
 // registered address does not have, or a street or town that is not in the
@@ -83,9 +99,30 @@ func (db *DB) heldBackCheck(c *Components, f *fields, top *entry) string {
 				alts = append(alts, r)
 			}
 		}
+		// the road's own name with another road word (金州路 for 金州大道)
+		// is that road, whatever registered road is one typo away
+		if stem := roadStem(f.road); stem != f.road {
+			for _, w := range roadWords {
+				if r := stem + w; r != f.road && r != top.f.road && db.names[r] > 0 {
+					alts = append(alts, r)
+					if !slices.Contains(alts, top.f.road) {
+						alts = append(alts, top.f.road)
+					}
+				}
+			}
+		}
 		if len(alts) > 1 {
 			sort.Strings(alts)
 			return fmt.Sprintf("道路名称“%s”与多条道路（%s）相近", f.road, strings.Join(alts, "、"))
+		}
+	}
+	// a place name at a registered number that has none (金帝国际 at 金山大道
+	// 32号, registered without a name): a building not registered there
+	if top != nil && f.roadno != "" && top.f.poi == "" && top.f.subpoi == "" {
+		for _, n := range []string{f.poi, f.subpoi} {
+			if n != "" && !isSubNumberName(n) {
+				return fmt.Sprintf("名称“%s”不在登记的门牌地址中", n)
+			}
 		}
 	}
 	for _, s := range c.Spans {

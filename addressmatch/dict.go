@@ -37,6 +37,7 @@ type adminUnit struct {
 	parent int32 // index into adminDict.units, -1 for provinces
 	muni   bool  // province-level municipality (北京/天津/上海/重庆)
 	zone   bool  // a town-level functional area (经济开发区, 管委会): labelled devzone
+	region bool  // a unit of Options.Region (the region the addresses come from)
 }
 
 // nameRef points from a surface name to a unit.
@@ -347,6 +348,7 @@ func (d *adminDict) merge(u region.Unit, skipCommunities bool) error {
 		idx = d.add(adminUnit{code: u.Code, name: name, level: u.Level, parent: parent, zone: zone})
 		d.addLevelNames(idx)
 	}
+	d.units[idx].region = true
 	for _, a := range u.Aliases {
 		if !endsWithRoadWord(a) && !d.hasName(a, idx) {
 			d.addName(a, idx, true)

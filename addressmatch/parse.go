@@ -434,8 +434,14 @@ func (p *Parser) matchAdmin(st *parseState, i, n int) (int, bool) {
 				continue
 			}
 			if ref.short {
+				// a district of the region written without 区 (江北 of the
+				// region's 江北区, not Ningbo's) before one of its towns, or
+				// before a road: the region's data makes the abbreviation
+				// its own
+				regionShort := u.level == AdminDistrict && u.region && p.onlyRegionCounty(refs) &&
+					(p.childTownAt(st, i+L, n, ref.unit) || p.shortChildTownAt(st, i+L, n, ref.unit) || p.namedRoadAt(st, i+L, n))
 				roadNext := u.level == AdminDistrict && p.onlyCounty(refs) && p.namedRoadAt(st, i+L, n) ||
-					u.level <= AdminDistrict && p.childTownAt(st, i+L, n, ref.unit)
+					u.level <= AdminDistrict && p.childTownAt(st, i+L, n, ref.unit) || regionShort
 				if (p.hasPrefixAt(st, i+L, n, shortRejectPrefixes) && !roadNext) || roadAhead(st, i+L, n) || numberedRoadAhead(st, i+L, n) ||
 					(p.hasPrefixAt(st, i+L, n, []string{"区", "县", "市", "旗", "镇", "乡", "街道"}) && !p.fullNameAt(st, i+L, n)) {
 					continue
@@ -588,6 +594,35 @@ func (p *Parser) childTownAt(st *parseState, k, n int, u int32) bool {
 		}
 	}
 	return false
+}
+
+// shortChildTownAt: the abbreviation of a town of u starts at k, followed
+// by more text (江北|观音桥|建新北路: 观音桥 of 观音桥街道).
+func (p *Parser) shortChildTownAt(st *parseState, k, n int, u int32) bool {
+	for L := p.admTop(st, k, n); L >= 2; L-- {
+		if k+L >= n {
+			continue
+		}
+		for _, ref := range p.dict.names[st.ftext(k, k+L)] {
+			if ref.short && p.dict.units[ref.unit].level == AdminTown && p.dict.isAncestor(u, ref.unit) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// onlyRegionCounty: of the county-level units refs names, exactly one is a
+// unit of the region (江北: the region's 江北区 among 江北区 of Chongqing
+// and of Ningbo).
+func (p *Parser) onlyRegionCounty(refs []nameRef) bool {
+	c := 0
+	for _, r := range refs {
+		if u := &p.dict.units[r.unit]; u.level <= AdminDistrict && u.region {
+			c++
+		}
+	}
+	return c == 1
 }
 
 // chainAt: the span ending at i names the parent of u (金华市|兰溪市).

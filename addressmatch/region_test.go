@@ -26,6 +26,14 @@ func TestRegionMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// a region whose 江北 is Ningbo's 江北区 (issue 14: a district written
+	// without 区 is the one the region's data names)
+	nb, err := region.New(region.Options{Name: "ningbo", Units: []region.Unit{
+		{Code: "330205", Name: "江北区", Level: region.LevelDistrict, Parent: "3302", Aliases: region.ShortNames("江北区", region.LevelDistrict)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name             string
 		opts             Options
@@ -46,6 +54,17 @@ func TestRegionMerge(t *testing.T) {
 			label: "devzone", labelText: "前海深港合作区", code: "440305400"},
 		{name: "a new town and its village", opts: Options{Region: sz}, in: "深圳市南山区深圳湾街道后海社区1号",
 			community: "后海社区", code: "440305901001"},
+		{name: "no region: 江北 before a road is no district", in: "江北港城南路21号附25号", label: "district", labelText: ""},
+		{name: "the demo's 江北 before a road", opts: Options{Region: cq}, in: "江北港城南路21号附25号",
+			label: "district", labelText: "江北", code: "500105"},
+		{name: "the demo's 江北 after 重庆市", opts: Options{Region: cq}, in: "重庆市江北港城南路21号附25号",
+			label: "road", labelText: "港城南路", code: "500105"},
+		{name: "the demo's 江北 before a town's short name", opts: Options{Region: cq}, in: "中国江北观音桥建新北路1号",
+			label: "district", labelText: "江北", code: "500105006"},
+		{name: "another region's 江北", opts: Options{Region: nb}, in: "江北港城南路21号附25号",
+			label: "district", labelText: "江北", code: "330205"},
+		{name: "the region's 江北 does not outrank 宁波市", opts: Options{Region: cq}, in: "宁波市江北人民路8号",
+			label: "district", labelText: "江北", code: "330205"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
