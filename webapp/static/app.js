@@ -468,7 +468,7 @@
       ${row('楼宇编号', esc(id))}
       ${p.height ? row('高度', esc(p.height) + ' 米') : ''}
       ${p.floors ? row('层数', esc(p.floors)) : ''}
-      ${['output', 'employment', 'tax'].filter((k) => p[k] != null).map((k) => row({ output: '产值', employment: '就业人数', tax: '税收' }[k], fmtN(p[k]))).join('')}
+      ${['output', 'employment', 'tax'].filter((k) => p[k] != null && !can('GET', '/api/v1/buildings/{id}/economy')).map((k) => row({ output: '产值', employment: '就业人数', tax: '税收' }[k], fmtN(p[k]))).join('')}
     </dl>${listed ? `${mixHTML(by, ents.length)}<ul class="results building-entities">${ents.map(li).join('')}</ul>` : ''}`;
   });
   cardSections.place.push(async ({ id, props, lngLat }) => {
@@ -560,9 +560,11 @@
 
   // ---- clicks -----------------------------------------------------------------
   const present = (ids) => ids.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+  const clickHooks = []; // fn(ev) → true when it handled the click
   map.on('click', (ev) => {
     const ll = [ev.lngLat.lng, ev.lngLat.lat];
     if (picking) { stopPicking(); radiusQuery(ll[0], ll[1], 'wgs84'); return; }
+    if (clickHooks.some((h) => h(ev))) return; // layers of other modules first (mgApp.onClick)
     const box = [[ev.point.x - 5, ev.point.y - 5], [ev.point.x + 5, ev.point.y + 5]];
     const first = (layers, where = box) => { const l = present(layers); return l.length ? map.queryRenderedFeatures(where, { layers: l })[0] : null; };
     let f;
@@ -736,5 +738,5 @@
       openCard(k, id);
     }
   });
-  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, toast, api, mapLoad };
+  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, onClick: (fn) => clickHooks.push(fn), toast, api, mapLoad };
 })();

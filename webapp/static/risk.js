@@ -105,7 +105,11 @@
     sec.dataset.total = String(Number(j.total || 0));
   }
   function go(li) {
-    const w = warnings[Number(li.dataset.i)];
+    goTo(warnings[Number(li.dataset.i)]);
+  }
+  // goTo flies to a warning's location and opens its evidence: the first
+  // entity it names, else its building, else its grid.
+  function goTo(w) {
     if (!w) return;
     const m = window.mgMap;
     if (m && w.location) m.flyTo({ center: w.location, zoom: Math.max(m.getZoom(), 16) });
@@ -124,6 +128,100 @@
     load([w, s, b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(','));
   });
   $('warnings-all').addEventListener('click', () => load(''));
+
+  // ---- the warnings layer: a point at each warning's location ----------------
+  // Coloured by type (one table: WARN_STYLE; the legend and the list's
+  // titles show the same colours); a click on a point flies to the
+  // evidence and opens it (as the list does).
+  const WARN_STYLE = {
+    registration_cluster: { color: '#d81b60', r: 9, order: 5 },
+    out_of_area: { color: '#6a1b9a', r: 9, order: 4 },
+    industry_shift: { color: '#ef6c00', r: 8, order: 3 },
+    licence_expiry: { color: '#00838f', r: 7, order: 2 },
+    zombie: { color: '#5d4037', r: 4.5, order: 1 },
+  };
+  let layerData = null, layerFC = null; // the warnings drawn (the API's answer for everywhere) and their points
+  async function loadLayer() {
+    const m = window.mgMap;
+    let j;
+    try {
+      const r = await fetch('/api/v1/warnings?limit=10000');
+      j = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error(j.error || 'HTTP ' + r.status);
+    } catch (e) {
+      app.toast('预警图层加载失败：' + e.message);
+      return;
+    }
+    layerData = j.warnings || [];
+    const fc = { type: 'FeatureCollection', features: layerData.filter((w) => Array.isArray(w.location)).map((w, i) => ({
+      type: 'Feature', geometry: { type: 'Point', coordinates: w.location }, properties: { i, type: w.type, order: (WARN_STYLE[w.type] || { order: 0 }).order },
+    })) };
+    layerFC = fc;
+    m.getSource('warnings').setData(fc);
+    sec.dataset.layerCount = String(fc.features.length);
+  }
+  function addLayer() {
+    const m = window.mgMap;
+    if (m.getSource('warnings')) return;
+    m.addSource('warnings', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+    const by = (k, dflt) => ['match', ['get', 'type'], ...Object.entries(WARN_STYLE).flatMap(([t, st]) => [t, st[k]]), dflt];
+    m.addLayer({ id: 'warnings-points', type: 'circle', source: 'warnings', layout: { visibility: 'none', 'circle-sort-key': ['get', 'order'] },
+      paint: { 'circle-color': by('color', '#757575'), 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, ['*', 0.6, by('r', 5)], 15, by('r', 5), 18, ['*', 1.6, by('r', 5)]],
+        'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2, 'circle-opacity': 0.95 } }, m.getLayer('road-label') ? 'road-label' : undefined);
+    m.on('mouseenter', 'warnings-points', () => { m.getCanvas().style.cursor = 'pointer'; });
+    m.on('mouseleave', 'warnings-points', () => { m.getCanvas().style.cursor = ''; });
+  }
+  function showLayer(on) {
+    const m = window.mgMap;
+    addLayer();
+    m.setLayoutProperty('warnings-points', 'visibility', on ? 'visible' : 'none');
+    if (on && !layerData) loadLayer();
+    $('legend-warnings').hidden = !on;
+    const h = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+    if (on) h.set('warn', '1'); else h.delete('warn');
+    history.replaceState(null, '', '#' + h.toString().replace(/%2F/g, '/').replace(/%3A/g, ':').replace(/%2C/g, ','));
+  }
+  // a click on a warning point (before the map's other layers: app.onClick)
+  if (app.onClick) {
+    app.onClick((ev) => {
+      const m = window.mgMap;
+      if (!layerData || !m.getLayer('warnings-points') || m.getLayoutProperty('warnings-points', 'visibility') === 'none') return false;
+      const p = ev.point;
+      const f = m.queryRenderedFeatures([[p.x - 4, p.y - 4], [p.x + 4, p.y + 4]], { layers: ['warnings-points'] })[0];
+      if (!f) return false;
+      const w = layerData[f.properties.i];
+      if (!w) return false;
+      window.mgRisk.picked = w;
+      goTo(w);
+      return true;
+    });
+  }
+  app.ready.then(() => {
+    if (!app.can('GET', '/api/v1/warnings')) return;
+    const row = document.createElement('div');
+    row.className = 'row';
+    row.innerHTML = '<label><input type="checkbox" id="warnings-layer"> 预警图层（地图上标出各条预警）</label>';
+    $('layers-section').appendChild(row);
+    const leg = document.createElement('div');
+    leg.id = 'legend-warnings';
+    leg.hidden = true;
+    leg.innerHTML = '<div class="legend-title">预警</div>' + Object.entries(WARN_STYLE).sort((a, b) => b[1].order - a[1].order)
+      .map(([t, st]) => `<div data-type="${t}"><i class="dot" style="background:${st.color}"></i>${esc(WARN[t] || t)}</div>`).join('');
+    $('legend').appendChild(leg);
+    const cb = $('warnings-layer');
+    cb.checked = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('warn') === '1';
+    cb.addEventListener('change', () => showLayer(cb.checked));
+    const m = window.mgMap;
+    const start = () => { if (cb.checked) showLayer(true); };
+    m.on('styledata', () => { // a base style swapped in (app.js setBase) drops our layer: add it again
+      if (!cb.checked || m.getSource('warnings') || !m.getLayer('buildings-3d')) return;
+      addLayer();
+      m.setLayoutProperty('warnings-points', 'visibility', 'visible');
+      if (layerFC) m.getSource('warnings').setData(layerFC);
+    });
+    if (m.loaded()) start(); else m.once('load', start);
+  });
+  window.mgRisk = { WARN, WARN_STYLE, showLayer, goTo, picked: null, layer: () => layerData };
   sec.addEventListener('toggle', () => { if (sec.open && !sec.dataset.loaded) { sec.dataset.loaded = '1'; load(''); } });
   app.ready.then(() => { if (app.can('GET', '/api/v1/warnings')) sec.hidden = false; });
 })();

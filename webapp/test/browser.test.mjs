@@ -28,7 +28,10 @@ mkdirSync(OUT, { recursive: true });
 let passed = 0, failed = 0;
 const log = (...a) => console.log(...a);
 let beforeEach = async () => {};
+// WEBMAP_ONLY=regexp runs only the matching checks (and the page load).
+const ONLY = process.env.WEBMAP_ONLY ? new RegExp(process.env.WEBMAP_ONLY) : null;
 async function check(name, fn) {
+  if (ONLY && !ONLY.test(name) && !/page loads/.test(name)) return;
   const t0 = Date.now();
   try {
     await beforeEach();
@@ -680,6 +683,115 @@ try {
       }
       log(`     ${api.total} warnings: ${JSON.stringify(api.by_type)}`);
       await shot(page, '16', 'warnings');
+    });
+
+    await check(`${V}: issue 18 warnings layer: one point per warning of /api/v1/warnings, coloured by type as the legend says; a click on a point flies to the warning and opens its evidence`, async () => {
+      const api = (await getJSON('/api/v1/warnings?limit=10000')).body;
+      assert(!api.truncated, `more warnings (${api.total}) than one answer holds`);
+      await page.evaluate(() => { const cb = document.getElementById('warnings-layer'); if (!cb.checked) { cb.checked = true; cb.dispatchEvent(new Event('change')); } });
+      await page.waitForFunction(() => document.getElementById('warnings-section').dataset.layerCount !== undefined, null, { timeout: 30000 });
+      const drawn = await page.evaluate(() => {
+        const by = {};
+        for (const w of window.mgRisk.layer()) by[w.type] = (by[w.type] || 0) + 1;
+        const paint = window.mgMap.getPaintProperty('warnings-points', 'circle-color');
+        const legend = Object.fromEntries([...document.querySelectorAll('#legend-warnings [data-type]')].map((d) => [d.dataset.type, d.querySelector('.dot').style.background]));
+        return { n: Number(document.getElementById('warnings-section').dataset.layerCount), by, paint, legend, visible: window.mgMap.getLayoutProperty('warnings-points', 'visibility') };
+      });
+      const located = api.warnings.filter((w) => Array.isArray(w.location)).length;
+      assert(drawn.visible === 'visible', 'the warnings layer is not shown');
+      assert(drawn.n === located && located === api.total, `${drawn.n} points drawn, the API has ${api.total} warnings (${located} with a location)`);
+      assert(JSON.stringify(drawn.by) === JSON.stringify(Object.fromEntries(Object.keys(drawn.by).map((t) => [t, api.by_type[t]]))) && Object.keys(drawn.by).length === Object.keys(api.by_type).filter((t) => api.by_type[t]).length,
+        `points by type ${JSON.stringify(drawn.by)}, API ${JSON.stringify(api.by_type)}`);
+      // the paint's colour of each type is the legend's (a match expression: type, colour, …)
+      const rgb = (hex) => `rgb(${hex.match(/[0-9a-f]{2}/gi).map((h) => parseInt(h, 16)).join(', ')})`;
+      assert(drawn.paint[0] === 'match', 'circle-color is not a match on the type');
+      for (const t of Object.keys(api.by_type)) {
+        const i = drawn.paint.indexOf(t);
+        assert(i > 0 && drawn.legend[t] && rgb(drawn.paint[i + 1]) === drawn.legend[t], `${t}: the map paints ${drawn.paint[i + 1]}, the legend shows ${drawn.legend[t]}`);
+      }
+      // click the planted registration cluster's point (else the first warning)
+      const w = api.warnings.find((x) => x.type === 'registration_cluster') || api.warnings[0];
+      const area = await free(page);
+      await page.evaluate(([loc, a]) => new Promise((res) => {
+        const m = window.mgMap, r = m.getCanvas().getBoundingClientRect();
+        m.once('idle', res);
+        m.easeTo({ center: loc, zoom: 16, pitch: 0, bearing: 0, duration: 0, offset: [(a.x0 + a.x1) / 2 - r.left - r.width / 2, (a.y0 + a.y1) / 2 - r.top - r.height / 2] });
+      }), [w.location, area]);
+      await waitForMap(page);
+      const pt = await page.evaluate((loc) => { const p = window.mgMap.project(loc), r = window.mgMap.getCanvas().getBoundingClientRect(); return { x: p.x + r.left, y: p.y + r.top }; }, w.location);
+      // the warnings drawn within 12 px of the click (before the map flies)
+      const near = await page.evaluate(([ws, pt]) => {
+        const m = window.mgMap, r = m.getCanvas().getBoundingClientRect();
+        return ws.filter((x) => { const p = m.project(x.location); return Math.hypot(p.x + r.left - pt.x, p.y + r.top - pt.y) < 12; }).map((x) => x.id);
+      }, [api.warnings, pt]);
+      await page.mouse.click(pt.x, pt.y);
+      await page.waitForFunction(() => window.mgRisk.picked, null, { timeout: 10000 });
+      const picked = await page.evaluate(() => window.mgRisk.picked);
+      assert(api.warnings.some((x) => x.id === picked.id), `the clicked point is no warning of the API: ${picked.id}`);
+      assert(near.includes(picked.id), `the picked warning ${picked.id} is not one drawn at the click (${near})`);
+      await page.waitForFunction((loc) => { const c = window.mgMap.getCenter(); return !window.mgMap.isMoving() && Math.abs(c.lng - loc[0]) < 1e-4 && Math.abs(c.lat - loc[1]) < 1e-4; }, picked.location, { timeout: 20000 });
+      const sel = (picked.entities || []).length ? ['entity', picked.entities[0]] : picked.building_id ? ['building', picked.building_id] : ['grid', picked.grid_id];
+      await page.waitForFunction(([k, id]) => window.mgState.sel && window.mgState.sel.kind === k && window.mgState.sel.id === id && document.getElementById('card-title'), sel, { timeout: 15000 });
+      log(`     ${drawn.n} points; clicked ${picked.id} → ${sel.join(' ')}`);
+      await shot(page, '17', 'warnings-layer');
+      await page.evaluate(() => { const cb = document.getElementById('warnings-layer'); cb.checked = false; cb.dispatchEvent(new Event('change')); });
+    });
+
+    await check(`${V}: issue 18 3D buildings coloured by output per floor, tax and entity count: each drawn building's figure = /api/v1/buildings/{id}/economy, the legend is the paint's; a click opens the economy card whose sums = the API's`, async () => {
+      await page.waitForSelector('#building-figure', { timeout: 10000 });
+      await jump(page, DENSE, 16, 0);
+      const area = await free(page);
+      let checked = 0, withOutput = 0;
+      for (const fig of ['output_per_floor', 'tax', 'entity_count']) {
+        await page.selectOption('#building-figure', fig);
+        await waitForMap(page);
+        const st = await page.evaluate(([fig, a]) => {
+          const m = window.mgMap, r = m.getCanvas().getBoundingClientRect(), F = window.mgEconomy.FIGURES[fig];
+          const fs = m.queryRenderedFeatures([[a.x0 - r.left, a.y0 - r.top], [a.x1 - r.left, a.y1 - r.top]], { layers: ['buildings-3d'] });
+          const seen = {};
+          for (const f of fs) if (!seen[f.properties.id]) seen[f.properties.id] = f.properties;
+          return { paint: m.getPaintProperty('buildings-3d', 'fill-extrusion-color'), F,
+            legend: [...document.querySelectorAll('#legend-buildings [data-class] .box')].map((b) => b.style.background), legendFig: document.getElementById('legend-buildings').dataset.figure,
+            props: Object.values(seen) };
+        }, [fig, area]);
+        // the paint is a step on the figure with the table's breaks and colours, the legend the same colours
+        assert(JSON.stringify(st.paint) === JSON.stringify(['step', ['to-number', ['coalesce', ['get', fig], 0]], st.F.colors[0], ...st.F.breaks.flatMap((b, i) => [b, st.F.colors[i + 1]])]), `${fig}: paint ${JSON.stringify(st.paint)}`);
+        const rgb = (hex) => `rgb(${hex.match(/[0-9a-f]{2}/gi).map((h) => parseInt(h, 16)).join(', ')})`;
+        assert(st.legendFig === fig && JSON.stringify(st.legend) === JSON.stringify(st.F.colors.map(rgb)), `${fig}: legend ${st.legend} for ${st.legendFig}`);
+        assert(st.props.length > 0, `${fig}: no building drawn`);
+        // the tiles' figures (what the colours are computed from) = the economy API's
+        const sample = [...st.props.filter((p) => Number(p.output) > 0).slice(0, 6), ...st.props.filter((p) => !(Number(p.output) > 0)).slice(0, 3)];
+        for (const p of sample) {
+          const ec = (await getJSON('/api/v1/buildings/' + encodeURIComponent(p.id) + '/economy')).body;
+          const api = { entity_count: ec.entities, output: ec.output, output_per_floor: ec.output_per_floor, tax: ec.tax, employment: ec.employment };
+          for (const [k, v] of Object.entries(api)) assert(Math.abs(Number(p[k]) - v) < 1e-6, `building ${p.id}: the tile's ${k} ${p[k]}, the economy API's ${v}`);
+          checked++;
+          if (ec.output > 0) withOutput++;
+        }
+      }
+      assert(withOutput > 0, 'no drawn building with an output: the figures were not compared');
+      // click a building with an output: the economy card's sums = the API's
+      const pt = await findPoint(page, 'buildings-3d', { ok: (p) => Number(p.output) > 0 });
+      assert(pt, 'no clickable building with an output');
+      await page.mouse.click(pt.x, pt.y);
+      await page.waitForSelector('#card[data-kind="building"] .economy', { timeout: 15000 });
+      const card = await page.evaluate(() => {
+        const e = document.querySelector('#card .economy');
+        return { id: e.dataset.building, v: Object.fromEntries([...e.querySelectorAll('[data-f]')].map((x) => [x.dataset.f, Number(x.dataset.v)])),
+          section: Object.fromEntries([...e.querySelectorAll('[data-by="section"] [data-key]')].map((x) => [x.dataset.key, Number(x.querySelector('b').textContent)])),
+          status: Object.fromEntries([...e.querySelectorAll('[data-by="status"] [data-key]')].map((x) => [x.dataset.key, Number(x.querySelector('b').textContent)])),
+          cls: e.querySelector('[data-class]') && Number(e.querySelector('[data-class]').dataset.class) };
+      });
+      const ec = (await getJSON('/api/v1/buildings/' + encodeURIComponent(pt.props.id) + '/economy')).body;
+      assert(card.id === pt.props.id, `clicked ${pt.props.id}, the card is of ${card.id}`);
+      for (const k of ['entities', 'output', 'output_per_floor', 'employment', 'tax', 'reporting'].filter((x) => x !== 'output_per_floor' || ec.floors)) assert(card.v[k] === ec[k], `card ${k} ${card.v[k]}, API ${ec[k]}`);
+      assert(JSON.stringify(Object.entries(card.section).sort()) === JSON.stringify(Object.entries(ec.by_section).sort()), `card sections ${JSON.stringify(card.section)}, API ${JSON.stringify(ec.by_section)}`);
+      assert(JSON.stringify(Object.entries(card.status).sort()) === JSON.stringify(Object.entries(ec.by_status).sort()), `card statuses ${JSON.stringify(card.status)}, API ${JSON.stringify(ec.by_status)}`);
+      const cls = await page.evaluate((v) => window.mgEconomy.classOf('entity_count', v), ec.entities);
+      assert(card.cls === cls, `the card's colour class ${card.cls}, the entity count ${ec.entities} is class ${cls}`);
+      log(`     ${checked} drawn buildings' figures = the API's (${withOutput} with an output); card of ${ec.building_id}: ${ec.entities} entities, output ${ec.output}, tax ${ec.tax}`);
+      await shot(page, '18', 'building-economy');
+      await page.selectOption('#building-figure', 'height');
     });
 
     await page.close();
