@@ -398,8 +398,30 @@ func (db *DB) regionAddLocked(f *fields, sign int) {
 	}
 }
 
+// uniqueGrams returns the distinct bigrams of s, sorted. On valid UTF-8
+// they are substrings of s (what bigrams gives, without a string
+// allocated per bigram: at a million addresses the fill made some twenty
+// million of them).
 func uniqueGrams(s string) []string {
-	gs := bigrams(s)
+	var gs []string
+	if utf8.ValidString(s) {
+		if n := utf8.RuneCountInString(s); n < 2 {
+			if n == 1 {
+				return []string{s}
+			}
+			return nil
+		} else {
+			gs = make([]string, 0, n-1)
+		}
+		_, w := utf8.DecodeRuneInString(s)
+		for i, j := 0, w; j < len(s); {
+			_, w := utf8.DecodeRuneInString(s[j:])
+			gs = append(gs, s[i:j+w])
+			i, j = j, j+w
+		}
+	} else {
+		gs = bigrams(s)
+	}
 	sort.Strings(gs)
 	out := gs[:0]
 	for i, g := range gs {

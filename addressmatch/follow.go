@@ -149,6 +149,9 @@ func (f *Follower) applyLocked(cs geo.ChangeSet) {
 	var add []Record
 	touched := map[string]bool{}
 	for _, c := range cs.Changes {
+		if sameAddressRecord(c) {
+			continue // a status or risk change: nothing here changes
+		}
 		switch c.Layer {
 		case geo.LayerEntities:
 			if old, ok := c.Old.(*geo.Entity); ok {
@@ -201,4 +204,23 @@ func (f *Follower) applyLocked(cs geo.ChangeSet) {
 			}
 		}
 	}
+}
+
+// sameAddressRecord reports whether c replaces a feature by one of the
+// same address records: an entity of the same address, location and
+// building, or a building of the same address and centre. Most writes are
+// of this kind (status, risk, flags); they cost the database nothing, not
+// a parse of the address and a removal and insertion of its record.
+func sameAddressRecord(c geo.Change) bool {
+	switch c.Layer {
+	case geo.LayerEntities:
+		o, ok1 := c.Old.(*geo.Entity)
+		n, ok2 := c.New.(*geo.Entity)
+		return ok1 && ok2 && o.ID == n.ID && o.Address == n.Address && o.Location == n.Location && o.BuildingID == n.BuildingID
+	case geo.LayerBuildings:
+		o, ok1 := c.Old.(*geo.Building)
+		n, ok2 := c.New.(*geo.Building)
+		return ok1 && ok2 && o.ID == n.ID && o.Address == n.Address && o.Center() == n.Center()
+	}
+	return false
 }

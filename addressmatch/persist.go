@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
 	"reflect"
 )
@@ -91,6 +92,19 @@ func (db *DB) UseParsed(c *ParsedCache) error {
 			}
 		}
 	}
+	if c != nil {
+		// An empty database about to be filled with c's addresses: its
+		// largest maps are made at their size at once (growing them a
+		// doubling at a time was a tenth of a fill's time).
+		db.mu.Lock()
+		if len(db.entries) == 0 && len(db.recs) == 0 {
+			n := len(c.f)
+			db.byKey = make(map[string]int32, n)
+			db.recs = make(map[string]recRef, n)
+			db.byLocal = make(map[string][]int32, n)
+		}
+		db.mu.Unlock()
+	}
 	db.parsed.Store(c)
 	return nil
 }
@@ -149,7 +163,15 @@ func (db *DB) SaveParsed(ctx context.Context, w io.Writer, fingerprint string) (
 // ErrBadParsed: a file of another format, layout or fingerprint, or one
 // that is truncated or fails its checksum, is refused whole.
 func ReadParsed(r io.Reader, fingerprint string) (*ParsedCache, error) {
-	data, err := io.ReadAll(r)
+	var data []byte
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		// a file: read at its size (io.ReadAll doubles its buffer, copying
+		// a few hundred MB at a million addresses)
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && fi.Size() < math.MaxInt32 {
+			data = make([]byte, 0, fi.Size()+1)
+		}
+	}
+	data, err := readAll(r, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadParsed, err)
 	}
@@ -160,7 +182,7 @@ func ReadParsed(r io.Reader, fingerprint string) (*ParsedCache, error) {
 	if crc32.ChecksumIEEE(body) != sum {
 		return nil, fmt.Errorf("%w: checksum mismatch (truncated or corrupt)", ErrBadParsed)
 	}
-	d := parsedDecoder{b: body}
+	d := parsedDecoder[[]byte]{b: body}
 	if m := d.str(); m != parsedMagic {
 		return nil, fmt.Errorf("%w: not a parsed-address file of this version", ErrBadParsed)
 	}
@@ -177,20 +199,48 @@ func ReadParsed(r io.Reader, fingerprint string) (*ParsedCache, error) {
 	c := &ParsedCache{byText: make(map[string]int32, n), f: make([]fields, 0, n)}
 	for range n {
 		t := d.str()
-		var f fields
-		d.fields(&f)
+		// The parse's strings are substrings of one string holding the
+		// whole encoded parse: one allocation an address instead of one a
+		// field (a million addresses held ten million small strings,
+		// garbage the collector marked during the fill and after).
+		rest := d.b
+		d.skipFields()
 		if d.err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadParsed, d.err)
 		}
-		if _, dup := c.byText[t]; !dup {
-			c.byText[t] = int32(len(c.f))
-			c.f = append(c.f, f)
+		if _, dup := c.byText[t]; dup {
+			continue
 		}
+		fd := parsedDecoder[string]{b: string(rest[:len(rest)-len(d.b)])}
+		var f fields
+		fd.fields(&f)
+		if fd.err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadParsed, fd.err)
+		}
+		c.byText[t] = int32(len(c.f))
+		c.f = append(c.f, f)
 	}
 	if len(d.b) != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the last address", ErrBadParsed, len(d.b))
 	}
 	return c, nil
+}
+
+// readAll appends what r holds to b (io.ReadAll into a given buffer).
+func readAll(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+	}
 }
 
 type parsedEncoder struct{ b []byte }
@@ -204,9 +254,8 @@ func (e *parsedEncoder) fields(f *fields) {
 	for _, u := range f.unit {
 		e.b = binary.AppendVarint(e.b, int64(u))
 	}
-	for _, s := range []string{f.district, f.town, f.community, f.vgroup, f.road, f.roadno, f.sub, f.poi,
-		f.subpoi, f.houseno, f.cellno, f.floorno, f.roomno, f.extra, f.local, f.province, f.city} {
-		e.str(s)
+	for _, p := range f.strs() {
+		e.str(*p)
 	}
 	var flags byte
 	if f.gate {
@@ -218,29 +267,57 @@ func (e *parsedEncoder) fields(f *fields) {
 	e.b = append(e.b, flags)
 }
 
-type parsedDecoder struct {
-	b   []byte
+// strs lists f's strings in the order the codec writes them.
+func (f *fields) strs() [17]*string {
+	return [...]*string{&f.district, &f.town, &f.community, &f.vgroup, &f.road, &f.roadno, &f.sub, &f.poi,
+		&f.subpoi, &f.houseno, &f.cellno, &f.floorno, &f.roomno, &f.extra, &f.local, &f.province, &f.city}
+}
+
+// parsedDecoder reads what parsedEncoder writes, from bytes (its strings
+// are copies) or from a string (its strings are substrings of it).
+type parsedDecoder[S ~string | ~[]byte] struct {
+	b   S
 	err error
 }
 
-func (d *parsedDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
+// uvarint is binary.Uvarint over S.
+func (d *parsedDecoder[S]) uvarint() uint64 {
+	var x uint64
+	var s uint
+	for i := 0; i < len(d.b) && i < binary.MaxVarintLen64; i++ {
+		c := d.b[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflow
+			}
+			d.b = d.b[i+1:]
+			return x | uint64(c)<<s
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
 	}
-	d.b = d.b[n:]
-	return v
+	d.fail()
+	return 0
 }
 
-func (d *parsedDecoder) fail() {
+// varint is binary.Varint over S.
+func (d *parsedDecoder[S]) varint() int64 {
+	ux := d.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (d *parsedDecoder[S]) fail() {
 	if d.err == nil {
 		d.err = errors.New("truncated")
 	}
-	d.b = nil
+	d.b = d.b[:0]
 }
 
-func (d *parsedDecoder) str() string {
+func (d *parsedDecoder[S]) str() string {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.fail()
@@ -251,18 +328,36 @@ func (d *parsedDecoder) str() string {
 	return s
 }
 
-func (d *parsedDecoder) fields(f *fields) {
+// skipFields moves past what fields reads, allocating nothing.
+func (d *parsedDecoder[S]) skipFields() {
+	var f fields
+	for range f.unit {
+		d.varint()
+	}
+	for range f.strs() {
+		if n := d.uvarint(); n > uint64(len(d.b)) {
+			d.fail()
+		} else {
+			d.b = d.b[n:]
+		}
+	}
+	if len(d.b) < 1 {
+		d.fail()
+		return
+	}
+	d.b = d.b[1:]
+}
+
+func (d *parsedDecoder[S]) fields(f *fields) {
 	for i := range f.unit {
-		v, n := binary.Varint(d.b)
-		if n <= 0 || v < math.MinInt32 || v > math.MaxInt32 {
+		v := d.varint()
+		if d.err != nil || v < math.MinInt32 || v > math.MaxInt32 {
 			d.fail()
 			return
 		}
 		f.unit[i] = int32(v)
-		d.b = d.b[n:]
 	}
-	for _, p := range []*string{&f.district, &f.town, &f.community, &f.vgroup, &f.road, &f.roadno, &f.sub, &f.poi,
-		&f.subpoi, &f.houseno, &f.cellno, &f.floorno, &f.roomno, &f.extra, &f.local, &f.province, &f.city} {
+	for _, p := range f.strs() {
 		*p = d.str()
 	}
 	if len(d.b) < 1 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/marketgeo/marketgeo/demo"
@@ -240,10 +241,48 @@ func TestParsedRoundTrip(t *testing.T) {
 	}
 	var e parsedEncoder
 	e.fields(&full)
-	d := parsedDecoder{b: e.b}
+	d := parsedDecoder[[]byte]{b: e.b}
 	var got fields
 	d.fields(&got)
 	if d.err != nil || got != full || len(d.b) != 0 {
 		t.Fatalf("round trip: %+v (%v), want %+v", got, d.err, full)
+	}
+	// from a string (ReadParsed's substrings) and skipped over
+	ds := parsedDecoder[string]{b: string(e.b)}
+	got = fields{}
+	ds.fields(&got)
+	if ds.err != nil || got != full || len(ds.b) != 0 {
+		t.Fatalf("round trip from a string: %+v (%v), want %+v", got, ds.err, full)
+	}
+	sk := parsedDecoder[[]byte]{b: append(e.b, 0x7f)}
+	sk.skipFields()
+	if sk.err != nil || len(sk.b) != 1 || sk.b[0] != 0x7f {
+		t.Fatalf("skipFields left %x (%v), want 7f", sk.b, sk.err)
+	}
+	// every truncation fails, never panics
+	for i := range len(e.b) {
+		for _, dec := range []func() error{
+			func() error { d := parsedDecoder[[]byte]{b: e.b[:i]}; var f fields; d.fields(&f); return d.err },
+			func() error { d := parsedDecoder[string]{b: string(e.b[:i])}; var f fields; d.fields(&f); return d.err },
+			func() error { d := parsedDecoder[[]byte]{b: e.b[:i]}; d.skipFields(); return d.err },
+		} {
+			if dec() == nil {
+				t.Fatalf("a parse cut to %d of %d bytes decoded without error", i, len(e.b))
+			}
+		}
+	}
+}
+
+// TestUniqueGramsMatchesBigrams: the index's substring bigrams are the
+// distinct, sorted bigrams of bigrams (the oracle), on text of one, two
+// and many runes, repeated bigrams, mixed scripts and invalid UTF-8.
+func TestUniqueGramsMatchesBigrams(t *testing.T) {
+	for _, s := range []string{"", "路", "a", "金开", "金开大道68号", "重庆重庆重庆", "abcab", "渝北区A座3-1", "\xff金\xfe开", "金\xff", "ab\u00e9\u00e9"} {
+		want := bigrams(s)
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got := uniqueGrams(s); !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Errorf("uniqueGrams(%q) = %q, want %q", s, got, want)
+		}
 	}
 }

@@ -289,6 +289,8 @@ func BenchmarkNearbyUnderWrites(b *testing.B) {
 					}()
 				}
 				var buf []geo.Hit
+				var ms0, ms1 runtime.MemStats
+				runtime.ReadMemStats(&ms0)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					res, err := w.ix.Snapshot().Nearby(ctx, geo.LayerEntities, d.Queries[i%len(d.Queries)], 200, geo.Query{Limit: 10000, Reuse: buf})
@@ -300,8 +302,15 @@ func BenchmarkNearbyUnderWrites(b *testing.B) {
 				b.StopTimer()
 				close(stop)
 				wg.Wait()
+				runtime.ReadMemStats(&ms1)
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 				b.ReportMetric(float64(written)/b.Elapsed().Seconds(), "writes/s")
+				// what the writes leave for the collector: cycles during the run
+				// (each marks the whole heap on the second core) and bytes allocated a write
+				b.ReportMetric(float64(ms1.NumGC-ms0.NumGC), "GCs")
+				if written > 0 {
+					b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(written), "B-alloc/write")
+				}
 			})
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -266,11 +267,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	// The address database takes a few seconds to build: serve geo queries
 	// at once and attach it when ready (its endpoints answer 503 until then).
 	go func() {
-		// After the search build, not beside it: the two builds' working
-		// sets together made the start's peak memory (docs/memory.md), and
-		// on two cores they take as long one after the other.
-		_ = sidx.Wait(ctx)
-		startupDone() // the search build's batches are garbage now
 		t := time.Now()
 		dopts := cfg.AddressOptions()
 		var db *addressmatch.DB
@@ -279,15 +275,28 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		p, err := addressmatch.NewParser(popts)
 		dopts.Parser = p
 		if err == nil {
-			ex.SetEngines(sidx, p, search.NewNameParser(cq)) // the exchange matches names and addresses from now on
-			sv.SetSearch(sidx)                               // complaints match entity names
-		}
-		if err == nil {
 			db, err = addressmatch.NewDB(dopts)
 		}
+		// the exchange matches names and addresses, complaints match
+		// entity names, once search answers
+		engines := sync.OnceFunc(func() {
+			ex.SetEngines(sidx, p, search.NewNameParser(cq))
+			sv.SetSearch(sidx)
+		})
 		loaded := false
 		if err == nil {
-			loaded = persist.loadParsed(db)
+			// With the parses saved by the last run (same build and
+			// configuration) the fill parses nothing and runs beside the
+			// search index's restore. Without them it parses every
+			// address, after the search build, not beside it: the two
+			// builds' working sets together made the start's peak memory
+			// (docs/memory.md), and on two cores they take as long one
+			// after the other.
+			if loaded = persist.loadParsed(db); !loaded {
+				_ = sidx.Wait(ctx)
+				engines()
+				startupDone() // the search build's batches are garbage now
+			}
 			var follower *addressmatch.Follower
 			follower, err = addressmatch.Follow(db, idx)
 			_ = follower // follows the index for the life of the process
@@ -300,6 +309,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		sv.SetGeocoder(server.AddressGeocoder(db)) // complaints are located by address from now on
 		persist.addressesReady(db, loaded)
 		log.Info("address database ready", "addresses", db.Len(), "took", time.Since(t).Round(time.Millisecond))
+		_ = sidx.Wait(ctx)
+		engines()
 		startupDone()
 		// A store seeded with the demo gets the demo's department tables,
 		// once, now that names and addresses can be matched.
