@@ -46,6 +46,8 @@ func (s *Server) openAPIDoc() map[string]any {
 	}
 	if !s.public() {
 		doc["components"].(map[string]any)["securitySchemes"] = map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}
+		// whether this server has tokens (the web map offers its sign-in only then)
+		doc["x-tokens"] = s.tokens != nil && s.tokens.Len() > 0
 	}
 	return doc
 }
