@@ -242,14 +242,14 @@ func measure(rows []labelledRow, got []exchange.Match) quality {
 }
 
 // TestMatchingQualityHeldBack measures the default thresholds on the
-// held-back part of the labelled set (3,000 of its 6,000 rows; the other
-// 3,000 tuned them): by code 100 % exact, by name and address precision
-// ≥ 99.5 % (the bar). Recall is asserted ≥ 85 % as a regression
-// floor: the 90 % is not reached (about 89 % held back; the rows
-// lost are mostly a mistyped name with no address or an old one, which no
-// rule attaches without guessing; see docs/exchange.md). The region is the
-// demo's 79k entities with MARKETGEO_SLOW=1 (the README's figures), 20k
-// otherwise (10k and the first 600 rows under the race detector).
+// held-back part of the labelled set (3,000 rows of seed heldSeed; the
+// rules and thresholds were chosen on seeds tuneSeed and 4242, 3,000 rows
+// each): by code 100 % exact, by name and address precision ≥ 99.5 % and
+// recall ≥ 90 % (the bars; 85 % under the race detector's 600
+// rows). The region is the demo's 79k entities with MARKETGEO_SLOW=1 (the
+// README's figures), 20k otherwise (10k and the first 600 rows under the
+// race detector). What is still lost is mostly a name with a wrong
+// character and no address or an old one (see docs/exchange.md).
 func TestMatchingQualityHeldBack(t *testing.T) {
 	n, size := 20000, 3000
 	switch {
@@ -279,8 +279,8 @@ func TestMatchingQualityHeldBack(t *testing.T) {
 	if q.precision() < 0.995 {
 		t.Errorf("precision by name+address %.4f < 0.995", q.precision())
 	}
-	if q.recall() < 0.85 {
-		t.Errorf("recall by name+address %.4f < 0.85", q.recall())
+	if floor := map[bool]float64{false: 0.90, true: 0.85}[raceOn]; q.recall() < floor {
+		t.Errorf("recall by name+address %.4f < %.2f", q.recall(), floor)
 	}
 }
 

@@ -122,6 +122,8 @@ type Query struct {
 	Name string
 	// Address is its address as the department wrote it.
 	Address string
+
+	near string // an 18-character code that is no valid USCC (set by Match)
 }
 
 // Matcher attaches rows to entities of one snapshot. It is safe for
@@ -222,7 +224,9 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Match, error) {
 				return Match{Status: StatusAttached, EntityID: c, Method: MethodUSCC, Confidence: 1}, nil
 			}
 			// a valid code of an entity that is not registered here: never
-			// attached to another entity by name
+			// attached to another entity by name (a registered code one
+			// character or one swap away would fail the check character:
+			// this is not a typo of one)
 			return Match{Status: StatusUnmatched, Reason: fmt.Sprintf("no entity with USCC %s", c)}, nil
 		case CodeOrg, CodeRegNo:
 			m.build()
@@ -240,6 +244,9 @@ func (m *Matcher) Match(ctx context.Context, q Query) (Match, error) {
 			}
 		default:
 			notes = append(notes, fmt.Sprintf("code %q is not a valid USCC, organisation code or registration number", truncate(c, 40)))
+			if len(c) == 18 && q.near == "" {
+				q.near = c // perhaps a typo of a registered code: evidence for the name
+			}
 		}
 	}
 	if strings.TrimSpace(q.Name) == "" {
@@ -287,20 +294,20 @@ func (m *Matcher) byNameAddress(ctx context.Context, q Query) (Match, error) {
 func (m *Matcher) Candidates(ctx context.Context, q Query) ([]Candidate, error) {
 	m.build()
 	raw := truncate(q.Name, maxNameRunes)
-	name, short := normName(raw), m.short(raw)
+	row := m.nameOf(raw)
 	addr := strings.TrimSpace(truncate(q.Address, 200))
 	cands := map[string]*Candidate{}
 	add := func(e *geo.Entity) {
 		if _, ok := cands[e.ID]; ok {
 			return
 		}
-		c := m.score(e, name, short, addr)
+		c := m.score(e, row, addr, q.near)
 		cands[e.ID] = &c
 	}
-	for _, e := range m.byName[name] {
+	for _, e := range m.byName[row.full] {
 		add(e)
 	}
-	for _, e := range m.byShort[short] {
+	for _, e := range m.byShort[row.short] {
 		add(e)
 	}
 	sure := false
@@ -309,7 +316,7 @@ func (m *Matcher) Candidates(ctx context.Context, q Query) ([]Candidate, error) 
 			sure = true
 		}
 	}
-	if !sure && m.search != nil && name != "" {
+	if !sure && m.search != nil && row.full != "" {
 		hits, err := m.search.Search(ctx, search.Query{Text: truncate(q.Name, maxNameRunes), Layers: []geo.Layer{geo.LayerEntities}, Limit: m.opts.Candidates})
 		if err != nil && ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -364,22 +371,41 @@ func (m *Matcher) short(name string) string {
 	return normName(m.names.Parse(name).Short)
 }
 
+// aName is a name normalised three ways: whole, short, and the region
+// prefix before the short name (市, 新区 and 区 dropped: 重庆 and 重庆市 are
+// one prefix, 渝北区 and 江北区 two).
+type aName struct {
+	full, short, region string
+}
+
+func (m *Matcher) nameOf(name string) aName {
+	n := aName{full: normName(name), short: m.short(name)}
+	if i := strings.Index(n.full, n.short); i > 0 {
+		n.region = n.full[:i]
+	}
+	n.region = strings.NewReplacer("市", "", "新区", "", "区", "").Replace(n.region)
+	return n
+}
+
 // The name evidence: the base confidence of a name relation, before the
 // address moves it.
 const (
-	nameExact    = 0.92 // the whole name, normalised
-	nameShort    = 0.88 // the short name (a different region prefix, legal form or brackets)
-	nameOneEdit  = 0.74 // one character different
-	nameTwoEdits = 0.55 // two characters different
+	nameExact       = 0.92 // the whole name, normalised
+	nameShort       = 0.88 // the short name and the region prefix (another legal form, 重庆 for 重庆市, brackets)
+	nameShortRegion = 0.76 // the short name under another region prefix (重庆两江X, 渝北区X for 江北区X): often two entities
+	nameOneEdit     = 0.74 // one character different
+	nameTwoEdits    = 0.55 // two characters different
 )
 
-// score compares a row's name (normalised, short) and address with an
-// entity: the name's evidence, raised by an agreeing address, lowered by
-// a disagreeing one, unchanged without an address.
-func (m *Matcher) score(e *geo.Entity, name, short, addr string) Candidate {
-	ns := nameEvidence(name, short, normName(e.Name), m.short(e.Name))
+// score compares a row's name and address with an entity: the name's
+// evidence, raised by an agreeing address, lowered by a disagreeing one,
+// unchanged without an address. A row whose code (not a valid USCC) is one
+// character or one swap from the entity's USCC, with a name at most two
+// characters apart, is as sure as an exact name with an agreeing address.
+func (m *Matcher) score(e *geo.Entity, row aName, addr, near string) Candidate {
+	ns := nameEvidence(row, m.nameOf(e.Name))
 	for _, f := range e.FormerNames {
-		if s := nameEvidence(name, short, normName(f), m.short(f)); s > ns {
+		if s := nameEvidence(row, m.nameOf(f)); s > ns {
 			ns = s
 		}
 	}
@@ -398,20 +424,42 @@ func (m *Matcher) score(e *geo.Entity, name, short, addr string) Candidate {
 	if ns > 0 && as >= 0 {
 		conf += addressShift(ns, as)
 	}
+	if ns > 0 && near != "" && oneCharApart(near, e.ID) {
+		conf = max(conf, nameExact+addressShift(nameExact, 1))
+	}
 	conf = min(1, max(0, conf))
 	return Candidate{EntityID: e.ID, Name: e.Name, Address: e.Address, Confidence: round3(conf), NameScore: round3(ns), AddressScore: round3(as)}
+}
+
+// oneCharApart says whether two codes of equal length differ in one
+// character or by two adjacent characters swapped.
+func oneCharApart(a, b string) bool {
+	if len(a) != len(b) || a == b {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	if a[i+1:] == b[i+1:] {
+		return true
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
 }
 
 // addressShift is how an address comparison score moves a name's
 // evidence: an agreeing address (≥ 0.7, addressmatch's "match") raises it,
 // a partial one (same road or compound) barely, a disagreeing one lowers
-// it; only the whole registered name survives a disagreeing address
-// (the entity moved) above the default threshold.
+// it; the whole registered name, or the short name under the same region
+// prefix, survives a disagreeing address (the entity moved) at the
+// default threshold.
 func addressShift(name, addr float64) float64 {
 	switch {
 	case name == nameExact:
 		return [3]float64{0.08, 0.03, -0.04}[addrClass(addr)]
 	case name == nameShort:
+		return [3]float64{0.10, 0.02, -0.08}[addrClass(addr)]
+	case name == nameShortRegion:
 		return [3]float64{0.10, 0.02, -0.12}[addrClass(addr)]
 	}
 	return [3]float64{0.20, 0.02, -0.12}[addrClass(addr)]
@@ -427,16 +475,20 @@ func addrClass(s float64) int {
 	return 2
 }
 
-// nameEvidence grades the relation of two names: exact, short-exact, one
-// or two characters apart (in the whole or the short names), or none.
-func nameEvidence(a, aShort, b, bShort string) float64 {
+// nameEvidence grades the relation of two names: exact, short-exact
+// (under the same region prefix or another), one or two characters apart
+// (in the whole or the short names), or none.
+func nameEvidence(a, b aName) float64 {
 	switch {
-	case a == b:
+	case a.full == b.full:
 		return nameExact
-	case aShort == bShort && aShort != "":
-		return nameShort
+	case a.short == b.short && a.short != "":
+		if a.region == b.region {
+			return nameShort
+		}
+		return nameShortRegion
 	}
-	d := min(editDistance(a, b, 2), editDistance(aShort, bShort, 2))
+	d := min(editDistance(a.full, b.full, 2), editDistance(a.short, b.short, 2))
 	switch d {
 	case 1:
 		return nameOneEdit
