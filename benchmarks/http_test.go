@@ -301,7 +301,9 @@ func BenchmarkAnswerEncode(b *testing.B) {
 					buf = geojsonw.AppendCollectionStart(buf[:0])
 					for j := range res.Hits {
 						if c.touch && j%geojsonw.TouchAhead == 0 {
-							geojsonw.Touch(res.Hits[j:min(j+geojsonw.TouchAhead, len(res.Hits))])
+							for k := j; k < min(j+geojsonw.TouchAhead, len(res.Hits)); k++ {
+								enc.Touch(&res.Hits[k])
+							}
 						}
 						buf = enc.AppendHit(buf, j > 0, &res.Hits[j], geojsonw.Extra{Distance: true})
 					}

@@ -62,3 +62,18 @@ func edge(s string) byte {
 	}
 	return s[0] + s[len(s)-1]
 }
+
+// idOnly is the selection of fields=id.
+var idOnly = geo.NewFieldSet(geo.FieldID)
+
+// Touch is [TouchHit] for what e writes of the hit: with fields=id (or
+// fewer) only the feature and its ID, else everything.
+func (e *Encoder) Touch(h *geo.Hit) byte {
+	if f := e.fields[hitLayer(h)]; f.Intersect(idOnly) == f {
+		return touchID(h)
+	}
+	return TouchHit(h)
+}
+
+//go:noinline
+func touchID(h *geo.Hit) byte { return edge(h.ID()) }

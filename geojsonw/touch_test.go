@@ -26,21 +26,26 @@ func TestTouch(t *testing.T) {
 	for range 200 {
 		hits = append(hits, randHit(r))
 	}
-	enc := NewEncoder("", geo.AllFields())
-	var want []byte
-	for i := range hits {
-		want = enc.AppendHit(want, i > 0, &hits[i], Extra{Distance: true})
-	}
-	for _, ahead := range []int{1, 7, TouchAhead} {
-		var got []byte
+	for _, fs := range []geo.FieldSet{geo.AllFields(), geo.NewFieldSet(geo.FieldID), {}, geo.NewFieldSet(geo.FieldID, geo.FieldName)} {
+		enc := NewEncoder("", fs)
+		var want []byte
 		for i := range hits {
-			if i%ahead == 0 {
-				Touch(hits[i:min(i+ahead, len(hits))])
-			}
-			got = enc.AppendHit(got, i > 0, &hits[i], Extra{Distance: true})
+			want = enc.AppendHit(want, i > 0, &hits[i], Extra{Distance: true})
 		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("ahead %d: the answer changed after Touch", ahead)
+		for _, ahead := range []int{1, 7, TouchAhead} {
+			var got []byte
+			for i := range hits {
+				if i%ahead == 0 {
+					Touch(hits[i:min(i+ahead, len(hits))])
+					for j := i; j < min(i+ahead, len(hits)); j++ {
+						enc.Touch(&hits[j])
+					}
+				}
+				got = enc.AppendHit(got, i > 0, &hits[i], Extra{Distance: true})
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("fields %v, ahead %d: the answer changed after Touch", fs, ahead)
+			}
 		}
 	}
 }

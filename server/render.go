@@ -101,7 +101,7 @@ func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hi
 			if i%geojsonw.TouchAhead == 0 { // the next features fetched side by side (geojsonw.Touch)
 				for j := i; j < min(i+geojsonw.TouchAhead, n); j++ {
 					h, _ := hit(j)
-					geojsonw.TouchHit(h)
+					hr.enc.Touch(h)
 				}
 			}
 			h, x := hit(i)

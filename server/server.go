@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -290,7 +289,8 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	router  *mux.Router
-	tileH   *tileHandler // set by tileRoutes
+	hot     map[string]hotRoute // GET routes served ahead of the router (middleware.go)
+	tileH   *tileHandler        // set by tileRoutes
 	started time.Time
 
 	tokens   *Tokens
@@ -327,7 +327,7 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	s := &Server{deps: deps, opts: opts.withDefaults(), log: deps.Logger, started: time.Now(), tokens: opts.Tokens,
 		api: newAPITable(), fields: newPublicFieldSet()}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler) // no access log formatted for nothing
 	}
 	s.proxies, _ = parsePrefixes("trusted proxy", s.opts.TrustedProxies) // checked by Validate
 	s.scrapers, _ = parsePrefixes("metrics client", s.opts.MetricsClients)
@@ -345,6 +345,7 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	}
 	s.router = mux.NewRouter()
 	s.routes()
+	s.hot = s.hotRoutes()
 	return s, nil
 }
 
