@@ -2,6 +2,7 @@ package geojsonw
 
 import (
 	"slices"
+	"time"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/geo/crs"
@@ -243,9 +244,7 @@ func (e *Encoder) entityProps(dst []byte, p *props, f geo.FieldSet, en *geo.Enti
 	dst = p.str(dst, f, geo.FieldGridID, "grid_id", en.GridID)
 	if !en.RegisteredAt.IsZero() {
 		if dst = p.key(dst, f, geo.FieldRegisteredAt, "registered_at"); p.wrote(f, geo.FieldRegisteredAt) {
-			dst = append(dst, '"')
-			dst = en.RegisteredAt.AppendFormat(dst, "2006-01-02")
-			dst = append(dst, '"')
+			dst = appendDate(dst, en.RegisteredAt)
 		}
 	}
 	if dst = p.key(dst, f, geo.FieldAnnualReport, "annual_report"); p.wrote(f, geo.FieldAnnualReport) {
@@ -404,3 +403,16 @@ func AppendCollectionStart(dst []byte) []byte {
 // AppendCollectionEnd closes the features array; the caller appends the
 // collection's other members (each with a leading comma) and then '}'.
 func AppendCollectionEnd(dst []byte) []byte { return append(dst, ']') }
+
+// appendDate appends t as the JSON string "2006-01-02" (t's own location),
+// as AppendFormat writes it, without parsing the layout each time.
+func appendDate(dst []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		dst = append(dst, '"')
+		dst = t.AppendFormat(dst, "2006-01-02")
+		return append(dst, '"')
+	}
+	return append(dst, '"', byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(m)/10), byte('0'+int(m)%10), '-', byte('0'+d/10), byte('0'+d%10), '"')
+}
