@@ -12,6 +12,7 @@ import (
 	"github.com/marketgeo/marketgeo/risk"
 	"github.com/marketgeo/marketgeo/server"
 	"github.com/marketgeo/marketgeo/store"
+	"github.com/marketgeo/marketgeo/store/postgres"
 	"github.com/marketgeo/marketgeo/tiles"
 )
 
@@ -44,12 +45,29 @@ func riskOptions(cfg server.FileConfig, log *slog.Logger, demoStore bool) risk.O
 
 // setRiskOptions sets the engine's options by what the open store holds:
 // the demo's (it was seeded with the embedded demo) or the user's data.
+// Of several nodes over one PostgreSQL database, one writes the computed
+// classes (the first to take the database's "risk writer" lock, held for
+// the life of the process); the others compute the same classes and
+// receive its writes through the change log, rather than all writing each
+// change of class once per node. The lock is not taken over while its
+// holder runs: a node started after the holder ended takes it.
 func setRiskOptions(ctx context.Context, rk *risk.Engine, st *store.Store, cfg server.FileConfig, log *slog.Logger) error {
 	seeded, err := st.Backend().Meta(ctx, seededKey)
 	if err != nil {
 		return err
 	}
-	return rk.SetOptions(riskOptions(cfg, log, seeded == "demo" && cfg.Data == ""))
+	o := riskOptions(cfg, log, seeded == "demo" && cfg.Data == "")
+	if pg, ok := st.Backend().(*postgres.Backend); ok && !o.KeepStoredClass {
+		got, _, err := pg.TryLock(ctx, "risk writer") // released when the store closes
+		if err != nil {
+			return err
+		}
+		if !got {
+			o.KeepStoredClass = true
+			log.Info("another node writes the risk classes; this one computes them and follows its writes")
+		}
+	}
+	return rk.SetOptions(o)
 }
 
 // economyTiles makes the building tiles carry the risk engine's building

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/marketgeo/marketgeo/store"
@@ -168,5 +169,63 @@ func TestImportChunked(t *testing.T) {
 	})
 	if got := fs.Counts(); missing > 0 || got.Entities != c.Entities || got.Buildings != c.Buildings || got.Zones != c.Zones || got.Places != c.Places+1 {
 		t.Errorf("fresh node: %+v (%d entities missing or different), want %+v and node B's place", got, missing, c)
+	}
+}
+
+// TestTryLock: of two nodes, one takes a named lock and the other is told
+// it is held (without waiting); when the holder closes (or releases it),
+// the other can take it. PostgreSQL's own lock table is the oracle.
+func TestTryLock(t *testing.T) {
+	url := testURL(t)
+	schema := newSchema(t, url)
+	ctx := context.Background()
+	open := func() *postgres.Backend {
+		be, err := postgres.Open(ctx, url, postgres.Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { be.Close() })
+		return be
+	}
+	held := func() int {
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = hashtext($1)::oid", "marketgeo "+schema+" risk writer").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a, b := open(), open()
+	got, release, err := a.TryLock(ctx, "risk writer")
+	if err != nil || !got || release == nil {
+		t.Fatalf("first TryLock: %v, %v", got, err)
+	}
+	if n := held(); n != 1 {
+		t.Errorf("pg_locks: %d sessions hold the lock, want 1", n)
+	}
+	if got, _, err := b.TryLock(ctx, "risk writer"); err != nil || got {
+		t.Fatalf("second node's TryLock while held: %v, %v; want false", got, err)
+	}
+	if got, rel, err := b.TryLock(ctx, "another job"); err != nil || !got {
+		t.Fatalf("another name: %v, %v", got, err)
+	} else {
+		rel()
+	}
+	a.Close() // the holder goes: its lock with it
+	if n := held(); n != 0 {
+		t.Errorf("pg_locks after the holder closed: %d", n)
+	}
+	got, release2, err := b.TryLock(ctx, "risk writer")
+	if err != nil || !got {
+		t.Fatalf("second node's TryLock after the holder closed: %v, %v", got, err)
+	}
+	release2()
+	release2() // twice is harmless
+	if n := held(); n != 0 {
+		t.Errorf("pg_locks after release: %d", n)
 	}
 }

@@ -100,6 +100,7 @@ type Backend struct {
 
 	collMu sync.Mutex
 	colls  map[string]bool
+	held   []func() // TryLock's locks, released by Close (under collMu)
 }
 
 var (
@@ -164,6 +165,13 @@ func Open(ctx context.Context, url string, opts Options) (*Backend, error) {
 func (b *Backend) Close() error {
 	b.cancel()
 	<-b.done
+	b.collMu.Lock()
+	held := b.held
+	b.held = nil
+	b.collMu.Unlock()
+	for _, release := range held {
+		release()
+	}
 	b.pool.close()
 	return nil
 }
@@ -314,6 +322,40 @@ func (b *Backend) SetMeta(ctx context.Context, key, value string) error {
 		return unavailable("metadata", err)
 	}
 	return nil
+}
+
+// TryLock takes a database-wide advisory lock named name (across every
+// node) if no other session holds it, without waiting, and reports whether
+// it did. The lock is held on a connection of its own until the function
+// returned is called, the backend is closed or the process ends (a node
+// killed lets it go with its connection): one node of several does a job
+// that must not be done by all, such as writing the risk engine's classes
+// (cmd/marketgeo). Safe for concurrent use.
+func (b *Backend) TryLock(ctx context.Context, name string) (bool, func(), error) {
+	c, err := pgx.ConnectConfig(ctx, b.pool.cfg)
+	if err != nil {
+		return false, nil, unavailable("locking", err)
+	}
+	var got bool
+	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", "marketgeo "+b.opts.Schema+" "+name).Scan(&got); err != nil || !got {
+		c.Close(context.Background())
+		if err != nil {
+			return false, nil, unavailable("locking", err)
+		}
+		return false, nil, nil
+	}
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c.Close(ctx) // the session's advisory locks go with it
+		})
+	}
+	b.collMu.Lock()
+	b.held = append(b.held, release)
+	b.collMu.Unlock()
+	return true, release, nil
 }
 
 // Lock takes a database-wide advisory lock named name (across every node),
