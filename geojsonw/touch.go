@@ -70,10 +70,12 @@ var idOnly = geo.NewFieldSet(geo.FieldID)
 // fewer) only the feature and its ID, else everything.
 func (e *Encoder) Touch(h *geo.Hit) byte {
 	if f := e.fields[hitLayer(h)]; f.Intersect(idOnly) == f {
-		return touchID(h)
+		return TouchID(h)
 	}
 	return TouchHit(h)
 }
 
+// TouchID is [TouchHit] of a hit's ID alone (format=ids).
+//
 //go:noinline
-func touchID(h *geo.Hit) byte { return edge(h.ID()) }
+func TouchID(h *geo.Hit) byte { return edge(h.ID()) }

@@ -40,6 +40,7 @@ func TestTouch(t *testing.T) {
 					Touch(hits[i:min(i+ahead, len(hits))])
 					for j := i; j < min(i+ahead, len(hits)); j++ {
 						enc.Touch(&hits[j])
+						TouchID(&hits[j])
 					}
 				}
 				got = enc.AppendHit(got, i > 0, &hits[i], Extra{Distance: true})

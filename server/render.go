@@ -119,6 +119,12 @@ func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hi
 	case formatIDs:
 		b = append(b, `{"ids":[`...)
 		for i := 0; i < n; i++ {
+			if i%geojsonw.TouchAhead == 0 {
+				for j := i; j < min(i+geojsonw.TouchAhead, n); j++ {
+					h, _ := hit(j)
+					geojsonw.TouchID(h)
+				}
+			}
 			h, _ := hit(i)
 			if i > 0 {
 				b = append(b, ',')
