@@ -29,7 +29,16 @@ func (f Filter) EntityMatcher() func(*Entity) bool {
 // EntityMatcher on large indexes (a spot-check draw over a million
 // entities). Safe for concurrent use.
 func (s *Snapshot) ScanEntitiesWhere(f Filter, fn func(*Entity) bool) {
-	s.scanEntitiesWhere(f, fn, 4, scanWhereParallelMin)
+	s.scanEntitiesWhere(f, nil, fn, 4, scanWhereParallelMin)
+}
+
+// EntitiesWhere returns the entities that pass f in ID order, as
+// ScanEntitiesWhere calls them, in a slice sized once. Safe for concurrent
+// use.
+func (s *Snapshot) EntitiesWhere(f Filter) []*Entity {
+	var out []*Entity
+	s.scanEntitiesWhere(f, func(n int) { out = make([]*Entity, 0, n) }, func(e *Entity) bool { out = append(out, e); return true }, 4, scanWhereParallelMin)
+	return out
 }
 
 // scanWhereParallelMin is the number of base points from which the scan of
@@ -38,8 +47,9 @@ const scanWhereParallelMin = 1 << 16
 
 // scanEntitiesWhere is ScanEntitiesWhere, sorting when at most
 // 1/sortShare of the entities pass (0: never sort), in several goroutines
-// from parallelMin base points (the tests try every way).
-func (s *Snapshot) scanEntitiesWhere(f Filter, fn func(*Entity) bool, sortShare, parallelMin int) {
+// from parallelMin base points (the tests try every way); size, when not
+// nil, is told how many entities at most fn will be called with.
+func (s *Snapshot) scanEntitiesWhere(f Filter, size func(int), fn func(*Entity) bool, sortShare, parallelMin int) {
 	c := Query{Filter: f}.compile()
 	slots := s.entities.slots
 	ok := func(it pitem) bool {
@@ -47,11 +57,11 @@ func (s *Snapshot) scanEntitiesWhere(f Filter, fn func(*Entity) bool, sortShare,
 	}
 	t := s.entities.tree
 	var pass []uint32
+	parts := 1
+	if b := t.base; b != nil && len(b.pts) >= parallelMin {
+		parts = min(runtime.GOMAXPROCS(0), 4)
+	}
 	if b := t.base; b != nil && len(b.pts) > 0 {
-		parts := 1
-		if len(b.pts) >= parallelMin {
-			parts = min(runtime.GOMAXPROCS(0), 4)
-		}
 		got := make([][]uint32, parts)
 		scan := func(k int) {
 			lo, hi := len(b.pts)*k/parts, len(b.pts)*(k+1)/parts
@@ -89,17 +99,15 @@ func (s *Snapshot) scanEntitiesWhere(f Filter, fn func(*Entity) bool, sortShare,
 		}
 		return true
 	})
+	if size != nil {
+		size(len(pass))
+	}
 	if sortShare > 0 && len(pass)*sortShare <= s.entities.ids.Len() {
 		type keyed struct {
 			k1, k2 uint64
 			e      *Entity
 		}
-		ks := make([]keyed, len(pass))
-		for i, sl := range pass {
-			e := slots.get(sl)
-			ks[i] = keyed{idKey(e.ID, 0), idKey(e.ID, 8), e}
-		}
-		slices.SortFunc(ks, func(a, b keyed) int {
+		order := func(a, b keyed) int {
 			if a.k1 != b.k1 {
 				return cmp.Compare(a.k1, b.k1)
 			}
@@ -107,7 +115,43 @@ func (s *Snapshot) scanEntitiesWhere(f Filter, fn func(*Entity) bool, sortShare,
 				return cmp.Compare(a.k2, b.k2)
 			}
 			return strings.Compare(a.e.ID, b.e.ID)
-		})
+		}
+		// the keys and a sort per part, in parallel, then a merge of the runs
+		ks := make([]keyed, len(pass))
+		run := func(k int) (int, int) { return len(pass) * k / parts, len(pass) * (k + 1) / parts }
+		var wg sync.WaitGroup
+		for k := 0; k < parts; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lo, hi := run(k)
+				for i := lo; i < hi; i++ {
+					e := slots.get(pass[i])
+					ks[i] = keyed{idKey(e.ID, 0), idKey(e.ID, 8), e}
+				}
+				slices.SortFunc(ks[lo:hi], order)
+			}()
+		}
+		wg.Wait()
+		if parts > 1 {
+			heads := make([][]keyed, parts)
+			for k := range heads {
+				lo, hi := run(k)
+				heads[k] = ks[lo:hi]
+			}
+			merged := make([]keyed, 0, len(ks))
+			for len(merged) < len(ks) {
+				best := -1
+				for k, h := range heads {
+					if len(h) > 0 && (best < 0 || order(h[0], heads[best][0]) < 0) {
+						best = k
+					}
+				}
+				merged = append(merged, heads[best][0])
+				heads[best] = heads[best][1:]
+			}
+			ks = merged
+		}
 		for i, k := range ks {
 			if i > 0 && k.e == ks[i-1].e {
 				continue

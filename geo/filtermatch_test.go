@@ -61,10 +61,17 @@ func TestEntityMatcherAgreesWithQuery(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%+v: ScanEntitiesWhere %d entities, brute force %d (or another order)", f, len(got), len(want))
 		}
+		got = got[:0]
+		for _, e := range snap.EntitiesWhere(f) {
+			got = append(got, e.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v: EntitiesWhere %d entities, brute force %d (or another order)", f, len(got), len(want))
+		}
 		// every way of the scan: sorted or by the ID order, in one or several goroutines
 		for _, way := range []struct{ sortShare, parallelMin int }{{0, 1 << 30}, {1, 1 << 30}, {0, 1}, {1, 1}, {4, 100}} {
 			got = got[:0]
-			snap.scanEntitiesWhere(f, func(e *Entity) bool { got = append(got, e.ID); return true }, way.sortShare, way.parallelMin)
+			snap.scanEntitiesWhere(f, nil, func(e *Entity) bool { got = append(got, e.ID); return true }, way.sortShare, way.parallelMin)
 			if !slices.Equal(got, want) {
 				t.Errorf("%+v, %+v: scanEntitiesWhere %d entities, brute force %d (or another order)", f, way, len(got), len(want))
 			}

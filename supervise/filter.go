@@ -94,13 +94,13 @@ func (s *Service) candidates(ctx context.Context, snap *geo.Snapshot, f Filter) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out []Candidate
-	snap.ScanEntitiesWhere(gf, func(e *geo.Entity) bool {
+	es := snap.EntitiesWhere(gf)
+	out := make([]Candidate, 0, len(es))
+	for _, e := range es {
 		if area == nil || area(e) {
 			out = append(out, Candidate{ID: e.ID, Grid: e.GridID})
 		}
-		return true
-	})
+	}
 	return out, ctx.Err()
 }
 
