@@ -11,30 +11,11 @@ out="${WEBMAP_OUT:-$root/out/webmap}"
 mkdir -p "$out"
 port="${WEBMAP_PORT:-18384}"
 
-need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fc-list 2>/dev/null | grep -qi 'CJK' || need+=(fonts-noto-cjk)
-command -v node >/dev/null 2>&1 || need+=(nodejs npm)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-(cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-
 . .ci/lib/webmap-server.sh
+webmap_deps
+
 start_marketgeo "$out" "$port"
-# The first start imports the demo departments' tables after search and the
-# address database are ready, and the risk engine re-rates entities from
-# their records: wait for the import (the test then waits for the index to
-# be still), so that the tiles and the test's oracles see the same data.
-for _ in $(seq 1 900); do
-  grep -q "demo records imported" "$out/server.log" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$out/server.log"; exit 1; }
-  sleep 0.5
-done
+wait_demo_records "$out"
 
 cd webapp
 BASE_URL="http://127.0.0.1:$port" OUT_DIR="$out" CHROMIUM=/usr/bin/chromium timeout 1200 node test/browser.test.mjs

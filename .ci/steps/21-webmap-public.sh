@@ -10,9 +10,8 @@ root=$(pwd)
 out="${WEBMAP_OUT:-$root/out/webmap-public}"
 mkdir -p "$out"
 port="${WEBMAP_PUBLIC_PORT:-18385}"
-[ -d webapp/node_modules/playwright-core ] || (cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-
 . .ci/lib/webmap-server.sh
+webmap_deps
 start_marketgeo "$out" "$port" --profile public
 
 cd webapp
