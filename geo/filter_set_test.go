@@ -1,7 +1,9 @@
 package geo
 
 import (
+	"context"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -83,4 +85,94 @@ func BenchmarkEntityMatcherManyPrefixes(b *testing.B) {
 			b.Fatal("matched")
 		}
 	}
+}
+
+// Filters of section letters alone are tested on the tree's bits (the
+// entity is not read): the queries and the scan agree with the rule applied
+// by hand to every entity, also after writes that change an entity's
+// section, risk or status, and whatever the letters' case.
+func TestSectionFilterOnTreeBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	ix, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := clusteredPoints(r, 3000, 106.5, 29.6)
+	sections := []string{"I6510", "F5191", "R9021", "H6210", "C3911", "A0111", "T9700", "S", "F52", ""}
+	for i, p := range pts {
+		e := testEntity(i, p)
+		e.Industry = sections[r.IntN(len(sections))]
+		if err := ix.UpsertEntity(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	check := func(round int) {
+		snap := ix.Snapshot()
+		for _, f := range []Filter{
+			{Industry: []string{"F", "H"}},
+			{Industry: []string{"f", " h "}, Risk: []Risk{RiskB, RiskC, RiskD}},
+			{Industry: []string{"A", "Z", "T"}, Status: []Status{StatusActive}},
+			{Industry: []string{"I", "I65"}}, // not all sections: the entity is read
+			{Industry: []string{"R", ""}},
+		} {
+			want := map[string]bool{}
+			snap.ScanEntities(func(e *Entity) bool {
+				ok := linearIndustryOK(f.Industry, e.Industry) &&
+					(len(f.Risk) == 0 || slices.Contains(f.Risk, e.Risk)) &&
+					(len(f.Status) == 0 || slices.Contains(f.Status, e.Status))
+				if ok {
+					want[e.ID] = true
+				}
+				return true
+			})
+			res, err := snap.InBBox(ctx, LayerEntities, snap.Bounds(), Query{Limit: 10000, Filter: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Total != len(want) {
+				t.Errorf("round %d %+v: InBBox %d, by hand %d", round, f, res.Total, len(want))
+			}
+			for _, h := range res.Hits {
+				if !want[h.Entity.ID] {
+					t.Errorf("round %d %+v: InBBox has %s (%s)", round, f, h.Entity.ID, h.Entity.Industry)
+				}
+			}
+			near, err := snap.Nearby(ctx, LayerEntities, pts[0], 3000, Query{Limit: 10000, Filter: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range near.Hits {
+				if !want[h.Entity.ID] {
+					t.Errorf("round %d %+v: Nearby has %s (%s)", round, f, h.Entity.ID, h.Entity.Industry)
+				}
+			}
+			got := 0
+			for _, e := range snap.EntitiesWhere(f) {
+				if !want[e.ID] {
+					t.Errorf("round %d %+v: EntitiesWhere has %s (%s)", round, f, e.ID, e.Industry)
+				}
+				got++
+			}
+			if got != len(want) {
+				t.Errorf("round %d %+v: EntitiesWhere %d, by hand %d", round, f, got, len(want))
+			}
+		}
+	}
+	check(0)
+	// writes that move entities between sections, classes and statuses
+	snap := ix.Snapshot()
+	var all []*Entity
+	snap.ScanEntities(func(e *Entity) bool { all = append(all, e); return true })
+	for i := range 600 {
+		e := *all[r.IntN(len(all))]
+		e.Industry = sections[r.IntN(len(sections))]
+		if i%3 == 0 {
+			e.Risk = []Risk{RiskA, RiskB, RiskC, RiskD}[r.IntN(4)]
+		}
+		if err := ix.UpsertEntity(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(1)
 }

@@ -379,7 +379,11 @@ func (s *Snapshot) Bounds() orb.Bound {
 
 func cosDeg(lat float64) float64 { return math.Cos(lat * deg2rad) }
 
-func entityBits(e *Entity) uint32 { return e.Risk.bit() | e.Status.bit() }
+// entityBits is an entity's bits in the tree: risk (bits 0-7), status
+// (8-15) and industry section (16-20, sectionBits).
+func entityBits(e *Entity) uint32 {
+	return e.Risk.bit() | e.Status.bit() | sectionBits(e.Industry)
+}
 
 // Batch collects writes to commit together as one new snapshot. A Batch is
 // not safe for concurrent use; the Index it commits to is.

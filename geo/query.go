@@ -94,7 +94,11 @@ type Result struct {
 
 type compiled struct {
 	maskRisk, maskStatus uint32
-	industry             []string
+	// maskSection holds bit i for section letter 'A'+i when every industry
+	// prefix is a section letter alone: the test is then on the tree's bits
+	// (sectionBits), without reading the entity, and industry is empty.
+	maskSection uint32
+	industry    []string
 	// industrySet holds the industry prefixes when there are more than
 	// industryScanMax of them, so that an entity's test costs a few map
 	// lookups (one per prefix of its code) however long the caller's list.
@@ -119,6 +123,9 @@ func (q Query) compile() compiled {
 			c.industry = append(c.industry, in)
 		}
 	}
+	if c.maskSection = sectionMask(c.industry); c.maskSection != 0 {
+		c.industry = nil
+	}
 	if len(c.industry) > industryScanMax {
 		c.industrySet = make(map[string]struct{}, len(c.industry))
 		for _, in := range c.industry {
@@ -134,7 +141,44 @@ func (q Query) compile() compiled {
 }
 
 func (c *compiled) bitsOK(bits uint32) bool {
-	return (c.maskRisk == 0 || bits&c.maskRisk != 0) && (c.maskStatus == 0 || bits&c.maskStatus != 0)
+	return (c.maskRisk == 0 || bits&c.maskRisk != 0) && (c.maskStatus == 0 || bits&c.maskStatus != 0) &&
+		(c.maskSection == 0 || c.maskSection&sectionOfBits(bits) != 0)
+}
+
+// Bits 16-20 of an entity's tree bits hold its industry section: 1 + the
+// letter's offset from 'A' when its code starts with a capital letter,
+// else 0 (see entityBits).
+const sectionShift = 16
+
+// sectionBits is the section part of an entity's tree bits for its
+// industry code.
+func sectionBits(industry string) uint32 {
+	if industry == "" || industry[0] < 'A' || industry[0] > 'Z' {
+		return 0
+	}
+	return uint32(industry[0]-'A'+1) << sectionShift
+}
+
+// sectionOfBits is the one-hot section (bit i for 'A'+i) of tree bits, 0
+// for none.
+func sectionOfBits(bits uint32) uint32 {
+	if n := (bits >> sectionShift) & 31; n != 0 {
+		return 1 << (n - 1)
+	}
+	return 0
+}
+
+// sectionMask is the one-hot mask of prefixes that are all single capital
+// letters (sections), 0 when any is not.
+func sectionMask(prefixes []string) uint32 {
+	var m uint32
+	for _, p := range prefixes {
+		if len(p) != 1 || p[0] < 'A' || p[0] > 'Z' {
+			return 0
+		}
+		m |= 1 << (p[0] - 'A')
+	}
+	return m
 }
 
 func (c *compiled) entityOK(e *Entity) bool {
@@ -320,7 +364,7 @@ func (s *Snapshot) Nearby(ctx context.Context, layer Layer, center orb.Point, ra
 	switch layer {
 	case LayerEntities:
 		var keep func(pitem) bool
-		if c.maskRisk != 0 || c.maskStatus != 0 || len(c.industry) > 0 {
+		if c.maskRisk != 0 || c.maskStatus != 0 || c.maskSection != 0 || len(c.industry) > 0 {
 			// a copy for the closure, so that c stays on the stack (and
 			// the unfiltered query allocates nothing)
 			sl, c := s.entities.slots, c
