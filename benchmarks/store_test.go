@@ -22,6 +22,7 @@ import (
 	"github.com/marketgeo/marketgeo/store"
 	"github.com/marketgeo/marketgeo/tiles"
 	"github.com/marketgeo/marketgeo/zoneid"
+	"github.com/paulmach/orb"
 )
 
 // storeFile returns a store file holding the dataset of n entities (and
@@ -259,8 +260,18 @@ func BenchmarkNearbyUnderWrites(b *testing.B) {
 			b.Fatal(err)
 		}
 		w := newWriteStack(b, n)
-		for _, rate := range []int{0, 200} {
-			b.Run(fmt.Sprintf("%s/writes-%d-per-s", sizeName(n), rate), func(b *testing.B) {
+		// the writes change an entity's risk class; "-moves": each also moves
+		// the entity up to ~100 m (the geo tree, grid, tiles and the address
+		// database's location all follow), the costlier kind of write
+		for _, wk := range []struct {
+			rate int
+			move bool
+		}{{0, false}, {200, false}, {200, true}} {
+			rate, name := wk.rate, fmt.Sprintf("%s/writes-%d-per-s", sizeName(n), wk.rate)
+			if wk.move {
+				name += "-moves"
+			}
+			b.Run(name, func(b *testing.B) {
 				stop := make(chan struct{})
 				var wg sync.WaitGroup
 				written := 0
@@ -280,6 +291,9 @@ func BenchmarkNearbyUnderWrites(b *testing.B) {
 							e, _ := w.ix.Snapshot().Entity(w.ids[r.IntN(len(w.ids))])
 							ne := *e
 							ne.Risk = geo.Risk("ABCD"[r.IntN(4)])
+							if wk.move {
+								ne.Location = orb.Point{e.Location[0] + (r.Float64()-0.5)*0.002, e.Location[1] + (r.Float64()-0.5)*0.0018}
+							}
 							if _, err := w.st.Apply(ctx, "bench", []store.Write{{Layer: geo.LayerEntities, ID: ne.ID, Feature: &ne}}); err != nil {
 								b.Error(err)
 								return
