@@ -486,6 +486,8 @@
 
   // ---- radius tool ------------------------------------------------------------
   let picking = false;
+  // circle is a radius's ring (WGS-84 degrees, metres) as a GeoJSON polygon
+  // Feature; mgApp.circle for the other modules (the incident view).
   function circle(center, radiusM, n = 64) {
     const coords = [];
     const lat = center[1] * Math.PI / 180;
@@ -738,5 +740,5 @@
       openCard(k, id);
     }
   });
-  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, onClick: (fn) => clickHooks.push(fn), toast, api, mapLoad };
+  window.mgApp = { card: { addSection: (kind, fn) => { (cardSections[kind] = cardSections[kind] || []).push(fn); } }, openCard, closeCard, radiusQuery, RISK, CD_SHARE, can, ready: apiReady, onClick: (fn) => clickHooks.push(fn), toast, api, mapLoad, circle };
 })();

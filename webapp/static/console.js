@@ -102,22 +102,13 @@
   });
 
   // ---- the incident view: the area drawn, the resources, the counts -------
-  function circle(center, radiusM, n = 64) {
-    const coords = [];
-    const lat = center[1] * Math.PI / 180;
-    for (let i = 0; i <= n; i++) {
-      const a = (i / n) * 2 * Math.PI;
-      coords.push([center[0] + radiusM * Math.cos(a) / (111320 * Math.cos(lat)), center[1] + radiusM * Math.sin(a) / 110540]);
-    }
-    return [coords];
-  }
   let shown = null;
   async function showIncident(id) {
     let inc;
     try { inc = await app.api('/api/v1/incidents/' + encodeURIComponent(id)); } catch (e) { app.toast('突发事件加载失败：' + e.message); return; }
     await app.mapLoad;
     const map = window.mgMap;
-    const ring = inc.polygon && inc.polygon.length ? inc.polygon : circle(inc.center, inc.radius || 500);
+    const ring = inc.polygon && inc.polygon.length ? inc.polygon : app.circle(inc.center, inc.radius || 500).geometry.coordinates;
     const feats = [{ type: 'Feature', geometry: { type: 'Polygon', coordinates: ring }, properties: { id: inc.id, role: 'area' } }];
     for (const r of inc.resources || []) feats.push({ type: 'Feature', geometry: { type: 'Point', coordinates: r.location }, properties: { id: r.id, role: 'resource', name: `${r.name}（${Math.round(r.distance_m)} 米）` } });
     const data = { type: 'FeatureCollection', features: feats };
