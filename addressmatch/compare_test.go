@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -246,5 +247,49 @@ func TestCompareCacheConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestCompareCandidatesNeverVouch: passed together with other candidates
+// (a look-alike that the query context may favour, and unrelated ones),
+// a candidate whose road or road number conflicts with the query, or that
+// names only numbers, or is finer on one side, is never match; the veto is
+// checked independently on each pair with compareVeto; a single candidate
+// is answered as Compare answers it.
+func TestCompareCandidatesNeverVouch(t *testing.T) {
+	p := testParser(t)
+	tests := []struct {
+		a  string
+		bs []string
+	}{
+		{"重庆市渝北区石船二路1号附3号", []string{"重庆市渝北区石船一路1号附3号", "解放碑步行街1号", "重庆市江北区港城东路9号"}},
+		{"重庆市渝北区芷兰路16号3-1", []string{"重庆市渝北区芷兰路56号3-1", "重庆市渝北区龙睛路56号3-1", "金开大道68号"}},
+		{"附3号", []string{"重庆市渝北区石船一路1号附3号", "重庆市渝北区石船一路2号"}},
+		{"金开大道68号", []string{"金开大道68号3栋", "金开大道1200号", "人和大道132号"}},
+		{"金开大道68号阳光大厦5楼", []string{"金开大道68号星光公寓5楼", "金开大道70号阳光大厦", "龙湖花园"}},
+	}
+	for _, tc := range tests {
+		rs := p.CompareCandidates(tc.a, tc.bs)
+		if len(rs) != len(tc.bs) {
+			t.Fatalf("%d results for %d candidates", len(rs), len(tc.bs))
+		}
+		for i, r := range rs {
+			ea, eb := p.entityCached(tc.a), p.entityCached(tc.bs[i])
+			lvl, _ := compareFields(&ea.f, &eb.f)
+			_, _, why := p.compareEntities(&ea, &eb, lvl)
+			if r.Label == Match && compareVeto(&ea, &eb, why) {
+				t.Errorf("CompareCandidates(%q, …) matched %q, which the vetoes forbid", tc.a, tc.bs[i])
+			}
+			if r.Label == Match && (tc.a == "附3号" || strings.HasSuffix(tc.bs[i], "3栋") || strings.Contains(tc.bs[i], "星光")) {
+				t.Errorf("CompareCandidates(%q, …) matched %q", tc.a, tc.bs[i])
+			}
+		}
+		one := p.CompareCandidates(tc.a, tc.bs[:1])[0]
+		if c := p.Compare(tc.a, tc.bs[0]); one.Label != c.Label || one.Score != c.Score {
+			t.Errorf("one candidate: %+v, Compare %+v", one, c)
+		}
+	}
+	if rs := p.CompareCandidates("金开大道68号", nil); len(rs) != 0 {
+		t.Errorf("no candidates: %d results", len(rs))
 	}
 }

@@ -48,6 +48,10 @@ type CompareModel struct {
 	// tags: the features include the parse tagger's readings of both
 	// addresses (see cmptag.go)
 	tags bool
+	// ctx, when not nil, is the query-context stage (cmpctx.go) of
+	// [Parser.CompareCandidates], ccw the class weights of its decision.
+	ctx *gbtModel
+	ccw [numCmpClasses]float32
 }
 
 // Features returns the number of features the model weighs.
@@ -959,6 +963,11 @@ type CompareTrainOptions struct {
 	// with, 0.6916 without), and tagging an address the parser has not
 	// compared lately costs about as much as the rest of Compare.
 	Tagger bool
+	// NoContext leaves out the query-context stage of
+	// [Parser.CompareCandidates] (cmpctx.go), trained by default on the
+	// trees' inner-fold probabilities of the examples grouped by their
+	// first address.
+	NoContext bool
 }
 
 // withDefaults fills the zero fields of o.
@@ -1095,6 +1104,12 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 	}
 	m.gbt = g
 	m.cw = sel.cw
+	if !o.NoContext {
+		m.ctx, m.ccw, err = trainContext(examples, sel.oof, golds, fold, o)
+		if err != nil {
+			return nil, fmt.Errorf("compare model: %w", err)
+		}
+	}
 	return m, nil
 }
 
@@ -1108,6 +1123,9 @@ type treeChoice struct {
 	depth, rounds int
 	cw            [numCmpClasses]float32
 	f1            float64
+	// oof: the held-out class probabilities of every example with these
+	// trees (before the class weights)
+	oof [][numCmpClasses]float32
 }
 
 // selectTrees grows trees on every inner training part for each depth of
@@ -1175,7 +1193,7 @@ func selectTrees(x [][]float32, y, fold []int, nfeat int, o CompareTrainOptions)
 				fmt.Fprintf(o.Log, "inner folds: depth %d, %d rounds: macro-F1 %.4f (weights %.2f %.2f %.2f)\n",
 					depth, (ck+1)*every, f1, cw[0], cw[1], cw[2])
 			}
-			cands = append(cands, treeChoice{depth: depth, rounds: (ck + 1) * every, cw: cw, f1: f1})
+			cands = append(cands, treeChoice{depth: depth, rounds: (ck + 1) * every, cw: cw, f1: f1, oof: oof[ck]})
 		}
 	}
 	// the cheapest trees within treeTolerance of the best macro-F1
@@ -1382,12 +1400,18 @@ func (p *Parser) comparePair(a, b string, f *pairFeats) (ea, eb entity, lvl Leve
 const (
 	compareModelMagic   = "marketgeo-compare-model-v2\n"
 	compareModelMagicV1 = "marketgeo-compare-model-v1\n"
+	// v3: v2 and the query-context stage after the trees
+	compareModelMagicV3 = "marketgeo-compare-model-v3\n"
 )
 
 // WriteTo writes the model, gzip-compressed, in a deterministic binary
 // format: the same model gives the same bytes.
 func (m *CompareModel) WriteTo(w io.Writer) (int64, error) {
-	return writeModelFile(w, "compare model", compareModelMagic, func(put func(any)) {
+	magic := compareModelMagic
+	if m.ctx != nil {
+		magic = compareModelMagicV3
+	}
+	return writeModelFile(w, "compare model", magic, func(put func(any)) {
 		put(uint32(numCmpClasses))
 		put(&m.bias)
 		keys := make([]uint64, 0, len(m.index))
@@ -1420,12 +1444,31 @@ func (m *CompareModel) WriteTo(w io.Writer) (int64, error) {
 				put(n.v)
 			}
 		}
+		if m.ctx != nil {
+			putGBT(put, m.ctx, &m.ccw)
+		}
 	})
+}
+
+// putGBT writes a tree ensemble: feature count, class weights, base
+// scores, roots, nodes.
+func putGBT(put func(any), g *gbtModel, cw *[numCmpClasses]float32) {
+	put(uint32(g.nfeat))
+	put(cw)
+	put(g.base)
+	put(uint32(len(g.roots)))
+	put(g.roots)
+	put(uint32(len(g.nodes)))
+	for _, n := range g.nodes {
+		put(n.feat)
+		put(n.left)
+		put(n.v)
+	}
 }
 
 // ReadCompareModel reads a model written by [CompareModel.WriteTo].
 func ReadCompareModel(r io.Reader) (*CompareModel, error) {
-	mr, magic, err := openModelFile(r, "compare model", compareModelMagic, compareModelMagicV1)
+	mr, magic, err := openModelFile(r, "compare model", compareModelMagic, compareModelMagicV1, compareModelMagicV3)
 	if err != nil {
 		return nil, err
 	}
@@ -1455,10 +1498,17 @@ func ReadCompareModel(r io.Reader) (*CompareModel, error) {
 		m.w = append(m.w, ws[:]...)
 	}
 	m.buildTable()
-	if mr.err == nil && magic == compareModelMagic {
+	if mr.err == nil && (magic == compareModelMagic || magic == compareModelMagicV3) {
 		if terr := readTrees(m, get); mr.err == nil {
 			mr.err = terr
 		}
+	}
+	if mr.err == nil && magic == compareModelMagicV3 {
+		g, err := readGBT(get, len(ctxNames), &m.ccw)
+		if mr.err == nil {
+			mr.err = err
+		}
+		m.ctx = g
 	}
 	if mr.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadModel, mr.err)
@@ -1477,7 +1527,7 @@ func boolByte(b bool) uint8 {
 // readTrees reads the tagger flag and the trees section of a v2 compare
 // model.
 func readTrees(m *CompareModel, get func(any)) error {
-	var nfeat, nr, nn uint32
+	var nfeat uint32
 	var tags uint8
 	get(&tags)
 	m.tags = tags == 1
@@ -1488,18 +1538,40 @@ func readTrees(m *CompareModel, get func(any)) error {
 	if want := len(denseNames) + numCmpClasses; int(nfeat) != want {
 		return fmt.Errorf("trees over %d features, want %d", nfeat, want)
 	}
-	g := &gbtModel{nfeat: int(nfeat), nc: numCmpClasses, base: make([]float32, numCmpClasses)}
-	get(&m.cw)
+	g, err := readGBTBody(get, int(nfeat), &m.cw)
+	if err != nil {
+		return err
+	}
+	m.gbt = g
+	return nil
+}
+
+// readGBT reads a tree ensemble written by putGBT over want features.
+func readGBT(get func(any), want int, cw *[numCmpClasses]float32) (*gbtModel, error) {
+	var nfeat uint32
+	get(&nfeat)
+	if int(nfeat) != want {
+		return nil, fmt.Errorf("context trees over %d features, want %d", nfeat, want)
+	}
+	return readGBTBody(get, want, cw)
+}
+
+// readGBTBody reads a tree ensemble's class weights, base scores, roots
+// and nodes, and checks that every reference is in range.
+func readGBTBody(get func(any), nfeat int, cw *[numCmpClasses]float32) (*gbtModel, error) {
+	var nr, nn uint32
+	g := &gbtModel{nfeat: nfeat, nc: numCmpClasses, base: make([]float32, numCmpClasses)}
+	get(cw)
 	get(g.base)
 	get(&nr)
 	if nr > 1<<16 || nr%numCmpClasses != 0 {
-		return errors.New("bad tree count")
+		return nil, errors.New("bad tree count")
 	}
 	g.roots = make([]int32, nr)
 	get(g.roots)
 	get(&nn)
 	if nn > 1<<24 {
-		return errors.New("too many tree nodes")
+		return nil, errors.New("too many tree nodes")
 	}
 	g.nodes = make([]gbtNode, nn)
 	for k := range g.nodes {
@@ -1512,16 +1584,15 @@ func readTrees(m *CompareModel, get func(any)) error {
 	// on a known feature
 	for _, r := range g.roots {
 		if r < 0 || r >= int32(nn) {
-			return errors.New("tree root out of range")
+			return nil, errors.New("tree root out of range")
 		}
 	}
 	for k, n := range g.nodes {
 		if n.feat >= 0 && (int(n.feat) >= g.nfeat || n.left <= int32(k) || n.left+1 >= int32(nn)) {
-			return errors.New("tree node out of range")
+			return nil, errors.New("tree node out of range")
 		}
 	}
-	m.gbt = g
-	return nil
+	return g, nil
 }
 
 // modelResult turns the model's class probabilities into a Result: the most

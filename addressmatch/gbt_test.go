@@ -155,4 +155,35 @@ func TestCompareModelTrees(t *testing.T) {
 	if right < len(ex)*9/10 {
 		t.Fatalf("%d/%d training pairs right", right, len(ex))
 	}
+	// the query-context stage: trained by default, read back equal, and
+	// CompareCandidates labels each query's candidates (passed together)
+	// as the read-back model does, mostly right
+	if !m.HasContext() || !m2.HasContext() || !sameCtx(m, m2) {
+		t.Fatalf("context stage: trained %v, read back %v, equal %v", m.HasContext(), m2.HasContext(), sameCtx(m, m2))
+	}
+	right = 0
+	for k := 0; k < len(ex); k += 3 {
+		bs := []string{ex[k].B, ex[k+1].B, ex[k+2].B}
+		rs, rs2 := mp.CompareCandidates(ex[k].A, bs), mp2.CompareCandidates(ex[k].A, bs)
+		for i, r := range rs {
+			if r.Label != rs2[i].Label || r.Score != rs2[i].Score {
+				t.Fatalf("read-back model differs on %q / %q: %+v vs %+v", ex[k].A, bs[i], r, rs2[i])
+			}
+			if r.Label == ex[k+i].Label {
+				right++
+			}
+		}
+	}
+	if right < len(ex)*9/10 {
+		t.Fatalf("CompareCandidates: %d/%d training pairs right", right, len(ex))
+	}
+	noCtx := o
+	noCtx.NoContext = true
+	m3, err := p.TrainCompareModel(ex, noCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m3.HasContext() {
+		t.Fatal("NoContext: the model has a context stage")
+	}
 }

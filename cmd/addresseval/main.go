@@ -103,6 +103,7 @@ func run(args []string, out io.Writer) error {
 	verbose := fs.Bool("v", false, "compare training: print the inner-fold results to stderr")
 	ens := fs.Int("ens", 1, "parse training: merge this many models trained with seeds seed, seed+1, …")
 	tag := fs.Bool("tag", false, "compare training: add the parse tagger's readings of both addresses to the features")
+	noCtx := fs.Bool("noctx", false, "compare training: no query-context stage (CompareCandidates then equals Compare)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func run(args []string, out io.Writer) error {
 	}
 	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount}
 	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw,
-		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag}
+		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag, NoContext: *noCtx}
 	if *depths != "" {
 		for _, f := range strings.Split(*depths, ",") {
 			d, err := strconv.Atoi(strings.TrimSpace(f))
@@ -228,6 +229,7 @@ func run(args []string, out io.Writer) error {
 		}
 		c := scoreCompare(p, recs)
 		c.print(out, fmt.Sprintf("compare %s (%d pairs)", fs.Arg(0), len(recs)))
+		scoreCandidates(p, recs).print(out, fmt.Sprintf("compare %s, each query's candidates together (CompareCandidates)", fs.Arg(0)))
 	case "kfold-compare":
 		recs, err := readJSONL[matchRecord](fs.Arg(0))
 		if err != nil {
@@ -241,9 +243,10 @@ func run(args []string, out io.Writer) error {
 			nf = *only
 		}
 		type foldResult struct {
-			ms, bs confusion
-			line   string
-			err    error
+			ms, bs, cs confusion
+			dump       string
+			line       string
+			err        error
 		}
 		res := make([]foldResult, nf)
 		var wg sync.WaitGroup
@@ -276,25 +279,37 @@ func run(args []string, out io.Writer) error {
 					res[f].err = fmt.Errorf("parser: %w", err)
 					return
 				}
-				ms, bs := scoreCompare(mp, test), scoreCompare(rp, test)
+				ms, bs, cs := scoreCompare(mp, test), scoreCompare(rp, test), scoreCandidates(mp, test)
+				if *dump {
+					var sb strings.Builder
+					for _, r := range test {
+						if res := mp.Compare(r.A, r.B); string(res.Label) != r.Label {
+							fmt.Fprintf(&sb, "fold %d gold %-7s pred %-7s %.2f %s | %s\n", f, r.Label, res.Label, res.Score, r.A, r.B)
+						}
+					}
+					res[f].dump = sb.String()
+				}
 				mf, _ := ms.macroF1()
 				bf, _ := bs.macroF1()
-				res[f] = foldResult{ms: ms, bs: bs, line: fmt.Sprintf("fold %d: %d held-out pairs, model %.4f, rules %.4f (%d features, %d rounds of trees, trained in %s)\n",
+				res[f] = foldResult{ms: ms, bs: bs, cs: cs, dump: res[f].dump, line: fmt.Sprintf("fold %d: %d held-out pairs, model %.4f, rules %.4f (%d features, %d rounds of trees, trained in %s)\n",
 					f, len(test), mf, bf, m.Features(), m.Trees(), took.Round(time.Second))}
 			}()
 		}
 		wg.Wait()
-		model, base := confusion{}, confusion{}
+		model, base, cands := confusion{}, confusion{}, confusion{}
 		for _, r := range res {
 			if r.err != nil {
 				return r.err
 			}
+			fmt.Fprint(out, r.dump)
 			fmt.Fprint(out, r.line)
 			model.add(r.ms)
 			base.add(r.bs)
+			cands.add(r.cs)
 		}
 		base.print(out, fmt.Sprintf("rules alone, the same held-out pairs (%d)", len(recs)))
 		model.print(out, fmt.Sprintf("model, %d-fold held-out by query (%d pairs)", *k, len(recs)))
+		cands.print(out, fmt.Sprintf("model, each query's candidates together (CompareCandidates), %d-fold held-out by query", *k))
 	case "train-compare":
 		if *outFile == "" {
 			return errors.New("train-compare needs -out")
@@ -606,6 +621,37 @@ func scoreCompare(p *addressmatch.Parser, recs []matchRecord) confusion {
 	c := confusion{}
 	for _, r := range recs {
 		c[[2]string{r.Label, string(p.Compare(r.A, r.B).Label)}]++
+	}
+	return c
+}
+
+// scoreCandidates scores CompareCandidates: the pairs of one query (qid, or
+// the same first address when there is none) passed together.
+func scoreCandidates(p *addressmatch.Parser, recs []matchRecord) confusion {
+	at := map[string]int{}
+	var groups [][]matchRecord
+	for _, r := range recs {
+		q := r.QID
+		if q == "" {
+			q = "a:" + r.A
+		}
+		g, ok := at[q]
+		if !ok {
+			g = len(groups)
+			at[q] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], r)
+	}
+	c := confusion{}
+	for _, g := range groups {
+		bs := make([]string, len(g))
+		for i, r := range g {
+			bs[i] = r.B
+		}
+		for i, res := range p.CompareCandidates(g[0].A, bs) {
+			c[[2]string{g[i].Label, string(res.Label)}]++
+		}
 	}
 	return c
 }
