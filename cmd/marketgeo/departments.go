@@ -86,13 +86,14 @@ const (
 
 // importDemoRecords imports the demo's department tables into a store
 // seeded with the embedded demo, once (the store remembers it), so that
-// the map shows records out of the box.
-func importDemoRecords(ctx context.Context, ex *exchange.Exchange, st *store.Store, log *slog.Logger) error {
+// the map shows records out of the box. It reports whether it imported
+// (or began to).
+func importDemoRecords(ctx context.Context, ex *exchange.Exchange, st *store.Store, log *slog.Logger) (bool, error) {
 	if seeded, err := st.Backend().Meta(ctx, seededKey); err != nil || seeded != "demo" {
-		return err // a store of the user's data: no demo records in it
+		return false, err // a store of the user's data: no demo records in it
 	}
 	if done, err := st.Backend().Meta(ctx, demoRecordsKey); err != nil || done != "" {
-		return err
+		return false, err
 	}
 	t0 := time.Now()
 	var ents []geo.Entity
@@ -114,11 +115,11 @@ func importDemoRecords(ctx context.Context, ex *exchange.Exchange, st *store.Sto
 		}
 		rep, err := ex.Import(ctx, t, exchange.ImportOptions{Dept: dt.Dept, Kind: dt.Kind, Writer: "import:demo"})
 		if err != nil {
-			return fmt.Errorf("demo records %s: %w", dt.File, err)
+			return true, fmt.Errorf("demo records %s: %w", dt.File, err)
 		}
 		total += rep.Attached
 		log.Info("demo department table imported", "file", dt.File, "rows", rep.Rows, "attached", rep.Attached, "unmatched", rep.Unmatched, "ambiguous", rep.Ambiguous, "rejected", rep.Rejected)
 	}
 	log.Info("demo records imported", "records", total, "took", time.Since(t0).Round(time.Millisecond))
-	return st.Backend().SetMeta(ctx, demoRecordsKey, time.Now().UTC().Format(time.RFC3339))
+	return true, st.Backend().SetMeta(ctx, demoRecordsKey, time.Now().UTC().Format(time.RFC3339))
 }

@@ -314,8 +314,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		startupDone()
 		// A store seeded with the demo gets the demo's department tables,
 		// once, now that names and addresses can be matched.
-		if err := importDemoRecords(ctx, ex, st, log); err != nil {
+		imported, err := importDemoRecords(ctx, ex, st, log)
+		if err != nil {
 			log.Warn("demo department tables not imported", "err", err)
+		}
+		if imported {
+			startupDone() // the import's tables and matcher are garbage now
 		}
 	}()
 	// SIGTERM: the requests in flight finish, then the deferred Closes
