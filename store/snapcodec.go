@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
@@ -158,7 +159,24 @@ type snapReader struct {
 	r      *bufio.Reader
 	err    error
 	intern map[string]string
+	arena  []byte // the current chunk of the strings decoded (see str)
 }
+
+// Strings of at most arenaMaxStr bytes are decoded into shared chunks of
+// arenaChunk bytes rather than each into its own allocation: a feature's
+// ID, name and address are 10-60 bytes, and a million features made
+// millions of small objects, each rounded up to its size class, for the
+// collector to mark at every cycle. A chunk lives as long as any of its
+// strings: a feature replaced later keeps at most its chunk's bytes, so
+// the strings of a snapshot can at worst stay twice (docs/memory.md).
+const (
+	arenaChunk  = 32 << 10
+	arenaMaxStr = 512
+)
+
+// maxIntern bounds the distinct values istr keeps for sharing (values
+// after that are decoded like any string).
+const maxIntern = 1 << 16
 
 func (r *snapReader) uvarint() uint64 {
 	if r.err != nil {
@@ -198,12 +216,7 @@ func (r *snapReader) str() string {
 	if n == 0 || r.err != nil {
 		return ""
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.err = err
-		return ""
-	}
-	return string(b)
+	return r.str1(n)
 }
 
 // istr reads a string that repeats across features (status, industry,
@@ -219,11 +232,34 @@ func (r *snapReader) istr() string {
 	}
 	s, ok := r.intern[string(b)] // no allocation for the lookup
 	if !ok {
+		if len(r.intern) >= maxIntern {
+			return r.str1(n)
+		}
 		s = string(b)
 		r.intern[s] = s
 	}
 	r.r.Discard(n)
 	return s
+}
+
+// str1 is str with its length n already read.
+func (r *snapReader) str1(n int) string {
+	if n > arenaMaxStr {
+		return r.strRest(n)
+	}
+	if len(r.arena)+n > cap(r.arena) {
+		r.arena = make([]byte, 0, arenaChunk)
+	}
+	off := len(r.arena)
+	b := r.arena[off : off+n]
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		r.err = err
+		return ""
+	}
+	// The bytes are never written again: the chunk only grows past them
+	// and a full chunk is dropped for a new one.
+	r.arena = r.arena[:off+n]
+	return unsafe.String(&b[0], n)
 }
 
 func (r *snapReader) strRest(n int) string {
@@ -275,7 +311,7 @@ func (r *snapReader) smap() map[string]string {
 			return nil
 		}
 		k := r.istr()
-		m[k] = r.str()
+		m[k] = r.istr() // values repeat too (a building's use, a source)
 	}
 	return m
 }
