@@ -481,15 +481,20 @@ func BenchmarkAnswerEncode(b *testing.B) {
 			fields geo.FieldSet
 			encode bool
 			touch  bool // geojsonw.Touch ahead of the writer, as the server does
-			cache  int  // 1: a FeatureCache filled as the answers are written; 2: filled beforehand with every query's answer
+			cache  int  // 1: a FeatureCache (4 GiB) filled as the answers are written; 2: filled beforehand with every query's answer; 3: as 1 bounded to 256 MiB
 		}{{"query-only", geo.AllFields(), false, false, 0}, {"full-no-touch", geo.AllFields(), true, false, 0}, {"full", geo.AllFields(), true, true, 0},
 			{"full-cache-cold", geo.AllFields(), true, true, 1}, {"full-cache-warm", geo.AllFields(), true, true, 2},
+			{"full-cache-256MiB", geo.AllFields(), true, true, 3},
 			{"fields=id-no-touch", geo.NewFieldSet(geo.FieldID), true, false, 0}, {"fields=id", geo.NewFieldSet(geo.FieldID), true, true, 0}} {
 			b.Run(sizeName(n)+"/r200m/"+c.name, func(b *testing.B) {
 				enc := geojsonw.NewEncoder(crs.WGS84, c.fields)
 				var cache *geojsonw.FeatureCache
 				if c.cache > 0 {
-					cache = geojsonw.NewFeatureCache(crs.WGS84, c.fields, true, 4<<30)
+					size := int64(4 << 30)
+					if c.cache == 3 {
+						size = 256 << 20
+					}
+					cache = geojsonw.NewFeatureCache(crs.WGS84, c.fields, true, size)
 					enc = enc.WithCache(cache)
 				}
 				if c.cache == 2 {

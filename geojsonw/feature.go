@@ -15,6 +15,7 @@ import (
 type Encoder struct {
 	crs    crs.CRS
 	fields [4]geo.FieldSet // by layerIndex
+	cache  *FeatureCache   // the heads of entity features (nil: none), see WithCache
 }
 
 // layerIndex is the index of a layer in Encoder.fields (-1 for none).
@@ -121,6 +122,18 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 	if comma {
 		dst = append(dst, ',')
 	}
+	if e.cache != nil && h.Entity != nil && !x.Search && x.Distance == e.cache.distance {
+		return e.appendCachedEntity(dst, h, x)
+	}
+	dst, p, mark := e.appendHead(dst, h, x)
+	return e.appendTail(dst, p, mark, h, x)
+}
+
+// appendHead appends the constant part of a hit's feature, everything but
+// the members x computes (distance_m, score, layer, match) and the closing
+// braces. It returns the properties written so far and the offset of the
+// properties' opening brace in dst.
+func (e *Encoder) appendHead(dst []byte, h *geo.Hit, x Extra) ([]byte, props, int) {
 	dst = append(dst, `{"type":"Feature","id":`...)
 	dst = AppendString(dst, h.ID())
 	dst = append(dst, `,"geometry":`...)
@@ -196,10 +209,18 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 		dst = p.version(dst, f, z.Version)
 		dst = e.attrs(dst, &p, f, z.Props, x)
 	}
+	return dst, p, mark
+}
+
+// appendTail appends the computed members of x after a head that
+// appendHead wrote (mark: the offset of its properties' opening brace),
+// and closes the feature.
+func (e *Encoder) appendTail(dst []byte, p props, mark int, h *geo.Hit, x Extra) []byte {
+	f := e.fields[hitLayer(h)]
 	if x.Distance && f.Has(geo.FieldDistanceM) {
 		dst = p.sep(dst)
 		dst = append(dst, `"distance_m":`...)
-		dst = AppendFloat(dst, RoundTo(h.DistanceM, 2))
+		dst = AppendRounded2(dst, h.DistanceM)
 	}
 	if x.Search {
 		if f.Has(geo.FieldScore) {

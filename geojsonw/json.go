@@ -134,6 +134,27 @@ func AppendFloat(dst []byte, f float64) []byte {
 	return dst
 }
 
+// AppendRounded2 appends AppendFloat(dst, RoundTo(v, 2)) (a distance in
+// metres to the centimetre), the same bytes, without the general
+// shortest-representation search for values from 0 to 1e12: the double
+// nearest to k/100 is written as the decimal k/100 without trailing zeros,
+// the shortest that reads back as it at that size.
+func AppendRounded2(dst []byte, v float64) []byte {
+	if !(v >= 0 && v < 1e12) {
+		return AppendFloat(dst, RoundTo(v, 2))
+	}
+	k := int64(v*100 + 0.5) // as RoundTo
+	dst = strconv.AppendInt(dst, k/100, 10)
+	switch c := k % 100; {
+	case c == 0:
+	case c%10 == 0:
+		dst = append(dst, '.', byte('0'+c/10))
+	default:
+		dst = append(dst, '.', byte('0'+c/10), byte('0'+c%10))
+	}
+	return dst
+}
+
 // AppendInt appends n in decimal.
 func AppendInt(dst []byte, n int64) []byte { return strconv.AppendInt(dst, n, 10) }
 

@@ -67,8 +67,12 @@ func edge(s string) byte {
 var idOnly = geo.NewFieldSet(geo.FieldID)
 
 // Touch is [TouchHit] for what e writes of the hit: with fields=id (or
-// fewer) only the feature and its ID, else everything.
+// fewer) only the feature and its ID, else everything; with a cache
+// ([Encoder.WithCache]) the cached head of an entity instead.
 func (e *Encoder) Touch(h *geo.Hit) byte {
+	if e.cache != nil && h.Entity != nil {
+		return e.touchCached(h)
+	}
 	if f := e.fields[hitLayer(h)]; f.Intersect(idOnly) == f {
 		return TouchID(h)
 	}
