@@ -49,6 +49,45 @@ func BenchmarkCompareColdP99(b *testing.B) {
 	reportLatencies(b, lat)
 }
 
+// BenchmarkCompareCandidatesColdP99 measures CompareCandidates with the
+// embedded model: one query against five candidates (the long pairs of
+// BenchmarkCompareColdP99), every address new in each call; it reports the
+// latency per call (five candidates) and per candidate.
+func BenchmarkCompareCandidatesColdP99(b *testing.B) {
+	qs := []string{"江苏省南京市雨花台区西善桥街道邱村71号西善花苑万福园(万福园)2栋",
+		"河南省郑州市二七区嵩山路街道办事处航海中路179号附6号公安局家属院多层4号楼四单元",
+		"向阳路劳动路十字新乡市中医院西临健民中医馆楼上三楼", "重庆市江北区寸滩街道港城东路9号3栋2单元5-1"}
+	cands := []string{"岱山中路西善花苑万福园西门万福园2号楼", "航海路179号附6号郑州市公安局家属院(东1门)",
+		"向阳路511号新乡市中医院门诊楼", "沙井街道沙三上下围创业工业园(北门)", "港城东路9号3号楼2单元5-1",
+		"梅灵路与机场路交叉口港中旅游"}
+	p, err := NewParser(DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	_ = p.CompareCandidates(qs[0], cands[:2]) // decode the models outside the timing
+	lat := make([]time.Duration, 0, 1<<16)
+	bs := make([]string, 5)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		tail := strconv.Itoa(1000+i) + "室"
+		a := qs[i%len(qs)] + tail
+		for k := range bs {
+			bs[k] = cands[(i+k)%len(cands)] + tail
+		}
+		t0 := time.Now()
+		_ = p.CompareCandidates(a, bs)
+		if len(lat) < cap(lat) {
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	b.StopTimer()
+	reportLatencies(b, lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/float64(len(bs)), "p99-µs/candidate")
+	}
+}
+
 // BenchmarkCompareLeast measures the CPU cost of Compare on a loaded box:
 // for each of the first 300 pairs of match_dev (MARKETGEO_MATCH_DEV names
 // the file; default ../../shared/data/address-dev/match_dev.jsonl, skipped

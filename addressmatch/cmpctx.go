@@ -2,6 +2,7 @@ package addressmatch
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -17,9 +18,70 @@ import (
 // training pairs grouped by query. Only [Parser.CompareCandidates] uses
 // it; [Parser.Compare] sees one pair and keeps the first stage's label.
 
-// ctxNames names the context features, in order.
+// ctxNames names the context features of the first stage's probabilities,
+// in order; a context row also holds the first stage's input row (dense
+// features and the regression's probabilities) and, for each of ctxRelNames,
+// the candidate's rank among the query's candidates and its margin over the
+// best of the others.
 var ctxNames = []string{"pm", "pp", "pn", "n", "rankM", "maxOtherM", "marginM", "rankP", "maxOtherP",
 	"shareM", "othersOverHalfM", "rankU", "meanOtherM", "maxOtherNotNone", "marginN", "rankN"}
+
+// ctxRelNames are the first-stage inputs compared across a query's
+// candidates.
+var ctxRelNames = []string{"jb", "ju", "lcs", "covA", "covB", "edit", "nameDice", "poiDice", "roadDice",
+	"dnameAinB", "dnameBinA", "nbInA", "naInB", "lrM", "lrP"}
+
+// ctxRelIdx are the positions of ctxRelNames in a first-stage input row
+// (TestContextRelNames checks that every name is found).
+var ctxRelIdx = func() []int {
+	out := make([]int, 0, len(ctxRelNames))
+	for _, n := range ctxRelNames {
+		switch n {
+		case "lrM":
+			out = append(out, len(denseNames))
+		case "lrP":
+			out = append(out, len(denseNames)+1)
+		default:
+			if j := slices.Index(denseNames, n); j >= 0 {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}()
+
+// ctxWidth is the length of a context row.
+func ctxWidth() int {
+	return len(ctxNames) + len(denseNames) + numCmpClasses + 2*len(ctxRelIdx)
+}
+
+// ctxRow appends the context row of candidate i to out: its context
+// features among the first-stage probabilities pr, its first-stage input
+// row xs[i], and its rank and margin among the candidates' inputs xs in
+// each of ctxRelNames.
+func ctxRow(pr [][numCmpClasses]float32, xs [][]float32, i int, out []float32) []float32 {
+	out = ctxFeatures(pr, i, out)
+	out = append(out, xs[i]...)
+	for _, j := range ctxRelIdx {
+		v := xs[i][j]
+		rank, best := 0, float32(math.Inf(-1))
+		for k, x := range xs {
+			if k == i {
+				continue
+			}
+			if x[j] > v {
+				rank++
+			}
+			best = max(best, x[j])
+		}
+		margin := float32(0)
+		if len(xs) > 1 {
+			margin = v - best
+		}
+		out = append(out, float32(rank), margin)
+	}
+	return out
+}
 
 // ctxFeatures appends the context features of candidate i among the
 // first-stage class probabilities pr of one query's candidates to out.
@@ -86,36 +148,37 @@ func groupByQuery(examples []CompareExample) [][]int {
 	return groups
 }
 
-// ctxDepth and ctxTrees bound the context stage's trees (few features:
-// shallow trees suffice).
+// ctxDepth and ctxTrees bound the context stage's trees.
 const (
-	ctxDepth = 3
+	ctxDepth = 4
 	ctxTrees = 200
 )
 
 // trainContext grows the context stage's trees on the first stage's
 // out-of-fold probabilities oof of the examples; its number of rounds and
 // the class weights of its decision are chosen on the inner folds fold.
-func trainContext(examples []CompareExample, oof [][numCmpClasses]float32, y, fold []int, o CompareTrainOptions) (*gbtModel, [numCmpClasses]float32, error) {
+func trainContext(examples []CompareExample, xs [][]float32, oof [][numCmpClasses]float32, y, fold []int, o CompareTrainOptions) (*gbtModel, [numCmpClasses]float32, error) {
 	x := make([][]float32, len(examples))
+	w := ctxWidth()
 	for _, g := range groupByQuery(examples) {
 		pr := make([][numCmpClasses]float32, len(g))
+		gx := make([][]float32, len(g))
 		for i, k := range g {
-			pr[i] = oof[k]
+			pr[i], gx[i] = oof[k], xs[k]
 		}
 		for i, k := range g {
-			x[k] = ctxFeatures(pr, i, make([]float32, 0, len(ctxNames)))
+			x[k] = ctxRow(pr, gx, i, make([]float32, 0, w))
 		}
 	}
 	co := o
 	co.Depths, co.Trees = []int{ctxDepth}, ctxTrees
-	sel, err := selectTrees(x, y, fold, len(ctxNames), co)
+	sel, err := selectTrees(x, y, fold, w, co)
 	if err != nil {
 		return nil, [numCmpClasses]float32{}, fmt.Errorf("context stage: %w", err)
 	}
 	gp := gbtParams{rounds: sel.rounds, depth: sel.depth, shrinkage: o.Shrinkage, minLeaf: 1, lambda: 1,
 		subsample: 0.8, colsample: 0.8, seed: o.Seed + 101}
-	g, err := gbtTrain(binData(x, len(ctxNames)), y, nil, numCmpClasses, gp)
+	g, err := gbtTrain(binData(x, w), y, nil, numCmpClasses, gp)
 	if err != nil {
 		return nil, [numCmpClasses]float32{}, fmt.Errorf("context stage: %w", err)
 	}
@@ -123,33 +186,29 @@ func trainContext(examples []CompareExample, oof [][numCmpClasses]float32, y, fo
 }
 
 // stageOne returns the first stage's class probabilities of a pair, before
-// the decision's class weights (the context stage's input).
-func (m *CompareModel) stageOne(f *pairFeats) [numCmpClasses]float32 {
+// the decision's class weights, and appends its input row (the dense
+// features and the regression's probabilities) to xs: the context stage's
+// inputs. m has trees.
+func (m *CompareModel) stageOne(f *pairFeats, xs []float32) ([numCmpClasses]float32, []float32) {
 	pr := softmax(m.lrScores(f))
-	var out [numCmpClasses]float32
-	if m.gbt == nil {
-		for c, v := range pr {
-			out[c] = float32(v)
-		}
-		return out
-	}
-	var x [160]float32
-	xs := append(x[:0], f.dense...)
+	start := len(xs)
+	xs = append(xs, f.dense...)
 	for _, v := range pr {
 		xs = append(xs, float32(v))
 	}
 	var s [numCmpClasses]float32
-	m.gbt.score(xs, m.gbt.rounds(), s[:])
+	m.gbt.score(xs[start:], m.gbt.rounds(), s[:])
+	var out [numCmpClasses]float32
 	for c, v := range softmax(s) {
 		out[c] = float32(v)
 	}
-	return out
+	return out, xs
 }
 
 // contextProbs returns the context stage's class probabilities of
 // candidate i, weighed for the decision and normalised again.
-func (m *CompareModel) contextProbs(pr [][numCmpClasses]float32, i int, buf []float32) [numCmpClasses]float64 {
-	x := ctxFeatures(pr, i, buf[:0])
+func (m *CompareModel) contextProbs(pr [][numCmpClasses]float32, xs [][]float32, i int, buf []float32) [numCmpClasses]float64 {
+	x := ctxRow(pr, xs, i, buf[:0])
 	var s [numCmpClasses]float32
 	m.ctx.score(x, m.ctx.rounds(), s[:])
 	q := softmax(s)
@@ -182,7 +241,7 @@ func (m *CompareModel) HasContext() bool { return m.ctx != nil }
 func (p *Parser) CompareCandidates(a string, bs []string) []Result {
 	out := make([]Result, len(bs))
 	m := p.cmp.model()
-	if m == nil || m.ctx == nil || len(bs) < 2 {
+	if m == nil || m.ctx == nil || m.gbt == nil || len(bs) < 2 {
 		for i, b := range bs {
 			out[i] = p.Compare(a, b)
 		}
@@ -197,20 +256,24 @@ func (p *Parser) CompareCandidates(a string, bs []string) []Result {
 	}
 	cs := make([]cand, len(bs))
 	pr := make([][numCmpClasses]float32, len(bs))
+	xs := make([][]float32, len(bs))
+	w := len(denseNames) + numCmpClasses
+	flat := make([]float32, 0, w*len(bs))
 	f := p.cmp.feats.Get().(*pairFeats)
 	for i, b := range bs {
 		c := &cs[i]
 		c.ea, c.eb, _, _, c.rl, c.rlvl, c.why = p.comparePair(a, b, f)
-		pr[i] = m.stageOne(f)
+		pr[i], flat = m.stageOne(f, flat)
+		xs[i] = flat[len(flat)-w:]
 		if markupOneSide(a, b) {
 			c.why = "markup"
 		}
 	}
 	p.cmp.feats.Put(f)
-	buf := make([]float32, 0, len(ctxNames))
+	buf := make([]float32, 0, ctxWidth())
 	for i := range cs {
 		c := &cs[i]
-		out[i] = modelResult(&c.ea, &c.eb, c.rl, c.rlvl, c.why, m.contextProbs(pr, i, buf))
+		out[i] = modelResult(&c.ea, &c.eb, c.rl, c.rlvl, c.why, m.contextProbs(pr, xs, i, buf))
 	}
 	return out
 }

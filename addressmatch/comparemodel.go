@@ -1105,7 +1105,7 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 	m.gbt = g
 	m.cw = sel.cw
 	if !o.NoContext {
-		m.ctx, m.ccw, err = trainContext(examples, sel.oof, golds, fold, o)
+		m.ctx, m.ccw, err = trainContext(examples, x, sel.oof, golds, fold, o)
 		if err != nil {
 			return nil, fmt.Errorf("compare model: %w", err)
 		}
@@ -1504,7 +1504,7 @@ func ReadCompareModel(r io.Reader) (*CompareModel, error) {
 		}
 	}
 	if mr.err == nil && magic == compareModelMagicV3 {
-		g, err := readGBT(get, len(ctxNames), &m.ccw)
+		g, err := readGBT(get, ctxWidth(), &m.ccw)
 		if mr.err == nil {
 			mr.err = err
 		}
