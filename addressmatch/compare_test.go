@@ -216,6 +216,11 @@ func TestCompareCacheConcurrent(t *testing.T) {
 			want[[2]string{a, b}] = fresh.Compare(a, b)
 		}
 	}
+	wantCands := map[string][]Result{}
+	for _, a := range addrs {
+		fresh.cmp.ents.m = nil
+		wantCands[a] = fresh.CompareCandidates(a, addrs)
+	}
 	p, err := NewParser(demoOpts(t, Options{}))
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +237,16 @@ func TestCompareCacheConcurrent(t *testing.T) {
 						if got, w := p.Compare(a, b), want[[2]string{a, b}]; got.Label != w.Label || got.Level != w.Level || got.Score != w.Score {
 							select {
 							case errs <- fmt.Sprintf("Compare(%q, %q) = %+v, fresh parser %+v", a, b, got, w):
+							default:
+							}
+						}
+					}
+				}
+				for _, a := range addrs {
+					for i, got := range p.CompareCandidates(a, addrs) {
+						if w := wantCands[a][i]; got.Label != w.Label || got.Level != w.Level || got.Score != w.Score {
+							select {
+							case errs <- fmt.Sprintf("CompareCandidates(%q, …)[%d] = %+v, fresh parser %+v", a, i, got, w):
 							default:
 							}
 						}
