@@ -12,10 +12,22 @@ import (
 // query matches it.
 type nameVar struct {
 	text   string  // folded, no spaces
+	pys    string  // full pinyin then initials, one string (short names only): py and pyi
 	weight float64 // 1 for the registered or common name, less for derived ones
-	py     string  // full pinyin (short names only)
-	pyi    string  // pinyin initials, one letter per rune when aligned
+	split  uint32  // where the initials start in pys
 	short  bool    // a short name: pinyin is indexed
+}
+
+// py is v's full pinyin (short names only).
+func (v *nameVar) py() string { return v.pys[:v.split] }
+
+// pyi is v's pinyin initials, one letter per rune when aligned.
+func (v *nameVar) pyi() string { return v.pys[v.split:] }
+
+// setPinyin sets v's pinyin to that of text.
+func (v *nameVar) setPinyin(text string) {
+	both, split := pinyinParts(text, true)
+	v.pys, v.split = both, uint32(split)
 }
 
 // doc is what the ranker knows about one indexed feature.
@@ -66,71 +78,83 @@ func docKey(layer geo.Layer, id string) string {
 	return "z:" + id
 }
 
-// trim reallocates the name variants to their number: appended one by one
-// they end with room for up to twice as many (a million docs held a
-// fourth name variant of 64 bytes each that none had).
-func (d *doc) trim() *doc {
-	if cap(d.names) > len(d.names) {
-		d.names = append(make([]nameVar, 0, len(d.names)), d.names...)
+// nameBuf holds a doc's name variants while they are collected: on the
+// stack, copied into the doc once at their number (appended one by one to
+// the doc they ended with room for up to twice as many, and the smaller
+// arrays they outgrew were garbage left among the docs).
+type nameBuf [8]nameVar
+
+// exactNames returns a copy of names at their number (nil for none).
+func exactNames(names []nameVar) []nameVar {
+	if len(names) == 0 {
+		return nil
 	}
-	return d
+	out := make([]nameVar, len(names))
+	copy(out, names)
+	return out
 }
 
-// addName appends a name variant unless its text is already present (the
-// higher weight is kept).
-func (d *doc) addName(text string, weight float64, short bool) {
+// addName appends a name variant to names unless its text is already
+// present (the higher weight is kept).
+func addName(names []nameVar, text string, weight float64, short bool) []nameVar {
 	text = strings.ReplaceAll(text, " ", "")
 	if text == "" {
-		return
+		return names
 	}
-	for i := range d.names {
-		if d.names[i].text == text {
-			if weight > d.names[i].weight {
-				d.names[i].weight = weight
+	for i := range names {
+		if names[i].text == text {
+			if weight > names[i].weight {
+				names[i].weight = weight
 			}
-			if short && !d.names[i].short {
-				d.names[i].short = true
-				d.names[i].py, d.names[i].pyi = pinyinOf(text, true)
+			if short && !names[i].short {
+				names[i].short = true
+				names[i].setPinyin(text)
 			}
-			return
+			return names
 		}
 	}
 	v := nameVar{text: text, weight: weight, short: short}
 	if short {
-		v.py, v.pyi = pinyinOf(text, true)
+		v.setPinyin(text)
 	}
-	d.names = append(d.names, v)
+	return append(names, v)
 }
 
 func entityDoc(e *geo.Entity, np *NameParser) *doc {
 	d := &doc{key: docKey(geo.LayerEntities, e.ID), layer: geo.LayerEntities, id: e.ID, name: e.Name,
 		addr: strings.ReplaceAll(Fold(e.Address), " ", ""), loc: e.Location, feat: e}
+	var nb nameBuf
+	names := nb[:0]
 	cn := np.Parse(e.Name)
-	d.addName(cn.Full, 1, false)
+	names = addName(names, cn.Full, 1, false)
 	if e.ShortName != "" {
-		d.addName(Fold(e.ShortName), 1, true)
+		names = addName(names, Fold(e.ShortName), 1, true)
 	}
-	d.addName(cn.Short, 1, true)
-	d.addName(cn.Core, 0.95, true)
+	names = addName(names, cn.Short, 1, true)
+	names = addName(names, cn.Core, 0.95, true)
 	for _, f := range e.FormerNames {
 		fn := np.Parse(f)
-		d.addName(fn.Full, 0.9, false)
-		d.addName(fn.Short, 0.9, true)
+		names = addName(names, fn.Full, 0.9, false)
+		names = addName(names, fn.Short, 0.9, true)
 	}
-	return d.trim()
+	d.names = exactNames(names)
+	return d
 }
 
 func placeDoc(p *geo.Place, np *NameParser) *doc {
 	d := &doc{key: docKey(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces, id: p.ID, name: p.Name,
 		loc: p.Location, feat: p}
+	var nb nameBuf
+	names := nb[:0]
 	full := Fold(p.Name)
-	d.addName(full, 1, true)
+	names = addName(names, full, 1, true)
 	if s := np.Parse(p.Name).Short; s != "" {
-		d.addName(s, 0.97, true)
+		names = addName(names, s, 0.97, true)
 	}
 	for _, a := range p.Aliases {
-		d.addName(Fold(a), 0.95, true)
+		names = addName(names, Fold(a), 0.95, true)
 	}
+	d.names = exactNames(names)
 	if p.Kind != "" {
 		k := strings.ToLower(p.Kind)
 		d.kinds = append(d.kinds, k)
@@ -138,35 +162,39 @@ func placeDoc(p *geo.Place, np *NameParser) *doc {
 			d.kinds = append(d.kinds, l)
 		}
 	}
-	return d.trim()
+	return d
 }
 
 func buildingDoc(b *geo.Building) *doc {
 	d := &doc{key: docKey(geo.LayerBuildings, b.ID), layer: geo.LayerBuildings, id: b.ID, name: b.Name,
 		addr: strings.ReplaceAll(Fold(b.Address), " ", ""), loc: b.Center(), feat: b}
 	if b.Name != "" {
+		var nb nameBuf
 		n := strings.ReplaceAll(Fold(b.Name), " ", "")
-		d.addName(n, 1, true)
+		names := addName(nb[:0], n, 1, true)
 		if base := buildingSuffix.ReplaceAllString(n, ""); runeLen(base) >= 2 && base != n {
-			d.addName(base, 0.95, true)
+			names = addName(names, base, 0.95, true)
 		}
+		d.names = exactNames(names)
 	}
-	return d.trim()
+	return d
 }
 
 func zoneDoc(z *geo.Zone) *doc {
 	b := z.Geometry.Bound()
 	d := &doc{key: docKey(geo.LayerZones, z.ID), layer: geo.LayerZones, id: z.ID, name: z.Name,
 		loc: b.Center(), feat: z}
+	var nb nameBuf
 	n := strings.ReplaceAll(Fold(z.Name), " ", "")
-	d.addName(n, 1, true)
+	names := addName(nb[:0], n, 1, true)
 	for _, suf := range []string{"街道", "片区", "新区", "区", "县", "镇", "乡"} {
 		if strings.HasSuffix(n, suf) && runeLen(n)-runeLen(suf) >= 2 {
-			d.addName(strings.TrimSuffix(n, suf), 0.95, true)
+			names = addName(names, strings.TrimSuffix(n, suf), 0.95, true)
 			break
 		}
 	}
-	return d.trim()
+	d.names = exactNames(names)
+	return d
 }
 
 // Maximum prefix lengths indexed for pinyin.

@@ -38,7 +38,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("ParseCompanyName(%q) = %+v: short not in full or core not a prefix of short", s, n)
 		}
 		m := newMatcher(q)
-		d := &doc{names: []nameVar{{text: "重庆市人和中学校", weight: 1, short: true, py: "chongqingshirenhezhongxuexiao", pyi: "cqsrhzxx"}}, addr: "重庆市渝北区"}
+		d := &doc{names: []nameVar{{text: "重庆市人和中学校", weight: 1, short: true, pys: "chongqingshirenhezhongxuexiao" + "cqsrhzxx", split: uint32(len("chongqingshirenhezhongxuexiao"))}}, addr: "重庆市渝北区"}
 		if sc, _ := m.score(d); sc < 0 || sc > 1 {
 			t.Fatalf("score %v out of [0,1] for %q", sc, s)
 		}

@@ -159,11 +159,11 @@ func buildLexicon(docs []*doc, withChars bool) *lexicon {
 					if !v.short {
 						continue
 					}
-					if v.py != "" && !hasPinyin(d, vi, func(o *nameVar) string { return o.py }) {
-						pt.py.add(v.py, ord)
+					if v.py() != "" && !hasPinyin(d, vi, (*nameVar).py) {
+						pt.py.add(v.py(), ord)
 					}
-					if v.pyi != "" && !hasPinyin(d, vi, func(o *nameVar) string { return o.pyi }) {
-						pt.pyi.add(v.pyi, ord)
+					if v.pyi() != "" && !hasPinyin(d, vi, (*nameVar).pyi) {
+						pt.pyi.add(v.pyi(), ord)
 					}
 					if !withChars {
 						continue
@@ -210,7 +210,15 @@ func buildLexicon(docs []*doc, withChars bool) *lexicon {
 		lx.layers[i] = layerBit(d.layer)
 	}
 	// Concatenate the parts' pinyin (offsets shifted) and sort both arrays
-	// in parallel with the character lists.
+	// in parallel with the character lists. The arrays are made at their
+	// size first: appended part by part they kept up to a quarter more.
+	var pyA, pyE, pyiA, pyiE int
+	for k := range parts {
+		pyA, pyE = pyA+len(parts[k].py.arena), pyE+len(parts[k].py.ents)
+		pyiA, pyiE = pyiA+len(parts[k].pyi.arena), pyiE+len(parts[k].pyi.ents)
+	}
+	lx.py = pyIndex{arena: make([]byte, 0, pyA), ents: make([]pyEnt, 0, pyE)}
+	lx.pyi = pyIndex{arena: make([]byte, 0, pyiA), ents: make([]pyEnt, 0, pyiE)}
 	for k := range parts {
 		for _, pair := range [][2]*pyIndex{{&lx.py, &parts[k].py}, {&lx.pyi, &parts[k].pyi}} {
 			dst, src := pair[0], pair[1]
@@ -585,7 +593,7 @@ func extraMatches(d *doc, m *matcher, unis []string, bigrams, fuzzy, walk, chars
 					}
 				}
 			}
-			if len(pq.latin) >= 2 && (strings.HasPrefix(v.pyi, pq.pyInit) || strings.HasPrefix(v.py, pq.pyFull)) {
+			if len(pq.latin) >= 2 && (strings.HasPrefix(v.pyi(), pq.pyInit) || strings.HasPrefix(v.py(), pq.pyFull)) {
 				return true
 			}
 			continue
@@ -593,8 +601,8 @@ func extraMatches(d *doc, m *matcher, unis []string, bigrams, fuzzy, walk, chars
 		if pq.pureLatin && len(pq.latin) >= 5 {
 			qq := clip(pq.latin, maxPinyinGram)
 			d := fuzzyPinyinEdits(len(pq.latin))
-			for l := max(2, len(qq)-d); l <= min(len(v.py), len(qq)+d); l++ {
-				if cntext.EditDistance(qq, v.py[:l], d) <= d {
+			for l := max(2, len(qq)-d); l <= min(len(v.py()), len(qq)+d); l++ {
+				if cntext.EditDistance(qq, v.py()[:l], d) <= d {
 					return true
 				}
 			}

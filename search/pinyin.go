@@ -1,7 +1,6 @@
 package search
 
 import (
-	"strings"
 	"sync"
 
 	"github.com/marketgeo/marketgeo/internal/cntext"
@@ -21,15 +20,27 @@ var phraseReadings = map[string][2]string{
 // digits are kept when keepLatin is set (queries mix them: 鑫jzs); other
 // characters are dropped. The result is lower case.
 func pinyinOf(s string, keepLatin bool) (full, initials string) {
-	var fb, ib strings.Builder
+	both, split := pinyinParts(s, keepLatin)
+	return both[:split], both[split:]
+}
+
+// pinyinParts returns pinyinOf's full pinyin and initials as one string
+// and where the initials start.
+func pinyinParts(s string, keepLatin bool) (both string, split int) {
+	// Both are built in buffers on the stack (names are short) and become
+	// one string, of which they are the two parts: one exact allocation,
+	// where two growing builders left garbage and spare capacity behind
+	// for every short name of every doc.
+	var fa, ia [96]byte
+	fb, ib := fa[:0], ia[:0]
 	args := pinyin.NewArgs()
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		if i+1 < len(rs) && cntext.IsHan(r) {
 			if pr, ok := phraseReadings[string(rs[i:i+2])]; ok {
-				fb.WriteString(pr[0])
-				ib.WriteString(pr[1])
+				fb = append(fb, pr[0]...)
+				ib = append(ib, pr[1]...)
 				i++
 				continue
 			}
@@ -40,21 +51,21 @@ func pinyinOf(s string, keepLatin bool) (full, initials string) {
 			if py == "" {
 				continue
 			}
-			fb.WriteString(py)
-			ib.WriteByte(py[0])
+			fb = append(fb, py...)
+			ib = append(ib, py[0])
 		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
 			if keepLatin {
-				fb.WriteRune(r)
-				ib.WriteRune(r)
+				fb = append(fb, byte(r))
+				ib = append(ib, byte(r))
 			}
 		case r >= 'A' && r <= 'Z':
 			if keepLatin {
-				fb.WriteRune(r + 'a' - 'A')
-				ib.WriteRune(r + 'a' - 'A')
+				fb = append(fb, byte(r+'a'-'A'))
+				ib = append(ib, byte(r+'a'-'A'))
 			}
 		}
 	}
-	return fb.String(), ib.String()
+	return string(append(fb, ib...)), len(fb)
 }
 
 // pinyinCache holds the reading of every character met so far: go-pinyin

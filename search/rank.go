@@ -216,23 +216,23 @@ func (m *matcher) pinyinScore(v *nameVar) float64 {
 	if q.pureLatin {
 		l := q.latin
 		switch {
-		case v.py == l:
+		case v.py() == l:
 			take(0.95)
-		case strings.HasPrefix(v.py, l) && len(l) >= 2:
-			take(0.85 + 0.05*ratio(len(l), len(v.py)))
+		case strings.HasPrefix(v.py(), l) && len(l) >= 2:
+			take(0.85 + 0.05*ratio(len(l), len(v.py())))
 		}
 		switch {
-		case v.pyi == l && len(l) >= 2:
+		case v.pyi() == l && len(l) >= 2:
 			take(0.9)
-		case strings.HasPrefix(v.pyi, l) && len(l) >= 2:
-			take(0.8 + 0.05*ratio(len(l), len(v.pyi)))
+		case strings.HasPrefix(v.pyi(), l) && len(l) >= 2:
+			take(0.8 + 0.05*ratio(len(l), len(v.pyi())))
 		}
 		if best == 0 && len(l) >= 5 {
 			maxD := 1
 			if len(l) >= 8 {
 				maxD = 2
 			}
-			p := v.py
+			p := v.py()
 			if len(p) > len(l)+maxD {
 				p = p[:len(l)]
 			}
@@ -243,13 +243,13 @@ func (m *matcher) pinyinScore(v *nameVar) float64 {
 		return best
 	}
 	// Characters mixed with initials: align rune by rune.
-	if utf8.RuneCountInString(v.text) == len(v.pyi) && len(m.qRunes) <= len(v.pyi) {
+	if utf8.RuneCountInString(v.text) == len(v.pyi()) && len(m.qRunes) <= len(v.pyi()) {
 		tr := []rune(v.text)
 		for p := 0; p+len(m.qRunes) <= len(tr); p++ {
 			ok := true
 			for k, r := range m.qRunes {
 				if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-					if v.pyi[p+k] != byte(r) {
+					if v.pyi()[p+k] != byte(r) {
 						ok = false
 						break
 					}
@@ -272,7 +272,7 @@ func (m *matcher) pinyinScore(v *nameVar) float64 {
 		}
 	}
 	// Characters mixed with full pinyin (鑫jie装饰).
-	if q.pyFull != "" && len(q.pyFull) >= 2 && strings.HasPrefix(v.py, q.pyFull) {
+	if q.pyFull != "" && len(q.pyFull) >= 2 && strings.HasPrefix(v.py(), q.pyFull) {
 		s := 0.78
 		for _, r := range m.qRunes {
 			if cntext.IsHan(r) && !strings.ContainsRune(v.text, r) {
