@@ -262,16 +262,28 @@ func BenchmarkNearbyUnderWrites(b *testing.B) {
 		w := newWriteStack(b, n)
 		// the writes change an entity's risk class; "-moves": each also moves
 		// the entity up to ~100 m (the geo tree, grid, tiles and the address
-		// database's location all follow), the costlier kind of write
+		// database's location all follow), the costlier kind of write.
+		// "-after-writes" is the control: queries alone again, on the state
+		// the write runs left (the index's delta of written points), so that
+		// a drop can be told apart from the writes' own cost.
 		for _, wk := range []struct {
-			rate int
-			move bool
-		}{{0, false}, {200, false}, {200, true}} {
+			rate  int
+			move  bool
+			after bool
+		}{{0, false, false}, {200, false, false}, {200, true, false}, {0, false, true}} {
 			rate, name := wk.rate, fmt.Sprintf("%s/writes-%d-per-s", sizeName(n), wk.rate)
 			if wk.move {
 				name += "-moves"
 			}
+			if wk.after {
+				name += "-after-writes"
+			}
 			b.Run(name, func(b *testing.B) {
+				if b.N == 1 {
+					// every run of every kind starts from a finished
+					// collection, not one left running by the one before
+					runtime.GC()
+				}
 				stop := make(chan struct{})
 				var wg sync.WaitGroup
 				written := 0
