@@ -91,11 +91,11 @@ func roadStem(r string) string {
 // it is one typo from more than one registered road that has the query's
 // road number: the correction could be to either (金沁大道8号 is 金开大道8号
 // or 金州大道8号). Caller holds db.mu (read).
-func (db *DB) heldBackCheck(c *Components, f *fields, top *entry) string {
+func (db *DB) heldBackCheck(c *Components, f *fields, top *entryView) string {
 	if top != nil && f.road != "" && f.roadno != "" && db.names[f.road] == 0 && top.f.road != f.road {
 		var alts []string
 		for _, r := range db.similarNamesLocked(f.road) {
-			if len(db.byRoadNo[r+"|"+f.roadno]) > 0 {
+			if db.byRoadNo.has(r + "|" + f.roadno) {
 				alts = append(alts, r)
 			}
 		}

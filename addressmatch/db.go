@@ -86,15 +86,88 @@ type CheckResult struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// entry is one distinct address of the database, compact: its display
+// text and the texts of its fields live in one string (the display first,
+// then the field texts not already in it), the fields as 16-bit offsets
+// and lengths into it, most of them empty. At a million addresses this is
+// ~160 bytes an entry and one string instead of 384 bytes and the fields'
+// own strings (docs/memory.md, "The address database, memaddr22"); the
+// fields are materialised by [entry.fields] when compared, which slices
+// and allocates nothing. The parsed cache (persist.go) keeps its parses
+// as entries too, and an entry made from it shares its text.
 type entry struct {
-	key      string
-	display  string
-	f        fields
-	sumLon   float64
-	sumLat   float64
-	nLoc     int
-	count    int
-	nRecords int
+	text           string                // display, then field texts not found in it
+	spans          [nEntryStrs][2]uint16 // offset and length in text of each field text
+	big            *fields               // the fields when text is too long for the offsets (then text is display)
+	unit           [6]int32              // fields.unit
+	nDisp          uint16                // len(display) when big is nil
+	gate           bool                  // fields.gate
+	devz           bool                  // fields.devzone
+	nLoc           int32                 // records with a location
+	nRec           int32                 // records
+	count          int                   // entities registered
+	sumLon, sumLat float64
+}
+
+// nEntryStrs is the number of text fields of fields ([fields.strs]).
+const nEntryStrs = 17
+
+// makeEntry makes e the compact entry of an address's display text and
+// fields, keeping its counts. buf is scratch space, returned grown for the
+// next call.
+func makeEntry[S ~string | ~[]byte](e *entry, display S, f *fields, buf []byte) []byte {
+	e.unit, e.gate, e.devz, e.big, e.spans = f.unit, f.gate, f.devzone, nil, [nEntryStrs][2]uint16{}
+	buf = append(buf[:0], display...)
+	for i, p := range f.strs() {
+		t := *p
+		if t == "" {
+			continue
+		}
+		off := strings.Index(string(buf), t) // no copy: the conversion only reads
+		if off < 0 {
+			off = len(buf)
+			buf = append(buf, t...)
+		}
+		e.spans[i] = [2]uint16{uint16(min(off, math.MaxUint16)), uint16(min(len(t), math.MaxUint16))}
+	}
+	if len(buf) > math.MaxUint16 {
+		// an address of more than 65,535 bytes (a parser allowing that
+		// many runes): the fields as they are
+		big := *f
+		e.text, e.big, e.spans, e.nDisp = string(display), &big, [nEntryStrs][2]uint16{}, 0
+		return buf
+	}
+	e.text, e.nDisp = string(buf), uint16(len(display))
+	return buf
+}
+
+// display returns the address as the database shows it.
+func (e *entry) display() string {
+	if e.big != nil {
+		return e.text
+	}
+	return e.text[:e.nDisp]
+}
+
+// fields returns the entry's comparable form (substrings of e.text).
+func (e *entry) fields() fields {
+	if e.big != nil {
+		return *e.big
+	}
+	f := fields{unit: e.unit, gate: e.gate, devzone: e.devz}
+	for i, p := range f.strs() {
+		if sp := e.spans[i]; sp[1] > 0 {
+			*p = e.text[sp[0] : int(sp[0])+int(sp[1])]
+		}
+	}
+	return f
+}
+
+// entryView is an entry with its fields materialised, for the rules that
+// read a candidate's fields more than once (checkrules.go).
+type entryView struct {
+	display string
+	f       fields
 }
 
 func (e *entry) location() orb.Point {
@@ -104,11 +177,60 @@ func (e *entry) location() orb.Point {
 	return orb.Point{e.sumLon / float64(e.nLoc), e.sumLat / float64(e.nLoc)}
 }
 
+// postings maps a key to the entries indexed under it, in the order they
+// were added, compact: most keys have one entry, kept in the map's value
+// itself (no list, no allocation: at a million addresses nearly every
+// locality key is of one address); the others' lists are in more, the
+// value then -1-i. Lists are only appended to (a removed entry stays
+// listed, nil in DB.entries).
+type postings struct {
+	one  map[string]int32
+	more [][]int32
+}
+
+// newPostings returns postings sized for n keys.
+func newPostings(n int) postings { return postings{one: make(map[string]int32, n)} }
+
+// add appends idx to the entries of k.
+func (p *postings) add(k string, idx int32) {
+	v, ok := p.one[k]
+	switch {
+	case !ok:
+		p.one[k] = idx
+	case v >= 0:
+		p.more = append(p.more, []int32{v, idx})
+		p.one[k] = -int32(len(p.more))
+	default:
+		p.more[-v-1] = append(p.more[-v-1], idx)
+	}
+}
+
+// get returns the entries of k (nil: none). A single entry is returned
+// in buf, valid until the next get with the same buf.
+func (p *postings) get(k string, buf *[1]int32) []int32 {
+	v, ok := p.one[k]
+	switch {
+	case !ok:
+		return nil
+	case v >= 0:
+		buf[0] = v
+		return buf[:]
+	}
+	return p.more[-v-1]
+}
+
+// has reports whether any entry was indexed under k.
+func (p *postings) has(k string) bool {
+	_, ok := p.one[k]
+	return ok
+}
+
+// recRef is one record: its entry, entity count and location (the zero
+// point: none; 32 bytes a record).
 type recRef struct {
 	entry int32
 	count int
 	loc   orb.Point
-	hasL  bool
 }
 
 type agg struct {
@@ -127,13 +249,14 @@ type DB struct {
 	mu        sync.RWMutex
 	entries   []*entry
 	byKey     map[string]int32
-	byLocal   map[string][]int32
-	byRoadNo  map[string][]int32
-	byPoi     map[string][]int32
+	byLocal   postings       // locality key → entries
+	byRoadNo  postings       // road|roadno → entries
+	byPoi     postings       // poi|houseno → entries
 	names     map[string]int // road and POI names → refcount
 	nameGrams map[string][]string
 	grams     map[string][]int32
 	recs      map[string]recRef
+	scratch   []byte // newEntry's buffer (writers hold mu)
 	aggs      map[string]*agg
 	poisAt    map[string][]string // road|roadno → distinct place names registered there
 	poiRefs   map[string]int      // road|roadno|poi → entries
@@ -163,8 +286,8 @@ func NewDB(opts DBOptions) (*DB, error) {
 		opts.MatchScore = def.MatchScore
 	}
 	return &DB{p: p, maxCand: opts.MaxCandidates, minScore: opts.MatchScore,
-		byKey: map[string]int32{}, byLocal: map[string][]int32{}, byRoadNo: map[string][]int32{},
-		byPoi: map[string][]int32{}, names: map[string]int{}, nameGrams: map[string][]string{},
+		byKey: map[string]int32{}, byLocal: newPostings(0), byRoadNo: newPostings(0),
+		byPoi: newPostings(0), names: map[string]int{}, nameGrams: map[string][]string{},
 		grams: map[string][]int32{}, recs: map[string]recRef{}, aggs: map[string]*agg{},
 		poisAt: map[string][]string{}, poiRefs: map[string]int{}, provs: map[int32]int{}, cities: map[int32]int{}}, nil
 }
@@ -187,10 +310,11 @@ func (db *DB) RecordCount() int {
 }
 
 type prepared struct {
-	r   Record
-	key string
-	f   fields
-	n   string
+	r      Record
+	key    string
+	f      fields
+	n      string
+	cached *entry // the parsed cache's entry of n, or nil
 }
 
 func (db *DB) prepare(r Record) (prepared, error) {
@@ -213,8 +337,8 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	if r.Kind == KindEntity && r.EntityCount == 0 {
 		r.EntityCount = 1
 	}
-	f := db.parseNormalized(n) // persist.go: from the parsed cache when it has n
-	return prepared{r: r, key: entryKey(&f), f: f, n: n}, nil
+	f, cached := db.parseNormalized(n) // persist.go: from the parsed cache when it has n
+	return prepared{r: r, key: entryKey(&f), f: f, n: n, cached: cached}, nil
 }
 
 // prepareAll parses the records' addresses, on every core for a large
@@ -301,32 +425,38 @@ func (db *DB) insertLocked(p *prepared) {
 	idx, ok := db.byKey[p.key]
 	if !ok {
 		idx = int32(len(db.entries))
-		e := &entry{key: p.key, display: p.n, f: p.f}
+		e := &entry{}
+		if c := p.cached; c != nil && c.display() == p.n {
+			*e = *c // the parsed cache's entry: its text is shared, not copied
+		} else {
+			db.scratch = makeEntry(e, p.n, &p.f, db.scratch)
+		}
 		db.entries = append(db.entries, e)
 		db.byKey[p.key] = idx
 		db.indexLocked(idx, e)
 	}
 	e := db.entries[idx]
 	e.count += p.r.EntityCount
-	e.nRecords++
-	hasL := p.r.Location != (orb.Point{})
-	if hasL {
+	e.nRec++
+	if p.r.Location != (orb.Point{}) {
 		e.sumLon += p.r.Location[0]
 		e.sumLat += p.r.Location[1]
 		e.nLoc++
-		db.aggAddLocked(&e.f, p.r.Location, 1)
+		f := e.fields()
+		db.aggAddLocked(&f, p.r.Location, 1)
 	}
-	db.recs[p.r.ID] = recRef{entry: idx, count: p.r.EntityCount, loc: p.r.Location, hasL: hasL}
+	db.recs[p.r.ID] = recRef{entry: idx, count: p.r.EntityCount, loc: p.r.Location}
 }
 
 func (db *DB) indexLocked(idx int32, e *entry) {
-	f := &e.f
+	ef := e.fields()
+	f := &ef
 	if f.local != "" {
-		db.byLocal[f.local] = append(db.byLocal[f.local], idx)
+		db.byLocal.add(f.local, idx)
 	}
 	if f.road != "" && f.roadno != "" {
 		k := f.road + "|" + f.roadno
-		db.byRoadNo[k] = append(db.byRoadNo[k], idx)
+		db.byRoadNo.add(k, idx)
 		if f.poi != "" {
 			if db.poiRefs[k+"|"+f.poi] == 0 {
 				db.poisAt[k] = append(db.poisAt[k], f.poi)
@@ -337,7 +467,7 @@ func (db *DB) indexLocked(idx int32, e *entry) {
 	db.regionAddLocked(f, 1)
 	if f.poi != "" {
 		k := f.poi + "|" + f.houseno
-		db.byPoi[k] = append(db.byPoi[k], idx)
+		db.byPoi.add(k, idx)
 	}
 	for _, name := range []string{f.road, f.poi} {
 		if name == "" {
@@ -481,18 +611,19 @@ func (db *DB) Remove(ids ...string) error {
 		}
 		delete(db.recs, id)
 		e := db.entries[ref.entry]
+		ef := e.fields()
 		e.count -= ref.count
-		e.nRecords--
-		if ref.hasL {
+		e.nRec--
+		if ref.loc != (orb.Point{}) {
 			e.sumLon -= ref.loc[0]
 			e.sumLat -= ref.loc[1]
 			e.nLoc--
-			db.aggAddLocked(&e.f, ref.loc, -1)
+			db.aggAddLocked(&ef, ref.loc, -1)
 		}
-		if e.nRecords == 0 {
+		if e.nRec == 0 {
 			// postings are cleaned lazily: readers skip nil entries
-			delete(db.byKey, e.key)
-			for _, name := range []string{e.f.road, e.f.poi} {
+			delete(db.byKey, entryKey(&ef))
+			for _, name := range []string{ef.road, ef.poi} {
 				if name != "" {
 					db.names[name]--
 					if db.names[name] <= 0 {
@@ -500,7 +631,7 @@ func (db *DB) Remove(ids ...string) error {
 					}
 				}
 			}
-			db.unindexLocked(&e.f)
+			db.unindexLocked(&ef)
 			db.entries[ref.entry] = nil
 		}
 	}
@@ -709,22 +840,23 @@ func (db *DB) Check(ctx context.Context, address string) (CheckResult, error) {
 	cands := make([]Candidate, 0, len(best))
 	for _, s := range best {
 		e := db.entries[s.idx]
-		cands = append(cands, Candidate{Address: e.display, Score: round3(s.score), Level: s.level, EntityCount: e.count, Location: e.location()})
+		cands = append(cands, Candidate{Address: e.display(), Score: round3(s.score), Level: s.level, EntityCount: e.count, Location: e.location()})
 	}
 	// look-alikes: other exact candidates at another place (district, road
 	// or road number)
 	var districts, roads []string
 	count, ambiguous := 0, false
-	var top *entry
+	var top *entryView
 	if len(best) > 0 && best[0].level == LevelExact {
-		top = db.entries[best[0].idx]
+		te := db.entries[best[0].idx]
+		top = &entryView{display: te.display(), f: te.fields()}
 		for _, s := range best {
 			if s.level != LevelExact {
 				continue
 			}
-			e := db.entries[s.idx]
+			e := &entryView{f: db.entries[s.idx].fields()}
 			if samePlace(&top.f, &e.f) {
-				count += e.count
+				count += db.entries[s.idx].count
 				continue
 			}
 			ambiguous = true
@@ -1009,7 +1141,7 @@ func (db *DB) outsideLocked(c *Components) (where, juris string, ok bool) {
 	case len(c.Admin.Ambiguous) > 0:
 		// 朝阳区 alone: outside when every reading is
 		for _, code := range c.Admin.Ambiguous {
-			u, found := d.byCode[code]
+			u, found := d.unitByCode(code)
 			if !found || db.provs[provOf(u)] > 0 {
 				return "", "", false
 			}
@@ -1088,7 +1220,8 @@ func (db *DB) candidatesLocked(ctx context.Context, f *fields, cx cmpCtx) []scor
 			if scanned%256 == 0 && ctx.Err() != nil {
 				return
 			}
-			lvl, score := compareFieldsCtx(f, &e.f, cx)
+			ef := e.fields()
+			lvl, score := compareFieldsCtx(f, &ef, cx)
 			if lvl == LevelDifferent {
 				continue
 			}
@@ -1096,24 +1229,25 @@ func (db *DB) candidatesLocked(ctx context.Context, f *fields, cx cmpCtx) []scor
 		}
 	}
 	// 1. exact locality key
-	consider(db.byLocal[f.local])
+	var one [1]int32 // a key's single entry (consider reads it at once)
+	consider(db.byLocal.get(f.local, &one))
 	// 2. component keys
 	if f.road != "" && f.roadno != "" {
-		consider(db.byRoadNo[f.road+"|"+f.roadno])
+		consider(db.byRoadNo.get(f.road+"|"+f.roadno, &one))
 	}
 	if f.poi != "" {
-		consider(db.byPoi[f.poi+"|"+f.houseno])
+		consider(db.byPoi.get(f.poi+"|"+f.houseno, &one))
 	}
 	if !hasLevel(out, LevelExact) {
 		// 3. one-typo variants of the road and POI names
 		if f.road != "" && f.roadno != "" && db.names[f.road] == 0 {
 			for _, r := range db.similarNamesLocked(f.road) {
-				consider(db.byRoadNo[r+"|"+f.roadno])
+				consider(db.byRoadNo.get(r+"|"+f.roadno, &one))
 			}
 		}
 		if f.poi != "" && db.names[f.poi] == 0 {
 			for _, pn := range db.similarNamesLocked(f.poi) {
-				consider(db.byPoi[pn+"|"+f.houseno])
+				consider(db.byPoi.get(pn+"|"+f.houseno, &one))
 			}
 		}
 	}

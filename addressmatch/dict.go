@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -46,12 +47,58 @@ type nameRef struct {
 	short bool // an abbreviation (广西, 渝北), not the official name
 }
 
-// adminDict is the immutable admin dictionary.
+// adminDict is the immutable admin dictionary. Its names and codes are
+// substrings of the embedded files' text (one string a file), its name
+// references one array, and its maps sized for what they hold: the
+// national dictionary is ~45,000 units and ~86,000 names, read by every
+// parse but built once (docs/memory.md, "The address database, memaddr22").
 type adminDict struct {
-	units  []adminUnit
-	names  map[string][]nameRef
+	units []adminUnit
+	names map[string][]nameRef
+	// codes are the units' indexes sorted by code (unitByCode); byCode
+	// serves the loading only and is nil once the dictionary is built.
+	codes  []int32
 	byCode map[string]int32
 	maxLen int // longest name in runes
+}
+
+// unitByCode returns the unit of a division code.
+func (d *adminDict) unitByCode(code string) (int32, bool) {
+	if d.byCode != nil {
+		u, ok := d.byCode[code]
+		return u, ok
+	}
+	i, ok := slices.BinarySearchFunc(d.codes, code, func(u int32, c string) int { return strings.Compare(d.units[u].code, c) })
+	if !ok {
+		return -1, false
+	}
+	return d.codes[i], true
+}
+
+// seal ends the loading: the names map is rebuilt at its size with every
+// name's references in one array (cap-limited, so that nothing appends
+// into a neighbour's), the units array copied at its length, and the code map replaced
+// by a sorted index. The look-ups answer as before.
+func (d *adminDict) seal() {
+	n := 0
+	for _, refs := range d.names {
+		n += len(refs)
+	}
+	arena := make([]nameRef, 0, n)
+	names := make(map[string][]nameRef, len(d.names))
+	for name, refs := range d.names {
+		lo := len(arena)
+		arena = append(arena, refs...)
+		names[name] = arena[lo:len(arena):len(arena)]
+	}
+	d.names = names
+	d.units = append(make([]adminUnit, 0, len(d.units)), d.units...)
+	d.codes = make([]int32, 0, len(d.byCode))
+	for _, u := range d.byCode {
+		d.codes = append(d.codes, u)
+	}
+	slices.SortFunc(d.codes, func(a, b int32) int { return strings.Compare(d.units[a].code, d.units[b].code) })
+	d.byCode = nil
 }
 
 var pseudoCities = map[string]bool{"市辖区": true, "县": true, "省直辖县级行政区划": true, "自治区直辖县级行政区划": true}
@@ -127,21 +174,21 @@ func communityName(name string) string {
 // (provinces, cities, counties, towns), then the units of reg merged by
 // code (nil: none), leaving reg's communities out when skipCommunities.
 func loadAdminDict(reg *region.Dict, skipCommunities bool) (*adminDict, error) {
-	d := &adminDict{names: make(map[string][]nameRef, 160000), byCode: make(map[string]int32, 60000)}
+	d := &adminDict{names: map[string][]nameRef{}, byCode: map[string]int32{}}
 	if err := d.loadNational(); err != nil {
 		return nil, err
 	}
-	if reg == nil {
-		return d, nil
+	if reg != nil {
+		var err error
+		reg.Units(func(u region.Unit) bool {
+			err = d.merge(u, skipCommunities)
+			return err == nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: region %s: %w", ErrInvalidOptions, reg.Name(), err)
+		}
 	}
-	var err error
-	reg.Units(func(u region.Unit) bool {
-		err = d.merge(u, skipCommunities)
-		return err == nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%w: region %s: %w", ErrInvalidOptions, reg.Name(), err)
-	}
+	d.seal()
 	return d, nil
 }
 

@@ -53,7 +53,8 @@ func recordViews(db *DB) map[string]recordView {
 	out := map[string]recordView{}
 	for id, r := range db.recs {
 		e := db.entries[r.entry]
-		out[id] = recordView{key: e.key, display: e.display, count: e.count, nRecords: e.nRecords, loc: e.location(), recCount: r.count}
+		f := e.fields()
+		out[id] = recordView{key: entryKey(&f), display: e.display(), count: e.count, nRecords: int(e.nRec), loc: e.location(), recCount: r.count}
 	}
 	return out
 }

@@ -42,33 +42,34 @@ func parsedLayout() string {
 // by the same build (the fingerprint). Read-only once read; safe for
 // concurrent use.
 type ParsedCache struct {
-	byText map[string]int32
-	f      []fields
+	byText map[string]int32 // keys: the entries' display texts
+	e      []entry          // compact, as the database's (display: the normalised text)
 }
 
 // Len returns the number of parsed addresses in the cache.
-func (c *ParsedCache) Len() int { return len(c.f) }
+func (c *ParsedCache) Len() int { return len(c.e) }
 
-// lookup returns the parse of the normalised text n, if cached.
-func (c *ParsedCache) lookup(n string) (fields, bool) {
+// lookup returns the entry of the normalised text n, if cached.
+func (c *ParsedCache) lookup(n string) (*entry, bool) {
 	if c == nil {
-		return fields{}, false
+		return nil, false
 	}
 	i, ok := c.byText[n]
 	if !ok {
-		return fields{}, false
+		return nil, false
 	}
-	return c.f[i], true
+	return &c.e[i], true
 }
 
 // parseNormalized returns the comparable form of the normalised address
-// n: from the parsed cache when it holds n, else parsed.
-func (db *DB) parseNormalized(n string) fields {
-	if f, ok := db.parsed.Load().lookup(n); ok {
-		return f
+// n: from the parsed cache when it holds n (with the cache's entry), else
+// parsed.
+func (db *DB) parseNormalized(n string) (fields, *entry) {
+	if e, ok := db.parsed.Load().lookup(n); ok {
+		return e.fields(), e
 	}
 	c := db.p.ruleParse(n)
-	return db.p.fields(&c)
+	return db.p.fields(&c), nil
 }
 
 // UseParsed makes the database take the parses of addresses from c (nil:
@@ -79,16 +80,13 @@ func (db *DB) parseNormalized(n string) fields {
 // use; typically called before the first fill and with nil after it, to
 // free the cache.
 func (db *DB) UseParsed(c *ParsedCache) error {
-	if c != nil && len(c.f) > 0 {
-		texts := make([]string, len(c.f))
-		for t, i := range c.byText {
-			texts[i] = t
-		}
-		step := max(1, len(c.f)/256)
-		for i := 0; i < len(c.f); i += step {
-			pc := db.p.ruleParse(texts[i])
-			if db.p.fields(&pc) != c.f[i] {
-				return fmt.Errorf("%w: the parse of %q differs from today's parser's", ErrBadParsed, texts[i])
+	if c != nil && len(c.e) > 0 {
+		step := max(1, len(c.e)/256)
+		for i := 0; i < len(c.e); i += step {
+			text := c.e[i].display()
+			pc := db.p.ruleParse(text)
+			if db.p.fields(&pc) != c.e[i].fields() {
+				return fmt.Errorf("%w: the parse of %q differs from today's parser's", ErrBadParsed, text)
 			}
 		}
 	}
@@ -98,10 +96,10 @@ func (db *DB) UseParsed(c *ParsedCache) error {
 		// doubling at a time was a tenth of a fill's time).
 		db.mu.Lock()
 		if len(db.entries) == 0 && len(db.recs) == 0 {
-			n := len(c.f)
+			n := len(c.e)
 			db.byKey = make(map[string]int32, n)
 			db.recs = make(map[string]recRef, n)
-			db.byLocal = make(map[string][]int32, n)
+			db.byLocal = newPostings(n)
 		}
 		db.mu.Unlock()
 	}
@@ -142,8 +140,9 @@ func (db *DB) SaveParsed(ctx context.Context, w io.Writer, fingerprint string) (
 			}
 			enc.b = enc.b[:0]
 		}
-		enc.str(e.display)
-		enc.fields(&e.f)
+		enc.str(e.display())
+		ef := e.fields()
+		enc.fields(&ef)
 	}
 	if _, err := bw.Write(enc.b); err != nil {
 		return 0, fmt.Errorf("addressmatch: saving parsed addresses: %w", err)
@@ -196,29 +195,32 @@ func ReadParsed(r io.Reader, fingerprint string) (*ParsedCache, error) {
 	if d.err != nil || n > uint64(len(body)) || n > math.MaxInt32 {
 		return nil, fmt.Errorf("%w: bad count", ErrBadParsed)
 	}
-	c := &ParsedCache{byText: make(map[string]int32, n), f: make([]fields, 0, n)}
+	c := &ParsedCache{byText: make(map[string]int32, n), e: make([]entry, 0, n)}
+	var buf []byte
 	for range n {
-		t := d.str()
-		// The parse's strings are substrings of one string holding the
-		// whole encoded parse: one allocation an address instead of one a
-		// field (a million addresses held ten million small strings,
-		// garbage the collector marked during the fill and after).
+		t := d.raw()
+		// Each parse becomes a compact entry, as the database keeps it:
+		// the text and the field texts not in it in one string, which
+		// also holds the map's key (one allocation an address; a million
+		// addresses of fields structs held 300 MB at a restart's fill).
 		rest := d.b
 		d.skipFields()
 		if d.err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadParsed, d.err)
 		}
-		if _, dup := c.byText[t]; dup {
+		if _, dup := c.byText[string(t)]; dup {
 			continue
 		}
-		fd := parsedDecoder[string]{b: string(rest[:len(rest)-len(d.b)])}
+		fd := parsedDecoder[string]{b: string(rest[:len(rest)-len(d.b)])} // its strings are substrings: one allocation (garbage once copied below)
 		var f fields
 		fd.fields(&f)
 		if fd.err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrBadParsed, fd.err)
 		}
-		c.byText[t] = int32(len(c.f))
-		c.f = append(c.f, f)
+		c.e = append(c.e, entry{})
+		e := &c.e[len(c.e)-1]
+		buf = makeEntry(e, t, &f, buf)
+		c.byText[e.display()] = int32(len(c.e) - 1)
 	}
 	if len(d.b) != 0 {
 		return nil, fmt.Errorf("%w: %d bytes after the last address", ErrBadParsed, len(d.b))
@@ -267,8 +269,10 @@ func (e *parsedEncoder) fields(f *fields) {
 	e.b = append(e.b, flags)
 }
 
-// strs lists f's strings in the order the codec writes them.
-func (f *fields) strs() [17]*string {
+// strs lists f's strings in the order the codec writes them (and a
+// database entry keeps them: entry.spans). TestEntryCompactRoundTrip
+// fails when fields has a text field that is not here.
+func (f *fields) strs() [nEntryStrs]*string {
 	return [...]*string{&f.district, &f.town, &f.community, &f.vgroup, &f.road, &f.roadno, &f.sub, &f.poi,
 		&f.subpoi, &f.houseno, &f.cellno, &f.floorno, &f.roomno, &f.extra, &f.local, &f.province, &f.city}
 }
@@ -315,6 +319,18 @@ func (d *parsedDecoder[S]) fail() {
 		d.err = errors.New("truncated")
 	}
 	d.b = d.b[:0]
+}
+
+// raw returns the next string's bytes as S, without a copy.
+func (d *parsedDecoder[S]) raw() S {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return d.b[:0]
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
 }
 
 func (d *parsedDecoder[S]) str() string {

@@ -169,7 +169,9 @@ func TestParsedCacheIsUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	planted := 1
-	cache.f[planted].roomno = "planted" // a parse no parser gives
+	pf := cache.e[planted].fields()
+	pf.roomno = "planted" // a parse no parser gives
+	makeEntry(&cache.e[planted], cache.e[planted].display(), &pf, nil)
 	db, _ := NewDB(DBOptions{Parser: testParser(t)})
 	if err := db.UseParsed(cache); !errors.Is(err, ErrBadParsed) {
 		t.Fatalf("UseParsed of a cache with a wrong parse: %v, want ErrBadParsed", err)
@@ -182,7 +184,7 @@ func TestParsedCacheIsUsed(t *testing.T) {
 	defer fl.Stop()
 	found := false
 	for _, e := range db.entries {
-		found = found || e.f.roomno == "planted"
+		found = found || e.fields().roomno == "planted"
 	}
 	if !found {
 		t.Fatalf("the planted parse (entry %d) is not in the database: the cache was not used", planted)
