@@ -390,6 +390,24 @@ func BenchmarkHTTP(b *testing.B) {
 					runHTTP(b, nearby(c.query), h)
 				})
 			}
+			// full answers from a server with a cache of encoded features
+			// (server.Options.AnswerCacheBytes) large enough for every
+			// feature the query points reach: the first client's run fills
+			// it (its hits are the features shared with earlier answers),
+			// the second's finds the same points' features in it
+			b.Run("nearby-200m/full-cached", func(b *testing.B) {
+				h, err := server.New(server.Deps{Index: f.d.Index, Zones: f.zones}, server.Options{AnswerCacheBytes: 2 << 30})
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := httptest.NewServer(h)
+				defer srv.Close()
+				urls := nearby("")
+				for i := range urls {
+					urls[i] = srv.URL + strings.TrimPrefix(urls[i], f.srv.URL)
+				}
+				runHTTP(b, urls, nil)
+			})
 			b.Run("knearest-k10", func(b *testing.B) {
 				urls := make([]string, len(pts))
 				for i, p := range pts {

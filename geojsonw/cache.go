@@ -40,17 +40,19 @@ const (
 	cacheEntryOverhead = 40
 )
 
-// cacheEntry locates a head in its shard's slabs.
+// cacheEntry locates a head in its shard's slabs (no pointers: the
+// collector does not follow the values).
 type cacheEntry struct {
-	b    []byte // the head, in a slab (never written again)
-	mark uint32 // offset of the properties' opening brace in b
-	n    uint32 // properties written in b
+	slab, off, len uint32
+	mark           uint32 // offset of the properties' opening brace in the head
+	n              uint32 // properties written in the head
 }
 
 type cacheShard struct {
 	mu    sync.RWMutex
 	m     map[*geo.Entity]cacheEntry
-	slab  []byte // the slab being filled (appended to, never rewritten)
+	slabs [][]byte // heads, appended; reused once the shard is emptied
+	cur   int      // the slab being filled
 	bytes int
 	_     [64]byte // keeps shards' locks off one cache line
 }
@@ -58,7 +60,8 @@ type cacheShard struct {
 // NewFeatureCache returns a cache of the heads that an encoder in CRS c
 // ("" is WGS-84) showing fields of entities writes for answers with
 // distance_m ([Extra].Distance: nearby, knearest) or without it, holding
-// about maxBytes of them at most (at least 1 MiB).
+// about maxBytes of them at most (at least 1 MiB). The memory is taken as
+// answers fill the cache and kept (reused when a shard is emptied).
 func NewFeatureCache(c crs.CRS, fields geo.FieldSet, distance bool, maxBytes int64) *FeatureCache {
 	if c == "" {
 		c = crs.WGS84
@@ -97,18 +100,40 @@ func (c *FeatureCache) shard(e *geo.Entity) *cacheShard {
 	return &c.shards[h>>(64-6)]
 }
 
-func (c *FeatureCache) get(k *geo.Entity) (cacheEntry, bool) {
+// appendHead appends the head of k when it is cached, returning the
+// offset of its properties' brace in dst and the properties written.
+func (c *FeatureCache) appendHead(dst []byte, k *geo.Entity) ([]byte, int, int, bool) {
 	s := c.shard(k)
 	s.mu.RLock()
 	v, ok := s.m[k]
+	if ok {
+		mark := len(dst) + int(v.mark)
+		dst = append(dst, s.slabs[v.slab][v.off:v.off+v.len]...)
+		s.mu.RUnlock()
+		return dst, mark, int(v.n), true
+	}
 	s.mu.RUnlock()
-	return v, ok
+	return dst, 0, 0, false
 }
 
-// put copies a head into the shard's slab and records it.
+// touch reads the first and last bytes of k's head (ok false when it is
+// not cached).
+func (c *FeatureCache) touch(k *geo.Entity) (byte, bool) {
+	s := c.shard(k)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.m[k]
+	if !ok {
+		return 0, false
+	}
+	b := s.slabs[v.slab]
+	return b[v.off] + b[v.off+v.len-1], true
+}
+
+// put copies a head into the shard's slabs and records it.
 func (c *FeatureCache) put(k *geo.Entity, head []byte, mark, n int) {
 	cost := len(head) + cacheEntryOverhead
-	if cost > c.shardMax/4 || len(head) > cacheChunk {
+	if cost > c.shardMax/4 || len(head) > cacheChunk || len(head) == 0 {
 		return // a feature this large is not worth a share of the cache
 	}
 	s := c.shard(k)
@@ -117,17 +142,28 @@ func (c *FeatureCache) put(k *geo.Entity, head []byte, mark, n int) {
 	if _, ok := s.m[k]; ok {
 		return
 	}
-	if s.m == nil || s.bytes+cost > c.shardMax {
-		// full: start again (readers holding heads keep their slabs)
-		s.m = make(map[*geo.Entity]cacheEntry, max(len(s.m), 64))
-		s.slab, s.bytes = nil, 0
+	if s.m == nil {
+		s.m = make(map[*geo.Entity]cacheEntry, 64)
 	}
-	if cap(s.slab)-len(s.slab) < len(head) {
-		s.slab = make([]byte, 0, cacheChunk)
+	if s.bytes+cost > c.shardMax {
+		// full: start again, keeping the memory (no reader holds a head
+		// outside the lock)
+		clear(s.m)
+		for i := range s.slabs {
+			s.slabs[i] = s.slabs[i][:0]
+		}
+		s.cur, s.bytes = 0, 0
 	}
-	off := len(s.slab)
-	s.slab = append(s.slab, head...)
-	s.m[k] = cacheEntry{b: s.slab[off:len(s.slab):len(s.slab)], mark: uint32(mark), n: uint32(n)}
+	for s.cur < len(s.slabs) && cap(s.slabs[s.cur])-len(s.slabs[s.cur]) < len(head) {
+		s.cur++
+	}
+	if s.cur == len(s.slabs) {
+		s.slabs = append(s.slabs, make([]byte, 0, min(cacheChunk, max(c.shardMax, len(head)))))
+	}
+	b := s.slabs[s.cur]
+	off := len(b)
+	s.slabs[s.cur] = append(b, head...)
+	s.m[k] = cacheEntry{slab: uint32(s.cur), off: uint32(off), len: uint32(len(head)), mark: uint32(mark), n: uint32(n)}
 	s.bytes += cost
 }
 
@@ -149,15 +185,12 @@ func (e *Encoder) WithCache(c *FeatureCache) *Encoder {
 // with its head from the cache, encoding and caching the head first when
 // it is not there.
 func (e *Encoder) appendCachedEntity(dst []byte, h *geo.Hit, x Extra) []byte {
-	k := h.Entity
-	if v, ok := e.cache.get(k); ok {
-		start := len(dst)
-		dst = append(dst, v.b...)
-		return e.appendTail(dst, props{n: int(v.n)}, start+int(v.mark), h, x)
+	if out, mark, n, ok := e.cache.appendHead(dst, h.Entity); ok {
+		return e.appendTail(out, props{n: n}, mark, h, x)
 	}
 	start := len(dst)
 	dst, p, mark := e.appendHead(dst, h, x)
-	e.cache.put(k, dst[start:], mark-start, p.n)
+	e.cache.put(h.Entity, dst[start:], mark-start, p.n)
 	return e.appendTail(dst, p, mark, h, x)
 }
 
@@ -165,8 +198,8 @@ func (e *Encoder) appendCachedEntity(dst []byte, h *geo.Hit, x Extra) []byte {
 // head's first and last bytes when it is cached, else what AppendHit will
 // read to encode it.
 func (e *Encoder) touchCached(h *geo.Hit) byte {
-	if v, ok := e.cache.get(h.Entity); ok {
-		return v.b[0] + v.b[len(v.b)-1]
+	if b, ok := e.cache.touch(h.Entity); ok {
+		return b
 	}
 	return TouchHit(h)
 }

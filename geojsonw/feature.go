@@ -258,7 +258,11 @@ func (e *Encoder) entityProps(dst []byte, p *props, f geo.FieldSet, en *geo.Enti
 	}
 	dst = p.str(dst, f, geo.FieldAddress, "address", en.Address)
 	dst = p.str(dst, f, geo.FieldIndustry, "industry", en.Industry)
-	dst = p.str(dst, f, geo.FieldIndustryName, "industry_name", geo.IndustryLabel(en.Industry))
+	if f.Has(geo.FieldIndustryName) || f.Has(geo.FieldAttrs) {
+		// the label (a lookup reading the code's bytes) only when shown
+		// or when it shadows a free attribute of its name
+		dst = p.str(dst, f, geo.FieldIndustryName, "industry_name", geo.IndustryLabel(en.Industry))
+	}
 	dst = p.str(dst, f, geo.FieldStatus, "status", string(en.Status))
 	dst = p.str(dst, f, geo.FieldRisk, "risk", string(en.Risk))
 	dst = p.str(dst, f, geo.FieldBuildingID, "building_id", en.BuildingID)

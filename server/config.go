@@ -102,6 +102,8 @@ type ServerConfig struct {
 	ReadTimeout       time.Duration `yaml:"read_timeout"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// AnswerCacheBytes: 0 (default) for no cache of encoded features.
+	AnswerCacheBytes int64 `yaml:"answer_cache_bytes"`
 }
 
 // GeoConfig is the file form of [geo.Options]; see its fields for the defaults.

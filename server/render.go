@@ -78,7 +78,24 @@ func (s *Server) queryHitsRequest(r *http.Request, c crs.CRS) (hitsRequest, erro
 			out.enc = out.enc.Restrict(layer, allow)
 		}
 	}
+	// the encoded features of the full answers in WGS-84 (WithCache takes
+	// the cache only for an encoder of its CRS and fields)
+	out.enc = out.enc.WithCache(s.feats)
 	return out, nil
+}
+
+// newFeatureCache returns the cache of the full answers' encoded entity
+// features (Options.AnswerCacheBytes; nil unless positive): WGS-84, every
+// field the profile shows, with distance_m (nearby, knearest).
+func (s *Server) newFeatureCache() *geojsonw.FeatureCache {
+	if s.opts.AnswerCacheBytes <= 0 {
+		return nil
+	}
+	fields := geo.AllFields()
+	if s.public() {
+		fields = fields.Intersect(s.fields.sets()[geo.LayerEntities])
+	}
+	return geojsonw.NewFeatureCache(crs.WGS84, fields, true, s.opts.AnswerCacheBytes)
 }
 
 // member is a member of an answer besides its hits, in the order written.
