@@ -166,7 +166,7 @@ func (s *pointStore) remove(e *geo.Entity) {
 	}
 	pts := b.cells[c]
 	for i := range pts {
-		if b.id(&pts[i]) == e.ID {
+		if b.hasID(&pts[i], e.ID) {
 			b.dead += int(pts[i].n)
 			pts[i] = pts[len(pts)-1]
 			b.cells[c] = pts[:len(pts)-1]
@@ -184,16 +184,24 @@ func (s *pointStore) remove(e *geo.Entity) {
 }
 
 // id returns the entity ID of a stored point ("" if it has none).
-func (b *bucket) id(p *storedPoint) string {
+func (b *bucket) id(p *storedPoint) string { return string(b.idBytes(p)) }
+
+// hasID reports whether the entity ID of a stored point is id, without
+// making a string of it (remove compares it with every point of a cell).
+func (b *bucket) hasID(p *storedPoint, id string) bool { return string(b.idBytes(p)) == id }
+
+// idBytes returns the entity ID of a stored point in the arena (nil if it
+// has none).
+func (b *bucket) idBytes(p *storedPoint) []byte {
 	if p.props&propID == 0 {
-		return ""
+		return nil
 	}
 	v := b.arena[p.off : p.off+p.n]
 	// 0x22 len(msg) 0x0a len(id) id
 	_, n1 := binary.Uvarint(v[1:])
 	l, n2 := binary.Uvarint(v[2+n1:])
 	start := 2 + n1 + n2
-	return string(v[start : start+int(l)])
+	return v[start : start+int(l)]
 }
 
 // compact rewrites the arena without the bytes of removed points.
