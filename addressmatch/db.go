@@ -177,6 +177,13 @@ func (e *entry) location() orb.Point {
 	return orb.Point{e.sumLon / float64(e.nLoc), e.sumLat / float64(e.nLoc)}
 }
 
+// poiRef is a place name registered at a road number, with the number of
+// entries registering it there.
+type poiRef struct {
+	name string
+	n    int32
+}
+
 // postings maps a key to the entries indexed under it, in the order they
 // were added, compact: most keys have one entry, kept in the map's value
 // itself (no list, no allocation: at a million addresses nearly every
@@ -258,8 +265,7 @@ type DB struct {
 	recs      map[string]recRef
 	scratch   []byte // newEntry's buffer (writers hold mu)
 	aggs      map[string]*agg
-	poisAt    map[string][]string // road|roadno → distinct place names registered there
-	poiRefs   map[string]int      // road|roadno|poi → entries
+	poisAt    map[string][]poiRef // road|roadno → distinct place names registered there, with their entries
 	provs     map[int32]int       // province unit → entries
 	cities    map[int32]int       // city unit → entries
 
@@ -289,7 +295,7 @@ func NewDB(opts DBOptions) (*DB, error) {
 		byKey: map[string]int32{}, byLocal: newPostings(0), byRoadNo: newPostings(0),
 		byPoi: newPostings(0), names: map[string]int{}, nameGrams: map[string][]string{},
 		grams: map[string][]int32{}, recs: map[string]recRef{}, aggs: map[string]*agg{},
-		poisAt: map[string][]string{}, poiRefs: map[string]int{}, provs: map[int32]int{}, cities: map[int32]int{}}, nil
+		poisAt: map[string][]poiRef{}, provs: map[int32]int{}, cities: map[int32]int{}}, nil
 }
 
 // Parser returns the parser used by the database.
@@ -458,10 +464,13 @@ func (db *DB) indexLocked(idx int32, e *entry) {
 		k := f.road + "|" + f.roadno
 		db.byRoadNo.add(k, idx)
 		if f.poi != "" {
-			if db.poiRefs[k+"|"+f.poi] == 0 {
-				db.poisAt[k] = append(db.poisAt[k], f.poi)
+			ps := db.poisAt[k]
+			i := slices.IndexFunc(ps, func(r poiRef) bool { return r.name == f.poi })
+			if i < 0 {
+				db.poisAt[k] = append(ps, poiRef{name: f.poi, n: 1})
+			} else {
+				ps[i].n++
 			}
-			db.poiRefs[k+"|"+f.poi]++
 		}
 	}
 	db.regionAddLocked(f, 1)
@@ -493,17 +502,15 @@ func (db *DB) unindexLocked(f *fields) {
 		return
 	}
 	k := f.road + "|" + f.roadno
-	if db.poiRefs[k+"|"+f.poi]--; db.poiRefs[k+"|"+f.poi] > 0 {
+	ps := db.poisAt[k]
+	i := slices.IndexFunc(ps, func(r poiRef) bool { return r.name == f.poi })
+	if i < 0 {
 		return
 	}
-	delete(db.poiRefs, k+"|"+f.poi)
-	ps := db.poisAt[k]
-	for i, x := range ps {
-		if x == f.poi {
-			ps = append(ps[:i:i], ps[i+1:]...)
-			break
-		}
+	if ps[i].n--; ps[i].n > 0 {
+		return
 	}
+	ps = append(ps[:i:i], ps[i+1:]...)
 	if len(ps) == 0 {
 		delete(db.poisAt, k)
 	} else {
@@ -998,7 +1005,7 @@ func (db *DB) poiKnownLocked(f *fields, roadKnown bool) bool {
 	}
 	for _, r := range roads {
 		for _, x := range db.poisAt[r+"|"+f.roadno] {
-			if eq, _ := poiSim(f.poi, x); eq {
+			if eq, _ := poiSim(f.poi, x.name); eq {
 				return true
 			}
 		}

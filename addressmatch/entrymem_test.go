@@ -154,3 +154,59 @@ func TestEntryCompactGenerated(t *testing.T) {
 		t.Fatalf("%d entries used, Len %d", len(wants), db.Len())
 	}
 }
+
+// TestPoisAtAfterRemovals: the place names registered at each road number,
+// with their entry counts, after adds and removals, are what the live
+// entries give counted by brute force.
+func TestPoisAtAfterRemovals(t *testing.T) {
+	p := testParser(t)
+	addrs, _ := genDataset(p, 11, 4000)
+	db, err := NewDB(DBOptions{Parser: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i, a := range addrs {
+		id := "e" + strconv.Itoa(i)
+		ids = append(ids, id)
+		if err := db.Add(Record{ID: id, Address: a.full, Location: a.loc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < len(ids); i += 3 {
+		if err := db.Remove(ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]map[string]int32{}
+	for _, e := range db.entries {
+		if e == nil {
+			continue
+		}
+		f := e.fields()
+		if f.road == "" || f.roadno == "" || f.poi == "" {
+			continue
+		}
+		k := f.road + "|" + f.roadno
+		if want[k] == nil {
+			want[k] = map[string]int32{}
+		}
+		want[k][f.poi]++
+	}
+	got := map[string]map[string]int32{}
+	for k, ps := range db.poisAt {
+		got[k] = map[string]int32{}
+		for _, r := range ps {
+			if _, dup := got[k][r.name]; dup {
+				t.Fatalf("%s: %s listed twice", k, r.name)
+			}
+			got[k][r.name] = r.n
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no place names at road numbers: the test tests nothing")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("poisAt differs from the live entries: %d keys, want %d", len(got), len(want))
+	}
+}
