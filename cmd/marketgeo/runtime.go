@@ -77,6 +77,27 @@ func startProfiler(addr string, log *slog.Logger) {
 // the collector's goal from the heap that is live now: it would otherwise
 // keep the heap the build grew to (twice the heap marked during the
 // build, its batches in flight included) until later cycles shrink it.
+//
+// It also sets the collector of the server that follows (steadyGC).
 func startupDone() {
+	steadyGC()
 	debug.FreeOSMemory()
+}
+
+// steadyGCPercent is the GOGC of a server whose start-up builds are done.
+const steadyGCPercent = 50
+
+// steadyGC sets GOGC to steadyGCPercent unless the user set GOGC: once
+// started, the heap is mostly the indexes, which live as long as the
+// process, and the default GOGC of 100 lets it grow by as much again of
+// requests' garbage before a collection, resident memory that is never
+// handed back while the server is busy (the 79k demo server grew from 367
+// toward 540 MiB under requests). At 50 the heap grows by half of the live
+// heap between collections, for about twice as many of them; a user who
+// prefers the CPU sets GOGC.
+func steadyGC() {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	debug.SetGCPercent(steadyGCPercent)
 }

@@ -32,3 +32,21 @@ func TestSetMemoryLimit(t *testing.T) {
 		t.Fatalf("GOMEMLIMIT set by the user, but the limit was changed to %d", got)
 	}
 }
+
+// TestSteadyGC: once a start-up build is done the server collects at
+// steadyGCPercent, unless the user set GOGC.
+func TestSteadyGC(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	t.Setenv("GOGC", "")
+	startupDone()
+	if got := debug.SetGCPercent(100); got != steadyGCPercent {
+		t.Fatalf("GOGC %d after the start-up, want %d", got, steadyGCPercent)
+	}
+	t.Setenv("GOGC", "200")
+	debug.SetGCPercent(200)
+	startupDone()
+	if got := debug.SetGCPercent(100); got != 200 {
+		t.Fatalf("GOGC set by the user to 200, but the start-up changed it to %d", got)
+	}
+}
