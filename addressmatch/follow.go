@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/marketgeo/marketgeo/geo"
+	"github.com/paulmach/orb"
 )
 
 // Record IDs given to the geo store's features.
@@ -152,6 +153,9 @@ func (f *Follower) applyLocked(cs geo.ChangeSet) {
 		if sameAddressRecord(c) {
 			continue // a status or risk change: nothing here changes
 		}
+		if p, ok := movedOnly(c); ok && f.db.relocate(entityPrefix+c.ID, p) {
+			continue // a relocation: the record's location follows, no parse
+		}
 		switch c.Layer {
 		case geo.LayerEntities:
 			if old, ok := c.Old.(*geo.Entity); ok {
@@ -223,4 +227,54 @@ func sameAddressRecord(c geo.Change) bool {
 		return ok1 && ok2 && o.ID == n.ID && o.Address == n.Address && o.Center() == n.Center()
 	}
 	return false
+}
+
+// movedOnly reports whether c moves an entity that keeps its address and
+// building (a relocation at the same registered address): its record's
+// location is all that changes; it returns the new location.
+func movedOnly(c geo.Change) (orb.Point, bool) {
+	if c.Layer != geo.LayerEntities {
+		return orb.Point{}, false
+	}
+	o, ok1 := c.Old.(*geo.Entity)
+	n, ok2 := c.New.(*geo.Entity)
+	if !ok1 || !ok2 || o.ID != n.ID || n.Address == "" || o.Address != n.Address || o.BuildingID != n.BuildingID || o.Location == n.Location {
+		return orb.Point{}, false
+	}
+	return n.Location, true
+}
+
+// relocate moves record id to p, its address unchanged: the mean location
+// of its entry and the aggregates of its road, town, district and city
+// follow, as a removal and re-insertion would leave them, without parsing
+// the address again or making a new entry. It reports false (changing
+// nothing) when the database holds no such record or p is not a valid
+// location. Safe for concurrent use.
+func (db *DB) relocate(id string, p orb.Point) bool {
+	if !validPoint(p) {
+		return false
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	ref, ok := db.recs[id]
+	if !ok || db.entries[ref.entry] == nil {
+		return false
+	}
+	e := db.entries[ref.entry]
+	f := e.fields()
+	if ref.loc != (orb.Point{}) {
+		e.sumLon -= ref.loc[0]
+		e.sumLat -= ref.loc[1]
+		e.nLoc--
+		db.aggAddLocked(&f, ref.loc, -1)
+	}
+	if p != (orb.Point{}) {
+		e.sumLon += p[0]
+		e.sumLat += p[1]
+		e.nLoc++
+		db.aggAddLocked(&f, p, 1)
+	}
+	ref.loc = p
+	db.recs[id] = ref
+	return true
 }
