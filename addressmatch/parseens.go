@@ -2,13 +2,16 @@ package addressmatch
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
 // TrainParseEnsemble trains n parse models on the same examples with the
 // seeds o.Seed, o.Seed+1, … (each orders the examples differently) and
-// merges them into one model by summing their averaged weights: the same
-// decoding cost as one model, the vote of n. n = 1 is TrainParseModel.
+// merges them into one model by summing their averaged weights (and
+// dropping the sums under n×o.Prune, as one model drops its weights under
+// o.Prune): the same decoding cost as one model, the vote of n. n = 1 is
+// TrainParseModel.
 // Training is deterministic for a given seed.
 func (p *Parser) TrainParseEnsemble(examples []ParseExample, o TrainOptions, n int) (*ParseModel, error) {
 	if n < 1 {
@@ -42,6 +45,13 @@ func (p *Parser) TrainParseEnsemble(examples []ParseExample, o TrainOptions, n i
 			}
 		}
 	}
+	// the merged weights are pruned as one model's are: an average weight
+	// under o.Prune is dropped
+	prune := o.Prune
+	if prune == 0 {
+		prune = 1e-3
+	}
+	cut := prune * float64(n)
 	keys := make([]uint64, 0, len(sum))
 	for h := range sum {
 		keys = append(keys, h)
@@ -51,7 +61,7 @@ func (p *Parser) TrainParseEnsemble(examples []ParseExample, o TrainOptions, n i
 	for _, h := range keys {
 		first := len(out.ents)
 		for t, w := range sum[h] {
-			if w != 0 {
+			if math.Abs(float64(w)) >= cut {
 				out.ents = append(out.ents, wentry{w: w, tag: uint8(t)})
 			}
 		}

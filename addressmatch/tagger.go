@@ -105,7 +105,8 @@ type ParseModel struct {
 }
 
 // ftab is the feature index of a model laid out for the hot path: an
-// open-addressing table (linear probing, load at most 1/2) of 8-byte slots
+// open-addressing table (linear probing, load at most 5/8: fewer slots to
+// keep in a core's cache, a probe or two more on a miss) of 8-byte slots
 // (the key's upper 32 bits and the offset+1 of its record; 0 is empty)
 // over packed records (the 64-bit key, the entry count, the entries' tag
 // bytes, zero bytes up to a multiple of 4, then their float32 weights in
@@ -126,7 +127,7 @@ func (m *ParseModel) buildTable() {
 		}
 	}
 	bits := uint8(4)
-	for 1<<bits < 2*len(m.index) {
+	for 5<<bits < 8*len(m.index) {
 		bits++
 	}
 	m.tab = ftab{slots: make([]uint64, 1<<bits), shift: 64 - bits}
@@ -819,18 +820,25 @@ func (m *ParseModel) relabel(p *Parser, st *parseState) []Span {
 	em := sc.em
 	sc.sv, sc.ro = m.tab.emissions(sc.buf, sc.offs, em, sc.sv, sc.ro)
 	sc.tags = viterbiBeam(em, n, &m.trans, &m.transT, sc.back, sc.tags)
-	return keepRuleAssist(keepRuleOnly(tagSpans(st, sc.tags), st.spans), st.spans, n)
+	return keepRuleDevzone(keepRuleAssist(keepRuleOnly(tagSpans(st, sc.tags), st.spans), st.spans, n), st.spans)
 }
 
-// keepRuleAssist keeps a one-character assist word the rules found at the
-// end of the text (华联超市|后, 大楼|旁) where the model left it unlabelled
-// or glued it to the place before it (the training data has few of them).
+// keepRuleAssist keeps a short assist word the rules found at the end of
+// the text (华联超市|后, 大楼|旁, …路口|附近) where the model left it
+// unlabelled or glued it to the place before it (the training data has few
+// of them).
 func keepRuleAssist(spans, rules []Span, n int) []Span {
 	if len(rules) == 0 {
 		return spans
 	}
 	r := rules[len(rules)-1]
-	if r.Label != LabelAssist || r.End != n || r.End-r.Start != 1 || !strings.Contains("后旁内", r.Text) {
+	if r.Label != LabelAssist || r.End != n {
+		return spans
+	}
+	switch {
+	case r.End-r.Start == 1 && strings.Contains("后旁内", r.Text):
+	case r.End-r.Start == 2 && (r.Text == "附近" || r.Text == "旁边" || r.Text == "对面"):
+	default:
 		return spans
 	}
 	if len(spans) > 0 {
@@ -847,27 +855,67 @@ func keepRuleAssist(spans, rules []Span, n int) []Span {
 	return append(spans, r)
 }
 
-// keepRuleOnly adds to the model's spans the rules' spans of labels the
-// training data never uses (roomno: CCKS writes no room label), where the
-// model left their runes unlabelled.
+// keepRuleDevzone keeps the rules' devzone (a functional area named by its
+// suffix: 两江新区, 高新区) where the model reads the same span as a poi
+// between the administrative chain and a road or town (重庆市|两江新区|金开大道):
+// there the zone is a level of the address, not a place in it.
+func keepRuleDevzone(spans, rules []Span) []Span {
+	for _, r := range rules {
+		if r.Label != LabelDevzone {
+			continue
+		}
+		for k := 1; k+1 < len(spans); k++ {
+			s := &spans[k]
+			if s.Start != r.Start || s.End != r.End || s.Label != LabelPOI {
+				continue
+			}
+			switch spans[k-1].Label {
+			case LabelProvince, LabelCity, LabelDistrict:
+			default:
+				continue
+			}
+			switch spans[k+1].Label {
+			case LabelRoad, LabelTown:
+				s.Label = LabelDevzone
+			}
+		}
+	}
+	return spans
+}
+
+// keepRuleOnly puts back into the model's spans the rules' spans of labels
+// the training data never uses (roomno: CCKS writes no room label, so the
+// model can only guess another label there), where the model left their
+// runes unlabelled or labelled them with spans that lie inside the rule's
+// span (…17楼|6号: the model's town:6号 or subpoi:12号 gives way to the
+// room).
 func keepRuleOnly(spans, rules []Span) []Span {
 	for _, r := range rules {
 		if r.Label != LabelRoomNo {
 			continue
 		}
-		at := len(spans)
-		free := true
+		lo, hi := len(spans), len(spans) // the model's spans overlapping r: spans[lo:hi]
+		inside := true
 		for k, s := range spans {
-			if s.End > r.Start && s.Start < r.End {
-				free = false
+			if s.End <= r.Start {
+				continue
+			}
+			if s.Start >= r.End {
+				if lo == len(spans) {
+					lo, hi = k, k
+				}
 				break
 			}
-			if s.Start >= r.End && at == len(spans) {
-				at = k
+			if lo == len(spans) {
+				lo = k
+			}
+			hi = k + 1
+			if s.Start < r.Start || s.End > r.End {
+				inside = false
 			}
 		}
-		if free {
-			spans = slices.Insert(spans, at, r)
+		if inside {
+			spans = slices.Replace(spans, lo, hi, r)
 		}
 	}
 	return spans
@@ -889,6 +937,9 @@ type TrainOptions struct {
 	Seed uint64
 	// MinCount drops features seen in fewer examples. Zero means 2.
 	MinCount int
+	// Prune drops the averaged weights smaller than this in magnitude
+	// (a smaller table, fewer reads per rune). Zero means 1e-3.
+	Prune float64
 }
 
 // goldTags returns the BIOES tags of ex's spans over n runes; spans with an
@@ -926,8 +977,11 @@ func (p *Parser) TrainParseModel(examples []ParseExample, o TrainOptions) (*Pars
 	if o.MinCount == 0 {
 		o.MinCount = 2
 	}
-	if o.Epochs < 0 || o.MinCount < 0 {
-		return nil, fmt.Errorf("%w: negative Epochs or MinCount", ErrInvalidOptions)
+	if o.Prune == 0 {
+		o.Prune = 1e-3
+	}
+	if o.Epochs < 0 || o.MinCount < 0 || o.Prune < 0 {
+		return nil, fmt.Errorf("%w: negative Epochs, MinCount or Prune", ErrInvalidOptions)
 	}
 	type sent struct {
 		feats [][]int32 // per rune: feature ids
@@ -1040,7 +1094,7 @@ func (p *Parser) TrainParseModel(examples []ParseExample, o TrainOptions) (*Pars
 		first := len(m.ents)
 		for t := 0; t < numTags; t++ {
 			a := w[f*numTags+t] - u[f*numTags+t]/c
-			if math.Abs(float64(a)) >= 1e-3 {
+			if math.Abs(float64(a)) >= o.Prune {
 				m.ents = append(m.ents, wentry{w: a, tag: uint8(t)})
 			}
 		}

@@ -68,9 +68,9 @@ func main() {
 const usage = `usage:
   addresseval parse   [-rules | -model M | -train T.jsonl] FILE.jsonl
   addresseval compare [-rules | -cmodel M | -ctrain T.jsonl] FILE.jsonl
-  addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] [-ens 1] FILE.jsonl
+  addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] [-mincount 2] [-prune 0] [-ens 1] FILE.jsonl
   addresseval kfold-compare [-k 5] [-j 1] [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] FILE.jsonl
-  addresseval train-parse [-seed 1] [-epochs 8] -out M FILE.jsonl
+  addresseval train-parse [-seed 1] [-epochs 8] [-mincount 2] [-prune 0] [-ens 1] -out M FILE.jsonl
   addresseval train-compare [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] -out M FILE.jsonl`
 
 func run(args []string, out io.Writer) error {
@@ -86,6 +86,7 @@ func run(args []string, out io.Writer) error {
 	epochs := fs.Int("epochs", 8, "training epochs")
 	outFile := fs.String("out", "", "model file to write")
 	minCount := fs.Int("mincount", 2, "drop features seen in fewer training lines")
+	prune := fs.Float64("prune", 0, "parse training: drop averaged weights smaller than this (0: the package default, 1e-3)")
 	dump := fs.Bool("dump", false, "parse, compare: print the lines or pairs the parser gets wrong (gold, then predicted)")
 	only := fs.Int("folds", 0, "kfold-parse, kfold-compare: run only the first N folds (0: all)")
 	cmodelFile := fs.String("cmodel", "", "compare model file to score instead of the embedded one")
@@ -110,7 +111,7 @@ func run(args []string, out io.Writer) error {
 	if fs.NArg() != 1 {
 		return errors.New(usage)
 	}
-	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount}
+	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount, Prune: *prune}
 	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw,
 		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag, NoContext: *noCtx}
 	if *depths != "" {
