@@ -64,7 +64,8 @@ func oldEntityDoc(e *geo.Entity, np *NameParser) []oldVar {
 // TestDocNamesUnchanged: the name variants of every entity of a demo
 // region, collected on the stack and copied once, their pinyin and
 // initials in one string, equal those appended to the doc one by one with
-// two strings of pinyin (texts, weights, pinyin, order).
+// two strings of pinyin (texts, weights, pinyin, order); the doc's ID and
+// display name, read from its feature, are the entity's.
 func TestDocNamesUnchanged(t *testing.T) {
 	ds, err := demo.Generate(demo.Options{Entities: 8000})
 	if err != nil {
@@ -76,7 +77,11 @@ func TestDocNamesUnchanged(t *testing.T) {
 	for i := range ds.Entities {
 		e := &ds.Entities[i]
 		var got []oldVar
-		names := entityDoc(e, np).names
+		d := entityDoc(e, np)
+		if d.id() != e.ID || d.name() != e.Name {
+			t.Fatalf("doc of %s %s: id %q, name %q", e.ID, e.Name, d.id(), d.name())
+		}
+		names := d.names
 		for i := range names {
 			v := &names[i]
 			got = append(got, oldVar{text: v.text, weight: v.weight, py: v.py(), pyi: v.pyi(), short: v.short})

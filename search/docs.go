@@ -34,13 +34,42 @@ func (v *nameVar) setPinyin(text string) {
 type doc struct {
 	key   string
 	layer geo.Layer
-	id    string
-	name  string // display name
 	names []nameVar
 	kinds []string
 	addr  string
 	loc   orb.Point
 	feat  any // *geo.Entity, *geo.Place, *geo.Building or *geo.Zone (a geo.Hit is 24 bytes more)
+}
+
+// id is the ID of d's feature (read from the feature: a copy of its
+// string header in every doc was 16 bytes a doc).
+func (d *doc) id() string {
+	switch f := d.feat.(type) {
+	case *geo.Entity:
+		return f.ID
+	case *geo.Place:
+		return f.ID
+	case *geo.Building:
+		return f.ID
+	case *geo.Zone:
+		return f.ID
+	}
+	return ""
+}
+
+// name is the display name of d's feature.
+func (d *doc) name() string {
+	switch f := d.feat.(type) {
+	case *geo.Entity:
+		return f.Name
+	case *geo.Place:
+		return f.Name
+	case *geo.Building:
+		return f.Name
+	case *geo.Zone:
+		return f.Name
+	}
+	return ""
 }
 
 // hit is the geo.Hit of d's feature.
@@ -121,7 +150,7 @@ func addName(names []nameVar, text string, weight float64, short bool) []nameVar
 }
 
 func entityDoc(e *geo.Entity, np *NameParser) *doc {
-	d := &doc{key: docKey(geo.LayerEntities, e.ID), layer: geo.LayerEntities, id: e.ID, name: e.Name,
+	d := &doc{key: docKey(geo.LayerEntities, e.ID), layer: geo.LayerEntities,
 		addr: strings.ReplaceAll(Fold(e.Address), " ", ""), loc: e.Location, feat: e}
 	var nb nameBuf
 	names := nb[:0]
@@ -142,7 +171,7 @@ func entityDoc(e *geo.Entity, np *NameParser) *doc {
 }
 
 func placeDoc(p *geo.Place, np *NameParser) *doc {
-	d := &doc{key: docKey(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces, id: p.ID, name: p.Name,
+	d := &doc{key: docKey(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces,
 		loc: p.Location, feat: p}
 	var nb nameBuf
 	names := nb[:0]
@@ -166,7 +195,7 @@ func placeDoc(p *geo.Place, np *NameParser) *doc {
 }
 
 func buildingDoc(b *geo.Building) *doc {
-	d := &doc{key: docKey(geo.LayerBuildings, b.ID), layer: geo.LayerBuildings, id: b.ID, name: b.Name,
+	d := &doc{key: docKey(geo.LayerBuildings, b.ID), layer: geo.LayerBuildings,
 		addr: strings.ReplaceAll(Fold(b.Address), " ", ""), loc: b.Center(), feat: b}
 	if b.Name != "" {
 		var nb nameBuf
@@ -182,7 +211,7 @@ func buildingDoc(b *geo.Building) *doc {
 
 func zoneDoc(z *geo.Zone) *doc {
 	b := z.Geometry.Bound()
-	d := &doc{key: docKey(geo.LayerZones, z.ID), layer: geo.LayerZones, id: z.ID, name: z.Name,
+	d := &doc{key: docKey(geo.LayerZones, z.ID), layer: geo.LayerZones,
 		loc: b.Center(), feat: z}
 	var nb nameBuf
 	n := strings.ReplaceAll(Fold(z.Name), " ", "")

@@ -266,16 +266,16 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 			return cmpDesc(a.score, b.score)
 		case a.dist != b.dist:
 			return cmpDesc(b.dist, a.dist)
-		case len(a.d.name) != len(b.d.name):
-			return len(a.d.name) - len(b.d.name)
+		case len(a.d.name()) != len(b.d.name()):
+			return len(a.d.name()) - len(b.d.name())
 		}
-		return strings.Compare(a.d.id, b.d.id)
+		return strings.Compare(a.d.id(), b.d.id())
 	})
 	kept = kept[:min(len(kept), limit)]
 	hits := make([]Hit, len(kept))
 	for i, c := range kept {
-		h := Hit{Score: math.Round(c.score*10000) / 10000, Match: c.how, Layer: c.d.layer, ID: c.d.id,
-			Name: c.d.name, Feature: c.d.hit()}
+		h := Hit{Score: math.Round(c.score*10000) / 10000, Match: c.how, Layer: c.d.layer, ID: c.d.id(),
+			Name: c.d.name(), Feature: c.d.hit()}
 		if q.Center != nil {
 			h.DistanceM = c.dist
 			h.Feature.DistanceM = c.dist
