@@ -126,10 +126,7 @@ func BenchmarkNewParser(b *testing.B) {
 // a mix of addresses (the bench set and the parse test inputs), and reports
 // the p50/p99 latency per call (issue 14: Parse < 100 µs p99 on one core).
 func BenchmarkParseP99(b *testing.B) {
-	in := append([]string(nil), benchAddrs...)
-	in = append(in, "萧山区宁围街道景海湾闻潮阁10幢", "王充路1000号亚厦阳光假日10幢2单元",
-		"洪兴路0000号江南摩尔购物中心西区0-0层天虹百货嘉兴店", "广东省深圳市宝安区沙井沙三上下围创业工业园0栋一楼",
-		"航海路运河东路路口万科大都会中天建设项目部", "浙江省金华市永康市浙江省金华市永康市龙山镇后宅发展路000号")
+	in := parseP99Inputs()
 	for _, mode := range []struct {
 		name    string
 		noModel bool
