@@ -103,6 +103,7 @@ type answer struct {
 	gz      *gzip.Writer
 	zs      *zstd.Encoder
 	err     error
+	hdr     [3]string // Content-Type, Vary and Content-Length values
 }
 
 // newAnswer starts an answer to r (status 200, JSON).
@@ -116,12 +117,19 @@ func newAnswer(w http.ResponseWriter, r *http.Request) *answer {
 func (a *answer) start(contentType string, whole bool) {
 	a.started = true
 	h := a.w.Header()
-	h.Set("Content-Type", contentType)
-	h.Add("Vary", "Accept-Encoding")
+	// the values in the answer's own array: no allocation per header
+	a.hdr = [3]string{contentType, "Accept-Encoding"}
+	h["Content-Type"] = a.hdr[0:1:1]
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(v, "Accept-Encoding")
+	} else {
+		h["Vary"] = a.hdr[1:2:2]
+	}
 	a.out = a.w
 	if a.enc == encIdentity || len(a.buf) < compressMinBytes {
 		if whole {
-			h.Set("Content-Length", strconv.Itoa(len(a.buf)))
+			a.hdr[2] = strconv.Itoa(len(a.buf))
+			h["Content-Length"] = a.hdr[2:3:3]
 		}
 		a.w.WriteHeader(http.StatusOK)
 		return

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +19,14 @@ type metrics struct {
 	duration *prometheus.HistogramVec // by route
 	requests *prometheus.CounterVec   // by route and status class
 	writes   prometheus.Histogram     // write requests (store commit included)
+	routes   sync.Map                 // route -> *routeMetrics (observe's cache)
+}
+
+// routeMetrics are one route's series, looked up once (WithLabelValues
+// hashes the labels and takes the vector's lock at each call).
+type routeMetrics struct {
+	duration prometheus.Observer
+	classes  [6]atomic.Pointer[prometheus.Counter] // by status/100, made on first use
 }
 
 func (s *Server) newMetrics() *metrics {
@@ -80,6 +90,11 @@ func (s *Server) newMetrics() *metrics {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "marketgeo_changelog_seq", Help: "The store's change-log sequence number (last commit)."},
 			func() float64 { return float64(st.Seq()) }))
 	}
+	if d, ok := s.log.Handler().(interface{ Dropped() uint64 }); ok { // an AsyncLog (accesslog.go)
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "marketgeo_access_log_dropped_total",
+			Help: "Log lines (access log, request errors) dropped because the log's queue was full or its write failed."},
+			func() float64 { return float64(d.Dropped()) }))
+	}
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "marketgeo_ready", Help: "1 when /readyz answers 200."},
 		func() float64 {
 			if ok, _ := s.readiness(); ok {
@@ -95,8 +110,26 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
-	m.requests.WithLabelValues(route, strconv.Itoa(status/100)+"xx").Inc()
+	var rm *routeMetrics
+	if v, ok := m.routes.Load(route); ok {
+		rm = v.(*routeMetrics)
+	} else {
+		v, _ := m.routes.LoadOrStore(route, &routeMetrics{duration: m.duration.WithLabelValues(route)})
+		rm = v.(*routeMetrics)
+	}
+	rm.duration.Observe(d.Seconds())
+	class := status / 100
+	if class < 0 || class >= len(rm.classes) {
+		m.requests.WithLabelValues(route, strconv.Itoa(class)+"xx").Inc()
+		return
+	}
+	c := rm.classes[class].Load()
+	if c == nil {
+		cnt := m.requests.WithLabelValues(route, strconv.Itoa(class)+"xx")
+		c = &cnt
+		rm.classes[class].Store(c)
+	}
+	(*c).Inc()
 }
 
 // metricsRouteKey is /metrics' key in the API table (the public profile

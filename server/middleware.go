@@ -2,11 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -30,15 +29,27 @@ import (
 // the route's body limit. The request timeout is set by dispatch.
 
 // reqInfo is what the chain learns about a request, shared by its layers
-// through the context (one allocation per request).
+// through the context: it is itself the request's context (the parent's,
+// answering Value(reqInfoKey{}) with itself), one allocation per request.
 type reqInfo struct {
-	id     string
-	route  string // "GET /api/v1/nearby"; "" until routed
-	who    principal
-	client string // client address (the proxy's client when trusted)
+	context.Context        // the request's context before the chain
+	id              string // also idHeader[0], the X-Request-Id header's value
+	route           string // "GET /api/v1/nearby"; "" until routed
+	who             principal
+	client          string    // client address (the proxy's client when trusted)
+	idHeader        [1]string // the answer's X-Request-Id value (no allocation of its own)
 }
 
 type reqInfoKey struct{}
+
+// Value answers reqInfoKey{} with the request's reqInfo, other keys from
+// the parent context.
+func (ri *reqInfo) Value(key any) any {
+	if _, ok := key.(reqInfoKey); ok {
+		return ri
+	}
+	return ri.Context.Value(key)
+}
 
 func infoOf(r *http.Request) *reqInfo {
 	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
@@ -50,11 +61,18 @@ func infoOf(r *http.Request) *reqInfo {
 // requestID returns the request id of a request ("" outside the chain).
 func requestID(r *http.Request) string { return infoOf(r).id }
 
-// newRequestID returns 16 random hex digits.
+// newRequestID returns 16 random hex digits. A request id correlates a
+// request's log lines and answer; it is not a secret, so the runtime's
+// fast generator serves (crypto/rand cost a system call a request).
 func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	v := rand.Uint64()
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 // validRequestID accepts a caller's X-Request-Id only when short and plain.
@@ -115,13 +133,16 @@ const maxURIBytes = 8 << 10
 // ServeHTTP serves a request through the middleware chain.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ri := &reqInfo{id: newRequestID(), client: s.clientAddr(r)}
+	ri := &reqInfo{Context: r.Context(), client: s.clientAddr(r)}
 	if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
 		ri.id = id
+	} else {
+		ri.id = newRequestID()
 	}
-	r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
+	ri.idHeader[0] = ri.id
+	r = r.WithContext(ri)
 	sw := &statusWriter{ResponseWriter: w}
-	sw.Header().Set("X-Request-Id", ri.id)
+	sw.Header()["X-Request-Id"] = ri.idHeader[:1:1]
 	defer func() {
 		dur := time.Since(start)
 		if sw.status == 0 {
@@ -347,12 +368,31 @@ func (s *Server) allowedMethods(r *http.Request) []string {
 	return allow
 }
 
-// securityHeaders sets the headers every answer carries.
+// securityHeaders sets the headers every answer carries: their values are
+// slices made once (Server.secHdr) and shared by every answer, which
+// costs no allocation a request. Nothing writes into a header value in
+// place; Set and Add on those names replace or grow a copy (capacity 1).
 func (s *Server) securityHeaders(h http.Header) {
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", s.csp)
+	for i := range s.secHdr {
+		h[s.secHdr[i].name] = s.secHdr[i].value
+	}
+}
+
+// headerValue is a header with its canonical name and its value slice.
+type headerValue struct {
+	name  string
+	value []string
+}
+
+// newSecurityHeaders returns the headers securityHeaders sets, with the
+// Content-Security-Policy csp.
+func newSecurityHeaders(csp string) []headerValue {
+	out := []headerValue{}
+	for _, kv := range [][2]string{{"X-Content-Type-Options", "nosniff"}, {"X-Frame-Options", "DENY"},
+		{"Referrer-Policy", "no-referrer"}, {"Content-Security-Policy", csp}} {
+		out = append(out, headerValue{http.CanonicalHeaderKey(kv[0]), []string{kv[1]}[:1:1]})
+	}
+	return out
 }
 
 // contentSecurityPolicy is the policy of every answer. The web map: its own

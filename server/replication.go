@@ -30,7 +30,7 @@ const maxMinSeqWait = 5 * time.Second
 func (s *Server) awaitMinSeq(w http.ResponseWriter, r *http.Request) bool {
 	v := r.Header.Get(minSeqHeader)
 	if v == "" {
-		v = r.URL.Query().Get("min_seq")
+		v = query(r).Get("min_seq") // parsed once for the handler too
 		if v == "" {
 			return true
 		}

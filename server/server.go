@@ -315,6 +315,7 @@ type Server struct {
 	batches  chan struct{} // slots of concurrent batch work
 	baseURL  string        // Options.PublicBaseURL without a trailing /
 	csp      string        // the Content-Security-Policy (Options.WebMapOrigins)
+	secHdr   []headerValue // the security headers of every answer (middleware.go)
 	draining chan struct{} // closed by Drain
 	drain    sync.Once
 	feats    *geojsonw.FeatureCache // Options.AnswerCacheBytes (nil: none)
@@ -349,6 +350,7 @@ func NewServer(deps Deps, opts Options) (*Server, error) {
 	s.draining = make(chan struct{})
 	s.baseURL = strings.TrimSuffix(s.opts.PublicBaseURL, "/")
 	s.csp = contentSecurityPolicy(s.opts.WebMapOrigins)
+	s.secHdr = newSecurityHeaders(s.csp)
 	s.feats = s.newFeatureCache()
 	if s.public() && deps.Tiles != nil && !publicTiles(deps.Tiles) {
 		return nil, fmt.Errorf("server: the public profile needs a tile renderer built with tiles.Options.Fields = server.PublicFields()")

@@ -147,6 +147,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srvLog, flushLog, err := serverLogger(os.Getenv("MARKETGEO_ACCESS_LOG"), stderr) // the access log (accesslog.go)
+	if err != nil {
+		return err
+	}
+	defer flushLog()
 	setMemoryLimit(log)
 	startProfiler(os.Getenv("MARKETGEO_PPROF"), log)
 	start := time.Now()
@@ -259,7 +264,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srvOpts.WebMapOrigins = append(srvOpts.WebMapOrigins, wmOrigins...)
-	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Risk: rk, Supervise: sv, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: log}, srvOpts)
+	srv0, err := server.NewServer(server.Deps{Index: idx, Store: st, Exchange: ex, Risk: rk, Supervise: sv, Tiles: tr, WebMap: wm, Zones: zones, Search: sidx, AwaitAddresses: true, Logger: srvLog}, srvOpts)
 	if err != nil {
 		return err
 	}
