@@ -51,6 +51,8 @@ func run() error {
 	profile := flag.String("profile", "", "directory for heap and CPU profiles (empty: none)")
 	cpuSeconds := flag.Int("cpu-seconds", 0, "with -profile: seconds of CPU profile taken from the start")
 	logFile := flag.String("log", "", "file for the server's log (default: discarded)")
+	dir := flag.String("dir", "", "with -store new: keep the new store in this directory (a second run with the same -dir is a restart of it, as a user's second `serve`)")
+	burst := flag.Int("burst", 0, "after the settling time, this many requests (nearby, search, zones, tiles, address check, round robin on one connection, ~90/s: under the binary's default limit a client), then the resident memory again")
 	flag.Parse()
 	if *bin == "" || *storePath == "" {
 		return fmt.Errorf("-bin and -store are required")
@@ -61,7 +63,13 @@ func run() error {
 	}
 	defer os.RemoveAll(work)
 	st := *storePath
-	if st == "new" {
+	if st == "new" && *dir != "" {
+		// a first start on a new store kept in dir, or a restart of it
+		if err := os.MkdirAll(*dir, 0o755); err != nil {
+			return err
+		}
+		st = filepath.Join(*dir, "s.gpkg")
+	} else if st == "new" {
 		// a first start: a new store in the work directory, seeded with
 		// -data (or the demo)
 		st = filepath.Join(work, "s.gpkg")
@@ -177,6 +185,23 @@ func run() error {
 	}
 	if *profile != "" {
 		_ = fetch(pprofAddr, "/debug/pprof/heap?gc=1", filepath.Join(*profile, "heap-steady.pprof"))
+		// the runtime's statistics (runtime.MemStats: HeapInuse against
+		// HeapAlloc, HeapReleased, stacks, metadata) after that collection
+		_ = fetch(pprofAddr, "/debug/pprof/heap?debug=1", filepath.Join(*profile, "heap-steady.txt"))
+	}
+	var burstRSS, burstHWM int64
+	var burstTook time.Duration
+	if *burst > 0 {
+		t := time.Now()
+		if err := requests(c, addr, *burst); err != nil {
+			return err
+		}
+		burstTook = time.Since(t)
+		time.Sleep(2 * time.Second)
+		burstRSS, burstHWM = status(pid, "VmRSS"), status(pid, "VmHWM")
+		if *profile != "" {
+			_ = fetch(pprofAddr, "/debug/pprof/heap?debug=1", filepath.Join(*profile, "heap-burst.txt"))
+		}
 	}
 	peak := status(pid, "VmHWM")
 	mib := func(kb int64) string { return fmt.Sprintf("%.0f MiB", float64(kb)/1024) }
@@ -189,6 +214,51 @@ func run() error {
 	fmt.Printf("peak RSS (VmHWM)  %s\n", mib(peak))
 	fmt.Printf("RSS when ready    %s\n", mib(readyRSS))
 	fmt.Printf("RSS after %v: %s (lowest %s)\n", *settle, mib(lastRSS), mib(minRSS))
+	if *burst > 0 {
+		fmt.Printf("after %d requests (%.1f s): RSS %s, peak %s\n", *burst, burstTook.Seconds(), mib(burstRSS), mib(burstHWM))
+	}
+	return nil
+}
+
+// requests sends n requests round robin over a few routes a newcomer
+// tries first (the map's tiles, nearby, search, zones, an address check),
+// each answered 200 or it fails.
+func requests(c *http.Client, addr string, n int) error {
+	base := "http://" + addr
+	type rq struct{ method, path, body string }
+	var rs []rq
+	for i := 0; i < 16; i++ {
+		lon, lat := 106.45+0.012*float64(i), 29.50+0.007*float64(i)
+		rs = append(rs,
+			rq{"GET", fmt.Sprintf("/api/v1/nearby?lon=%.4f&lat=%.4f&radius=500", lon, lat), ""},
+			rq{"GET", fmt.Sprintf("/api/v1/zones?lon=%.4f&lat=%.4f", lon, lat), ""},
+			rq{"GET", fmt.Sprintf("/tiles/entities/%d/%d/%d.mvt", 14, 13039+i%4, 6780+i/4), ""},
+		)
+	}
+	for _, q := range []string{"重庆", "渝北区", "科技", "chongqing", "金开大道", "商贸有限公司", "火锅"} {
+		rs = append(rs, rq{"GET", "/api/v1/search?q=" + url.QueryEscape(q), ""})
+	}
+	rs = append(rs, rq{"POST", "/api/v1/address/check", `{"address":"重庆市渝北区金开大道68号"}`})
+	// paced under the binary's default limit a client (100 requests/s)
+	tick := time.NewTicker(11 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		<-tick.C
+		r := rs[i%len(rs)]
+		req, err := http.NewRequest(r.method, base+r.path, strings.NewReader(r.body))
+		if err != nil {
+			return err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("%s %s: %s", r.method, r.path, resp.Status)
+		}
+	}
 	return nil
 }
 
