@@ -208,19 +208,7 @@ func (m *CompareModel) stageOne(f *pairFeats, xs []float32) ([numCmpClasses]floa
 // contextProbs returns the context stage's class probabilities of
 // candidate i, weighed for the decision and normalised again.
 func (m *CompareModel) contextProbs(pr [][numCmpClasses]float32, xs [][]float32, i int, buf []float32) [numCmpClasses]float64 {
-	x := ctxRow(pr, xs, i, buf[:0])
-	var s [numCmpClasses]float32
-	m.ctx.score(x, m.ctx.rounds(), s[:])
-	q := softmax(s)
-	sum := 0.0
-	for c := range q {
-		q[c] *= float64(m.ccw[c])
-		sum += q[c]
-	}
-	for c := range q {
-		q[c] /= sum
-	}
-	return q
+	return m.ctx.weighedProbs(ctxRow(pr, xs, i, buf[:0]), &m.ccw)
 }
 
 // HasContext reports whether the model has a query-context stage (used by

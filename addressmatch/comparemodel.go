@@ -871,12 +871,18 @@ func (m *CompareModel) probs(f *pairFeats) [numCmpClasses]float64 {
 	for _, v := range pr {
 		xs = append(xs, float32(v))
 	}
+	return m.gbt.weighedProbs(xs, &m.cw)
+}
+
+// weighedProbs returns g's class probabilities of the row x, weighed by
+// the decision's class weights cw and normalised again.
+func (g *gbtModel) weighedProbs(x []float32, cw *[numCmpClasses]float32) [numCmpClasses]float64 {
 	var s [numCmpClasses]float32
-	m.gbt.score(xs, m.gbt.rounds(), s[:])
+	g.score(x, g.rounds(), s[:])
 	q := softmax(s)
 	sum := 0.0
 	for c := range q {
-		q[c] *= float64(m.cw[c])
+		q[c] *= float64(cw[c])
 		sum += q[c]
 	}
 	for c := range q {
@@ -1431,18 +1437,7 @@ func (m *CompareModel) WriteTo(w io.Writer) (int64, error) {
 		if m.gbt == nil {
 			put(uint32(0))
 		} else {
-			g := m.gbt
-			put(uint32(g.nfeat))
-			put(&m.cw)
-			put(g.base)
-			put(uint32(len(g.roots)))
-			put(g.roots)
-			put(uint32(len(g.nodes)))
-			for _, n := range g.nodes {
-				put(n.feat)
-				put(n.left)
-				put(n.v)
-			}
+			putGBT(put, m.gbt, &m.cw)
 		}
 		if m.ctx != nil {
 			putGBT(put, m.ctx, &m.ccw)
