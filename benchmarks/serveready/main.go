@@ -51,7 +51,8 @@ func run() error {
 	profile := flag.String("profile", "", "directory for heap and CPU profiles (empty: none)")
 	cpuSeconds := flag.Int("cpu-seconds", 0, "with -profile: seconds of CPU profile taken from the start")
 	logFile := flag.String("log", "", "file for the server's log (default: discarded)")
-	dir := flag.String("dir", "", "with -store new: keep the new store in this directory (a second run with the same -dir is a restart of it, as a user's second `serve`)")
+	dir := flag.String("dir", "", "keep the store in this directory (with -store new: the new store; else the copy of -store, made once): a second run with the same -dir is a restart of it, as a user's second `serve`, with what the first saved beside it")
+	sample := flag.Duration("sample", 0, "with -profile: while starting, take a heap profile this often and keep the one taken at the highest resident memory as heap-peak.pprof (the live heap of the collection before the peak: what the build holds then); also writes rss.tsv, the resident memory every poll")
 	burst := flag.Int("burst", 0, "after the settling time, this many requests (nearby, search, zones, tiles, address check, round robin on one connection, ~90/s: under the binary's default limit a client), then the resident memory again")
 	flag.Parse()
 	if *bin == "" || *storePath == "" {
@@ -75,6 +76,17 @@ func run() error {
 		st = filepath.Join(work, "s.gpkg")
 	} else if st != ":memory:" {
 		st = filepath.Join(work, "s.gpkg")
+		if *dir != "" {
+			// the copy kept in dir: a second run with the same -dir (and
+			// binary) restarts it with the search index and address
+			// parses the first run saved beside it
+			if err := os.MkdirAll(*dir, 0o755); err != nil {
+				return err
+			}
+			st = filepath.Join(*dir, "s.gpkg")
+		}
+	}
+	if cp := st != *storePath && *storePath != "new" && *storePath != ":memory:"; cp && !exists(st) {
 		for _, suf := range []string{"", ".snapshot", ".addresses"} { // .addresses: the saved address parses
 			if err := copyFile(*storePath+suf, st+suf); err != nil && !(suf != "" && os.IsNotExist(err)) {
 				return err
@@ -134,9 +146,43 @@ func run() error {
 	var searchCPU, addrCPU time.Duration // the server's CPU time (user + system) then
 	c := &http.Client{Timeout: 5 * time.Second}
 	var peakSeen int64
+	var trace *os.File // rss.tsv: seconds, VmRSS and VmHWM (kB), the phase reached
+	if *profile != "" && *sample > 0 {
+		if trace, err = os.Create(filepath.Join(*profile, "rss.tsv")); err != nil {
+			return err
+		}
+		defer trace.Close()
+		fmt.Fprintln(trace, "s\trss_kb\thwm_kb\tphase")
+	}
+	var sampled time.Time
+	var peakSampleRSS int64
 	for ctx.Err() == nil {
 		if hwm := status(pid, "VmHWM"); hwm > peakSeen {
 			peakSeen = hwm
+		}
+		if trace != nil {
+			rss := status(pid, "VmRSS")
+			phase := "start"
+			switch {
+			case searchAt != 0 && addrAt != 0:
+				phase = "ready"
+			case addrAt != 0:
+				phase = "addresses"
+			case searchAt != 0:
+				phase = "search"
+			case geoAt != 0:
+				phase = "geo"
+			}
+			fmt.Fprintf(trace, "%.1f\t%d\t%d\t%s\n", time.Since(start).Seconds(), rss, peakSeen, phase)
+			if time.Since(sampled) >= *sample {
+				sampled = time.Now()
+				if b, err := fetchBytes(pprofAddr, "/debug/pprof/heap"); err == nil && rss > peakSampleRSS {
+					peakSampleRSS = rss
+					if err := os.WriteFile(filepath.Join(*profile, "heap-peak.pprof"), b, 0o644); err != nil {
+						return err
+					}
+				}
+			}
 		}
 		h, err := health(c, addr)
 		if err == nil {
@@ -214,6 +260,9 @@ func run() error {
 	fmt.Printf("peak RSS (VmHWM)  %s\n", mib(peak))
 	fmt.Printf("RSS when ready    %s\n", mib(readyRSS))
 	fmt.Printf("RSS after %v: %s (lowest %s)\n", *settle, mib(lastRSS), mib(minRSS))
+	if peakSampleRSS > 0 {
+		fmt.Printf("heap-peak.pprof taken at RSS %s\n", mib(peakSampleRSS))
+	}
 	if *burst > 0 {
 		fmt.Printf("after %d requests (%.1f s): RSS %s, peak %s\n", *burst, burstTook.Seconds(), mib(burstRSS), mib(burstHWM))
 	}
@@ -358,6 +407,24 @@ func fetch(addr, path, out string) error {
 	defer f.Close()
 	_, err = io.Copy(f, resp.Body)
 	return err
+}
+
+// fetchBytes returns the body of a 200 answer of the profiler listener.
+func fetchBytes(addr, path string) ([]byte, error) {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func copyFile(src, dst string) error {
