@@ -122,11 +122,31 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 	if comma {
 		dst = append(dst, ',')
 	}
+	if h.Entity != nil && e.fields[0] == idOnly {
+		return e.appendEntityID(dst, h.Entity)
+	}
 	if e.cache != nil && h.Entity != nil && !x.Search && x.Distance == e.cache.distance {
 		return e.appendCachedEntity(dst, h, x)
 	}
 	dst, p, mark := e.appendHead(dst, h, x)
 	return e.appendTail(dst, p, mark, h, x)
+}
+
+// appendEntityID appends an entity's feature with the ID as its only
+// property (fields=id), the bytes appendHead and appendTail write for that
+// selection (no computed member is selected, so x changes nothing), without
+// their per-property steps: the ID encoded once and copied.
+func (e *Encoder) appendEntityID(dst []byte, en *geo.Entity) []byte {
+	dst = append(dst, `{"type":"Feature","id":`...)
+	start := len(dst)
+	dst = AppendString(dst, en.ID)
+	end := len(dst)
+	dst = append(dst, `,"geometry":{"type":"Point","coordinates":`...)
+	lon, lat := crs.FromWGS84(e.crs, en.Location[0], en.Location[1])
+	dst = AppendPoint(dst, lon, lat)
+	dst = append(dst, `},"properties":{"id":`...)
+	dst = append(dst, dst[start:end]...)
+	return append(dst, '}', '}')
 }
 
 // appendHead appends the constant part of a hit's feature, everything but

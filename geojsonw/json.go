@@ -114,6 +114,9 @@ func plain(s string) bool {
 // representation, exponent form below 1e-6 and from 1e21). NaN and
 // infinities, which JSON cannot hold, are written as null.
 func AppendFloat(dst []byte, f float64) []byte {
+	if out, ok := appendShortest(dst, f); ok { // coordinates (shortfloat.go)
+		return out
+	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(dst, "null"...)
 	}

@@ -74,6 +74,9 @@ func (e *Encoder) Touch(h *geo.Hit) byte {
 		return e.touchCached(h)
 	}
 	if f := e.fields[hitLayer(h)]; f.Intersect(idOnly) == f {
+		if h.Entity != nil { // the location too, in the struct's second cache line
+			return TouchID(h) + byte(h.Entity.Location[0])
+		}
 		return TouchID(h)
 	}
 	return TouchHit(h)
