@@ -43,8 +43,13 @@ type Record struct {
 	// Kind is the record source. Zero means KindEntity.
 	Kind Kind `json:"kind"`
 	// EntityCount is the number of market entities registered at this record.
-	// Zero for a KindEntity record means 1.
+	// Zero for a KindEntity record means 1; at most [math.MaxInt32].
 	EntityCount int `json:"entity_count"`
+
+	// key is, for a record of a geo feature (Follow), the feature's own ID
+	// string: the database keys the record by it (recTable) instead of
+	// keeping ID, a concatenation made for the record.
+	key string
 }
 
 // Verdict is the outcome of an address check.
@@ -233,11 +238,74 @@ func (p *postings) has(k string) bool {
 }
 
 // recRef is one record: its entry, entity count and location (the zero
-// point: none; 32 bytes a record).
+// point: none; 24 bytes a record).
 type recRef struct {
 	entry int32
-	count int
+	count int32
 	loc   orb.Point
+}
+
+// recTable maps record IDs to records. The records of the geo index's
+// features, "entity:"+ID and "building:"+ID, are kept in maps of their
+// own keyed by the feature's ID alone, and a record made by Follow is
+// keyed by the string its feature holds (Record.key): at a million records
+// no concatenated ID is kept (docs/memory.md). An ID is looked up without
+// allocating. Not safe for concurrent use (DB.mu guards it).
+type recTable struct {
+	ent, bld, other map[string]recRef
+}
+
+func newRecTable(n int) recTable {
+	return recTable{ent: make(map[string]recRef, n), bld: map[string]recRef{}, other: map[string]recRef{}}
+}
+
+// part returns the map holding id and id's key in it.
+func (t *recTable) part(id string) (map[string]recRef, string) {
+	if k, ok := strings.CutPrefix(id, entityPrefix); ok {
+		return t.ent, k
+	}
+	if k, ok := strings.CutPrefix(id, buildingPrefix); ok {
+		return t.bld, k
+	}
+	return t.other, id
+}
+
+func (t *recTable) get(id string) (recRef, bool) {
+	m, k := t.part(id)
+	r, ok := m[k]
+	return r, ok
+}
+
+// set records id; key, when not empty, is a string equal to id's key in
+// its map (the feature's ID, shared) to key it by.
+func (t *recTable) set(id, key string, r recRef) {
+	m, k := t.part(id)
+	if key != "" && key == k {
+		k = key
+	}
+	m[k] = r
+}
+
+func (t *recTable) del(id string) {
+	m, k := t.part(id)
+	delete(m, k)
+}
+
+func (t *recTable) len() int { return len(t.ent) + len(t.bld) + len(t.other) }
+
+// all yields every record with its full ID (made for the call: tests and
+// rare listings only).
+func (t *recTable) all(yield func(string, recRef) bool) {
+	for _, p := range []struct {
+		prefix string
+		m      map[string]recRef
+	}{{entityPrefix, t.ent}, {buildingPrefix, t.bld}, {"", t.other}} {
+		for k, r := range p.m {
+			if !yield(p.prefix+k, r) {
+				return
+			}
+		}
+	}
 }
 
 type agg struct {
@@ -262,7 +330,7 @@ type DB struct {
 	names     map[string]int // road and POI names → refcount
 	nameGrams map[string][]string
 	grams     map[string][]int32
-	recs      map[string]recRef
+	recs      recTable
 	scratch   []byte // newEntry's buffer (writers hold mu)
 	aggs      map[string]*agg
 	poisAt    map[string][]poiRef // road|roadno → distinct place names registered there, with their entries
@@ -294,7 +362,7 @@ func NewDB(opts DBOptions) (*DB, error) {
 	return &DB{p: p, maxCand: opts.MaxCandidates, minScore: opts.MatchScore,
 		byKey: map[string]int32{}, byLocal: newPostings(0), byRoadNo: newPostings(0),
 		byPoi: newPostings(0), names: map[string]int{}, nameGrams: map[string][]string{},
-		grams: map[string][]int32{}, recs: map[string]recRef{}, aggs: map[string]*agg{},
+		grams: map[string][]int32{}, recs: newRecTable(0), aggs: map[string]*agg{},
 		poisAt: map[string][]poiRef{}, provs: map[int32]int{}, cities: map[int32]int{}}, nil
 }
 
@@ -312,7 +380,7 @@ func (db *DB) Len() int {
 func (db *DB) RecordCount() int {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	return len(db.recs)
+	return db.recs.len()
 }
 
 type prepared struct {
@@ -339,6 +407,9 @@ func (db *DB) prepare(r Record) (prepared, error) {
 	}
 	if r.EntityCount < 0 {
 		return prepared{}, fmt.Errorf("addressmatch: record %q: negative entity count", r.ID)
+	}
+	if r.EntityCount > math.MaxInt32 {
+		return prepared{}, fmt.Errorf("addressmatch: record %q: entity count %d over %d", r.ID, r.EntityCount, math.MaxInt32)
 	}
 	if r.Kind == KindEntity && r.EntityCount == 0 {
 		r.EntityCount = 1
@@ -417,7 +488,7 @@ func (db *DB) Add(records ...Record) error {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	for _, p := range ps {
-		if _, ok := db.recs[p.r.ID]; ok {
+		if _, ok := db.recs.get(p.r.ID); ok {
 			return fmt.Errorf("%w: %q", ErrDuplicateID, p.r.ID)
 		}
 	}
@@ -436,6 +507,13 @@ func (db *DB) insertLocked(p *prepared) {
 			*e = *c // the parsed cache's entry: its text is shared, not copied
 		} else {
 			db.scratch = makeEntry(e, p.n, &p.f, db.scratch)
+			if e.big == nil && len(e.text) == int(e.nDisp) && p.r.Address == e.text {
+				// the address as written is its normalised form and the
+				// fields are all in it (most addresses): the entry keeps
+				// the record's string (a followed feature's) rather than
+				// a copy
+				e.text = p.r.Address
+			}
 		}
 		db.entries = append(db.entries, e)
 		db.byKey[p.key] = idx
@@ -451,7 +529,7 @@ func (db *DB) insertLocked(p *prepared) {
 		f := e.fields()
 		db.aggAddLocked(&f, p.r.Location, 1)
 	}
-	db.recs[p.r.ID] = recRef{entry: idx, count: p.r.EntityCount, loc: p.r.Location}
+	db.recs.set(p.r.ID, p.r.key, recRef{entry: idx, count: int32(p.r.EntityCount), loc: p.r.Location})
 }
 
 func (db *DB) indexLocked(idx int32, e *entry) {
@@ -611,15 +689,15 @@ func (db *DB) Remove(ids ...string) error {
 	defer db.mu.Unlock()
 	var missing []string
 	for _, id := range ids {
-		ref, ok := db.recs[id]
+		ref, ok := db.recs.get(id)
 		if !ok {
 			missing = append(missing, id)
 			continue
 		}
-		delete(db.recs, id)
+		db.recs.del(id)
 		e := db.entries[ref.entry]
 		ef := e.fields()
-		e.count -= ref.count
+		e.count -= int(ref.count)
 		e.nRec--
 		if ref.loc != (orb.Point{}) {
 			e.sumLon -= ref.loc[0]
@@ -780,7 +858,7 @@ func (db *DB) LoadStandardCSV(r io.Reader) (int, error) {
 func (db *DB) hasID(id string) bool {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	_, ok := db.recs[id]
+	_, ok := db.recs.get(id)
 	return ok
 }
 

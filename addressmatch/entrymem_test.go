@@ -112,7 +112,7 @@ func TestEntryCompactGenerated(t *testing.T) {
 		n := Normalize(r.Address)
 		c := p.ruleParse(n)
 		f := p.fields(&c)
-		ref, ok := db.recs[r.ID]
+		ref, ok := db.recs.get(r.ID)
 		if !ok {
 			t.Fatalf("record %s missing", r.ID)
 		}
@@ -135,7 +135,7 @@ func TestEntryCompactGenerated(t *testing.T) {
 		cnt := max(r.EntityCount, 1)
 		w.n++
 		w.count += cnt
-		if ref.count != cnt || ref.loc != r.Location {
+		if int(ref.count) != cnt || ref.loc != r.Location {
 			t.Fatalf("%s: record count %d loc %v, want %d %v", r.ID, ref.count, ref.loc, cnt, r.Location)
 		}
 		if r.Location != (orb.Point{}) {

@@ -128,11 +128,11 @@ func (f *Follower) Errors() []error {
 }
 
 func entityRecord(e *geo.Entity) Record {
-	return Record{ID: entityPrefix + e.ID, Address: e.Address, Location: e.Location, Kind: KindEntity, EntityCount: 1}
+	return Record{ID: entityPrefix + e.ID, Address: e.Address, Location: e.Location, Kind: KindEntity, EntityCount: 1, key: e.ID}
 }
 
 func (f *Follower) buildingRecord(b *geo.Building) Record {
-	return Record{ID: buildingPrefix + b.ID, Address: b.Address, Location: b.Center(), Kind: KindBuilding, EntityCount: f.counts[b.ID]}
+	return Record{ID: buildingPrefix + b.ID, Address: b.Address, Location: b.Center(), Kind: KindBuilding, EntityCount: f.counts[b.ID], key: b.ID}
 }
 
 func (f *Follower) apply(cs geo.ChangeSet) {
@@ -256,7 +256,7 @@ func (db *DB) relocate(id string, p orb.Point) bool {
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	ref, ok := db.recs[id]
+	ref, ok := db.recs.get(id)
 	if !ok || db.entries[ref.entry] == nil {
 		return false
 	}
@@ -275,6 +275,6 @@ func (db *DB) relocate(id string, p orb.Point) bool {
 		db.aggAddLocked(&f, p, 1)
 	}
 	ref.loc = p
-	db.recs[id] = ref
+	db.recs.set(id, "", ref)
 	return true
 }

@@ -51,10 +51,10 @@ type recordView struct {
 
 func recordViews(db *DB) map[string]recordView {
 	out := map[string]recordView{}
-	for id, r := range db.recs {
+	for id, r := range db.recs.all {
 		e := db.entries[r.entry]
 		f := e.fields()
-		out[id] = recordView{key: entryKey(&f), display: e.display(), count: e.count, nRecords: int(e.nRec), loc: e.location(), recCount: r.count}
+		out[id] = recordView{key: entryKey(&f), display: e.display(), count: e.count, nRecords: int(e.nRec), loc: e.location(), recCount: int(r.count)}
 	}
 	return out
 }

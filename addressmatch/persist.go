@@ -95,10 +95,10 @@ func (db *DB) UseParsed(c *ParsedCache) error {
 		// largest maps are made at their size at once (growing them a
 		// doubling at a time was a tenth of a fill's time).
 		db.mu.Lock()
-		if len(db.entries) == 0 && len(db.recs) == 0 {
+		if len(db.entries) == 0 && db.recs.len() == 0 {
 			n := len(c.e)
 			db.byKey = make(map[string]int32, n)
-			db.recs = make(map[string]recRef, n)
+			db.recs = newRecTable(n)
 			db.byLocal = newPostings(n)
 		}
 		db.mu.Unlock()
