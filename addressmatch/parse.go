@@ -175,6 +175,13 @@ func (p *Parser) parseRules(s string) *parseState {
 		st.unit[i] = -1
 	}
 	st.open = true
+	// one allocation for the runes and one for both offset tables (they
+	// grew by appending before: a dozen allocations a call)
+	nr := utf8.RuneCountInString(s)
+	st.f = make([]rune, 0, nr)
+	offs := make([]int, 2*(nr+1))
+	st.rboff = offs[0 : 0 : nr+1]
+	st.boff = offs[nr+1 : nr+1 : 2*(nr+1)]
 	var fb strings.Builder
 	fb.Grow(len(s))
 	for bi, r := range s {
@@ -320,6 +327,9 @@ func (st *parseState) emit(l Label, i, j int) {
 		st.open = false
 	}
 	st.last = l
+	if st.spans == nil {
+		st.spans = make([]Span, 0, 8) // one allocation for most addresses
+	}
 	st.spans = append(st.spans, Span{Label: l, Text: st.text(i, j), Start: i, End: j})
 }
 

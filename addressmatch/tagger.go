@@ -767,6 +767,15 @@ func viterbiBeam(em []float32, n int, trans *[numTags + 1][numTags]float32, tran
 // tagSpans turns a BIOES tag sequence over st's runes into spans.
 func tagSpans(st *parseState, tags []uint8) []Span {
 	var out []Span
+	ns := 0
+	for _, t := range tags {
+		if t != 0 && (t-1)%4 >= posE {
+			ns++
+		}
+	}
+	if ns > 0 {
+		out = make([]Span, 0, ns+1) // one allocation; +1: keepRuleAssist may append one
+	}
 	start := -1
 	for i, t := range tags {
 		if t == 0 {
