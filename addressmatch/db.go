@@ -93,17 +93,18 @@ type CheckResult struct {
 
 // entry is one distinct address of the database, compact: its display
 // text and the texts of its fields live in one string (the display first,
-// then the field texts not already in it), the fields as 16-bit offsets
-// and lengths into it, most of them empty. At a million addresses this is
-// ~160 bytes an entry and one string instead of 384 bytes and the fields'
-// own strings (docs/memory.md, "The address database, memaddr22"); the
+// then the field texts not already in it), the fields as 8-bit offsets
+// and lengths into it, most of them empty (an address whose text is longer
+// than 255 bytes keeps its fields as they are, in big). At a million
+// addresses this is 128 bytes an entry and one string instead of 384 bytes
+// and the fields' own strings (docs/memory.md); the
 // fields are materialised by [entry.fields] when compared, which slices
 // and allocates nothing. The parsed cache (persist.go) keeps its parses
 // as entries too, and an entry made from it shares its text.
 type entry struct {
 	text           string                // display, then field texts not found in it
-	spans          [nEntryStrs][2]uint16 // offset and length in text of each field text
-	big            *fields               // the fields when text is too long for the offsets (then text is display)
+	spans          [nEntryStrs][2]uint8 // offset and length in text of each field text
+	big            *fields              // the fields when text is too long for the offsets (then text is display)
 	unit           [6]int32              // fields.unit
 	nDisp          uint16                // len(display) when big is nil
 	gate           bool                  // fields.gate
@@ -121,7 +122,7 @@ const nEntryStrs = 17
 // fields, keeping its counts. buf is scratch space, returned grown for the
 // next call.
 func makeEntry[S ~string | ~[]byte](e *entry, display S, f *fields, buf []byte) []byte {
-	e.unit, e.gate, e.devz, e.big, e.spans = f.unit, f.gate, f.devzone, nil, [nEntryStrs][2]uint16{}
+	e.unit, e.gate, e.devz, e.big, e.spans = f.unit, f.gate, f.devzone, nil, [nEntryStrs][2]uint8{}
 	buf = append(buf[:0], display...)
 	for i, p := range f.strs() {
 		t := *p
@@ -133,13 +134,13 @@ func makeEntry[S ~string | ~[]byte](e *entry, display S, f *fields, buf []byte) 
 			off = len(buf)
 			buf = append(buf, t...)
 		}
-		e.spans[i] = [2]uint16{uint16(min(off, math.MaxUint16)), uint16(min(len(t), math.MaxUint16))}
+		e.spans[i] = [2]uint8{uint8(min(off, math.MaxUint8)), uint8(min(len(t), math.MaxUint8))}
 	}
-	if len(buf) > math.MaxUint16 {
-		// an address of more than 65,535 bytes (a parser allowing that
-		// many runes): the fields as they are
+	if len(buf) > math.MaxUint8 {
+		// an address of more than 255 bytes with its field texts (85
+		// Chinese characters; rare): the fields as they are
 		big := *f
-		e.text, e.big, e.spans, e.nDisp = string(display), &big, [nEntryStrs][2]uint16{}, 0
+		e.text, e.big, e.spans, e.nDisp = string(display), &big, [nEntryStrs][2]uint8{}, 0
 		return buf
 	}
 	e.text, e.nDisp = string(buf), uint16(len(display))
@@ -507,7 +508,7 @@ func (db *DB) insertLocked(p *prepared) {
 			*e = *c // the parsed cache's entry: its text is shared, not copied
 		} else {
 			db.scratch = makeEntry(e, p.n, &p.f, db.scratch)
-			if e.big == nil && len(e.text) == int(e.nDisp) && p.r.Address == e.text {
+			if (e.big != nil || len(e.text) == int(e.nDisp)) && p.r.Address == e.text {
 				// the address as written is its normalised form and the
 				// fields are all in it (most addresses): the entry keeps
 				// the record's string (a followed feature's) rather than

@@ -13,7 +13,8 @@ import (
 // TestEntryCompactRoundTrip: an entry gives back exactly the fields it was
 // made of, for a fields value with every text field set (a field added to
 // fields but not to fields.strs fails here), texts found in the display and
-// not, and an address too long for 16-bit offsets.
+// not, addresses at and just over the 255 bytes of 8-bit offsets, and one
+// of 72,000 bytes.
 func TestEntryCompactRoundTrip(t *testing.T) {
 	ft := reflect.TypeOf(fields{})
 	nStr := 0
@@ -53,6 +54,12 @@ func TestEntryCompactRoundTrip(t *testing.T) {
 		{"every field in the display", "前district前town前road前poi前local前city", full("前")},
 		{"repeated texts", "金开大道68号", fields{road: "金开大道", local: "金开大道68号", poi: "金开大道", roadno: "68"}},
 		{"too long for the offsets", long, lf},
+		{"255 bytes with its fields", strings.Repeat("路", 84) + "168", fields{road: strings.Repeat("路", 84), roadno: "168", local: "168"}},
+		{"256 bytes with its fields", strings.Repeat("路", 84) + "168", fields{road: strings.Repeat("路", 84), roadno: "168", local: "1681"}},
+		{"a field text ending at byte 255", strings.Repeat("路", 80) + "金开大道", fields{road: "金开大道", poi: strings.Repeat("路", 80) + "金开大道"}},
+	}
+	if sz := unsafe.Sizeof(entry{}); sz > 128 {
+		t.Errorf("an entry is %d bytes: more than the 128-byte size class the 1M figures count on", sz)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
