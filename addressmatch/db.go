@@ -102,16 +102,16 @@ type CheckResult struct {
 // and allocates nothing. The parsed cache (persist.go) keeps its parses
 // as entries too, and an entry made from it shares its text.
 type entry struct {
-	text           string                // display, then field texts not found in it
+	text           string               // display, then field texts not found in it
 	spans          [nEntryStrs][2]uint8 // offset and length in text of each field text
 	big            *fields              // the fields when text is too long for the offsets (then text is display)
-	unit           [6]int32              // fields.unit
-	nDisp          uint16                // len(display) when big is nil
-	gate           bool                  // fields.gate
-	devz           bool                  // fields.devzone
-	nLoc           int32                 // records with a location
-	nRec           int32                 // records
-	count          int                   // entities registered
+	unit           [6]int32             // fields.unit
+	nDisp          uint16               // len(display) when big is nil
+	gate           bool                 // fields.gate
+	devz           bool                 // fields.devzone
+	nLoc           int32                // records with a location
+	nRec           int32                // records
+	count          int                  // entities registered
 	sumLon, sumLat float64
 }
 
