@@ -7,9 +7,16 @@
 // twice over: bulk loads build a static packed R-tree (the points sorted
 // along a Hilbert curve in flat arrays, 16 to a leaf), which a radius query
 // scans without a callback per point; later writes go to a tidwall/rtree
-// R-tree and mark the packed points they replace as dead, and a commit
-// repacks everything once those writes reach a quarter of the packed
-// points. Zones and building footprints live in tidwall/rtree R-trees.
+// R-tree and mark the packed points they replace as dead. Both cost every
+// query, so once a commit leaves [Options.RepackChurn] such points in a
+// layer (default 1024), a goroutine repacks that layer from the published
+// snapshot off the writer's lock, then briefly takes the lock to replay
+// the writes committed meanwhile onto the new tree and publishes a
+// snapshot with it (same features, same [Snapshot.Version]); writers never
+// wait for the packing, readers see the old tree or the new one.
+// [Index.Close] stops these repacks. A commit that leaves a quarter of a
+// layer's points written repacks it itself. Zones and building footprints
+// live in tidwall/rtree R-trees.
 //
 // All coordinates are WGS-84 longitude/latitude ([orb.Point] is [lon, lat]).
 // Distances are great-circle distances on the mean Earth sphere (radius

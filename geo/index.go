@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -23,14 +24,26 @@ type Index struct {
 	cur  atomic.Pointer[Snapshot]
 	subs map[int]func(ChangeSet)
 	next int
+	// the background repacks (repack.go): ctx ends with Close, repacks
+	// counts those in flight, closed (under mu) stops new ones
+	ctx     context.Context
+	cancel  context.CancelFunc
+	repacks sync.WaitGroup
+	closed  bool
+	// launch, when set (by tests), receives each repack job instead of a
+	// goroutine running it
+	launch func(*repackJob)
 }
 
-// New returns an empty index.
+// New returns an empty index. An index runs background repacks of its
+// point trees after writes (see [Options.RepackChurn]); [Index.Close]
+// stops them.
 func New(opts Options) (*Index, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	ix := &Index{opts: opts.withDefaults(), subs: map[int]func(ChangeSet){}}
+	ctx, cancel := context.WithCancel(context.Background())
+	ix := &Index{opts: opts.withDefaults(), subs: map[int]func(ChangeSet){}, ctx: ctx, cancel: cancel}
 	ix.cur.Store(newSnapshot(ix.opts))
 	return ix, nil
 }
@@ -280,7 +293,10 @@ func (s *Snapshot) clone() *Snapshot {
 	}
 }
 
-// Version counts the commits that produced this snapshot.
+// Version counts the commits that produced this snapshot. Two snapshots
+// of one version hold the same features: a background repack publishes a
+// snapshot that differs from the one before only in its trees, with the
+// same version.
 func (s *Snapshot) Version() uint64 { return s.version }
 
 // Counts returns the number of features per layer, and of zones per zone layer.
@@ -493,7 +509,9 @@ func (b *Batch) CommitAhead(ahead func(ChangeSet) error) (uint64, error) {
 			return cur.version, err
 		}
 	}
+	jobs := ix.planRepacks(s)
 	ix.cur.Store(s)
+	ix.launchRepacks(jobs)
 	if len(changes) > 0 {
 		for _, fn := range ix.subs {
 			fn(cs)

@@ -26,11 +26,20 @@ type Options struct {
 	// point-in-polygon tests per lookup and a longer build after a zone
 	// change. Default 1<<18; at least 1024, at most 1<<26.
 	ZoneCells int
+	// RepackChurn is the churn of a point layer (points written since its
+	// tree was packed, plus packed points they replaced or removed) at
+	// which a commit starts a background repack of that layer: a
+	// goroutine packs the tree anew off the writer's lock and swaps it in
+	// (see the package doc). Queries pay for the churn; each repack costs
+	// a pass over the layer's points. Default 1024; negative turns
+	// background repacks off (a commit still rebuilds a tree whose churn
+	// passes a quarter of its points).
+	RepackChurn int
 }
 
 // DefaultOptions returns the options with every default filled in.
 func DefaultOptions() Options {
-	return Options{DefaultLimit: 1000, MaxLimit: 10000, MaxRadiusM: 50000, MaxVertices: 1_000_000, GridLayer: "grid", ZoneCells: 1 << 18}
+	return Options{DefaultLimit: 1000, MaxLimit: 10000, MaxRadiusM: 50000, MaxVertices: 1_000_000, GridLayer: "grid", ZoneCells: 1 << 18, RepackChurn: 1024}
 }
 
 func (o Options) withDefaults() Options {
@@ -52,6 +61,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ZoneCells == 0 {
 		o.ZoneCells = d.ZoneCells
+	}
+	if o.RepackChurn == 0 {
+		o.RepackChurn = d.RepackChurn
 	}
 	return o
 }

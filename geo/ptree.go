@@ -16,7 +16,9 @@ import (
 // contiguous memory with no callback per point. Points written since go to
 // a tidwall R-tree (delta); base points removed since are marked dead. When
 // the delta and the dead grow past a quarter of the base, the next commit
-// rebuilds the base from every live point.
+// rebuilds the base from every live point; long before that, a background
+// repack (repack.go) packs a published copy of the tree off the writer's
+// lock and swaps the result in.
 //
 // A ptree is copied for each snapshot (copyFor): the base is shared, the
 // dead set is copied by chunks on write, and the delta is copied lazily by
@@ -31,20 +33,43 @@ type ptree struct {
 	pending []ppoint
 	// pendingSorted says that pending is in Hilbert order already.
 	pendingSorted bool
+	// job is the background repack packing an earlier state of this tree
+	// (nil for none), and log the point writes since that state, which
+	// the repack replays onto its result. Both are carried from snapshot
+	// to snapshot and touched only under the index's writer lock; a
+	// commit that fails may append to log's array past the published
+	// length, which the next commit overwrites.
+	job *repackJob
+	log []treeOp
+}
+
+// treeOp is a point write logged for a background repack's replay.
+type treeOp struct {
+	p      orb.Point
+	it     pitem
+	insert bool
 }
 
 func newPtree() *ptree { return &ptree{delta: &rtree.RTreeG[pitem]{}} }
 
 func (t *ptree) copyFor(gen uint64) *ptree {
-	return &ptree{base: t.base, dead: t.dead.copyFor(gen), ndead: t.ndead, delta: t.delta.Copy()}
+	return &ptree{base: t.base, dead: t.dead.copyFor(gen), ndead: t.ndead, delta: t.delta.Copy(), job: t.job, log: t.log}
 }
 
 // insert adds a point to the delta.
-func (t *ptree) insert(p orb.Point, it pitem) { t.delta.Insert(p, p, it) }
+func (t *ptree) insert(p orb.Point, it pitem) {
+	if t.job != nil {
+		t.log = append(t.log, treeOp{p: p, it: it, insert: true})
+	}
+	t.delta.Insert(p, p, it)
+}
 
 // remove deletes the point with it.slot at p: from the base when it lives
 // there, from the delta otherwise.
 func (t *ptree) remove(p orb.Point, it pitem) {
+	if t.job != nil {
+		t.log = append(t.log, treeOp{p: p, it: it})
+	}
 	if b := t.base; b != nil && int(it.slot) < len(b.posOfSlot) {
 		if i := b.posOfSlot[it.slot]; i >= 0 && !t.dead.has(int(i)) && b.pts[i].x == p[0] && b.pts[i].y == p[1] {
 			t.dead.set(int(i))
@@ -137,14 +162,18 @@ func (t *ptree) search(min, max [2]float64, fn func(p [2]float64, it pitem) bool
 	t.delta.Search(min, max, func(mn, _ [2]float64, it pitem) bool { return fn(mn, it) })
 }
 
+// churn returns the number of points written since the base was packed
+// and of base points they replaced or removed.
+func (t *ptree) churn() int { return t.delta.Len() + t.ndead }
+
 // needsRebuild reports whether the delta and the dead have grown enough
-// that a rebuild pays for itself.
+// that a rebuild in the commit pays for itself.
 func (t *ptree) needsRebuild() bool {
 	n := 0
 	if t.base != nil {
 		n = len(t.base.pts)
 	}
-	churn := t.delta.Len() + t.ndead
+	churn := t.churn()
 	return churn >= 2048 && churn*4 >= n
 }
 
@@ -163,6 +192,8 @@ func (t *ptree) rebuild() {
 	t.pending = nil
 	sorted := t.pendingSorted
 	t.pendingSorted = false
+	// a background repack of the tree before this one is superseded
+	t.job, t.log = nil, nil
 	if t.base == nil && t.delta.Len() == 0 && sorted {
 		// a bulk load into an empty layer arrives in Hilbert order
 		t.base = packSorted(pts)

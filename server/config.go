@@ -114,6 +114,7 @@ type GeoConfig struct {
 	MaxVertices  int     `yaml:"max_vertices"`
 	GridLayer    string  `yaml:"grid_layer"`
 	ZoneCells    int     `yaml:"zone_cells"`
+	RepackChurn  int     `yaml:"repack_churn"`
 }
 
 // SearchConfig is the file form of [search.Options]; see its fields for the

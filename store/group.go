@@ -273,7 +273,9 @@ func (s *Store) tryGroup(ctx context.Context, g []*request) error {
 		}
 	}
 	_, err := b.CommitAhead(func(cs geo.ChangeSet) error {
-		if s.ix.Snapshot() != cur {
+		// by version: a background repack of the index's trees publishes
+		// a new snapshot of the same features and version
+		if s.ix.Snapshot().Version() != cur.Version() {
 			return errStale
 		}
 		return s.ahead(ctx, live, cs, tx)
