@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -251,93 +253,164 @@ func BenchmarkWriteHTTP(b *testing.B) {
 
 // BenchmarkNearbyUnderWrites: radius-200 m queries on the index, alone and
 // with a stream of 200 durable single writes a second through the store
-// beside them (goal: < 10 % fewer queries).
+// beside them (goal: < 10 % fewer queries), measured in interleaved pairs
+// of phases: queries alone for a phase, then queries beside the writes for
+// a phase, over and over (MARKETGEO_BENCH_PAIRS pairs, default 15, of
+// MARKETGEO_BENCH_PHASE each, default 1s, after one pair of warm-up). Each
+// pair gives a drop, 1 - (queries/s beside the writes) / (queries/s
+// alone), so that a drift of the machine (other work, the collector, the
+// state the writes leave in the index) weighs on both halves of a pair;
+// the median of the drops is the figure (drop-%), with its quartiles and
+// extremes beside it. The writes change an entity's risk class;
+// "-moves": each also moves the entity up to ~100 m (the geo tree, grid,
+// tiles and the address database's location all follow), the costlier
+// kind of write. The query points are the locations of random entities of
+// the served index itself; the benchmark holds no second index.
+//
+// Run it alone and once: -run '^$' -bench NearbyUnderWrites -benchtime 1x.
 func BenchmarkNearbyUnderWrites(b *testing.B) {
 	ctx := context.Background()
+	pairs, phase := 15, time.Second
+	if v, err := strconv.Atoi(os.Getenv("MARKETGEO_BENCH_PAIRS")); err == nil && v > 0 {
+		pairs = v
+	}
+	if v, err := time.ParseDuration(os.Getenv("MARKETGEO_BENCH_PHASE")); err == nil && v > 0 {
+		phase = v
+	}
 	for _, n := range Sizes() {
-		d, err := Load(n)
-		if err != nil {
-			b.Fatal(err)
-		}
 		w := newWriteStack(b, n)
-		// the writes change an entity's risk class; "-moves": each also moves
-		// the entity up to ~100 m (the geo tree, grid, tiles and the address
-		// database's location all follow), the costlier kind of write.
-		// "-after-writes" is the control: queries alone again, on the state
-		// the write runs left (the index's delta of written points), so that
-		// a drop can be told apart from the writes' own cost.
-		for _, wk := range []struct {
-			rate  int
-			move  bool
-			after bool
-		}{{0, false, false}, {200, false, false}, {200, true, false}, {0, false, true}} {
-			rate, name := wk.rate, fmt.Sprintf("%s/writes-%d-per-s", sizeName(n), wk.rate)
-			if wk.move {
+		var locs []orb.Point
+		w.ix.Snapshot().ScanEntities(func(e *geo.Entity) bool {
+			locs = append(locs, e.Location)
+			return true
+		})
+		qr := rand.New(rand.NewPCG(7, 7))
+		queries := make([]orb.Point, 4096)
+		for i := range queries {
+			queries[i] = locs[qr.IntN(len(locs))]
+		}
+		locs = nil
+		for _, move := range []bool{false, true} {
+			name := sizeName(n) + "/writes-200-per-s"
+			if move {
 				name += "-moves"
 			}
-			if wk.after {
-				name += "-after-writes"
-			}
 			b.Run(name, func(b *testing.B) {
-				if b.N == 1 {
-					// every run of every kind starts from a finished
-					// collection, not one left running by the one before
-					runtime.GC()
-				}
-				stop := make(chan struct{})
-				var wg sync.WaitGroup
-				written := 0
-				if rate > 0 {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						t := time.NewTicker(time.Second / time.Duration(rate))
-						defer t.Stop()
-						r := rand.New(rand.NewPCG(1, 2))
-						for {
-							select {
-							case <-stop:
-								return
-							case <-t.C:
-							}
-							e, _ := w.ix.Snapshot().Entity(w.ids[r.IntN(len(w.ids))])
-							ne := *e
-							ne.Risk = geo.Risk("ABCD"[r.IntN(4)])
-							if wk.move {
-								ne.Location = orb.Point{e.Location[0] + (r.Float64()-0.5)*0.002, e.Location[1] + (r.Float64()-0.5)*0.0018}
-							}
-							if _, err := w.st.Apply(ctx, "bench", []store.Write{{Layer: geo.LayerEntities, ID: ne.ID, Feature: &ne}}); err != nil {
-								b.Error(err)
-								return
-							}
-							written++
-						}
-					}()
+				wr := rand.New(rand.NewPCG(1, 2))
+				// write is one durable write through the store
+				write := func() error {
+					e, _ := w.ix.Snapshot().Entity(w.ids[wr.IntN(len(w.ids))])
+					ne := *e
+					ne.Risk = geo.Risk("ABCD"[wr.IntN(4)])
+					if move {
+						ne.Location = orb.Point{e.Location[0] + (wr.Float64()-0.5)*0.002, e.Location[1] + (wr.Float64()-0.5)*0.0018}
+					}
+					_, err := w.st.Apply(ctx, "bench", []store.Write{{Layer: geo.LayerEntities, ID: ne.ID, Feature: &ne}})
+					return err
 				}
 				var buf []geo.Hit
-				var ms0, ms1 runtime.MemStats
-				runtime.ReadMemStats(&ms0)
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					res, err := w.ix.Snapshot().Nearby(ctx, geo.LayerEntities, d.Queries[i%len(d.Queries)], 200, geo.Query{Limit: 10000, Reuse: buf})
-					if err != nil {
-						b.Fatal(err)
+				qi := 0
+				// run queries for d, with 200 writes a second beside them
+				// when writing; it returns the queries a second and the
+				// writes done
+				run := func(d time.Duration, writing bool) (float64, int) {
+					stop := make(chan struct{})
+					var wg sync.WaitGroup
+					written := 0
+					if writing {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							t := time.NewTicker(time.Second / 200)
+							defer t.Stop()
+							for {
+								select {
+								case <-stop:
+									return
+								case <-t.C:
+								}
+								if err := write(); err != nil {
+									b.Error(err)
+									return
+								}
+								written++
+							}
+						}()
 					}
-					buf = res.Hits
+					start := time.Now()
+					end := start.Add(d)
+					done := 0
+					for {
+						for range 32 {
+							res, err := w.ix.Snapshot().Nearby(ctx, geo.LayerEntities, queries[qi%len(queries)], 200, geo.Query{Limit: 10000, Reuse: buf})
+							if err != nil {
+								b.Fatal(err)
+							}
+							buf = res.Hits
+							qi++
+						}
+						done += 32
+						if time.Now().After(end) {
+							break
+						}
+					}
+					el := time.Since(start)
+					close(stop)
+					wg.Wait()
+					return float64(done) / el.Seconds(), written
+				}
+				// warm-up: one pair, not counted
+				run(phase, false)
+				run(phase, true)
+				var alone, beside, drops []float64
+				var written, gcs int
+				var writeAlloc uint64
+				var ms0, ms1 runtime.MemStats
+				b.ResetTimer()
+				for p := range pairs {
+					qa, _ := run(phase, false)
+					runtime.ReadMemStats(&ms0)
+					qw, nw := run(phase, true)
+					runtime.ReadMemStats(&ms1)
+					written += nw
+					gcs += int(ms1.NumGC - ms0.NumGC)
+					writeAlloc += ms1.TotalAlloc - ms0.TotalAlloc
+					alone, beside = append(alone, qa), append(beside, qw)
+					drops = append(drops, 100*(1-qw/qa))
+					b.Logf("pair %2d: alone %8.0f q/s, beside %d writes %8.0f q/s, drop %+6.1f %%", p, qa, nw, qw, drops[p])
 				}
 				b.StopTimer()
-				close(stop)
-				wg.Wait()
-				runtime.ReadMemStats(&ms1)
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
-				b.ReportMetric(float64(written)/b.Elapsed().Seconds(), "writes/s")
-				// what the writes leave for the collector: cycles during the run
-				// (each marks the whole heap on the second core) and bytes allocated a write
-				b.ReportMetric(float64(ms1.NumGC-ms0.NumGC), "GCs")
+				b.ReportMetric(quantile(alone, 0.5), "queries/s")
+				b.ReportMetric(quantile(beside, 0.5), "queries/s-writes")
+				b.ReportMetric(quantile(drops, 0.5), "drop-%")
+				b.ReportMetric(quantile(drops, 0.25), "drop-%-p25")
+				b.ReportMetric(quantile(drops, 0.75), "drop-%-p75")
+				b.ReportMetric(quantile(drops, 0), "drop-%-min")
+				b.ReportMetric(quantile(drops, 1), "drop-%-max")
+				b.ReportMetric(float64(pairs), "pairs")
+				b.ReportMetric(float64(written)/(float64(pairs)*phase.Seconds()), "writes/s")
+				// what the writes leave for the collector: cycles per writing
+				// phase and bytes allocated a write (queries included)
+				b.ReportMetric(float64(gcs)/float64(pairs), "GCs")
 				if written > 0 {
-					b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(written), "B-alloc/write")
+					b.ReportMetric(float64(writeAlloc)/float64(written), "B-alloc/write")
 				}
 			})
 		}
 	}
+}
+
+// quantile returns the q-quantile of xs (0 the least, 1 the greatest),
+// interpolated between the nearest ranks; xs is sorted in place.
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	pos := q * float64(len(xs)-1)
+	i := int(pos)
+	if i >= len(xs)-1 {
+		return xs[len(xs)-1]
+	}
+	return xs[i] + (pos-float64(i))*(xs[i+1]-xs[i])
 }
