@@ -125,6 +125,9 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 	if h.Entity != nil && e.fields[0] == idOnly {
 		return e.appendEntityID(dst, h.Entity)
 	}
+	if h.Entity != nil && e.fields[0] == allFields && len(h.Entity.Attrs) == 0 && !x.Search && e.cache == nil {
+		return e.appendEntityAll(dst, h, x.Distance)
+	}
 	if e.cache != nil && h.Entity != nil && !x.Search && x.Distance == e.cache.distance {
 		return e.appendCachedEntity(dst, h, x)
 	}
@@ -147,6 +150,70 @@ func (e *Encoder) appendEntityID(dst []byte, en *geo.Entity) []byte {
 	dst = append(dst, `},"properties":{"id":`...)
 	dst = append(dst, dst[start:end]...)
 	return append(dst, '}', '}')
+}
+
+// allFields is the selection of a full answer.
+var allFields = geo.AllFields()
+
+// appendEntityAll appends an entity's feature with every property (a full
+// answer), for an entity without free attributes (nothing for the fixed
+// properties to shadow), with distance_m when distance is true: the bytes
+// appendHead and appendTail write for that selection, without their
+// per-property selection steps.
+func (e *Encoder) appendEntityAll(dst []byte, h *geo.Hit, distance bool) []byte {
+	en := h.Entity
+	dst = append(dst, `{"type":"Feature","id":`...)
+	start := len(dst)
+	dst = AppendString(dst, en.ID)
+	end := len(dst)
+	dst = append(dst, `,"geometry":{"type":"Point","coordinates":`...)
+	lon, lat := crs.FromWGS84(e.crs, en.Location[0], en.Location[1])
+	dst = AppendPoint(dst, lon, lat)
+	dst = append(dst, `},"properties":{"id":`...)
+	dst = append(dst, dst[start:end]...)
+	dst = append(dst, `,"name":`...)
+	dst = AppendString(dst, en.Name)
+	dst = appendMember(dst, `,"short_name":`, en.ShortName)
+	if len(en.FormerNames) > 0 {
+		dst = append(dst, `,"former_names":`...)
+		dst = AppendStrings(dst, en.FormerNames)
+	}
+	dst = appendMember(dst, `,"address":`, en.Address)
+	dst = appendMember(dst, `,"industry":`, en.Industry)
+	dst = appendMember(dst, `,"industry_name":`, geo.IndustryLabel(en.Industry))
+	dst = appendMember(dst, `,"status":`, string(en.Status))
+	dst = appendMember(dst, `,"risk":`, string(en.Risk))
+	dst = appendMember(dst, `,"building_id":`, en.BuildingID)
+	dst = appendMember(dst, `,"grid_id":`, en.GridID)
+	if !en.RegisteredAt.IsZero() {
+		dst = append(dst, `,"registered_at":`...)
+		dst = appendDate(dst, en.RegisteredAt)
+	}
+	dst = append(dst, `,"annual_report":`...)
+	dst = AppendBool(dst, en.AnnualReport)
+	dst = append(dst, `,"abnormal":`...)
+	dst = AppendBool(dst, en.Abnormal)
+	dst = append(dst, `,"blacklisted":`...)
+	dst = AppendBool(dst, en.Blacklisted)
+	if en.Version != 0 {
+		dst = append(dst, `,"version":`...)
+		dst = AppendUint(dst, en.Version)
+	}
+	if distance {
+		dst = append(dst, `,"distance_m":`...)
+		dst = AppendRounded2(dst, h.DistanceM)
+	}
+	return append(dst, '}', '}')
+}
+
+// appendMember appends the member (key: its name, comma and colon
+// included) when v is not empty.
+func appendMember(dst []byte, key, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, key...)
+	return AppendString(dst, v)
 }
 
 // appendHead appends the constant part of a hit's feature, everything but

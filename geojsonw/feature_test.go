@@ -270,45 +270,57 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
-// TestAppendEntityIDMatchesGeneralPath: the fields=id path of entity hits
-// (appendEntityID) writes the bytes of the general path (appendHead and
-// appendTail, what fields=id wrote before it), and decodes as the
-// encoding/json oracle, for random entities (IDs that need escaping
-// among them), every CRS, every kind of Extra, after a comma or not.
-func TestAppendEntityIDMatchesGeneralPath(t *testing.T) {
+// TestEntityPathsMatchGeneralPath: the entity paths of fields=id
+// (appendEntityID) and of full answers without free attributes
+// (appendEntityAll) write the bytes of the general path (appendHead and
+// appendTail, what such answers wrote before them), and decode as the
+// encoding/json oracle, for random entities (IDs and names that need
+// escaping among them, with and without free attributes), every CRS, every
+// kind of Extra, after a comma or not.
+func TestEntityPathsMatchGeneralPath(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 22))
 	ids := []string{"91500000MA5U7XYZ1X", `a"b\c`, "id\u2028\x01", "重庆\xff", ""}
-	fs := geo.NewFieldSet(geo.FieldID)
-	n := 0
-	for i := 0; n < 3000; i++ {
-		h := randHit(r)
-		if h.Entity == nil {
-			continue
-		}
-		n++
-		if r.IntN(4) == 0 {
-			h.Entity.ID = pick(r, ids)
-		}
-		c := []crs.CRS{crs.WGS84, crs.GCJ02, crs.BD09}[r.IntN(3)]
-		x := Extra{Distance: r.IntN(2) == 0}
-		if r.IntN(3) == 0 {
-			x.Search, x.Score, x.Layer, x.Match = true, r.Float64(), geo.LayerEntities, "exact"
-		}
-		enc := NewEncoder(c, fs)
-		comma := r.IntN(2) == 0
-		prefix := []byte(`[{"x":1}`)
-		got := enc.AppendHit(append([]byte(nil), prefix...), comma, &h, x)
-		want := append([]byte(nil), prefix...)
-		if comma {
-			want = append(want, ',')
-		}
-		want, p, mark := enc.appendHead(want, &h, x)
-		want = enc.appendTail(want, p, mark, &h, x)
-		if string(got) != string(want) {
-			t.Fatalf("case %d (crs %s, %+v):\n got %s\nwant %s", i, c, x, got, want)
-		}
-		if w := oracle(t, &h, c, fs, x); !reflect.DeepEqual(decode(t, got[len(prefix)+b2i(comma):]), w) {
-			t.Fatalf("case %d: %s does not decode as the oracle %v", i, got, w)
+	for _, fs := range []geo.FieldSet{geo.NewFieldSet(geo.FieldID), geo.AllFields()} {
+		n := 0
+		for i := 0; n < 3000; i++ {
+			h := randHit(r)
+			if h.Entity == nil {
+				continue
+			}
+			n++
+			if r.IntN(4) == 0 {
+				h.Entity.ID = pick(r, ids)
+			}
+			if r.IntN(4) == 0 {
+				h.Entity.Name = pick(r, ids)
+			}
+			if r.IntN(2) == 0 {
+				h.Entity.Attrs = nil
+			}
+			if r.IntN(5) == 0 {
+				h.DistanceM = float64(r.IntN(5)) + []float64{0, 0.1, 0.005, 0.994999, 0.995}[r.IntN(5)]
+			}
+			c := []crs.CRS{crs.WGS84, crs.GCJ02, crs.BD09}[r.IntN(3)]
+			x := Extra{Distance: r.IntN(2) == 0}
+			if r.IntN(3) == 0 {
+				x.Search, x.Score, x.Layer, x.Match = true, r.Float64(), geo.LayerEntities, "exact"
+			}
+			enc := NewEncoder(c, fs)
+			comma := r.IntN(2) == 0
+			prefix := []byte(`[{"x":1}`)
+			got := enc.AppendHit(append([]byte(nil), prefix...), comma, &h, x)
+			want := append([]byte(nil), prefix...)
+			if comma {
+				want = append(want, ',')
+			}
+			want, p, mark := enc.appendHead(want, &h, x)
+			want = enc.appendTail(want, p, mark, &h, x)
+			if string(got) != string(want) {
+				t.Fatalf("fields %s, case %d (crs %s, %+v):\n got %s\nwant %s", fs, i, c, x, got, want)
+			}
+			if w := oracle(t, &h, c, fs, x); !reflect.DeepEqual(decode(t, got[len(prefix)+b2i(comma):]), w) {
+				t.Fatalf("fields %s, case %d: %s does not decode as the oracle %v", fs, i, got, w)
+			}
 		}
 	}
 }
