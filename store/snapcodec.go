@@ -160,6 +160,55 @@ type snapReader struct {
 	err    error
 	intern map[string]string
 	arena  []byte // the current chunk of the strings decoded (see str)
+	// The current slabs of the features' structs and footprint points
+	// (see newEntity, points).
+	ents   []geo.Entity
+	blds   []geo.Building
+	places []geo.Place
+	pts    []orb.Point
+	rings  []orb.Ring
+}
+
+// The structs of the features decoded (an entity is 232 bytes) and the
+// points of their footprints are allocated in slabs of about 32 KB, like
+// their strings: one object for the collector where there were a hundred,
+// packed together rather than spread over spans shared with the decode's
+// and the start-up's short-lived objects, whose free slots those spans
+// then kept resident (docs/memory.md). A slab lives as long as any of its
+// features: replaced features keep at most the snapshot's own size.
+const (
+	slabBytes    = 32 << 10
+	slabMaxRing  = 256 // longer rings are allocated on their own
+	entitySlab   = slabBytes / int(unsafe.Sizeof(geo.Entity{}))
+	buildingSlab = slabBytes / int(unsafe.Sizeof(geo.Building{}))
+	placeSlab    = slabBytes / int(unsafe.Sizeof(geo.Place{}))
+	pointSlab    = slabBytes / int(unsafe.Sizeof(orb.Point{}))
+	ringSlab     = slabBytes / int(unsafe.Sizeof(orb.Ring{}))
+)
+
+// next returns a pointer to a new zero element of the slab *s, starting a
+// new slab of n when it is full.
+func next[T any](s *[]T, n int) *T {
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, n)
+	}
+	*s = (*s)[:len(*s)+1]
+	return &(*s)[len(*s)-1]
+}
+
+// points returns an empty ring with room for n points: from the current
+// slab, its capacity cut at n so that an append never reaches the next
+// ring's points.
+func (r *snapReader) points(n int) orb.Ring {
+	if n > slabMaxRing {
+		return make(orb.Ring, 0, n)
+	}
+	if len(r.pts)+n > cap(r.pts) {
+		r.pts = make([]orb.Point, 0, pointSlab)
+	}
+	off := len(r.pts)
+	r.pts = r.pts[:off+n]
+	return r.pts[off : off : off+n]
 }
 
 // Strings of at most arenaMaxStr bytes are decoded into shared chunks of
@@ -320,10 +369,20 @@ func (r *snapReader) point() orb.Point { return orb.Point{r.f64(), r.f64()} }
 
 func (r *snapReader) polygon() orb.Polygon {
 	n := r.n()
-	p := make(orb.Polygon, 0, min(n, 1024))
+	var p orb.Polygon
+	if n <= slabMaxRing {
+		if len(r.rings)+n > cap(r.rings) {
+			r.rings = make([]orb.Ring, 0, ringSlab)
+		}
+		off := len(r.rings)
+		r.rings = r.rings[:off+n]
+		p = orb.Polygon(r.rings[off : off : off+n])
+	} else {
+		p = make(orb.Polygon, 0, min(n, 1024))
+	}
 	for range n {
 		m := r.n()
-		ring := make(orb.Ring, 0, min(m, 1<<16))
+		ring := r.points(min(m, 1<<16))
 		for range m {
 			if r.err != nil {
 				return nil
@@ -338,7 +397,7 @@ func (r *snapReader) polygon() orb.Polygon {
 func (r *snapReader) feature(l geo.Layer) (any, string) {
 	switch l {
 	case geo.LayerEntities:
-		e := &geo.Entity{}
+		e := next(&r.ents, entitySlab)
 		e.ID = r.str()
 		e.Name = r.str()
 		e.ShortName = r.str()
@@ -358,7 +417,7 @@ func (r *snapReader) feature(l geo.Layer) (any, string) {
 		e.Version = r.uvarint()
 		return e, e.ID
 	case geo.LayerBuildings:
-		b := &geo.Building{}
+		b := next(&r.blds, buildingSlab)
 		b.ID = r.str()
 		b.Name = r.str()
 		b.Address = r.str()
@@ -369,7 +428,7 @@ func (r *snapReader) feature(l geo.Layer) (any, string) {
 		b.Version = r.uvarint()
 		return b, b.ID
 	case geo.LayerPlaces:
-		p := &geo.Place{}
+		p := next(&r.places, placeSlab)
 		p.ID = r.str()
 		p.Name = r.str()
 		p.Aliases = r.strs()

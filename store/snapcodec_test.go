@@ -64,7 +64,7 @@ func TestSnapCodecRoundTrip(t *testing.T) {
 				if len(attrs) == 0 {
 					attrs = nil
 				}
-				switch rng.IntN(3) {
+				switch rng.IntN(4) {
 				case 0, 1:
 					e := &geo.Entity{ID: fmt.Sprintf("9150%014d", i), Name: randText(rng, randLen(rng)), ShortName: randText(rng, randLen(rng)),
 						Address: randText(rng, randLen(rng)), Location: orb.Point{106 + rng.Float64(), 29 + rng.Float64()},
@@ -74,11 +74,18 @@ func TestSnapCodecRoundTrip(t *testing.T) {
 						e.FormerNames = append(e.FormerNames, randText(rng, randLen(rng)))
 					}
 					want, layers = append(want, e), append(layers, geo.LayerEntities)
-				default:
+				case 2:
 					b := &geo.Building{ID: fmt.Sprintf("B%d", i), Name: randText(rng, randLen(rng)), Address: randText(rng, randLen(rng)),
-						Footprint: orb.Polygon{{{106, 29}, {106.001, 29}, {106.001, 29.001}, {106, 29}}}, Floors: rng.IntN(40), HeightM: rng.Float64() * 100,
+						Footprint: randPolygon(rng), Floors: rng.IntN(40), HeightM: rng.Float64() * 100,
 						Attrs: attrs, Version: uint64(i)}
 					want, layers = append(want, b), append(layers, geo.LayerBuildings)
+				default:
+					p := &geo.Place{ID: fmt.Sprintf("P%d", i), Name: randText(rng, randLen(rng)), Kind: "park",
+						Location: orb.Point{106 + rng.Float64(), 29 + rng.Float64()}, Attrs: attrs, Version: uint64(i)}
+					for range rng.IntN(3) {
+						p.Aliases = append(p.Aliases, randText(rng, randLen(rng)))
+					}
+					want, layers = append(want, p), append(layers, geo.LayerPlaces)
 				}
 			}
 			var buf bytes.Buffer
@@ -104,8 +111,73 @@ func TestSnapCodecRoundTrip(t *testing.T) {
 					t.Fatalf("feature %d:\n got %+v\nwant %+v", i, got[i], want[i])
 				}
 			}
+			// The features share slabs: points appended to every decoded
+			// ring, a ring to every footprint and a field written must not
+			// show in any other feature.
+			for _, v := range got {
+				switch f := v.(type) {
+				case *geo.Building:
+					for k := range f.Footprint {
+						f.Footprint[k] = append(f.Footprint[k], orb.Point{-1, -1})
+					}
+					f.Footprint = append(f.Footprint, orb.Ring{{-2, -2}})
+					f.Floors = -1
+				case *geo.Entity:
+					f.Version = 0
+				case *geo.Place:
+					f.Version = 0
+				}
+			}
+			for i, v := range got {
+				w := want[i]
+				switch f := v.(type) {
+				case *geo.Building:
+					wb := *w.(*geo.Building)
+					n := len(f.Footprint) - 1
+					fp := make(orb.Polygon, n)
+					for k := range n {
+						fp[k] = f.Footprint[k][:len(f.Footprint[k])-1]
+					}
+					if !reflect.DeepEqual(fp, wb.Footprint) || f.ID != wb.ID || f.Name != wb.Name || f.Address != wb.Address {
+						t.Fatalf("building %d changed by writes to the others:\n got %+v\nwant %+v", i, f, wb)
+					}
+				case *geo.Entity:
+					we := *w.(*geo.Entity)
+					we.Version = 0
+					if !reflect.DeepEqual(*f, we) {
+						t.Fatalf("entity %d changed by writes to the others:\n got %+v\nwant %+v", i, f, we)
+					}
+				case *geo.Place:
+					wp := *w.(*geo.Place)
+					wp.Version = 0
+					if !reflect.DeepEqual(*f, wp) {
+						t.Fatalf("place %d changed by writes to the others:\n got %+v\nwant %+v", i, f, wp)
+					}
+				}
+			}
 		})
 	}
+}
+
+// randPolygon is a footprint of one to three rings, mostly short, some
+// longer than slabMaxRing, some with as many rings as a slab's end.
+func randPolygon(rng *rand.Rand) orb.Polygon {
+	p := make(orb.Polygon, 1+rng.IntN(3))
+	if rng.IntN(50) == 0 {
+		p = make(orb.Polygon, slabMaxRing+1+rng.IntN(3))
+	}
+	for k := range p {
+		n := 4 + rng.IntN(8)
+		if rng.IntN(30) == 0 {
+			n = slabMaxRing - 2 + rng.IntN(6)
+		}
+		r := make(orb.Ring, n)
+		for i := range r {
+			r[i] = orb.Point{106 + rng.Float64(), 29 + rng.Float64()}
+		}
+		p[k] = r
+	}
+	return p
 }
 
 // TestSnapInternBound: past maxIntern distinct values, istr still returns
