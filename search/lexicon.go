@@ -36,6 +36,10 @@ type lexicon struct {
 	layers  []uint8           // layerBit of each doc: filters without touching the doc
 	chars   map[rune][]uint32 // doc ordinals, best first; nil without unigrams
 	py, pyi pyIndex
+	// stats caches the document frequencies of the generation's Bleve
+	// index for the queries (termstats.go): the one part of a lexicon
+	// that changes after the build.
+	stats termStats
 }
 
 // pyIndex is a sorted array of pinyin strings, each with a doc ordinal.

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
+	bsearch "github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/collector"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
 )
@@ -134,38 +138,91 @@ func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy 
 		exactKeys = ix.exactKeys(m.q.compact, q.Layers)
 	}
 	n := max(ix.opts.Candidates, limit*4)
-	tq, walk := ix.textQuery(ctx, m, fuzzy)
+	// One reader of the Bleve index for the whole query: the term
+	// statistics of textQuery and the search see the same segments.
+	r := ix.bleveReader()
+	if r != nil {
+		defer r.Close()
+	}
+	tq, walk := ix.textQuery(ctx, r, m, fuzzy)
 	exactKeys = append(exactKeys, ix.lexKeys(m, q, n, fuzzy, walk)...)
 	if tq == nil {
-		return ix.rank(m, q, limit, uniq(exactKeys)), nil
+		return ix.rank(m, q, limit, exactKeys), nil
 	}
-	var bq query.Query = tq
-	if len(q.Layers) > 0 {
-		var ls []query.Query
-		for _, l := range q.Layers {
-			t := bleve.NewTermQuery(string(l))
-			t.SetField(fLayer)
-			ls = append(ls, t)
-		}
-		bq = bleve.NewConjunctionQuery(tq, bleve.NewDisjunctionQuery(ls...))
-	}
+	bq := ix.layerQuery(tq, q.Layers)
 	if q.Center != nil && q.RadiusM > 0 {
 		n = max(n, 2000) // filtered by distance afterwards
 	}
-	req := bleve.NewSearchRequestOptions(bq, n, 0, false)
-	res, err := ix.gen.bi.SearchInContext(ctx, req)
+	keys, err := ix.bleveTop(ctx, r, bq, n, exactKeys)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, fmt.Errorf("search: bleve: %w", err)
 	}
-	keys := make([]string, 0, len(res.Hits)+len(exactKeys))
-	keys = append(keys, exactKeys...)
-	for _, h := range res.Hits {
+	return ix.rank(m, q, limit, keys), nil
+}
+
+// layerQuery is tq restricted to the layers (tq itself for none).
+func (ix *Index) layerQuery(tq query.Query, layers []geo.Layer) query.Query {
+	if len(layers) == 0 {
+		return tq
+	}
+	var ls []query.Query
+	for _, l := range layers {
+		t := bleve.NewTermQuery(string(l))
+		t.SetField(fLayer)
+		ls = append(ls, t)
+	}
+	return bleve.NewConjunctionQuery(tq, bleve.NewDisjunctionQuery(ls...))
+}
+
+// bleveReader opens a reader of the current generation's Bleve index
+// (nil when it cannot: the term statistics are then not consulted and the
+// search goes through bleve.Index). mu is read-held.
+func (ix *Index) bleveReader() index.IndexReader {
+	adv, err := ix.gen.bi.Advanced()
+	if err != nil {
+		return nil
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// bleveTop appends to keys the keys of the n best Bleve hits of bq, best
+// first. With a reader it runs bq's searcher and Bleve's top-n collector
+// directly, the hits Index.SearchInContext would give (TestBleveTopSame)
+// without its per-hit stored-field loading, statistics and context
+// set-up; without one it asks the index. mu is read-held.
+func (ix *Index) bleveTop(ctx context.Context, r index.IndexReader, bq query.Query, n int, keys []string) ([]string, error) {
+	if r == nil {
+		res, err := ix.gen.bi.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, n, 0, false))
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range res.Hits {
+			keys = append(keys, h.ID)
+		}
+		return keys, nil
+	}
+	s, err := bq.Searcher(ctx, r, ix.gen.bi.Mapping(), bsearch.SearcherOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	// Bleve's default order: best score first (ties in the order the
+	// collector met them).
+	coll := collector.NewTopNCollector(n, 0, bsearch.SortOrder{&bsearch.SortScore{Desc: true}})
+	if err := coll.Collect(ctx, s, r); err != nil {
+		return nil, err
+	}
+	for _, h := range coll.Results() {
 		keys = append(keys, h.ID)
 	}
-	return ix.rank(m, q, limit, uniq(keys)), nil
+	return keys, nil
 }
 
 // exactKeys are the keys of the current docs of the given layers (all when
@@ -217,23 +274,22 @@ func (ix *Index) around(ctx context.Context, q Query) ([]string, bool, error) {
 	return keys, true, nil
 }
 
-// rank scores the candidate documents, applies the thresholds and the
-// distance factor, and returns the best limit hits. mu is read-held.
+// rank scores the candidate documents (keys, duplicates allowed: the
+// first counts), applies the thresholds and the distance factor, and
+// returns the best limit hits. mu is read-held.
 func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
-	type cand struct {
-		d       *doc
-		quality float64 // match quality, before the distance factor
-		score   float64
-		dist    float64
-		how     string
-	}
 	cs := make([]cand, 0, len(keys))
+	seen := make(map[*doc]struct{}, len(keys))
 	bestQ := 0.0
 	for _, key := range keys {
 		d, ok := ix.docs.byKey[key]
 		if !ok {
 			continue
 		}
+		if _, dup := seen[d]; dup {
+			continue // a key's doc is the same for the whole query
+		}
+		seen[d] = struct{}{}
 		s, how := m.score(d)
 		if s < ix.opts.MinScore {
 			continue
@@ -253,25 +309,14 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 		bestQ = max(bestQ, s)
 		cs = append(cs, c)
 	}
-	// Relative threshold on quality, then order by final score.
+	// Relative threshold on quality, then the best limit by final score.
 	kept := cs[:0]
 	for _, c := range cs {
 		if c.quality >= bestQ*ix.opts.MinRelativeScore {
 			kept = append(kept, c)
 		}
 	}
-	slices.SortStableFunc(kept, func(a, b cand) int {
-		switch {
-		case a.score != b.score:
-			return cmpDesc(a.score, b.score)
-		case a.dist != b.dist:
-			return cmpDesc(b.dist, a.dist)
-		case len(a.d.name()) != len(b.d.name()):
-			return len(a.d.name()) - len(b.d.name())
-		}
-		return strings.Compare(a.d.id(), b.d.id())
-	})
-	kept = kept[:min(len(kept), limit)]
+	kept = topCands(kept, limit)
 	hits := make([]Hit, len(kept))
 	for i, c := range kept {
 		h := Hit{Score: math.Round(c.score*10000) / 10000, Match: c.how, Layer: c.d.layer, ID: c.d.id(),
@@ -283,6 +328,64 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 		hits[i] = h
 	}
 	return hits
+}
+
+// cand is a scored candidate of rank.
+type cand struct {
+	d       *doc
+	quality float64 // match quality, before the distance factor
+	score   float64
+	dist    float64
+	how     string
+}
+
+// cmpCand orders candidates best first: final score, then nearer, then
+// shorter display name, then ID.
+func cmpCand(a, b *cand) int {
+	switch {
+	case a.score != b.score:
+		return cmpDesc(a.score, b.score)
+	case a.dist != b.dist:
+		return cmpDesc(b.dist, a.dist)
+	case len(a.d.name()) != len(b.d.name()):
+		return len(a.d.name()) - len(b.d.name())
+	}
+	return strings.Compare(a.d.id(), b.d.id())
+}
+
+// topCands returns the first limit of cs in the order of a stable sort
+// by cmpCand (sortCands, TestTopCandsSame), in cs's array: it keeps the
+// best limit in order while going through cs once, instead of sorting
+// all of them.
+func topCands(cs []cand, limit int) []cand {
+	if limit <= 0 {
+		return cs[:0]
+	}
+	if len(cs) <= limit {
+		return sortCands(cs)
+	}
+	// best is a sorted prefix of the stable order seen so far: an equal
+	// candidate comes after the ones before it in cs.
+	best := make([]cand, 0, limit)
+	for i := range cs {
+		c := &cs[i]
+		if len(best) == limit && cmpCand(c, &best[limit-1]) >= 0 {
+			continue
+		}
+		k := sort.Search(len(best), func(j int) bool { return cmpCand(c, &best[j]) < 0 })
+		if len(best) < limit {
+			best = append(best, cand{})
+		}
+		copy(best[k+1:], best[k:])
+		best[k] = *c
+	}
+	return append(cs[:0], best...)
+}
+
+// sortCands sorts cs stably by cmpCand.
+func sortCands(cs []cand) []cand {
+	slices.SortStableFunc(cs, func(a, b cand) int { return cmpCand(&a, &b) })
+	return cs
 }
 
 // cmpDesc orders larger values first.
@@ -316,8 +419,8 @@ const maxAddrFallbackShare = 0.3
 
 // pruneCommon returns the terms of field worth looking up: the ones rarer
 // than maxCommonShare, or the rarest one when all are common.
-func (ix *Index) pruneCommon(ctx context.Context, terms []string, field string) []string {
-	out, _ := ix.pruneTerms(ctx, terms, field, 1)
+func (ix *Index) pruneCommon(ctx context.Context, r index.IndexReader, terms []string, field string) []string {
+	out, _ := ix.pruneTerms(ctx, r, terms, field, 1)
 	return out
 }
 
@@ -325,21 +428,16 @@ func (ix *Index) pruneCommon(ctx context.Context, terms []string, field string) 
 // is common, the rarest one is kept only if it is in at most fallbackShare
 // of the documents. rare reports whether a term rarer than maxCommonShare
 // was found.
-func (ix *Index) pruneTerms(ctx context.Context, terms []string, field string, fallbackShare float64) (out []string, rare bool) {
+func (ix *Index) pruneTerms(ctx context.Context, r index.IndexReader, terms []string, field string, fallbackShare float64) (out []string, rare bool) {
 	terms = uniq(terms)
 	if len(terms) == 0 {
 		return nil, false
 	}
-	ir, err := ix.gen.bi.Advanced()
-	if err != nil {
+	if r == nil {
 		return terms, true
 	}
-	r, err := ir.Reader()
-	if err != nil {
-		return terms, true
-	}
-	defer r.Close()
-	n, err := r.DocCount()
+	stats, tag := ix.termStats()
+	n, err := stats.docCount(r, tag)
 	if err != nil || n == 0 {
 		return terms, true
 	}
@@ -347,12 +445,10 @@ func (ix *Index) pruneTerms(ctx context.Context, terms []string, field string, f
 	out = terms[:0:0]
 	rarest, rarestDF := "", uint64(1<<63)
 	for _, t := range terms {
-		tfr, err := r.TermFieldReader(ctx, []byte(t), field, false, false, false)
+		df, err := stats.docFreq(ctx, r, tag, field, t)
 		if err != nil {
 			return terms, true
 		}
-		df := tfr.Count()
-		_ = tfr.Close()
 		if df == 0 {
 			continue
 		}
@@ -370,6 +466,16 @@ func (ix *Index) pruneTerms(ctx context.Context, terms []string, field string, f
 		out = append(out, rarest)
 	}
 	return out, false
+}
+
+// termStats returns the document-frequency cache of the current
+// generation and the tag of its Bleve index's state (a fresh, unshared
+// cache when the generation has no lexicon). mu is read-held.
+func (ix *Index) termStats() (*termStats, int) {
+	if ix.gen.lex == nil {
+		return &termStats{}, 0
+	}
+	return &ix.gen.lex.stats, ix.build.updates
 }
 
 func term(t, field string, boost float64) query.Query {
@@ -392,7 +498,7 @@ const maxExtra = 4096
 // candidates then come from the lexicon (Index.lexKeys walks the list of
 // the query's rarest character for names containing the query, best
 // ranked first) instead of a Bleve posting list of up to the whole index.
-func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) (tq query.Query, walk bool) {
+func (ix *Index) textQuery(ctx context.Context, r index.IndexReader, m *matcher, fuzzy bool) (tq query.Query, walk bool) {
 	pq := m.q
 	var or []query.Query
 	terms, unis := queryTerms(pq.compact)
@@ -402,7 +508,7 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) (tq quer
 		if pq.hasHan && m.qLen >= 3 && ix.opts.CJK == CJKUnigram {
 			// A typo in a short name kills every bigram: look the
 			// characters up one by one.
-			for _, u := range ix.pruneCommon(ctx, unis, fName) {
+			for _, u := range ix.pruneCommon(ctx, r, unis, fName) {
 				or = append(or, term(u, fName, 1))
 			}
 		}
@@ -427,7 +533,7 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) (tq quer
 				if len(terms) == 0 {
 					terms = unis
 				}
-				nameTerms, nameRare := ix.pruneTerms(ctx, terms, fName, 1)
+				nameTerms, nameRare := ix.pruneTerms(ctx, r, terms, fName, 1)
 				walk = !nameRare && len(nameTerms) > 0 && ix.opts.CJK == CJKBigramUnigram && pq.hasHan && pq.latin == ""
 				if !walk {
 					for _, t := range nameTerms {
@@ -443,7 +549,7 @@ func (ix *Index) textQuery(ctx context.Context, m *matcher, fuzzy bool) (tq quer
 				if nameRare {
 					addrShare = 0
 				}
-				addrTerms, _ := ix.pruneTerms(ctx, terms, fAddr, addrShare)
+				addrTerms, _ := ix.pruneTerms(ctx, r, terms, fAddr, addrShare)
 				for _, t := range addrTerms {
 					or = append(or, term(t, fAddr, 0.3))
 				}

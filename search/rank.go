@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 
@@ -25,6 +26,9 @@ type matcher struct {
 	qRunes  []rune
 	qLen    int
 	bigrams []string
+	// pairs are the bigrams as rune pairs (first<<32 | second), for
+	// pairsIn; nil when there are more than 64.
+	pairs []uint64
 }
 
 func newMatcher(q queryText) *matcher {
@@ -33,7 +37,60 @@ func newMatcher(q queryText) *matcher {
 	for i := 0; i+1 < len(m.qRunes); i++ {
 		m.bigrams = append(m.bigrams, string(m.qRunes[i:i+2]))
 	}
+	if len(m.bigrams) <= 64 {
+		m.pairs = make([]uint64, len(m.bigrams))
+		for i := range m.pairs {
+			m.pairs[i] = runePair(m.qRunes[i], m.qRunes[i+1])
+		}
+	}
 	return m
+}
+
+func runePair(a, b rune) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// pairsIn is the number of the query's bigrams (each occurrence in the
+// query counted) found in t: the count of strings.Contains(t, b) over
+// m.bigrams (countPairs, TestPairsInSame), in one pass over t's runes
+// instead of one substring search per bigram. A byte of t that is not
+// UTF-8 matches no rune (strings.Contains would not match it either).
+func (m *matcher) pairsIn(t string) int {
+	if m.pairs == nil {
+		return countPairs(m.bigrams, t)
+	}
+	var found uint64
+	prev := rune(-1)
+	for i, w := 0, 0; i < len(t); i += w {
+		r := rune(t[i])
+		w = 1
+		if r >= utf8.RuneSelf {
+			r, w = utf8.DecodeRuneInString(t[i:])
+			if r == utf8.RuneError && w == 1 {
+				r = -1
+			}
+		}
+		if prev >= 0 && r >= 0 {
+			p := runePair(prev, r)
+			for j, q := range m.pairs {
+				if q == p {
+					found |= 1 << j
+				}
+			}
+		}
+		prev = r
+	}
+	return bits.OnesCount64(found)
+}
+
+// countPairs is the number of bigrams found in t, one substring search
+// each.
+func countPairs(bigrams []string, t string) int {
+	n := 0
+	for _, b := range bigrams {
+		if strings.Contains(t, b) {
+			n++
+		}
+	}
+	return n
 }
 
 // score returns the quality of d for the query in [0, 1] and the kind of
@@ -79,7 +136,7 @@ func (m *matcher) score(d *doc) (float64, string) {
 		if strings.Contains(d.addr, q) {
 			take(0.36+0.08*ratio(m.qLen, runeLen(d.addr)), MatchAddress)
 		} else if len(m.bigrams) >= 3 {
-			if c := coverage(m.bigrams, d.addr); c >= 0.8 {
+			if c := float64(m.pairsIn(d.addr)) / float64(len(m.bigrams)); c >= 0.8 {
 				take(0.2+0.1*c, MatchAddress)
 			}
 		}
@@ -106,15 +163,17 @@ const maxFuzzyScore = 0.78
 func (m *matcher) directScore(v *nameVar) (float64, string) {
 	q := m.q.compact
 	t := v.text
-	switch {
-	case t == q:
+	// One search: the first occurrence is at 0 exactly when t starts
+	// with q.
+	switch i := strings.Index(t, q); {
+	case i < 0:
+		return 0, ""
+	case i == 0 && len(t) == len(q):
 		return 1, MatchExact
-	case strings.HasPrefix(t, q):
+	case i == 0:
 		return 0.9 + 0.08*ratio(m.qLen, runeLen(t)), MatchPrefix
-	case strings.Contains(t, q):
-		return 0.8 + 0.08*ratio(m.qLen, runeLen(t)), MatchSubstring
 	}
-	return 0, ""
+	return 0.8 + 0.08*ratio(m.qLen, runeLen(t)), MatchSubstring
 }
 
 // fuzzyScore rates a query with Han characters (at least three) against a
@@ -133,12 +192,7 @@ func (m *matcher) fuzzyScore(v *nameVar) (float64, string) {
 	}
 	// Each edit removes at most two of the query's character pairs: a
 	// name with fewer pairs in common cannot be within maxD edits.
-	pairs := 0
-	for _, b := range m.bigrams {
-		if strings.Contains(t, b) {
-			pairs++
-		}
-	}
+	pairs := m.pairsIn(t)
 	if pairs >= len(m.bigrams)-2*maxD {
 		tLen := runeLen(t)
 		var d int
@@ -283,20 +337,6 @@ func (m *matcher) pinyinScore(v *nameVar) float64 {
 		take(s)
 	}
 	return best
-}
-
-// coverage is the share of the query's bigrams found in t.
-func coverage(bigrams []string, t string) float64 {
-	if len(bigrams) == 0 {
-		return 0
-	}
-	n := 0
-	for _, b := range bigrams {
-		if strings.Contains(t, b) {
-			n++
-		}
-	}
-	return float64(n) / float64(len(bigrams))
 }
 
 // substringDistance is the smallest edit distance between q and any
