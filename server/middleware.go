@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -31,13 +32,31 @@ import (
 // reqInfo is what the chain learns about a request, shared by its layers
 // through the context: it is itself the request's context (the parent's,
 // answering Value(reqInfoKey{}) with itself), one allocation per request.
+//
+// It also carries the request timeout (setDeadline, called by dispatch)
+// without a timer: Deadline and Err answer from the time alone, and the
+// timer-backed context (context.WithDeadline of the parent) is made only
+// when something asks for Done or registers an AfterFunc (a handler that
+// waits or derives a context of its own); the small answers of the hot
+// routes never do, which saves the timer and three allocations a request.
 type reqInfo struct {
 	context.Context        // the request's context before the chain
 	id              string // also idHeader[0], the X-Request-Id header's value
 	route           string // "GET /api/v1/nearby"; "" until routed
 	who             principal
-	client          string    // client address (the proxy's client when trusted)
-	idHeader        [1]string // the answer's X-Request-Id value (no allocation of its own)
+	client          string       // client address (the proxy's client when trusted)
+	idHeader        [1]string    // the answer's X-Request-Id value (no allocation of its own)
+	sw              statusWriter // the request's response writer (allocated with the info)
+
+	deadline  time.Time                // the request timeout's end (zero: none)
+	timedOnce sync.Once                // makes timed
+	timed     atomic.Pointer[timedCtx] // the timer-backed context, once made
+}
+
+// timedCtx is the timer-backed context of a reqInfo with a deadline.
+type timedCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 type reqInfoKey struct{}
@@ -49,6 +68,71 @@ func (ri *reqInfo) Value(key any) any {
 		return ri
 	}
 	return ri.Context.Value(key)
+}
+
+// setDeadline sets the request timeout. Call it before the request's
+// context reaches any other goroutine.
+func (ri *reqInfo) setDeadline(d time.Time) { ri.deadline = d }
+
+// stop releases the timer of the request timeout, if one was made.
+func (ri *reqInfo) stop() {
+	if t := ri.timed.Load(); t != nil {
+		t.cancel()
+	}
+}
+
+// timedContext returns the timer-backed context, making it on first use.
+func (ri *reqInfo) timedContext() context.Context {
+	ri.timedOnce.Do(func() {
+		ctx, cancel := context.WithDeadline(ri.Context, ri.deadline)
+		ri.timed.Store(&timedCtx{ctx, cancel})
+	})
+	return ri.timed.Load().ctx
+}
+
+// Deadline is the earlier of the request timeout's and the parent's.
+func (ri *reqInfo) Deadline() (time.Time, bool) {
+	d, ok := ri.Context.Deadline()
+	if ri.deadline.IsZero() || (ok && d.Before(ri.deadline)) {
+		return d, ok
+	}
+	return ri.deadline, true
+}
+
+// Done is closed when the parent is done or the request timeout passes.
+func (ri *reqInfo) Done() <-chan struct{} {
+	if ri.deadline.IsZero() {
+		return ri.Context.Done()
+	}
+	return ri.timedContext().Done()
+}
+
+// Err is the parent's error, else context.DeadlineExceeded once the
+// request timeout has passed, as a context.WithDeadline reports them.
+func (ri *reqInfo) Err() error {
+	if ri.deadline.IsZero() {
+		return ri.Context.Err()
+	}
+	if t := ri.timed.Load(); t != nil {
+		return t.ctx.Err()
+	}
+	if err := ri.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(ri.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// AfterFunc arranges to call f once the context is done (as
+// context.AfterFunc): the context package uses it for contexts derived
+// from this one instead of a goroutine watching Done.
+func (ri *reqInfo) AfterFunc(f func()) (stop func() bool) {
+	if ri.deadline.IsZero() {
+		return context.AfterFunc(ri.Context, f)
+	}
+	return context.AfterFunc(ri.timedContext(), f)
 }
 
 func infoOf(r *http.Request) *reqInfo {
@@ -141,7 +225,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ri.idHeader[0] = ri.id
 	r = r.WithContext(ri)
-	sw := &statusWriter{ResponseWriter: w}
+	ri.sw.ResponseWriter = w
+	sw := &ri.sw
 	sw.Header()["X-Request-Id"] = ri.idHeader[:1:1]
 	defer func() {
 		dur := time.Since(start)
@@ -216,9 +301,16 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		s.router.ServeHTTP(w, r)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
-	defer cancel()
-	r = r.WithContext(ctx)
+	if ri, ok := r.Context().(*reqInfo); ok {
+		// the request's own context keeps the timeout: no timer, no copy
+		// of the request, unless a handler waits on it (reqInfo)
+		ri.setDeadline(time.Now().Add(s.opts.RequestTimeout))
+		defer ri.stop()
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	if h, ok := s.hot[r.URL.Path]; ok && r.Method == http.MethodGet {
 		// the small answers' routes ahead of the router's route-by-route
 		// regexp matching (a sixth of a zones request's server time)

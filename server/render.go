@@ -108,6 +108,32 @@ type member struct {
 // returns the i-th with its computed properties), their ids, or only the
 // members, which follow the hits.
 func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hit func(i int) (*geo.Hit, geojsonw.Extra), members ...member) {
+	writeHitsOf(w, r, hr, hitSource{n: n, hit: hit}, members...)
+}
+
+// hitSource is the hits of an answer: hits, each with the computed
+// properties x (a geo query's), or else n hits that hit returns.
+type hitSource struct {
+	hits []geo.Hit
+	x    geojsonw.Extra
+	n    int
+	hit  func(i int) (*geo.Hit, geojsonw.Extra)
+}
+
+// get returns the i-th hit and its computed properties.
+func (src *hitSource) get(i int) (*geo.Hit, geojsonw.Extra) {
+	if src.hit == nil {
+		return &src.hits[i], src.x
+	}
+	return src.hit(i)
+}
+
+// writeHitsOf is writeHits of a hitSource.
+func writeHitsOf(w http.ResponseWriter, r *http.Request, hr hitsRequest, src hitSource, members ...member) {
+	n := src.n
+	if src.hit == nil {
+		n = len(src.hits)
+	}
 	a := newAnswer(w, r)
 	b := a.buf
 	more := false
@@ -117,11 +143,11 @@ func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hi
 		for i := 0; i < n; i++ {
 			if i%geojsonw.TouchAhead == 0 { // the next features fetched side by side (geojsonw.Touch)
 				for j := i; j < min(i+geojsonw.TouchAhead, n); j++ {
-					h, _ := hit(j)
+					h, _ := src.get(j)
 					hr.enc.Touch(h)
 				}
 			}
-			h, x := hit(i)
+			h, x := src.get(i)
 			l := len(b)
 			b = hr.enc.AppendHit(b, more, h, x)
 			more = more || len(b) > l
@@ -138,11 +164,11 @@ func writeHits(w http.ResponseWriter, r *http.Request, hr hitsRequest, n int, hi
 		for i := 0; i < n; i++ {
 			if i%geojsonw.TouchAhead == 0 {
 				for j := i; j < min(i+geojsonw.TouchAhead, n); j++ {
-					h, _ := hit(j)
+					h, _ := src.get(j)
 					geojsonw.TouchID(h)
 				}
 			}
-			h, _ := hit(i)
+			h, _ := src.get(i)
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -193,7 +219,5 @@ func appendValue(b []byte, v any) []byte {
 // truncated and crs, then the extra members.
 func writeResult(w http.ResponseWriter, r *http.Request, hr hitsRequest, res geo.Result, withDistance bool, extra ...member) {
 	members := append([]member{{"total", res.Total}, {"truncated", res.Truncated}, {"crs", string(hr.enc.CRS())}}, extra...)
-	writeHits(w, r, hr, len(res.Hits), func(i int) (*geo.Hit, geojsonw.Extra) {
-		return &res.Hits[i], geojsonw.Extra{Distance: withDistance}
-	}, members...)
+	writeHitsOf(w, r, hr, hitSource{hits: res.Hits, x: geojsonw.Extra{Distance: withDistance}}, members...)
 }

@@ -54,6 +54,16 @@ func outPoint(p orb.Point, c crs.CRS) []float64 {
 	return lonLat(project(p, c).(orb.Point))
 }
 
+// appendOutPoint appends outPoint(p, c) as JSON (null for none) without
+// allocating it.
+func appendOutPoint(b []byte, p orb.Point, c crs.CRS) []byte {
+	if p == (orb.Point{}) {
+		return append(b, "null"...)
+	}
+	lon, lat := crs.FromWGS84(c, p[0], p[1])
+	return geojsonw.AppendPoint(b, roundTo(lon, 7), roundTo(lat, 7))
+}
+
 // geocode locates an address with the attached address database (503
 // while it is not ready).
 func (s *Server) geocode(r *http.Request, address string) (zoneid.Geocoded, error) {
@@ -134,11 +144,7 @@ func appendZonesAnswer(b []byte, res zoneid.Result, c crs.CRS) []byte {
 	b = append(b, `],"precision":`...)
 	b = geojsonw.AppendString(b, string(res.Precision))
 	b = append(b, `,"location":`...)
-	if loc := outPoint(res.Point, c); loc != nil {
-		b = geojsonw.AppendPoint(b, loc[0], loc[1])
-	} else {
-		b = append(b, "null"...)
-	}
+	b = appendOutPoint(b, res.Point, c)
 	b = append(b, `,"crs":`...)
 	b = geojsonw.AppendString(b, string(c))
 	if res.Address != "" {
