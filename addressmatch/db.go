@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"runtime"
@@ -324,7 +325,7 @@ type DB struct {
 
 	mu        sync.RWMutex
 	entries   []*entry
-	byKey     map[string]int32
+	byKey     keyIndex
 	byLocal   postings       // locality key → entries
 	byRoadNo  postings       // road|roadno → entries
 	byPoi     postings       // poi|houseno → entries
@@ -361,7 +362,7 @@ func NewDB(opts DBOptions) (*DB, error) {
 		opts.MatchScore = def.MatchScore
 	}
 	return &DB{p: p, maxCand: opts.MaxCandidates, minScore: opts.MatchScore,
-		byKey: map[string]int32{}, byLocal: newPostings(0), byRoadNo: newPostings(0),
+		byKey: newKeyIndex(0), byLocal: newPostings(0), byRoadNo: newPostings(0),
 		byPoi: newPostings(0), names: map[string]int{}, nameGrams: map[string][]string{},
 		grams: map[string][]int32{}, recs: newRecTable(0), aggs: map[string]*agg{},
 		poisAt: map[string][]poiRef{}, provs: map[int32]int{}, cities: map[int32]int{}}, nil
@@ -374,7 +375,7 @@ func (db *DB) Parser() *Parser { return db.p }
 func (db *DB) Len() int {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	return len(db.byKey)
+	return db.byKey.len()
 }
 
 // RecordCount returns the number of records. Safe for concurrent use.
@@ -461,6 +462,72 @@ func validPoint(p orb.Point) bool {
 	return !math.IsNaN(p[0]) && !math.IsNaN(p[1]) && p[0] >= -180 && p[0] <= 180 && p[1] >= -90 && p[1] <= 90
 }
 
+// keyIs reports whether key is entryKey(f), without making it.
+func keyIs(f *fields, key string) bool {
+	var nb [24]byte
+	d := f.district
+	if u := f.unit[AdminDistrict]; u >= 0 {
+		d = string(strconv.AppendInt(nb[:0], int64(u), 10)) // does not escape: no allocation
+	}
+	return len(key) == len(d)+1+len(f.local) && key[:len(d)] == d && key[len(d)] == '|' && key[len(d)+1:] == f.local
+}
+
+// keyIndex maps an address's key (entryKey: its district and locality) to
+// its entry. It keys by a 64-bit hash of the key and compares the entry's
+// key on a hit, so no key string is kept (a million of them, 30 bytes each,
+// at 1M, besides 8 bytes more a map slot: docs/memory.md); a key whose
+// hash another key already has is kept whole in more. Not safe for
+// concurrent use (DB.mu guards it).
+type keyIndex struct {
+	seed maphash.Seed
+	mask uint64 // of the hash; all ones but in the collision test
+	h    map[uint64]int32
+	more map[string]int32
+}
+
+func newKeyIndex(n int) keyIndex {
+	return keyIndex{seed: maphash.MakeSeed(), mask: ^uint64(0), h: make(map[uint64]int32, n), more: map[string]int32{}}
+}
+
+func (k *keyIndex) hash(key string) uint64 { return maphash.String(k.seed, key) & k.mask }
+
+// get returns the entry of key; entries are the database's.
+func (k *keyIndex) get(key string, entries []*entry) (int32, bool) {
+	if i, ok := k.h[k.hash(key)]; ok {
+		if f := entries[i].fields(); keyIs(&f, key) {
+			return i, true
+		}
+	}
+	i, ok := k.more[key]
+	return i, ok
+}
+
+// set records idx as the entry of key, which get does not find.
+func (k *keyIndex) set(key string, idx int32, entries []*entry) {
+	h := k.hash(key)
+	if _, taken := k.h[h]; taken {
+		k.more[key] = idx
+		return
+	}
+	k.h[h] = idx
+}
+
+// del forgets key, whose entry is still in entries.
+func (k *keyIndex) del(key string, entries []*entry) {
+	if _, ok := k.more[key]; ok {
+		delete(k.more, key)
+		return
+	}
+	h := k.hash(key)
+	if i, ok := k.h[h]; ok {
+		if f := entries[i].fields(); keyIs(&f, key) {
+			delete(k.h, h)
+		}
+	}
+}
+
+func (k *keyIndex) len() int { return len(k.h) + len(k.more) }
+
 func entryKey(f *fields) string {
 	d := ""
 	if u := f.unit[AdminDistrict]; u >= 0 {
@@ -500,7 +567,7 @@ func (db *DB) Add(records ...Record) error {
 }
 
 func (db *DB) insertLocked(p *prepared) {
-	idx, ok := db.byKey[p.key]
+	idx, ok := db.byKey.get(p.key, db.entries)
 	if !ok {
 		idx = int32(len(db.entries))
 		e := &entry{}
@@ -517,7 +584,7 @@ func (db *DB) insertLocked(p *prepared) {
 			}
 		}
 		db.entries = append(db.entries, e)
-		db.byKey[p.key] = idx
+		db.byKey.set(p.key, idx, db.entries)
 		db.indexLocked(idx, e)
 	}
 	e := db.entries[idx]
@@ -708,7 +775,7 @@ func (db *DB) Remove(ids ...string) error {
 		}
 		if e.nRec == 0 {
 			// postings are cleaned lazily: readers skip nil entries
-			delete(db.byKey, entryKey(&ef))
+			db.byKey.del(entryKey(&ef), db.entries)
 			for _, name := range []string{ef.road, ef.poi} {
 				if name != "" {
 					db.names[name]--

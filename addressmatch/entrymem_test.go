@@ -124,7 +124,7 @@ func TestEntryCompactGenerated(t *testing.T) {
 			t.Fatalf("record %s missing", r.ID)
 		}
 		e := db.entries[ref.entry]
-		if db.byKey[entryKey(&f)] != ref.entry {
+		if i, ok := db.byKey.get(entryKey(&f), db.entries); !ok || i != ref.entry {
 			t.Fatalf("%s: key %q not the record's entry", r.ID, entryKey(&f))
 		}
 		w := wants[ref.entry]

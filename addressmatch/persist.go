@@ -97,7 +97,7 @@ func (db *DB) UseParsed(c *ParsedCache) error {
 		db.mu.Lock()
 		if len(db.entries) == 0 && db.recs.len() == 0 {
 			n := len(c.e)
-			db.byKey = make(map[string]int32, n)
+			db.byKey = newKeyIndex(n)
 			db.recs = newRecTable(n)
 			db.byLocal = newPostings(n)
 		}

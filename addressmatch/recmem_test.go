@@ -155,3 +155,60 @@ func TestEntityCountBound(t *testing.T) {
 		t.Fatalf("check: %+v", res)
 	}
 }
+
+// TestKeyIndexAgainstMap: the hashed key index, its hash cut to two bits
+// so that most keys collide, gives what a map of key strings gives (the
+// oracle) over random insertions and removals of addresses' keys (district
+// by unit and by name, localities sharing prefixes and separators), and so
+// does it with the full hash.
+func TestKeyIndexAgainstMap(t *testing.T) {
+	for _, mask := range []uint64{3, ^uint64(0)} {
+		rng := rand.New(rand.NewPCG(22, mask))
+		var entries []*entry
+		var keys []string
+		for i := range 300 {
+			f := fields{unit: [6]int32{-1, -1, -1, -1, -1, -1}, local: fmt.Sprint("金开大道", i%37, "号")}
+			switch i % 3 {
+			case 0:
+				f.unit[AdminDistrict] = int32(500100 + i%5)
+			case 1:
+				f.district = fmt.Sprint("渝北区", i%4)
+			case 2:
+				f.district, f.local = "1|", fmt.Sprint(i%7) // a district name that looks like a key's start
+			}
+			e := &entry{}
+			makeEntry(e, f.district+f.local, &f, nil)
+			entries = append(entries, e)
+			keys = append(keys, entryKey(&f))
+		}
+		ki := newKeyIndex(0)
+		ki.mask = mask
+		oracle := map[string]int32{}
+		live := make([]*entry, len(entries)) // the database's entries: nil when not indexed
+		for step := range 5000 {
+			i := rng.IntN(len(entries))
+			k := keys[i]
+			got, ok := ki.get(k, live)
+			want, wok := oracle[k]
+			if ok != wok || got != want {
+				t.Fatalf("mask %x step %d: get(%q) = %d %v, want %d %v", mask, step, k, got, ok, want, wok)
+			}
+			switch {
+			case !ok: // insert, as insertLocked does
+				live[i] = entries[i]
+				ki.set(k, int32(i), live)
+				oracle[k] = int32(i)
+			case rng.IntN(2) == 0: // remove, as Remove does: the key, then the entry
+				ki.del(k, live)
+				live[want] = nil
+				delete(oracle, k)
+			}
+			if ki.len() != len(oracle) {
+				t.Fatalf("mask %x step %d: len %d, want %d", mask, step, ki.len(), len(oracle))
+			}
+		}
+		if mask == 3 && len(ki.more) == 0 {
+			t.Fatal("no collision exercised")
+		}
+	}
+}
