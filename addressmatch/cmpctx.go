@@ -29,40 +29,51 @@ var ctxNames = []string{"pm", "pp", "pn", "n", "rankM", "maxOtherM", "marginM", 
 // ctxRelNames are the first-stage inputs compared across a query's
 // candidates.
 var ctxRelNames = []string{"jb", "ju", "lcs", "covA", "covB", "edit", "nameDice", "poiDice", "roadDice",
-	"dnameAinB", "dnameBinA", "nbInA", "naInB", "lrM", "lrP"}
+	"dnameAinB", "dnameBinA", "nbInA", "naInB", "lrM", "lrP",
+	"idf:jacc", "idf:covA", "idf:covB", "idf:cos", "idf:maxUncB", "idf:dnameBinA", "idf:poi", "idf:tjacc", "idf:tcovB"}
 
 // ctxRelIdx are the positions of ctxRelNames in a first-stage input row
-// (TestContextRelNames checks that every name is found).
-var ctxRelIdx = func() []int {
+// of the current features (TestContextRelNames checks that every name is
+// found).
+var ctxRelIdx = ctxRelIdxFor(len(denseNames))
+
+// ctxRelIdxFor are the positions of those of ctxRelNames that a first-stage
+// input row of nDense dense features has (model files before v4 have
+// fewer), the regression's probabilities counted from the row's end (-3:
+// match, -2: partial).
+func ctxRelIdxFor(nDense int) []int {
 	out := make([]int, 0, len(ctxRelNames))
 	for _, n := range ctxRelNames {
 		switch n {
 		case "lrM":
-			out = append(out, len(denseNames))
+			out = append(out, -numCmpClasses)
 		case "lrP":
-			out = append(out, len(denseNames)+1)
+			out = append(out, -numCmpClasses+1)
 		default:
-			if j := slices.Index(denseNames, n); j >= 0 {
+			if j := slices.Index(denseNames[:nDense], n); j >= 0 {
 				out = append(out, j)
 			}
 		}
 	}
 	return out
-}()
+}
 
-// ctxWidth is the length of a context row.
-func ctxWidth() int {
-	return len(ctxNames) + len(denseNames) + numCmpClasses + 2*len(ctxRelIdx)
+// ctxWidth is the length of a context row over nDense dense features.
+func ctxWidth(nDense int) int {
+	return len(ctxNames) + nDense + numCmpClasses + 2*len(ctxRelIdxFor(nDense))
 }
 
 // ctxRow appends the context row of candidate i to out: its context
 // features among the first-stage probabilities pr, its first-stage input
 // row xs[i], and its rank and margin among the candidates' inputs xs in
-// each of ctxRelNames.
-func ctxRow(pr [][numCmpClasses]float32, xs [][]float32, i int, out []float32) []float32 {
+// each input rel (ctxRelIdxFor).
+func ctxRow(pr [][numCmpClasses]float32, xs [][]float32, i int, rel []int, out []float32) []float32 {
 	out = ctxFeatures(pr, i, out)
 	out = append(out, xs[i]...)
-	for _, j := range ctxRelIdx {
+	for _, j := range rel {
+		if j < 0 {
+			j += len(xs[i])
+		}
 		v := xs[i][j]
 		rank, best := 0, float32(math.Inf(-1))
 		for k, x := range xs {
@@ -157,9 +168,9 @@ const (
 // trainContext grows the context stage's trees on the first stage's
 // out-of-fold probabilities oof of the examples; its number of rounds and
 // the class weights of its decision are chosen on the inner folds fold.
-func trainContext(examples []CompareExample, xs [][]float32, oof [][numCmpClasses]float32, y, fold []int, o CompareTrainOptions) (*gbtModel, [numCmpClasses]float32, error) {
+func trainContext(examples []CompareExample, xs [][]float32, oof [][numCmpClasses]float32, y []int, force []uint8, fold []int, o CompareTrainOptions) (*gbtModel, [numCmpClasses]float32, error) {
 	x := make([][]float32, len(examples))
-	w := ctxWidth()
+	w := ctxWidth(len(denseNames))
 	for _, g := range groupByQuery(examples) {
 		pr := make([][numCmpClasses]float32, len(g))
 		gx := make([][]float32, len(g))
@@ -167,12 +178,12 @@ func trainContext(examples []CompareExample, xs [][]float32, oof [][numCmpClasse
 			pr[i], gx[i] = oof[k], xs[k]
 		}
 		for i, k := range g {
-			x[k] = ctxRow(pr, gx, i, make([]float32, 0, w))
+			x[k] = ctxRow(pr, gx, i, ctxRelIdx, make([]float32, 0, w))
 		}
 	}
 	co := o
 	co.Depths, co.Trees = []int{ctxDepth}, ctxTrees
-	sel, err := selectTrees(x, y, fold, w, co)
+	sel, err := selectTrees(x, y, force, fold, w, co)
 	if err != nil {
 		return nil, [numCmpClasses]float32{}, fmt.Errorf("context stage: %w", err)
 	}
@@ -192,7 +203,7 @@ func trainContext(examples []CompareExample, xs [][]float32, oof [][numCmpClasse
 func (m *CompareModel) stageOne(f *pairFeats, xs []float32) ([numCmpClasses]float32, []float32) {
 	pr := softmax(m.lrScores(f))
 	start := len(xs)
-	xs = append(xs, f.dense...)
+	xs = append(xs, f.dense[:m.nDense]...)
 	for _, v := range pr {
 		xs = append(xs, float32(v))
 	}
@@ -208,7 +219,7 @@ func (m *CompareModel) stageOne(f *pairFeats, xs []float32) ([numCmpClasses]floa
 // contextProbs returns the context stage's class probabilities of
 // candidate i, weighed for the decision and normalised again.
 func (m *CompareModel) contextProbs(pr [][numCmpClasses]float32, xs [][]float32, i int, buf []float32) [numCmpClasses]float64 {
-	return m.ctx.weighedProbs(ctxRow(pr, xs, i, buf[:0]), &m.ccw)
+	return m.ctx.weighedProbs(ctxRow(pr, xs, i, m.ctxRel, buf[:0]), &m.ccw)
 }
 
 // HasContext reports whether the model has a query-context stage (used by
@@ -223,8 +234,9 @@ func (m *CompareModel) HasContext() bool { return m.ctx != nil }
 // candidate depends on which other candidates are passed with it. Without
 // one, or with a single candidate, each result is [Parser.Compare]'s. The
 // vetoes of Compare hold here too: a road or road-number conflict, numbers
-// alone, a finer component on one side or markup on one side are never
-// match, and an administrative conflict stays none. Safe for concurrent
+// alone, a finer component on one side, two different places named or
+// markup on one side are never match, and an administrative conflict stays
+// none. Safe for concurrent
 // use.
 func (p *Parser) CompareCandidates(a string, bs []string) []Result {
 	out := make([]Result, len(bs))
@@ -245,7 +257,7 @@ func (p *Parser) CompareCandidates(a string, bs []string) []Result {
 	cs := make([]cand, len(bs))
 	pr := make([][numCmpClasses]float32, len(bs))
 	xs := make([][]float32, len(bs))
-	w := len(denseNames) + numCmpClasses
+	w := m.nDense + numCmpClasses
 	flat := make([]float32, 0, w*len(bs))
 	f := p.cmp.feats.Get().(*pairFeats)
 	for i, b := range bs {
@@ -258,7 +270,7 @@ func (p *Parser) CompareCandidates(a string, bs []string) []Result {
 		}
 	}
 	p.cmp.feats.Put(f)
-	buf := make([]float32, 0, ctxWidth())
+	buf := make([]float32, 0, ctxWidth(m.nDense))
 	for i := range cs {
 		c := &cs[i]
 		out[i] = modelResult(&c.ea, &c.eb, c.rl, c.rlvl, c.why, m.contextProbs(pr, xs, i, buf))

@@ -52,6 +52,13 @@ type CompareModel struct {
 	// [Parser.CompareCandidates], ccw the class weights of its decision.
 	ctx *gbtModel
 	ccw [numCmpClasses]float32
+	// nDense is the number of dense features the trees read (the first
+	// nDense of denseNames: legacyDense for files before v4), idf the
+	// learned rarity of bigrams (v4; nil before)
+	nDense int
+	idf    *idfTable
+	// ctxRel: the inputs the context stage ranks (ctxRelIdxFor(nDense))
+	ctxRel []int
 }
 
 // Features returns the number of features the model weighs.
@@ -67,6 +74,9 @@ type pairFeats struct {
 
 	tagMode int  // tagsFromModel (Compare), tagsOn or tagsOff (training)
 	useTags bool // this pair reads the tagger (set by comparePair)
+	// idf weighs the pair's bigrams (cmpidf.go): the model's table in
+	// Compare, the one being learned in training; nil: no such features
+	idf *idfTable
 }
 
 // Whether a pair's features include the parse tagger's readings.
@@ -546,6 +556,7 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 			f.dense = append(f.dense, -2)
 		}
 	}
+	f.idfFeatures(f.idf, ra1, rb1, ga, gb, dra, drb, fa.poi, fb.poi, la, lb)
 }
 
 // denseNames names the dense pair features of the trees, in order.
@@ -567,8 +578,13 @@ var denseNames = func() []string {
 	out = append(out, "edit", "prefix", "suffix", "anumShare", "firstNum", "lenDiff", "poiDice", "roadDice",
 		"commDice", "nameDice", "bagB", "bagA", "dnameAinB", "dnameBinA",
 		"covLocalB", "covLocalA", "lcsLocalB", "lcsLocalA", "grainA", "grainB", "grainDiff")
-	return append(out, tagDenseNames...)
+	out = append(out, tagDenseNames...)
+	return append(out, idfDenseNames...)
 }()
+
+// legacyDense is the number of dense features of the compare model files
+// before v4 (no idf features): their trees read the first legacyDense.
+var legacyDense = len(denseNames) - len(idfDenseNames)
 
 // stateKeys are the components whose states pairFeatures records.
 var stateKeys = []string{"district", "town", "community", "vgroup", "road", "roadno", "sub", "poi", "subpoi",
@@ -747,7 +763,7 @@ func commonSuffix(a, b []rune) int {
 // a road or road-number conflict; a side with nothing that places it (no
 // road, place, community or village: 附3号 alone); or a finer component
 // (sub-number, building, unit, floor, room) given on one side only, which
-// makes the pair partial.
+// makes the pair partial; two different places named (placeConflict).
 func compareVeto(ea, eb *entity, why string) bool {
 	switch why {
 	case "admin-conflict", "same-name-other-number", "same-name-other-road", "markup":
@@ -767,7 +783,37 @@ func compareVeto(ea, eb *entity, why string) bool {
 	if roadEq && fa.roadno != "" && fb.roadno != "" && fa.roadno != fb.roadno {
 		return true
 	}
-	return false
+	return placeConflict(ea, eb)
+}
+
+// placeConflict: both sides name a place (poi, three characters or more)
+// and no place name of one
+// side shares two consecutive characters with one of the other, generic
+// endings (小区, 公寓, 大厦 …) left aside (星光公寓 / 阳光大厦): two different
+// places, never the same building (issue 14).
+func placeConflict(ea, eb *entity) bool {
+	// a name of fewer than three characters is as often a misread word
+	// (负, 段, B区) as a place
+	if utf8.RuneCountInString(ea.f.poi) < 3 || utf8.RuneCountInString(eb.f.poi) < 3 {
+		return false
+	}
+	na := append([]string{ea.f.poi, ea.f.subpoi}, ea.names...)
+	nb := append([]string{eb.f.poi, eb.f.subpoi}, eb.names...)
+	for _, x := range na {
+		if x == "" {
+			continue
+		}
+		rx := []rune(stripGeneric(x))
+		for _, y := range nb {
+			if y == "" {
+				continue
+			}
+			if eq, _ := poiSim(x, y); eq || lcsFast(rx, []rune(stripGeneric(y))) >= 2 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // predict returns the class scores (logits) of a pair's features: with
@@ -867,7 +913,7 @@ func (m *CompareModel) probs(f *pairFeats) [numCmpClasses]float64 {
 		return pr
 	}
 	var x [160]float32
-	xs := append(x[:0], f.dense...)
+	xs := append(x[:0], f.dense[:m.nDense]...)
 	for _, v := range pr {
 		xs = append(xs, float32(v))
 	}
@@ -969,6 +1015,9 @@ type CompareTrainOptions struct {
 	// with, 0.6916 without), and tagging an address the parser has not
 	// compared lately costs about as much as the rest of Compare.
 	Tagger bool
+	// NoIDF leaves out the learned rarity weights of bigrams (cmpidf.go)
+	// and the features they weigh.
+	NoIDF bool
 	// NoContext leaves out the query-context stage of
 	// [Parser.CompareCandidates] (cmpctx.go), trained by default on the
 	// trees' inner-fold probabilities of the examples grouped by their
@@ -1040,6 +1089,14 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 	raw := make([]pairFeats, len(examples))
 	golds := make([]int, len(examples))
 	useTags := o.Tagger && p.models.parse() != nil
+	var idf *idfTable
+	if !o.NoIDF {
+		idf = buildIDF(exampleDocs(examples))
+	}
+	// how the decision of each pair is constrained beyond the trees
+	// (modelResult's vetoes), so that the class weights are chosen for
+	// the decision Compare takes
+	force := make([]uint8, len(examples))
 	for k, e := range examples {
 		g := slices.Index(cmpClasses[:], e.Label)
 		if g < 0 {
@@ -1050,7 +1107,12 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 		if useTags {
 			raw[k].tagMode = tagsOn
 		}
-		p.comparePair(e.A, e.B, &raw[k])
+		raw[k].idf = idf
+		ea, eb, _, _, _, _, why := p.comparePair(e.A, e.B, &raw[k])
+		if markupOneSide(e.A, e.B) {
+			why = "markup"
+		}
+		force[k] = decisionFlags(&ea, &eb, why)
 		if len(raw[k].dense) != len(denseNames) {
 			return nil, fmt.Errorf("compare model: %d dense features, want %d", len(raw[k].dense), len(denseNames))
 		}
@@ -1061,6 +1123,9 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 	}
 	m := trainLR(raw, golds, all, o)
 	m.tags = useTags
+	m.idf = idf
+	m.nDense = len(denseNames)
+	m.ctxRel = ctxRelIdx
 	if o.Trees < 0 || len(examples) < minTreeExamples {
 		return m, nil
 	}
@@ -1098,7 +1163,7 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 	}
 	raw = nil
 	nfeat := len(denseNames) + numCmpClasses
-	sel, err := selectTrees(x, golds, fold, nfeat, o)
+	sel, err := selectTrees(x, golds, force, fold, nfeat, o)
 	if err != nil {
 		return nil, err
 	}
@@ -1111,7 +1176,7 @@ func (p *Parser) TrainCompareModel(examples []CompareExample, o CompareTrainOpti
 	m.gbt = g
 	m.cw = sel.cw
 	if !o.NoContext {
-		m.ctx, m.ccw, err = trainContext(examples, x, sel.oof, golds, fold, o)
+		m.ctx, m.ccw, err = trainContext(examples, x, sel.oof, golds, force, fold, o)
 		if err != nil {
 			return nil, fmt.Errorf("compare model: %w", err)
 		}
@@ -1138,7 +1203,7 @@ type treeChoice struct {
 // o.Depths, scores the held-out part every ten rounds, and returns the
 // depth, number of rounds and class weights of the decision with the
 // smallest trees whose pooled macro-F1 is within treeTolerance of the best.
-func selectTrees(x [][]float32, y, fold []int, nfeat int, o CompareTrainOptions) (treeChoice, error) {
+func selectTrees(x [][]float32, y []int, force []uint8, fold []int, nfeat int, o CompareTrainOptions) (treeChoice, error) {
 	every := min(10, o.Trees) // rounds between two scored checkpoints
 	var cands []treeChoice
 	for _, depth := range o.Depths {
@@ -1194,7 +1259,7 @@ func selectTrees(x [][]float32, y, fold []int, nfeat int, o CompareTrainOptions)
 			}
 		}
 		for ck := range oof {
-			cw, f1 := bestWeights(oof[ck], y)
+			cw, f1 := bestWeights(oof[ck], y, force)
 			if o.Log != nil {
 				fmt.Fprintf(o.Log, "inner folds: depth %d, %d rounds: macro-F1 %.4f (weights %.2f %.2f %.2f)\n",
 					depth, (ck+1)*every, f1, cw[0], cw[1], cw[2])
@@ -1221,16 +1286,21 @@ func selectTrees(x [][]float32, y, fold []int, nfeat int, o CompareTrainOptions)
 }
 
 // bestWeights returns the class weights (none fixed at 1) that maximise the
-// macro-F1 of the weighted argmax of the probabilities pr against y, and
-// that macro-F1.
-func bestWeights(pr [][numCmpClasses]float32, y []int) ([numCmpClasses]float32, float64) {
+// macro-F1 of the decision (the weighted argmax of the probabilities pr
+// under the constraints force of decideClass) against y, and that
+// macro-F1.
+func bestWeights(pr [][numCmpClasses]float32, y []int, force []uint8) ([numCmpClasses]float32, float64) {
 	bw, bf := [numCmpClasses]float32{1, 1, 1}, -1.0
 	for wm := float32(0.5); wm <= 4.01; wm += 0.25 {
 		for wp := float32(0.5); wp <= 2.01; wp += 0.1 {
 			cw := [numCmpClasses]float32{wm, wp, 1}
 			var conf [numCmpClasses][numCmpClasses]int
 			for k, p := range pr {
-				conf[y[k]][weightedArgmax(p, cw)]++
+				var q [numCmpClasses]float32
+				for c := range q {
+					q[c] = p[c] * cw[c]
+				}
+				conf[y[k]][decideClass(q, force[k])]++
 			}
 			if f := confMacroF1(&conf); f > bf+1e-9 {
 				bw, bf = cw, f
@@ -1240,12 +1310,50 @@ func bestWeights(pr [][numCmpClasses]float32, y []int) ([numCmpClasses]float32, 
 	return bw, bf
 }
 
-// weightedArgmax is the class with the largest weighted probability.
-func weightedArgmax(p, cw [numCmpClasses]float32) int {
+// The constraints of the rules on the model's decision (modelResult).
+const (
+	forceNone  uint8 = 1 << iota // an administrative conflict: none
+	forceMatch                   // every component agrees: match (unless vetoed)
+	vetoMatch                    // compareVeto: never match
+)
+
+// decisionFlags are the constraints of the rules on the decision of the
+// pair (ea, eb) that the rules decided with why.
+func decisionFlags(ea, eb *entity, why string) uint8 {
+	var f uint8
+	switch why {
+	case "admin-conflict":
+		f |= forceNone
+	case "components-exact":
+		f |= forceMatch
+	}
+	if compareVeto(ea, eb, why) {
+		f |= vetoMatch
+	}
+	return f
+}
+
+// decideClass is the class the model's (weighed) probabilities q decide
+// under the rules' constraints f: the most probable class (the first of
+// equals); none on an administrative conflict; match when every component
+// agrees; a vetoed match partial, or none when none is the more probable.
+func decideClass[T float32 | float64](q [numCmpClasses]T, f uint8) int {
+	if f&forceNone != 0 {
+		return 2
+	}
 	c := 0
 	for k := 1; k < numCmpClasses; k++ {
-		if p[k]*cw[k] > p[c]*cw[c] {
+		if q[k] > q[c] {
 			c = k
+		}
+	}
+	if f&forceMatch != 0 {
+		c = 0
+	}
+	if c == 0 && f&vetoMatch != 0 {
+		c = 1
+		if q[2] > q[1] {
+			c = 2
 		}
 	}
 	return c
@@ -1387,9 +1495,9 @@ func trainLR(raw []pairFeats, golds []int, idx []int, o CompareTrainOptions) *Co
 func (p *Parser) comparePair(a, b string, f *pairFeats) (ea, eb entity, lvl Level, score float64, rl MatchLabel, rlvl Level, why string) {
 	if f.tagMode == tagsFromModel {
 		// Compare: the tagger's readings only for a model that reads them
-		f.useTags = false
+		f.useTags, f.idf = false, nil
 		if m := p.cmp.model(); m != nil {
-			f.useTags = m.tags
+			f.useTags, f.idf = m.tags, m.idf
 		}
 	} else {
 		f.useTags = f.tagMode == tagsOn
@@ -1408,6 +1516,10 @@ const (
 	compareModelMagicV1 = "marketgeo-compare-model-v1\n"
 	// v3: v2 and the query-context stage after the trees
 	compareModelMagicV3 = "marketgeo-compare-model-v3\n"
+	// v4: after the tagger flag, the number of dense features the trees
+	// read and the idf table (cmpidf.go); the context stage flagged by a
+	// byte after the trees
+	compareModelMagicV4 = "marketgeo-compare-model-v4\n"
 )
 
 // WriteTo writes the model, gzip-compressed, in a deterministic binary
@@ -1416,6 +1528,10 @@ func (m *CompareModel) WriteTo(w io.Writer) (int64, error) {
 	magic := compareModelMagic
 	if m.ctx != nil {
 		magic = compareModelMagicV3
+	}
+	v4 := m.idf != nil || (m.gbt != nil && m.nDense != legacyDense)
+	if v4 {
+		magic = compareModelMagicV4
 	}
 	return writeModelFile(w, "compare model", magic, func(put func(any)) {
 		put(uint32(numCmpClasses))
@@ -1434,10 +1550,22 @@ func (m *CompareModel) WriteTo(w io.Writer) (int64, error) {
 		// whether the features read the tagger; the trees: feature count,
 		// class weights, base scores, roots, nodes
 		put(boolByte(m.tags))
+		if v4 {
+			put(uint32(m.nDense))
+			if m.idf == nil {
+				put(uint32(0))
+			} else {
+				put(uint32(len(m.idf.q)))
+				put(m.idf.q)
+			}
+		}
 		if m.gbt == nil {
 			put(uint32(0))
 		} else {
 			putGBT(put, m.gbt, &m.cw)
+		}
+		if v4 {
+			put(boolByte(m.ctx != nil))
 		}
 		if m.ctx != nil {
 			putGBT(put, m.ctx, &m.ccw)
@@ -1463,7 +1591,7 @@ func putGBT(put func(any), g *gbtModel, cw *[numCmpClasses]float32) {
 
 // ReadCompareModel reads a model written by [CompareModel.WriteTo].
 func ReadCompareModel(r io.Reader) (*CompareModel, error) {
-	mr, magic, err := openModelFile(r, "compare model", compareModelMagic, compareModelMagicV1, compareModelMagicV3)
+	mr, magic, err := openModelFile(r, "compare model", compareModelMagic, compareModelMagicV1, compareModelMagicV3, compareModelMagicV4)
 	if err != nil {
 		return nil, err
 	}
@@ -1473,7 +1601,7 @@ func ReadCompareModel(r io.Reader) (*CompareModel, error) {
 	if mr.err == nil && nc != numCmpClasses {
 		return nil, fmt.Errorf("%w: %d classes, want %d", ErrBadModel, nc, numCmpClasses)
 	}
-	m := &CompareModel{}
+	m := &CompareModel{nDense: legacyDense}
 	get(&m.bias)
 	get(&nk)
 	if mr.err == nil && nk > 1<<24 {
@@ -1493,13 +1621,20 @@ func ReadCompareModel(r io.Reader) (*CompareModel, error) {
 		m.w = append(m.w, ws[:]...)
 	}
 	m.buildTable()
-	if mr.err == nil && (magic == compareModelMagic || magic == compareModelMagicV3) {
-		if terr := readTrees(m, get); mr.err == nil {
+	if mr.err == nil && magic != compareModelMagicV1 {
+		if terr := readTrees(m, get, magic == compareModelMagicV4); mr.err == nil {
 			mr.err = terr
 		}
 	}
-	if mr.err == nil && magic == compareModelMagicV3 {
-		g, err := readGBT(get, ctxWidth(), &m.ccw)
+	hasCtx := magic == compareModelMagicV3
+	if mr.err == nil && magic == compareModelMagicV4 {
+		var b uint8
+		get(&b)
+		hasCtx = b == 1
+	}
+	if mr.err == nil && hasCtx {
+		m.ctxRel = ctxRelIdxFor(m.nDense)
+		g, err := readGBT(get, ctxWidth(m.nDense), &m.ccw)
 		if mr.err == nil {
 			mr.err = err
 		}
@@ -1519,18 +1654,35 @@ func boolByte(b bool) uint8 {
 	return 0
 }
 
-// readTrees reads the tagger flag and the trees section of a v2 compare
-// model.
-func readTrees(m *CompareModel, get func(any)) error {
+// readTrees reads the tagger flag, (v4) the dense feature count and the
+// idf table, and the trees section of a v2, v3 or v4 compare model.
+func readTrees(m *CompareModel, get func(any), v4 bool) error {
 	var nfeat uint32
 	var tags uint8
 	get(&tags)
 	m.tags = tags == 1
+	if v4 {
+		var nd, nq uint32
+		get(&nd)
+		if nd == 0 || int(nd) > len(denseNames) {
+			return fmt.Errorf("%d dense features, at most %d known", nd, len(denseNames))
+		}
+		m.nDense = int(nd)
+		get(&nq)
+		switch nq {
+		case 0:
+		case 1 << idfBits:
+			m.idf = &idfTable{q: make([]uint8, nq)}
+			get(m.idf.q)
+		default:
+			return errIDFSize
+		}
+	}
 	get(&nfeat)
 	if nfeat == 0 {
 		return nil
 	}
-	if want := len(denseNames) + numCmpClasses; int(nfeat) != want {
+	if want := m.nDense + numCmpClasses; int(nfeat) != want {
 		return fmt.Errorf("trees over %d features, want %d", nfeat, want)
 	}
 	g, err := readGBTBody(get, int(nfeat), &m.cw)
@@ -1600,22 +1752,9 @@ func modelResult(ea, eb *entity, rl MatchLabel, rlvl Level, why string, pr [numC
 		// another province, city, district or town: not the same place
 		pr = [numCmpClasses]float64{0, 0, 1}
 	}
-	c := 0
-	for k := 1; k < numCmpClasses; k++ {
-		if pr[k] > pr[c] {
-			c = k
-		}
-	}
-	label := cmpClasses[c]
-	if why == "components-exact" {
-		label = Match // every component agrees (3-1 and 3层01室 on one number)
-	}
-	if label == Match && compareVeto(ea, eb, why) {
-		label = Partial
-		if pr[2] > pr[1] {
-			label = None
-		}
-	}
+	// every component agrees (3-1 and 3层01室 on one number): match; a
+	// road or road-number conflict, a finer component on one side …: never
+	label := cmpClasses[decideClass(pr, decisionFlags(ea, eb, why))]
 	lvl := rlvl
 	if label != rl {
 		switch label {

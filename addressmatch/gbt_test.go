@@ -203,7 +203,7 @@ func TestContextRelNames(t *testing.T) {
 		t.Fatalf("%d of the %d context inputs found among the dense features", len(ctxRelIdx), len(ctxRelNames))
 	}
 	for k, j := range ctxRelIdx {
-		if j < len(denseNames) && denseNames[j] != ctxRelNames[k] {
+		if j >= 0 && denseNames[j] != ctxRelNames[k] {
 			t.Errorf("input %d: %q, want %q", k, denseNames[j], ctxRelNames[k])
 		}
 	}

@@ -69,9 +69,9 @@ const usage = `usage:
   addresseval parse   [-rules | -model M | -train T.jsonl] FILE.jsonl
   addresseval compare [-rules | -cmodel M | -ctrain T.jsonl] FILE.jsonl
   addresseval kfold-parse [-k 5] [-seed 1] [-epochs 8] [-mincount 2] [-prune 0] [-ens 1] FILE.jsonl
-  addresseval kfold-compare [-k 5] [-j 1] [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] FILE.jsonl
+  addresseval kfold-compare [-k 5] [-j 1] [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-noidf] [-v] FILE.jsonl
   addresseval train-parse [-seed 1] [-epochs 8] [-mincount 2] [-prune 0] [-ens 1] -out M FILE.jsonl
-  addresseval train-compare [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-v] -out M FILE.jsonl`
+  addresseval train-compare [-seed 1] [-trees 300] [-depths 4] [-inner 3] [-tag] [-noidf] [-v] -out M FILE.jsonl`
 
 func run(args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -105,6 +105,7 @@ func run(args []string, out io.Writer) error {
 	ens := fs.Int("ens", 1, "parse training: merge this many models trained with seeds seed, seed+1, …")
 	tag := fs.Bool("tag", false, "compare training: add the parse tagger's readings of both addresses to the features")
 	noCtx := fs.Bool("noctx", false, "compare training: no query-context stage (CompareCandidates then equals Compare)")
+	noIDF := fs.Bool("noidf", false, "compare training: no learned bigram rarity (idf) features")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func run(args []string, out io.Writer) error {
 	}
 	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount, Prune: *prune}
 	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw,
-		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag, NoContext: *noCtx}
+		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag, NoContext: *noCtx, NoIDF: *noIDF}
 	if *depths != "" {
 		for _, f := range strings.Split(*depths, ",") {
 			d, err := strconv.Atoi(strings.TrimSpace(f))
