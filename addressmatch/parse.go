@@ -2,6 +2,7 @@ package addressmatch
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -144,6 +145,7 @@ type parseState struct {
 	roadNo  bool // a roadno follows the last road
 	last    Label
 	issues  []string
+	offBuf  []int // backing of boff and rboff (reused by parseRulesInto)
 }
 
 func isSep(r rune) bool { return cntext.IsSpaceOrPunct(r) || r == '-' && false }
@@ -156,11 +158,22 @@ func isSep(r rune) bool { return cntext.IsSpaceOrPunct(r) || r == '-' && false }
 //
 // Parse is safe for concurrent use.
 func (p *Parser) Parse(s string) Components {
-	st := p.parseRules(s)
-	if m := p.models.parse(); m != nil {
-		st.spans = m.relabel(p, st)
+	m := p.models.parse()
+	if m == nil {
+		return p.finish(p.parseRules(s))
 	}
-	return p.finish(st)
+	// with the model the rule parse is an intermediate: its state and
+	// buffers come from the model's scratch pool (Components keeps none
+	// of them: relabel returns new spans), so a call allocates little and
+	// the garbage collector seldom runs beside it
+	sc := m.getScratch()
+	defer m.pool.Put(sc)
+	st := p.parseRulesInto(&sc.st, s)
+	rules := st.spans
+	st.spans = m.relabelWith(p, st, sc)
+	c := p.finish(st)
+	st.spans = rules // the rules' buffer stays with the scratch, c keeps the model's spans
+	return c
 }
 
 // ruleParse is Parse with the rules alone. The check and Compare read it:
@@ -170,16 +183,26 @@ func (p *Parser) ruleParse(s string) Components { return p.finish(p.parseRules(s
 
 // parseRules runs the rule parser and returns its state before finish.
 func (p *Parser) parseRules(s string) *parseState {
-	st := &parseState{raw: s}
+	return p.parseRulesInto(&parseState{}, s)
+}
+
+// parseRulesInto is parseRules into st, whose buffers (runes, offsets,
+// spans, pending candidates) it reuses; the spans it leaves in st share
+// that buffer, so a caller that reuses st must not keep them.
+func (p *Parser) parseRulesInto(st *parseState, s string) *parseState {
+	*st = parseState{raw: s, f: st.f[:0], spans: st.spans[:0], pending: st.pending[:0], offBuf: st.offBuf}
 	for i := range st.unit {
 		st.unit[i] = -1
 	}
 	st.open = true
-	// one allocation for the runes and one for both offset tables (they
-	// grew by appending before: a dozen allocations a call)
+	// one allocation (or none, reused) for the runes and one for both
+	// offset tables (they grew by appending before: a dozen allocations)
 	nr := utf8.RuneCountInString(s)
-	st.f = make([]rune, 0, nr)
-	offs := make([]int, 2*(nr+1))
+	st.f = slices.Grow(st.f, nr)
+	if cap(st.offBuf) < 2*(nr+1) {
+		st.offBuf = make([]int, 2*(nr+1))
+	}
+	offs := st.offBuf[:2*(nr+1)]
 	st.rboff = offs[0 : 0 : nr+1]
 	st.boff = offs[nr+1 : nr+1 : 2*(nr+1)]
 	var fb strings.Builder

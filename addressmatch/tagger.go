@@ -799,8 +799,10 @@ func tagSpans(st *parseState, tags []uint8) []Span {
 	return out
 }
 
-// scratch holds the buffers of one relabel call.
+// scratch holds the buffers of one relabel call (and of the rule parse
+// before it, in Parse).
 type scratch struct {
+	st   parseState
 	fs   featScratch
 	sv   []uint64
 	ro   []uint32
@@ -813,15 +815,30 @@ type scratch struct {
 
 // relabel runs the model over the rule parse st and returns its spans.
 func (m *ParseModel) relabel(p *Parser, st *parseState) []Span {
-	n := len(st.f)
-	if n == 0 || n > 512 {
-		return st.spans
-	}
+	sc := m.getScratch()
+	defer m.pool.Put(sc)
+	return m.relabelWith(p, st, sc)
+}
+
+// getScratch returns a scratch of m's pool (put it back with m.pool.Put).
+func (m *ParseModel) getScratch() *scratch {
 	sc, _ := m.pool.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
 	}
-	defer m.pool.Put(sc)
+	return sc
+}
+
+// relabelWith is relabel with the buffers of sc. The spans it returns
+// never share st.spans' array (st may be sc.st, reused by the next call).
+func (m *ParseModel) relabelWith(p *Parser, st *parseState, sc *scratch) []Span {
+	n := len(st.f)
+	if n == 0 || n > 512 {
+		if len(st.spans) == 0 {
+			return nil
+		}
+		return slices.Clone(st.spans)
+	}
 	sc.buf, sc.offs = p.features(st, &sc.fs, sc.buf[:0], sc.offs[:0])
 	sc.em = slices.Grow(sc.em[:0], n*numTags)[:n*numTags]
 	clear(sc.em)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -214,5 +215,60 @@ func TestAddWeightsEveryFeature(t *testing.T) {
 	m.tab.addWeights(0x5eed, got) // a key not in the model adds nothing
 	if _, ok := m.index[0x5eed]; !ok && slices.ContainsFunc(got, func(w float32) bool { return w != 0 }) {
 		t.Fatalf("an absent feature added weights: %v", got)
+	}
+}
+
+// TestParseReusedStateSameAsFresh holds Parse, which reuses the rule
+// parse's state and buffers from the model's scratch pool, against the
+// same steps on fresh state (parseRules, relabel, finish: the form before
+// the pool), input by input in a shuffled order and from several
+// goroutines at once (run under -race): the same Components, nil and
+// empty slices told apart, and no span of one call changed by the next.
+func TestParseReusedStateSameAsFresh(t *testing.T) {
+	p := testParser(t)
+	m := p.models.parse()
+	if m == nil {
+		t.Skip("no embedded parse model")
+	}
+	in := fastTestInputs(t)
+	in = append(in, "", "   ", "附3号", strings.Repeat("重庆市渝北区金开大道68号", 50)) // empty, spaces, > 512 runes
+	want := make([]Components, len(in))
+	for i, s := range in {
+		st := p.parseRules(s)
+		st.spans = m.relabel(p, st)
+		want[i] = p.finish(st)
+	}
+	check := func(order []int) []Components {
+		got := make([]Components, len(in))
+		for _, i := range order {
+			got[i] = p.Parse(in[i])
+		}
+		return got
+	}
+	order := make([]int, len(in))
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(14, 14))
+	const workers = 4
+	res := make([][]Components, workers)
+	done := make(chan int)
+	for w := 0; w < workers; w++ {
+		o := slices.Clone(order)
+		rng.Shuffle(len(o), func(i, j int) { o[i], o[j] = o[j], o[i] })
+		go func() {
+			res[w] = check(o)
+			done <- w
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	for w, got := range res {
+		for i := range in {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Errorf("worker %d, %q:\n got %+v\nwant %+v", w, in[i], got[i], want[i])
+			}
+		}
 	}
 }
