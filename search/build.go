@@ -57,6 +57,13 @@ func (ix *Index) rebuild(ctx context.Context) {
 	} else {
 		old.close()
 	}
+	if ix.opts.Persist != nil && ix.build.count > 1 {
+		// A compaction built its Bleve index in memory: saved now (the
+		// save then answers from disk, as after the first build's save),
+		// not held on the heap until the next periodic save. An error is
+		// kept in Stats.SaveErr.
+		go func() { _ = ix.Save(context.Background()) }()
+	}
 }
 
 // newGeneration builds the Bleve index of docs and, beside it, the

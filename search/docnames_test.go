@@ -77,7 +77,7 @@ func TestDocNamesUnchanged(t *testing.T) {
 	for i := range ds.Entities {
 		e := &ds.Entities[i]
 		var got []oldVar
-		d := entityDoc(e, np)
+		d := entityDoc(e, np, nil)
 		if d.id() != e.ID || d.name() != e.Name {
 			t.Fatalf("doc of %s %s: id %q, name %q", e.ID, e.Name, d.id(), d.name())
 		}
@@ -99,5 +99,61 @@ func TestDocNamesUnchanged(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Fatalf("%d of %d entities differ", bad, len(ds.Entities))
+	}
+}
+
+// TestDocArenaSame: the docs of every feature of a demo region (entities,
+// places, buildings, zones) derived into arenas, as a bulk load does, equal
+// the docs derived one by one with their own allocations, as live updates
+// do (every field, compared once all are derived, so that a doc written
+// over another's slab bytes would show), and their name lists have no
+// room to grow into a neighbour's.
+func TestDocArenaSame(t *testing.T) {
+	ds, err := demo.Generate(demo.Options{Entities: 8000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := geo.New(geo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Load(g); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := demoRegion()
+	ix := &Index{names: NewNameParser(r), zoneLayers: map[string]bool{}}
+	for _, l := range DefaultOptions().ZoneLayers {
+		ix.zoneLayers[l] = true
+	}
+	var fs []any
+	s := g.Snapshot()
+	s.ScanEntities(func(e *geo.Entity) bool { fs = append(fs, e); return true })
+	s.ScanPlaces(func(p *geo.Place) bool { fs = append(fs, p); return true })
+	s.ScanBuildings(func(b *geo.Building) bool { fs = append(fs, b); return true })
+	s.ScanZones(func(z *geo.Zone) bool { fs = append(fs, z); return true })
+	var a docArena
+	inArena := make([]*doc, len(fs))
+	for i, f := range fs {
+		inArena[i] = ix.docOf(f, &a)
+	}
+	docs := 0
+	for i, f := range fs {
+		want, got := ix.docOf(f, nil), inArena[i]
+		if (got == nil) != (want == nil) {
+			t.Fatalf("feature %d: arena doc %v, own %v", i, got, want)
+		}
+		if got == nil {
+			continue
+		}
+		docs++
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("feature %d (%s):\n arena %+v\n own   %+v", i, want.key, got, want)
+		}
+		if len(got.names) != cap(got.names) {
+			t.Fatalf("%s: %d names in room for %d", got.key, len(got.names), cap(got.names))
+		}
+	}
+	if docs < 8000 {
+		t.Fatalf("only %d docs compared", docs)
 	}
 }

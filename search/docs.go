@@ -3,6 +3,7 @@ package search
 import (
 	"regexp"
 	"strings"
+	"unsafe"
 
 	"github.com/marketgeo/marketgeo/geo"
 	"github.com/paulmach/orb"
@@ -96,15 +97,20 @@ var kindLabels = map[string]string{
 var buildingSuffix = regexp.MustCompile(`([a-z]?座)?[0-9a-z]+号楼$|[一二三四五六七八九十]期$|[东南西北]区$|[a-z]座$`)
 
 func docKey(layer geo.Layer, id string) string {
+	return docKeyPrefix(layer) + id
+}
+
+// docKeyPrefix is the prefix of the keys of layer's docs.
+func docKeyPrefix(layer geo.Layer) string {
 	switch layer {
 	case geo.LayerEntities:
-		return "e:" + id
+		return "e:"
 	case geo.LayerPlaces:
-		return "p:" + id
+		return "p:"
 	case geo.LayerBuildings:
-		return "b:" + id
+		return "b:"
 	}
-	return "z:" + id
+	return "z:"
 }
 
 // nameBuf holds a doc's name variants while they are collected: on the
@@ -113,14 +119,100 @@ func docKey(layer geo.Layer, id string) string {
 // arrays they outgrew were garbage left among the docs).
 type nameBuf [8]nameVar
 
-// exactNames returns a copy of names at their number (nil for none).
-func exactNames(names []nameVar) []nameVar {
+// exactNames returns a copy of names at their number (nil for none), in
+// a's slabs when a is not nil.
+func exactNames(a *docArena, names []nameVar) []nameVar {
 	if len(names) == 0 {
 		return nil
+	}
+	if a != nil {
+		return a.names(names)
 	}
 	out := make([]nameVar, len(names))
 	copy(out, names)
 	return out
+}
+
+// docArena allocates the docs of a bulk derivation (the first build's, a
+// restart's: every feature of a snapshot) in slabs of about 32 KB: the doc
+// structs, their name lists, keys and pinyin strings. One object for the
+// collector where there were hundreds, packed together instead of spread
+// over spans shared with the derivation's short-lived strings, whose free
+// slots those spans then kept resident (docs/memory.md). A slab lives as
+// long as any of its docs; docs written later (live updates) are allocated
+// one by one (a nil *docArena), so replaced docs keep at most the bulk
+// derivation's own size. Not goroutine-safe: one arena per worker.
+type docArena struct {
+	docs []doc
+	vars []nameVar
+	buf  []byte
+}
+
+const (
+	arenaSlab   = 32 << 10
+	arenaMaxStr = 256 // longer strings are allocated on their own
+)
+
+// doc returns a new zero doc.
+func (a *docArena) doc() *doc {
+	if a == nil {
+		return &doc{}
+	}
+	if len(a.docs) == cap(a.docs) {
+		a.docs = make([]doc, 0, arenaSlab/int(unsafe.Sizeof(doc{})))
+	}
+	a.docs = a.docs[:len(a.docs)+1]
+	return &a.docs[len(a.docs)-1]
+}
+
+// names returns a copy of names (at most a slab's worth) whose pinyin
+// strings are copied into the arena too; its capacity is its length, so
+// that an append never reaches the next doc's names.
+func (a *docArena) names(names []nameVar) []nameVar {
+	per := arenaSlab / int(unsafe.Sizeof(nameVar{}))
+	if len(names) > per {
+		out := make([]nameVar, len(names))
+		copy(out, names)
+		return out
+	}
+	if len(a.vars)+len(names) > cap(a.vars) {
+		a.vars = make([]nameVar, 0, per)
+	}
+	off := len(a.vars)
+	a.vars = append(a.vars, names...)
+	out := a.vars[off:len(a.vars):len(a.vars)]
+	for i := range out {
+		out[i].pys = a.str(out[i].pys)
+	}
+	return out
+}
+
+// str returns a copy of s in the arena (s itself when empty or long).
+func (a *docArena) str(s string) string {
+	if a == nil || s == "" || len(s) > arenaMaxStr {
+		return s
+	}
+	if len(a.buf)+len(s) > cap(a.buf) {
+		a.buf = make([]byte, 0, arenaSlab)
+	}
+	off := len(a.buf)
+	a.buf = append(a.buf, s...)
+	// The bytes are never written again: the slab only grows past them.
+	return unsafe.String(&a.buf[off], len(s))
+}
+
+// key is docKey(layer, id), in the arena when a is not nil.
+func (a *docArena) key(layer geo.Layer, id string) string {
+	if a == nil || len(id)+2 > arenaMaxStr {
+		return docKey(layer, id)
+	}
+	if len(a.buf)+len(id)+2 > cap(a.buf) {
+		a.buf = make([]byte, 0, arenaSlab)
+	}
+	off := len(a.buf)
+	a.buf = append(a.buf, docKeyPrefix(layer)...)
+	a.buf = append(a.buf, id...)
+	return unsafe.String(&a.buf[off], len(a.buf)-off)
 }
 
 // addName appends a name variant to names unless its text is already
@@ -149,8 +241,9 @@ func addName(names []nameVar, text string, weight float64, short bool) []nameVar
 	return append(names, v)
 }
 
-func entityDoc(e *geo.Entity, np *NameParser) *doc {
-	d := &doc{key: docKey(geo.LayerEntities, e.ID), layer: geo.LayerEntities,
+func entityDoc(e *geo.Entity, np *NameParser, a *docArena) *doc {
+	d := a.doc()
+	*d = doc{key: a.key(geo.LayerEntities, e.ID), layer: geo.LayerEntities,
 		addr: strings.ReplaceAll(Fold(e.Address), " ", ""), loc: e.Location, feat: e}
 	var nb nameBuf
 	names := nb[:0]
@@ -166,12 +259,13 @@ func entityDoc(e *geo.Entity, np *NameParser) *doc {
 		names = addName(names, fn.Full, 0.9, false)
 		names = addName(names, fn.Short, 0.9, true)
 	}
-	d.names = exactNames(names)
+	d.names = exactNames(a, names)
 	return d
 }
 
-func placeDoc(p *geo.Place, np *NameParser) *doc {
-	d := &doc{key: docKey(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces,
+func placeDoc(p *geo.Place, np *NameParser, a *docArena) *doc {
+	d := a.doc()
+	*d = doc{key: a.key(geo.LayerPlaces, p.ID), layer: geo.LayerPlaces,
 		loc: p.Location, feat: p}
 	var nb nameBuf
 	names := nb[:0]
@@ -183,7 +277,7 @@ func placeDoc(p *geo.Place, np *NameParser) *doc {
 	for _, a := range p.Aliases {
 		names = addName(names, Fold(a), 0.95, true)
 	}
-	d.names = exactNames(names)
+	d.names = exactNames(a, names)
 	if p.Kind != "" {
 		k := strings.ToLower(p.Kind)
 		d.kinds = append(d.kinds, k)
@@ -194,8 +288,9 @@ func placeDoc(p *geo.Place, np *NameParser) *doc {
 	return d
 }
 
-func buildingDoc(b *geo.Building) *doc {
-	d := &doc{key: docKey(geo.LayerBuildings, b.ID), layer: geo.LayerBuildings,
+func buildingDoc(b *geo.Building, a *docArena) *doc {
+	d := a.doc()
+	*d = doc{key: a.key(geo.LayerBuildings, b.ID), layer: geo.LayerBuildings,
 		addr: strings.ReplaceAll(Fold(b.Address), " ", ""), loc: b.Center(), feat: b}
 	if b.Name != "" {
 		var nb nameBuf
@@ -204,14 +299,15 @@ func buildingDoc(b *geo.Building) *doc {
 		if base := buildingSuffix.ReplaceAllString(n, ""); runeLen(base) >= 2 && base != n {
 			names = addName(names, base, 0.95, true)
 		}
-		d.names = exactNames(names)
+		d.names = exactNames(a, names)
 	}
 	return d
 }
 
-func zoneDoc(z *geo.Zone) *doc {
+func zoneDoc(z *geo.Zone, a *docArena) *doc {
 	b := z.Geometry.Bound()
-	d := &doc{key: docKey(geo.LayerZones, z.ID), layer: geo.LayerZones,
+	d := a.doc()
+	*d = doc{key: a.key(geo.LayerZones, z.ID), layer: geo.LayerZones,
 		loc: b.Center(), feat: z}
 	var nb nameBuf
 	n := strings.ReplaceAll(Fold(z.Name), " ", "")
@@ -222,7 +318,7 @@ func zoneDoc(z *geo.Zone) *doc {
 			break
 		}
 	}
-	d.names = exactNames(names)
+	d.names = exactNames(a, names)
 	return d
 }
 
@@ -248,23 +344,23 @@ func dedupe(s []string) []string {
 }
 
 // docOf builds the doc of a feature (nil when the feature is not
-// searchable, e.g. a grid zone).
-func (ix *Index) docOf(v any) *doc {
+// searchable, e.g. a grid zone), allocated in a when a is not nil.
+func (ix *Index) docOf(v any, a *docArena) *doc {
 	switch f := v.(type) {
 	case *geo.Entity:
-		return entityDoc(f, ix.names)
+		return entityDoc(f, ix.names, a)
 	case *geo.Place:
-		return placeDoc(f, ix.names)
+		return placeDoc(f, ix.names, a)
 	case *geo.Building:
 		if f.Name == "" && f.Address == "" {
 			return nil
 		}
-		return buildingDoc(f)
+		return buildingDoc(f, a)
 	case *geo.Zone:
 		if !ix.zoneLayers[f.Layer] || f.Name == "" {
 			return nil
 		}
-		return zoneDoc(f)
+		return zoneDoc(f, a)
 	}
 	return nil
 }

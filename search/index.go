@@ -34,6 +34,10 @@ type Stats struct {
 	RestoreErr string `json:"restore_error,omitempty"`
 	// SaveErr is the error of the last failed Save.
 	SaveErr string `json:"save_error,omitempty"`
+	// OnDisk reports that the Bleve index answers from its segments on
+	// disk in Persist.Dir (restored, or reopened after a save), not from
+	// segments held in memory.
+	OnDisk bool `json:"on_disk,omitempty"`
 }
 
 // Index is a Bleve-backed full-text index of the names and addresses of a
@@ -111,6 +115,7 @@ type generation struct {
 	lex   *lexicon // pinyin and single characters
 	stop  stopSet  // address terms left out of bi
 	extra []*doc   // docs written since lex was built
+	disk  bool     // bi is opened from Persist.Dir, not held in memory
 }
 
 // buildState is the state of the full builds: the first, in the
@@ -226,6 +231,7 @@ func (ix *Index) Stats() Stats {
 	if ix.persist.saveErr != nil {
 		s.SaveErr = ix.persist.saveErr.Error()
 	}
+	s.OnDisk = ix.gen.disk
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,12 @@ type Persist struct {
 	// their text: the program's build and its configuration. A save with
 	// another fingerprint is not used (the index is built again). Required.
 	Fingerprint string
+	// Reopened, when not nil, is called after a save has reopened from
+	// disk a Bleve index that was held in memory (after the first build
+	// and after each compaction), in the goroutine of the save: the
+	// memory of the in-memory segments is garbage from then on, and a
+	// process may want to return it to the system.
+	Reopened func()
 }
 
 // manifestMagic starts a manifest; its last digit is the format version.
@@ -250,7 +257,11 @@ func sortedStop(s stopSet) []string {
 // index has no Persist option, is not ready yet, or nothing changed since
 // the last save; a Save while another runs waits for it first. Writers are
 // held up only while the documents are listed (pointers, not copies); the
-// copy of the Bleve index and the manifest are written meanwhile.
+// copy of the Bleve index and the manifest are written meanwhile. A Bleve
+// index held in memory (built, not restored) is then reopened from the
+// save, which holds writers and searches up while it opens (Stats.OnDisk);
+// a failure to reopen is returned (and kept in Stats.SaveErr) with the save
+// complete and the index still answering from memory.
 // Goroutine-safe.
 func (ix *Index) Save(ctx context.Context) error {
 	p := ix.opts.Persist
@@ -280,13 +291,26 @@ func (ix *Index) Save(ctx context.Context) error {
 	err := ix.save(ctx, p, bi, docs, stop)
 	ix.mu.Lock()
 	touched, closeAfter := ix.persist.touched, ix.persist.closeAfter
-	ix.persist.touched, ix.persist.closeAfter, ix.persist.saving = nil, nil, false
+	// An index held in memory is reopened from the save once it is
+	// complete: the keys written until then are still recorded (reopen
+	// indexes them again), the manifest gets a copy of those written so far.
+	reopen := err == nil && ix.gen.bi == bi && !ix.gen.disk && !ix.closed
+	if reopen {
+		touched = maps.Clone(touched)
+	} else {
+		ix.persist.touched = nil
+	}
+	ix.persist.closeAfter, ix.persist.saving = nil, false
 	ix.mu.Unlock()
 	for _, g := range closeAfter {
 		g.close()
 	}
 	if err == nil {
 		err = ix.finishSave(p, docs, stop, touched)
+	}
+	var reopenErr error
+	if reopen {
+		reopenErr = ix.reopen(p, bi, err == nil)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -295,7 +319,62 @@ func (ix *Index) Save(ctx context.Context) error {
 		ix.persist.saveErr = fmt.Errorf("search: saving the index to %s: %w", p.Dir, err)
 		return ix.persist.saveErr
 	}
+	if reopenErr != nil {
+		// The save is complete; the index stays in memory.
+		ix.persist.saveErr = fmt.Errorf("search: reopening the index saved in %s: %w", p.Dir, reopenErr)
+		return ix.persist.saveErr
+	}
 	ix.persist.saveErr = nil
+	return nil
+}
+
+// reopen replaces the generation's Bleve index held in memory (saved, the
+// index just copied to p.Dir) by the save on disk, when saved is still the
+// current one: its segments are then read from the files (mapped, as after
+// a restore) instead of held on the heap, where the build left them and
+// the garbage of building them. The keys written since the save listed its
+// documents are indexed again (or deleted) in the reopened index, so it
+// holds what the one it replaces holds. With ok false (the save failed) it
+// only stops recording the written keys.
+func (ix *Index) reopen(p *Persist, saved bleve.Index, ok bool) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	touched := ix.persist.touched
+	ix.persist.touched = nil
+	if !ok || ix.closed || ix.gen.bi != saved || ix.gen.disk {
+		return nil
+	}
+	work := filepath.Join(p.Dir, dirWork)
+	if err := os.RemoveAll(work); err != nil {
+		return err
+	}
+	if err := linkTree(filepath.Join(p.Dir, dirCurrent, dirBleve), work); err != nil {
+		return err
+	}
+	bi, err := bleve.OpenUsing(work, map[string]any{"unsafe_batch": true})
+	if err != nil {
+		return err
+	}
+	if len(touched) > 0 {
+		batch := bi.NewBatch()
+		for key := range touched {
+			if d, ok := ix.docs.byKey[key]; ok {
+				_ = batch.IndexAdvanced(ix.builder.document(d, ix.gen.stop))
+			} else {
+				batch.Delete(key)
+			}
+		}
+		if err := bi.Batch(batch); err != nil {
+			_ = bi.Close()
+			return err
+		}
+	}
+	old := ix.gen.bi
+	ix.gen.bi, ix.gen.disk = bi, true
+	_ = old.Close()
+	if p.Reopened != nil {
+		defer p.Reopened() // after the lock
+	}
 	return nil
 }
 
@@ -475,7 +554,7 @@ func (ix *Index) restore(ctx context.Context, p *Persist, docs []*doc) (generati
 	if err != nil {
 		return generation{}, fmt.Errorf("%w: %w", ErrBadPersisted, err)
 	}
-	gen := generation{bi: bi, exact: newExactMap(), stop: stop}
+	gen := generation{bi: bi, exact: newExactMap(), stop: stop, disk: true}
 	fail := func(err error) (generation, error) {
 		_ = bi.Close()
 		return generation{}, fmt.Errorf("%w: %w", ErrBadPersisted, err)

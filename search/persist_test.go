@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/marketgeo/marketgeo/demo"
 	"github.com/marketgeo/marketgeo/geo"
@@ -271,4 +273,88 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSaveReopensFromDisk: a built index (its Bleve segments in memory) is
+// reopened from its save by the first Save, with the writes made while
+// and after the save indexed in it; it answers every query exactly as an
+// index built from scratch over the same data, before and after more
+// writes, and its next save is restored at a restart.
+func TestSaveReopensFromDisk(t *testing.T) {
+	f := newPersistFixture(t)
+	var reopened atomic.Int32
+	p := &Persist{Dir: t.TempDir(), Fingerprint: "build-1", Reopened: func() { reopened.Add(1) }}
+	ix := f.open(t, p)
+	if ix.Stats().OnDisk {
+		t.Fatal("a built index says it is on disk before any save")
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := ix.Save(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	queries := append(f.queries, f.write(t, 1)...) // during the save: either side of the copy
+	wg.Wait()
+	if st := ix.Stats(); !st.OnDisk || st.SaveErr != "" || reopened.Load() != 1 {
+		t.Fatalf("after the first save: on disk %v, save error %q, Reopened called %d times", st.OnDisk, st.SaveErr, reopened.Load())
+	}
+	fresh := f.open(t, nil)
+	sameAnswers(t, ix, fresh, queries)
+	queries = append(queries, f.write(t, 2)...)
+	sameAnswers(t, ix, fresh, queries)
+	if ix.Stats().Docs != fresh.Stats().Docs {
+		t.Fatalf("%d docs, fresh %d", ix.Stats().Docs, fresh.Stats().Docs)
+	}
+	must(t, ix.Save(context.Background()))
+	_ = ix.Close()
+	restored := f.open(t, p)
+	if st := restored.Stats(); !st.Restored || !st.OnDisk {
+		t.Fatalf("restart: restored %v on disk %v (%s)", st.Restored, st.OnDisk, st.RestoreErr)
+	}
+	sameAnswers(t, restored, fresh, queries)
+}
+
+// TestCompactionSavedAndReopened: a compaction (a full build after
+// CompactAfter live-update commits) of an index that is persisted is saved
+// and reopened from disk in turn, and answers as a fresh build; a restart
+// restores that save.
+func TestCompactionSavedAndReopened(t *testing.T) {
+	f := newPersistFixture(t)
+	p := &Persist{Dir: t.TempDir(), Fingerprint: "build-1"}
+	opts, err := withDemoRegion(Options{Persist: p, Candidates: 50000, CompactAfter: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := New(context.Background(), f.geo, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	must(t, ix.Save(context.Background()))
+	var queries []string
+	for round := 1; round <= 2; round++ { // the second commit starts a compaction
+		queries = append(queries, f.write(t, round)...)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st := ix.Stats()
+		if st.Builds >= 2 && st.OnDisk {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no compaction saved and reopened: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fresh := f.open(t, nil)
+	sameAnswers(t, ix, fresh, append(queries, f.queries...))
+	must(t, ix.Close())
+	restored := f.open(t, p)
+	if st := restored.Stats(); !st.Restored {
+		t.Fatalf("not restored: %s", st.RestoreErr)
+	}
+	sameAnswers(t, restored, fresh, append(queries, f.queries...))
 }

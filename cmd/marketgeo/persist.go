@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -99,7 +100,12 @@ func (p *indexPersister) searchPersist() *search.Persist {
 	if p.searchDir == "" {
 		return nil
 	}
-	return &search.Persist{Dir: p.searchDir, Fingerprint: p.fingerprint}
+	return &search.Persist{Dir: p.searchDir, Fingerprint: p.fingerprint, Reopened: func() {
+		// The save reopened the index from disk: its segments built in
+		// memory are garbage now (docs/memory.md).
+		debug.FreeOSMemory()
+		p.log.Info("search index saved and reopened from disk", "dir", p.searchDir)
+	}}
 }
 
 // searchReady is called once the search index answers: a built (not
