@@ -34,8 +34,11 @@
 //
 // New follows the geo index (geo.Index.Follow): every commit is applied to
 // the search index before the writing call returns, so the next query sees
-// it. The in-memory Bleve index gains a segment per commit and is rebuilt in
-// the background after Options.CompactAfter commits.
+// it. The Bleve index gains a segment per commit and is rebuilt in the
+// background after Options.CompactAfter commits. With Options.Persist a
+// rebuilt index is saved at once, and an index built in memory (the first
+// build, a rebuild) is reopened from its save: its segments are then read
+// from disk instead of held on the heap (Stats.OnDisk).
 //
 // # Example
 //
