@@ -106,6 +106,7 @@ func run(args []string, out io.Writer) error {
 	tag := fs.Bool("tag", false, "compare training: add the parse tagger's readings of both addresses to the features")
 	noCtx := fs.Bool("noctx", false, "compare training: no query-context stage (CompareCandidates then equals Compare)")
 	noIDF := fs.Bool("noidf", false, "compare training: no learned bigram rarity (idf) features")
+	vetoW := fs.Bool("vetoweights", false, "compare training: choose the decision's class weights with the vetoes applied")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func run(args []string, out io.Writer) error {
 	}
 	topts := addressmatch.TrainOptions{Seed: *seed, Epochs: *epochs, MinCount: *minCount, Prune: *prune}
 	copts := addressmatch.CompareTrainOptions{Seed: *seed, Epochs: *cepochs, MinCount: *cminCount, L2: *l2, Rate: *rate, MatchWeight: *mw,
-		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag, NoContext: *noCtx, NoIDF: *noIDF}
+		Trees: *trees, Shrinkage: *shrink, InnerFolds: *inner, Tagger: *tag, NoContext: *noCtx, NoIDF: *noIDF, VetoWeights: *vetoW}
 	if *depths != "" {
 		for _, f := range strings.Split(*depths, ",") {
 			d, err := strconv.Atoi(strings.TrimSpace(f))
