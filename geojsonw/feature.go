@@ -140,6 +140,13 @@ func (e *Encoder) AppendHit(dst []byte, comma bool, h *geo.Hit, x Extra) []byte 
 // selection (no computed member is selected, so x changes nothing), without
 // their per-property steps: the ID encoded once and copied.
 func (e *Encoder) appendEntityID(dst []byte, en *geo.Entity) []byte {
+	return append(e.appendEntityStart(dst, en), '}', '}')
+}
+
+// appendEntityStart appends the start an entity's feature has in both
+// direct paths: its ID, its point geometry and the ID as the first
+// property (encoded once and copied), the properties object left open.
+func (e *Encoder) appendEntityStart(dst []byte, en *geo.Entity) []byte {
 	dst = append(dst, `{"type":"Feature","id":`...)
 	start := len(dst)
 	dst = AppendString(dst, en.ID)
@@ -149,7 +156,7 @@ func (e *Encoder) appendEntityID(dst []byte, en *geo.Entity) []byte {
 	dst = AppendPoint(dst, lon, lat)
 	dst = append(dst, `},"properties":{"id":`...)
 	dst = append(dst, dst[start:end]...)
-	return append(dst, '}', '}')
+	return dst
 }
 
 // allFields is the selection of a full answer.
@@ -162,15 +169,7 @@ var allFields = geo.AllFields()
 // per-property selection steps.
 func (e *Encoder) appendEntityAll(dst []byte, h *geo.Hit, distance bool) []byte {
 	en := h.Entity
-	dst = append(dst, `{"type":"Feature","id":`...)
-	start := len(dst)
-	dst = AppendString(dst, en.ID)
-	end := len(dst)
-	dst = append(dst, `,"geometry":{"type":"Point","coordinates":`...)
-	lon, lat := crs.FromWGS84(e.crs, en.Location[0], en.Location[1])
-	dst = AppendPoint(dst, lon, lat)
-	dst = append(dst, `},"properties":{"id":`...)
-	dst = append(dst, dst[start:end]...)
+	dst = e.appendEntityStart(dst, en)
 	dst = append(dst, `,"name":`...)
 	dst = AppendString(dst, en.Name)
 	dst = appendMember(dst, `,"short_name":`, en.ShortName)
