@@ -155,10 +155,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	setMemoryLimit(log)
 	startProfiler(os.Getenv("MARKETGEO_PPROF"), log)
 	start := time.Now()
-	idx, err := geo.New(cfg.GeoOptions())
-	if err != nil {
-		return err
-	}
 	restoreGC := loadGC()
 	ex, err := exchange.New(exchange.Options{})
 	if err != nil {
@@ -172,7 +168,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(context.Background(), idx, cfg, log, append([]store.Collection{rk.RecordsCollection(ex.Collection()), rk.OverridesCollection()}, sv.Collections()...)...)
+	idx, st, err := openServeStore(context.Background(), cfg, log, append([]store.Collection{rk.RecordsCollection(ex.Collection()), rk.OverridesCollection()}, sv.Collections()...)...)
 	restoreGC()
 	if err != nil {
 		return err
@@ -238,6 +234,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	// A signal stops the search build as well as the server.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After a burst of requests (or the start-up's last build), once
+	// quiet, the garbage is collected and the memory returned (runtime.go).
+	go returnWhenQuiet(ctx, 5*time.Second)
 	// The search index builds in the background: /search answers 503 until
 	// /healthz shows search.ready.
 	sopts := cfg.SearchOptions()

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"time"
 )
 
 // setMemoryLimit gives the Go runtime a soft memory limit when the user
@@ -100,4 +103,60 @@ func steadyGC() {
 		return
 	}
 	debug.SetGCPercent(steadyGCPercent)
+}
+
+// idleReturn is the policy of returnWhenQuiet: once the process has
+// allocated at least minGarbage bytes (or a sixteenth of its live heap,
+// whichever is more) since the memory was last returned, and then
+// allocated less than quietBytes in one period (no requests, no build),
+// the garbage is collected and the free memory returned to the system.
+// A server's heap otherwise stays at the collector's goal (1.5 × the live
+// heap at the steady GOGC) after a burst of requests, resident memory the
+// process no longer uses while it sits idle. It never acts while the
+// process allocates (under load), so it costs nothing there; an idle
+// period costs one collection.
+type idleReturn struct {
+	minGarbage, quietBytes uint64
+	last, returned         uint64 // cumulative allocations at the last tick, at the last return
+}
+
+// tick is given the cumulative bytes allocated and the live heap; it
+// reports whether to collect and return now.
+func (r *idleReturn) tick(allocs, live uint64) bool {
+	quiet := allocs-r.last < r.quietBytes
+	r.last = allocs
+	return quiet && allocs-r.returned >= max(r.minGarbage, live/16)
+}
+
+// done records that the memory was returned at allocs bytes allocated.
+func (r *idleReturn) done(allocs uint64) { r.last, r.returned = allocs, allocs }
+
+// returnWhenQuiet runs the idleReturn policy every period until ctx ends
+// (serve's memory after a burst of requests: docs/memory.md).
+func returnWhenQuiet(ctx context.Context, every time.Duration) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	read := func() (uint64, uint64) {
+		metrics.Read(s)
+		if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+			return 0, 0
+		}
+		return s[0].Value.Uint64(), s[1].Value.Uint64()
+	}
+	r := idleReturn{minGarbage: 16 << 20, quietBytes: 1 << 20}
+	a, _ := read()
+	r.done(a)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if r.tick(read()) {
+			debug.FreeOSMemory()
+			a, _ := read()
+			r.done(a)
+		}
+	}
 }
