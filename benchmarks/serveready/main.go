@@ -54,9 +54,15 @@ func run() error {
 	dir := flag.String("dir", "", "keep the store in this directory (with -store new: the new store; else the copy of -store, made once): a second run with the same -dir is a restart of it, as a user's second `serve`, with what the first saved beside it")
 	sample := flag.Duration("sample", 0, "with -profile: while starting, take a heap profile this often and keep the one taken at the highest resident memory as heap-peak.pprof (the live heap of the collection before the peak: what the build holds then); also writes rss.tsv, the resident memory every poll")
 	burst := flag.Int("burst", 0, "after the settling time, this many requests (nearby, search, zones, tiles, address check, round robin on one connection, ~90/s: under the binary's default limit a client), then the resident memory again")
+	quiet := flag.Duration("quiet", 0, "with -burst: the resident memory again this long after the burst, no request meanwhile (what the server keeps once the requests stop)")
 	flag.Parse()
 	if *bin == "" || *storePath == "" {
 		return fmt.Errorf("-bin and -store are required")
+	}
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			return err
+		}
 	}
 	work, err := os.MkdirTemp("", "serveready")
 	if err != nil {
@@ -229,13 +235,17 @@ func run() error {
 			minRSS = lastRSS
 		}
 	}
+	// the resident memory's parts: anonymous (the heap, stacks, the
+	// runtime's metadata) and file-backed (the executable's pages, mapped
+	// files such as Bleve's segments)
+	idleAnon, idleFile := status(pid, "RssAnon"), status(pid, "RssFile")
 	if *profile != "" {
 		_ = fetch(pprofAddr, "/debug/pprof/heap?gc=1", filepath.Join(*profile, "heap-steady.pprof"))
 		// the runtime's statistics (runtime.MemStats: HeapInuse against
 		// HeapAlloc, HeapReleased, stacks, metadata) after that collection
 		_ = fetch(pprofAddr, "/debug/pprof/heap?debug=1", filepath.Join(*profile, "heap-steady.txt"))
 	}
-	var burstRSS, burstHWM int64
+	var burstRSS, burstHWM, quietRSS int64
 	var burstTook time.Duration
 	if *burst > 0 {
 		t := time.Now()
@@ -248,6 +258,10 @@ func run() error {
 		if *profile != "" {
 			_ = fetch(pprofAddr, "/debug/pprof/heap?debug=1", filepath.Join(*profile, "heap-burst.txt"))
 		}
+		if *quiet > 0 {
+			time.Sleep(*quiet)
+			quietRSS = status(pid, "VmRSS")
+		}
 	}
 	peak := status(pid, "VmHWM")
 	mib := func(kb int64) string { return fmt.Sprintf("%.0f MiB", float64(kb)/1024) }
@@ -259,12 +273,15 @@ func run() error {
 	fmt.Printf("/address/check 200 %5.1f s\n", checkOK.Seconds())
 	fmt.Printf("peak RSS (VmHWM)  %s\n", mib(peak))
 	fmt.Printf("RSS when ready    %s\n", mib(readyRSS))
-	fmt.Printf("RSS after %v: %s (lowest %s)\n", *settle, mib(lastRSS), mib(minRSS))
+	fmt.Printf("RSS after %v: %s (lowest %s; anonymous %s, file-backed %s)\n", *settle, mib(lastRSS), mib(minRSS), mib(idleAnon), mib(idleFile))
 	if peakSampleRSS > 0 {
 		fmt.Printf("heap-peak.pprof taken at RSS %s\n", mib(peakSampleRSS))
 	}
 	if *burst > 0 {
 		fmt.Printf("after %d requests (%.1f s): RSS %s, peak %s\n", *burst, burstTook.Seconds(), mib(burstRSS), mib(burstHWM))
+		if *quiet > 0 {
+			fmt.Printf("… %v later, no request meanwhile: RSS %s\n", *quiet, mib(quietRSS))
+		}
 	}
 	return nil
 }
