@@ -170,12 +170,12 @@ func (e *Engine) Summary(ctx context.Context, a Area) (Summary, error) {
 		}
 	}
 	err := each(ctx, a, func(_ int32, st *entState) {
-		if st.class == "" {
+		if st.class == 0 {
 			return // not evaluated yet
 		}
 		s.Entities++
-		s.ByClass[st.class]++
-		s.ByComputed[st.computed]++
+		s.ByClass[rankClass(st.class)]++
+		s.ByComputed[rankClass(st.computed)]++
 		if st.class != st.computed {
 			s.Overridden++
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,9 +92,9 @@ func (o Options) Validate() error {
 type entState struct {
 	score    float32
 	fired    uint32
-	computed geo.Risk
-	class    geo.Risk // in force (override or computed)
-	live     bool     // in the index
+	computed uint8 // classRank of the computed class (0: none)
+	class    uint8 // classRank of the class in force (override or computed)
+	live     bool  // in the index
 	loc      orb.Point
 	cell     uint64
 	bld      string      // building ID
@@ -579,6 +580,13 @@ func (e *Engine) Start(ix *geo.Index, st *store.Store) error {
 	e.mu.Unlock()
 	snap, cancel := ix.Follow(e.onChange)
 	e.mu.Lock()
+	// every entity gets a number now: the per-entity slices at their size
+	// (growing them by appending leaves up to a quarter unused at 79k)
+	if n := snap.Counts().Entities - len(e.st); n > 0 {
+		e.entIDs = slices.Grow(e.entIDs, n)
+		e.recs = slices.Grow(e.recs, n)
+		e.st = slices.Grow(e.st, n)
+	}
 	snap.ScanEntities(func(ent *geo.Entity) bool {
 		n := e.entity(ent.ID)
 		if !e.touched[n] { // a change after the snapshot placed it already
@@ -691,7 +699,7 @@ func (e *Engine) evalOne(n int32, ent *geo.Entity, today int32) geo.Risk {
 	}
 	e.mu.Lock()
 	s := &e.st[n]
-	s.score, s.fired, s.computed, s.class = float32(o.score), o.fired, o.class, class
+	s.score, s.fired, s.computed, s.class = float32(o.score), o.fired, uint8(classRank(o.class)), uint8(classRank(class))
 	e.mu.Unlock()
 	return class
 }

@@ -215,6 +215,21 @@ func classRank(c geo.Risk) int {
 	return 0
 }
 
+// rankClass is the class of a classRank ("" for 0).
+func rankClass(r uint8) geo.Risk {
+	switch r {
+	case 1:
+		return geo.RiskA
+	case 2:
+		return geo.RiskB
+	case 3:
+		return geo.RiskC
+	case 4:
+		return geo.RiskD
+	}
+	return ""
+}
+
 func maxClass(a, b geo.Risk) geo.Risk {
 	if classRank(b) > classRank(a) {
 		return b
