@@ -846,7 +846,49 @@ func (m *ParseModel) relabelWith(p *Parser, st *parseState, sc *scratch) []Span 
 	em := sc.em
 	sc.sv, sc.ro = m.tab.emissions(sc.buf, sc.offs, em, sc.sv, sc.ro)
 	sc.tags = viterbiBeam(em, n, &m.trans, &m.transT, sc.back, sc.tags)
-	return keepRuleDevzone(keepRuleAssist(keepRuleOnly(tagSpans(st, sc.tags), st.spans), st.spans, n), st.spans)
+	spans := tagSpans(st, sc.tags)
+	placeOrder(spans)
+	laneNumber(st, spans)
+	return keepRuleDevzone(keepRuleAssist(keepRuleOnly(spans, st.spans), st.spans, n), st.spans)
+}
+
+// placeOrder puts the model's places in the order the guideline gives
+// them, which a first-order tagger cannot see beyond the tag before: a
+// subpoi needs a place (poi or subpoi) before it, else it is a poi; a poi
+// right after a place (no rune between) is a place inside it, a subpoi
+// (人民医院|宿舍). Chosen on the 5-fold predictions over parse_train:
+// 0.9059 -> 0.9076 (issue 14).
+func placeOrder(spans []Span) {
+	seen := false
+	for k := range spans {
+		s := &spans[k]
+		if s.Label == LabelSubPOI && !seen {
+			s.Label = LabelPOI
+		}
+		if s.Label == LabelPOI && seen && spans[k-1].End == s.Start && (spans[k-1].Label == LabelPOI || spans[k-1].Label == LabelSubPOI) {
+			s.Label = LabelSubPOI
+		}
+		if s.Label == LabelPOI || s.Label == LabelSubPOI {
+			seen = true
+		}
+	}
+}
+
+// laneNumber reads a number in 号 right after a lane (…000弄|00号,
+// …化工路000巷|00号) as the lane's road number and the lane as a road, as
+// the guideline does; the model often reads house number there. Chosen on
+// the 5-fold predictions over parse_train: +0.0006 (issue 14).
+func laneNumber(st *parseState, spans []Span) {
+	for k := 1; k < len(spans); k++ {
+		a, b := &spans[k-1], &spans[k]
+		if b.Label != LabelHouseNo || a.End != b.Start || b.End > len(st.f) || st.f[b.End-1] != '号' {
+			continue
+		}
+		if r := st.f[a.End-1]; r != '弄' && r != '巷' {
+			continue
+		}
+		a.Label, b.Label = LabelRoad, LabelRoadNo
+	}
 }
 
 // keepRuleAssist keeps a short assist word the rules found at the end of
