@@ -2,7 +2,10 @@ package addressmatch
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/marketgeo/marketgeo/internal/cntext"
 )
 
 // TestFastMeasures: the allocation-free measures equal the general ones.
@@ -31,6 +34,15 @@ func TestFastMeasures(t *testing.T) {
 		}
 		if x, y := diceFast(a, b), dice(a, b); x != y {
 			t.Fatalf("diceFast(%q, %q) = %v, dice %v", a, b, x, y)
+		}
+		// the edit distance with its row on the stack (up to 63 runes) or
+		// not, against the shared text package's
+		if x, y := editDistance(ra, rb), cntext.EditDistance(a, b, -1); x != y {
+			t.Fatalf("editDistance(%q, %q) = %d, cntext.EditDistance %d", a, b, x, y)
+		}
+		var buf [4]uint64 // too small for most: bigramSetInto must grow it
+		if x, y := bigramSetInto(ra, buf[:0]), bigramSet(ra); !slices.Equal(x, y) {
+			t.Fatalf("bigramSetInto(%q) = %v, bigramSet %v", a, x, y)
 		}
 	}
 }

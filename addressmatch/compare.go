@@ -543,25 +543,39 @@ func labelFor(lvl Level, a, b *fields) MatchLabel {
 }
 
 func diffFields(a, b *fields) []FieldDiff {
-	var out []FieldDiff
-	add := func(l Label, x, y string) {
-		if x != y {
-			out = append(out, FieldDiff{Label: l, A: x, B: y})
+	pairs := [...]struct {
+		l    Label
+		x, y string
+	}{
+		{LabelProvince, a.province, b.province},
+		{LabelCity, a.city, b.city},
+		{LabelDistrict, a.district, b.district},
+		{LabelTown, a.town, b.town},
+		{LabelCommunity, a.community, b.community},
+		{LabelVillageGroup, a.vgroup, b.vgroup},
+		{LabelRoad, a.road, b.road},
+		{LabelRoadNo, a.roadno, b.roadno},
+		{LabelPOI, a.poi, b.poi},
+		{LabelHouseNo, a.houseno, b.houseno},
+		{LabelCellNo, a.cellno, b.cellno},
+		{LabelFloorNo, a.floorno, b.floorno},
+		{LabelRoomNo, a.roomno, b.roomno},
+	}
+	n := 0
+	for _, d := range pairs {
+		if d.x != d.y {
+			n++
 		}
 	}
-	add(LabelProvince, a.province, b.province)
-	add(LabelCity, a.city, b.city)
-	add(LabelDistrict, a.district, b.district)
-	add(LabelTown, a.town, b.town)
-	add(LabelCommunity, a.community, b.community)
-	add(LabelVillageGroup, a.vgroup, b.vgroup)
-	add(LabelRoad, a.road, b.road)
-	add(LabelRoadNo, a.roadno, b.roadno)
-	add(LabelPOI, a.poi, b.poi)
-	add(LabelHouseNo, a.houseno, b.houseno)
-	add(LabelCellNo, a.cellno, b.cellno)
-	add(LabelFloorNo, a.floorno, b.floorno)
-	add(LabelRoomNo, a.roomno, b.roomno)
+	if n == 0 {
+		return nil
+	}
+	out := make([]FieldDiff, 0, n) // one allocation of the size needed
+	for _, d := range pairs {
+		if d.x != d.y {
+			out = append(out, FieldDiff{Label: d.l, A: d.x, B: d.y})
+		}
+	}
 	return out
 }
 

@@ -251,30 +251,28 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 		admin = "="
 	}
 	f.addCore("admin", admin)
-	st := map[string]string{
-		"district":  nameState(fa.district, fb.district, func(x, y string) bool { return districtStem(x) == districtStem(y) }),
-		"town":      nameState(fa.town, fb.town, nil),
-		"community": nameState(fa.community, fb.community, poiS),
-		"vgroup":    numState(fa.vgroup, fb.vgroup),
-		"road":      nameState(fa.road, fb.road, roadSim),
-		"roadno":    numState(fa.roadno, fb.roadno),
-		"sub":       numState(fa.sub, fb.sub),
-		"poi":       nameState(fa.poi, fb.poi, poiS),
-		"subpoi":    nameState(fa.subpoi, fb.subpoi, poiS),
-		"houseno":   numState(ea.houseno, eb.houseno),
-		"cellno":    numState(fa.cellno, fb.cellno),
-		"floorno":   numState(fa.floorno, fb.floorno),
-		"roomno":    numState(fa.roomno, fb.roomno),
-		"extra":     nameState(fa.extra, fb.extra, nil),
-		"gate":      nameState(ea.gate, eb.gate, nil),
-		"section":   nameState(ea.section, eb.section, nil),
-	}
-	for _, k := range []string{"district", "town", "community", "vgroup", "road", "roadno", "sub", "poi", "subpoi",
-		"houseno", "cellno", "floorno", "roomno", "extra", "gate", "section"} {
-		if k == "road" || k == "roadno" || k == "poi" || k == "houseno" || k == "gate" {
-			f.addCore("st:"+k, st[k])
+	var st [numStates]string // indexed like stateKeys
+	st[stDistrict] = nameState(fa.district, fb.district, func(x, y string) bool { return districtStem(x) == districtStem(y) })
+	st[stTown] = nameState(fa.town, fb.town, nil)
+	st[stCommunity] = nameState(fa.community, fb.community, poiS)
+	st[stVgroup] = numState(fa.vgroup, fb.vgroup)
+	st[stRoad] = nameState(fa.road, fb.road, roadSim)
+	st[stRoadno] = numState(fa.roadno, fb.roadno)
+	st[stSub] = numState(fa.sub, fb.sub)
+	st[stPOI] = nameState(fa.poi, fb.poi, poiS)
+	st[stSubPOI] = nameState(fa.subpoi, fb.subpoi, poiS)
+	st[stHouseno] = numState(ea.houseno, eb.houseno)
+	st[stCellno] = numState(fa.cellno, fb.cellno)
+	st[stFloorno] = numState(fa.floorno, fb.floorno)
+	st[stRoomno] = numState(fa.roomno, fb.roomno)
+	st[stExtra] = nameState(fa.extra, fb.extra, nil)
+	st[stGate] = nameState(ea.gate, eb.gate, nil)
+	st[stSection] = nameState(ea.section, eb.section, nil)
+	for k, name := range stateFeatNames {
+		if k == stRoad || k == stRoadno || k == stPOI || k == stHouseno || k == stGate {
+			f.addCore(name, st[k])
 		} else {
-			f.add("st:"+k, st[k])
+			f.add(name, st[k])
 		}
 	}
 	f.add("devzone", boolStr(fa.devzone)+boolStr(fb.devzone))
@@ -349,7 +347,8 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	_, pb := splitParens(b)
 	sa, sb := ea.norm, eb.norm // Normalize of a and b without their brackets
 	ra1, rb1 := []rune(sa), []rune(sb)
-	ga, gb := bigramSet(ra1), bigramSet(rb1)
+	var bufGA, bufGB [96]uint64 // no allocation for most addresses
+	ga, gb := bigramSetInto(ra1, bufGA[:0]), bigramSetInto(rb1, bufGB[:0])
 	jb := setJaccard(ga, gb)
 	ju := runeJaccard(ra1, rb1)
 	l := lcsFast(ra1, rb1)
@@ -446,13 +445,13 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	f.add("x:rel.cov", rel+"|"+bin(covA, 4)+bin(covB, 4))
 
 	// crosses
-	anchor := st["road"] + st["roadno"] + st["poi"] + st["houseno"]
+	anchor := st[stRoad] + st[stRoadno] + st[stPOI] + st[stHouseno]
 	f.add("x:anchor", anchor)
-	f.addCore("x:fine", st["houseno"]+st["cellno"]+st["floorno"]+st["roomno"]+st["sub"])
+	f.addCore("x:fine", st[stHouseno]+st[stCellno]+st[stFloorno]+st[stRoomno]+st[stSub])
 	f.add("x:why.rel", why+"|"+rel)
 	f.add("x:why.anchor", why+"|"+anchor)
 	f.add("x:rel.eroad", rel+"|"+boolStr(roadEq)+boolStr(roadConflict)+rno)
-	f.add("x:rel.house", rel+"|"+st["houseno"]+"|"+ea.gate+eb.gate)
+	f.add("x:rel.house", rel+"|"+st[stHouseno]+"|"+ea.gate+eb.gate)
 	f.add("x:rule.jb", string(rl)+"|"+bin(jb, 5))
 	f.add("x:nrel.jb", strconv.Itoa(best)+strconv.Itoa(bestFin)+"|"+bin(jb, 5))
 	f.add("x:rel.dlcs", rel+"|"+bin(dd, 4)+"|"+capInt(len(dra), 4)+capInt(len(drb), 4))
@@ -463,8 +462,8 @@ func (p *Parser) pairFeatures(a, b string, ea, eb *entity, lvl Level, rl MatchLa
 	d := f.dense
 	d = append(d, float32(slices.Index(cmpClasses[:], rl)), float32(whyIndex(why)),
 		float32(levelRank(lvl)), float32(levelRank(rlvl)), float32(stateCode(admin)))
-	for _, k := range stateKeys {
-		d = append(d, float32(stateCode(st[k])))
+	for _, v := range st {
+		d = append(d, float32(stateCode(v)))
 	}
 	d = append(d, b01(fa.devzone), b01(fb.devzone), b01(fin), b01(comp), b01(rel1),
 		b01(roadEq), b01(roadConflict), b01(allConflict), float32(stateCode(rno)),
@@ -586,9 +585,40 @@ var denseNames = func() []string {
 // before v4 (no idf features): their trees read the first legacyDense.
 var legacyDense = len(denseNames) - len(idfDenseNames)
 
-// stateKeys are the components whose states pairFeatures records.
+// stateKeys are the components whose states pairFeatures records, in the
+// order of the st* indices.
 var stateKeys = []string{"district", "town", "community", "vgroup", "road", "roadno", "sub", "poi", "subpoi",
 	"houseno", "cellno", "floorno", "roomno", "extra", "gate", "section"}
+
+// The indices of the components in stateKeys.
+const (
+	stDistrict = iota
+	stTown
+	stCommunity
+	stVgroup
+	stRoad
+	stRoadno
+	stSub
+	stPOI
+	stSubPOI
+	stHouseno
+	stCellno
+	stFloorno
+	stRoomno
+	stExtra
+	stGate
+	stSection
+	numStates
+)
+
+// stateFeatNames are the regression's feature names of the states.
+var stateFeatNames = func() [numStates]string {
+	var out [numStates]string
+	for k, n := range stateKeys {
+		out[k] = "st:" + n
+	}
+	return out
+}()
 
 // stateCode orders the component states for the trees: conflict, one side
 // only, absent, similar, equal.
@@ -724,7 +754,12 @@ func editDistance(a, b []rune) int {
 	if len(a) < len(b) {
 		a, b = b, a
 	}
-	row := make([]int, len(b)+1)
+	var buf [64]int // no allocation for most addresses
+	row := buf[:0]
+	if len(b)+1 > len(buf) {
+		row = make([]int, 0, len(b)+1)
+	}
+	row = row[:len(b)+1]
 	for j := range row {
 		row[j] = j
 	}
@@ -1800,7 +1835,13 @@ func modelResult(ea, eb *entity, rl MatchLabel, rlvl Level, why string, pr [numC
 
 // bigramSet is the set of rune bigrams of rs (its runes when shorter).
 func bigramSet(rs []rune) keySet {
-	g := make(keySet, 0, max(len(rs)-1, 1))
+	return bigramSetInto(rs, make(keySet, 0, max(len(rs)-1, 1)))
+}
+
+// bigramSetInto is bigramSet appending to buf[:0] (no allocation when buf
+// holds the bigrams).
+func bigramSetInto(rs []rune, buf keySet) keySet {
+	g := buf[:0]
 	if len(rs) == 1 {
 		g = append(g, bigramKey(rs[0], 0))
 	}
