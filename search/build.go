@@ -114,16 +114,18 @@ func (ix *Index) buildBleve(ctx context.Context, docs []*doc, stop stopSet) (ble
 	if err != nil {
 		return nil, fmt.Errorf("search: create bleve index: %w", err)
 	}
-	// Batches are submitted by several goroutines: Bleve analyses a batch
-	// on its analysis workers but builds the batch's segment in the calling
-	// goroutine, so one submitter leaves the other cores idle.
+	// Small batches are submitted by several goroutines: Bleve analyses a
+	// batch on its analysis workers but builds the batch's segment in the
+	// calling goroutine, so one submitter leaves the other cores idle.
+	// Large ones one at a time, to bound the memory in flight (submitters).
 	var (
 		wg       sync.WaitGroup
 		errMu    sync.Mutex
 		firstErr error
 		next     = make(chan []*doc)
 	)
-	for w := 0; w < buildWorkers(); w++ {
+	size := batchSize(len(docs), ix.opts.BatchSize)
+	for w := 0; w < submitters(size, ix.opts.BatchSize); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -142,11 +144,6 @@ func (ix *Index) buildBleve(ctx context.Context, docs []*doc, stop stopSet) (ble
 			}
 		}()
 	}
-	// Each batch becomes one segment, never merged (in memory, scorch
-	// merges nothing): a large index gets larger batches, so that a query
-	// visits about 4 segments per build worker (8 at 1M on 2 cores, not
-	// 50), while a small one still keeps every worker busy.
-	size := max(ix.opts.BatchSize, (len(docs)+4*buildWorkers()-1)/(4*buildWorkers()))
 	for i := 0; i < len(docs) && ctx.Err() == nil; i += size {
 		next <- docs[i:min(i+size, len(docs))]
 	}
@@ -166,6 +163,38 @@ func (ix *Index) buildBleve(ctx context.Context, docs []*doc, stop stopSet) (ble
 // submit batches while building.
 func buildWorkers() int {
 	return max(2, min(runtime.GOMAXPROCS(0), 8))
+}
+
+// batchSize is the number of documents per Bleve batch when building n
+// documents with the smallest batch size smallest. Each batch becomes one
+// segment, never merged (in memory, scorch merges nothing): a large index
+// gets larger batches, so that a query visits about 4 segments per build
+// worker (8 at 1M on 2 cores, not 50), while a small one still keeps
+// every worker busy.
+func batchSize(n, smallest int) int {
+	return max(smallest, (n+4*buildWorkers()-1)/(4*buildWorkers()))
+}
+
+// largeBatches is the batch size, in multiples of Options.BatchSize,
+// from which a build submits one batch at a time (submitters).
+const largeBatches = 4
+
+// submitters is the number of goroutines that submit batches of size
+// documents while building, given the smallest batch size smallest. A
+// batch in flight holds its Bleve documents, their analysis (token
+// positions and frequencies of every field) and its segment under
+// construction at once: ~1 GB for a batch of 156,000 documents at 1M
+// entities (heap profile in docs/memory.md). Large
+// batches are therefore submitted one at a time (Bleve still analyses
+// each batch on all its analysis workers; only the segment is built on
+// one goroutine, beside the exact-name map and the lexicon built in
+// parallel), small ones by every build worker. The segments, and so the
+// answers, are the same either way.
+func submitters(size, smallest int) int {
+	if size >= largeBatches*smallest {
+		return 1
+	}
+	return buildWorkers()
 }
 
 // add indexes d, written since the generation was built, into batch (of
