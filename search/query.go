@@ -1,9 +1,11 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -209,8 +211,8 @@ func (ix *Index) bleveReader() index.IndexReader {
 // the searcher met them), the hits Index.SearchInContext would give
 // (TestBleveTopSame) without its per-hit stored-field loading, statistics,
 // context set-up and a pooled match per kept hit; the keys of the n hits
-// are then read from the index. Without a reader it asks the index. mu is
-// read-held.
+// are then read from the index over two goroutines. Without a reader it
+// asks the index. mu is read-held.
 func (ix *Index) bleveTop(ctx context.Context, r index.IndexReader, bq query.Query, n int, keys []string) ([]string, error) {
 	if r == nil {
 		res, err := ix.gen.bi.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, n, 0, false))
@@ -231,12 +233,21 @@ func (ix *Index) bleveTop(ctx context.Context, r index.IndexReader, bq query.Que
 	if err != nil {
 		return nil, err
 	}
-	for i := range top {
-		id, err := r.ExternalID(top[i].id)
-		if err != nil {
-			return nil, err
+	base := len(keys)
+	keys = append(keys, make([]string, len(top))...)
+	errs := [2]error{}
+	parallelRange(len(top), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			id, err := r.ExternalID(top[i].id)
+			if err != nil {
+				errs[min(lo, 1)] = err
+				return
+			}
+			keys[base+i] = id
 		}
-		keys = append(keys, id)
+	})
+	if err := cmp.Or(errs[0], errs[1]); err != nil {
+		return nil, err
 	}
 	return keys, nil
 }
@@ -399,31 +410,34 @@ func (ix *Index) around(ctx context.Context, q Query) ([]string, bool, error) {
 //     rank before it.
 //
 // A candidate below the cut is therefore not among the hits and changes
-// neither the best quality nor the order of the others.
+// neither the best quality nor the order of the others. Both passes run
+// over two goroutines when there are many candidates.
 func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 	ps := make([]rankCand, len(keys))
-	for i := range ps {
-		ps[i].d = ix.docs.byKey[keys[i]]
-	}
-	touchDocs(ps)
-	for i := range ps {
-		p := &ps[i]
-		d := p.d
-		if d == nil {
-			continue
+	parallelRange(len(keys), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ps[i].d = ix.docs.byKey[keys[i]]
 		}
-		p.score, p.how = m.scoreDirect(d)
-		p.upper = m.upperScore(d, p.score)
-		p.factor = 1
-		if q.Center != nil {
-			p.dist = geo.DistanceM(*q.Center, d.loc)
-			scale := ix.opts.DistanceScaleM
-			if q.RadiusM > 0 {
-				scale = q.RadiusM
+		touchDocs(ps[lo:hi])
+		for i := lo; i < hi; i++ {
+			p := &ps[i]
+			d := p.d
+			if d == nil {
+				continue
 			}
-			p.factor = 1 - 0.15*math.Min(1, p.dist/scale)
+			p.score, p.how = m.scoreDirect(d)
+			p.upper = m.upperScore(d, p.score)
+			p.factor = 1
+			if q.Center != nil {
+				p.dist = geo.DistanceM(*q.Center, d.loc)
+				scale := ix.opts.DistanceScaleM
+				if q.RadiusM > 0 {
+					scale = q.RadiusM
+				}
+				p.factor = 1 - 0.15*math.Min(1, p.dist/scale)
+			}
 		}
-	}
+	})
 	// The first of a doc's keys counts; the radius drops the others.
 	seen := make(map[*doc]struct{}, len(keys))
 	lows := make([]float64, 0, len(keys))
@@ -451,17 +465,19 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 		slices.Sort(lows)
 		cut = max(cut, lows[len(lows)-limit])
 	}
-	for i := range ps {
-		p := &ps[i]
-		if p.d == nil {
-			continue
+	parallelRange(len(ps), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			p := &ps[i]
+			if p.d == nil {
+				continue
+			}
+			if p.upper < cut {
+				p.d = nil // below the cut: not a hit (see above)
+				continue
+			}
+			p.score, p.how = m.scoreRest(p.d, p.score, p.how)
 		}
-		if p.upper < cut {
-			p.d = nil // below the cut: not a hit (see above)
-			continue
-		}
-		p.score, p.how = m.scoreRest(p.d, p.score, p.how)
-	}
+	})
 	cs := make([]cand, 0, len(keys))
 	bestQ := 0.0
 	for i := range ps {
@@ -532,6 +548,28 @@ func touchDocs(ps []rankCand) byte {
 		}
 	}
 	return x
+}
+
+// minParallel is the number of candidates from which rank splits a pass
+// between two goroutines.
+const minParallel = 64
+
+// parallelRange calls fn over [0, n), split in two halves run side by
+// side when n is at least minParallel and more than one CPU may run Go
+// code; it returns when both are done.
+func parallelRange(n int, fn func(lo, hi int)) {
+	if n < minParallel || runtime.GOMAXPROCS(0) < 2 {
+		fn(0, n)
+		return
+	}
+	mid := n / 2
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(mid, n)
+	}()
+	fn(0, mid)
+	<-done
 }
 
 // cand is a scored candidate of rank.

@@ -11,8 +11,8 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// TestBleveTopSame: the direct searcher path of bleveTop (topHits) gives,
-// on every benchmark query of the demo fixture (both passes, with
+// TestBleveTopSame: the direct searcher path of bleveTop (topHits, the
+// keys read over two goroutines) gives, on every benchmark query of the demo fixture (both passes, with
 // and without a layer filter), the same hits in the same order as Bleve's
 // own Index.SearchInContext on the same reader's index.
 func TestBleveTopSame(t *testing.T) {

@@ -236,7 +236,7 @@ func sortedKeys(ix *Index) []string {
 	return keys
 }
 
-// TestRankSame: rank (bounds, candidates skipped) gives
+// TestRankSame: rank (bounds, candidates skipped, two goroutines) gives
 // exactly the hits of rankOracle (every candidate scored in full, one
 // after another): IDs, order, scores, match kinds and distances, on every
 // benchmark query and thousands of random ones of every kind at 79k (6k
