@@ -1,7 +1,6 @@
 package search
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -206,13 +205,10 @@ func (ix *Index) bleveReader() index.IndexReader {
 }
 
 // bleveTop appends to keys the keys of the n best Bleve hits of bq, best
-// first. With a reader it runs bq's searcher directly and keeps the n best
-// hits itself (topHits: Bleve's order, best score first, ties in the order
-// the searcher met them), the hits Index.SearchInContext would give
-// (TestBleveTopSame) without its per-hit stored-field loading, statistics,
-// context set-up and a pooled match per kept hit; the keys of the n hits
-// are then read from the index over two goroutines. Without a reader it
-// asks the index. mu is read-held.
+// first. With a reader it runs bq's searcher and Bleve's top-n collector
+// directly, the hits Index.SearchInContext would give (TestBleveTopSame)
+// without its per-hit stored-field loading, statistics and context
+// set-up; without one it asks the index. mu is read-held.
 func (ix *Index) bleveTop(ctx context.Context, r index.IndexReader, bq query.Query, n int, keys []string) ([]string, error) {
 	if r == nil {
 		res, err := ix.gen.bi.SearchInContext(ctx, bleve.NewSearchRequestOptions(bq, n, 0, false))
@@ -229,116 +225,16 @@ func (ix *Index) bleveTop(ctx context.Context, r index.IndexReader, bq query.Que
 		return nil, err
 	}
 	defer s.Close()
-	top, err := topHits(ctx, s, r, n)
-	if err != nil {
+	// Bleve's default order: best score first (ties in the order the
+	// collector met them).
+	coll := collector.NewTopNCollector(n, 0, bsearch.SortOrder{&bsearch.SortScore{Desc: true}})
+	if err := coll.Collect(ctx, s, r); err != nil {
 		return nil, err
 	}
-	base := len(keys)
-	keys = append(keys, make([]string, len(top))...)
-	errs := [2]error{}
-	parallelRange(len(top), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			id, err := r.ExternalID(top[i].id)
-			if err != nil {
-				errs[min(lo, 1)] = err
-				return
-			}
-			keys[base+i] = id
-		}
-	})
-	if err := cmp.Or(errs[0], errs[1]); err != nil {
-		return nil, err
+	for _, h := range coll.Results() {
+		keys = append(keys, h.ID)
 	}
 	return keys, nil
-}
-
-// topHit is a hit kept by topHits: its score, its place in the searcher's
-// order and its internal ID (a copy: the searcher reuses its matches).
-type topHit struct {
-	score float64
-	nth   uint64
-	id    index.IndexInternalID
-}
-
-// worse reports whether a ranks after b in Bleve's order: lower score,
-// or the same score met later.
-func (a *topHit) worse(b *topHit) bool {
-	if a.score != b.score {
-		return a.score < b.score
-	}
-	return a.nth > b.nth
-}
-
-// topHits returns the n best hits of s, best first, in the order of
-// Bleve's top-n collector sorting by score (SortOrder.Compare: score
-// descending, then the order the searcher returned them). It keeps a heap
-// of the n best with the worst at its root, and every match goes back to
-// the pool at once.
-func topHits(ctx context.Context, s bsearch.Searcher, r index.IndexReader, n int) ([]topHit, error) {
-	sctx := &bsearch.SearchContext{
-		DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize()+1, 0),
-		IndexReader:       r,
-	}
-	heap := make([]topHit, 0, n)
-	var seen uint64
-	for {
-		if seen%collector.CheckDoneEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		d, err := s.Next(sctx)
-		if err != nil {
-			return nil, err
-		}
-		if d == nil {
-			break
-		}
-		seen++
-		h := topHit{score: d.Score, nth: seen}
-		switch {
-		case n <= 0:
-		case len(heap) < n:
-			h.id = append(h.id, d.IndexInternalID...)
-			heap = append(heap, h)
-			for i := len(heap) - 1; i > 0; {
-				p := (i - 1) / 2
-				if !heap[i].worse(&heap[p]) {
-					break
-				}
-				heap[i], heap[p] = heap[p], heap[i]
-				i = p
-			}
-		case heap[0].worse(&h):
-			h.id = append(heap[0].id[:0], d.IndexInternalID...)
-			heap[0] = h
-			for i := 0; ; {
-				w, l, rt := i, 2*i+1, 2*i+2
-				if l < len(heap) && heap[l].worse(&heap[w]) {
-					w = l
-				}
-				if rt < len(heap) && heap[rt].worse(&heap[w]) {
-					w = rt
-				}
-				if w == i {
-					break
-				}
-				heap[i], heap[w] = heap[w], heap[i]
-				i = w
-			}
-		}
-		sctx.DocumentMatchPool.Put(d)
-	}
-	slices.SortFunc(heap, func(a, b topHit) int {
-		switch {
-		case b.worse(&a):
-			return -1
-		case a.worse(&b):
-			return 1
-		}
-		return 0
-	})
-	return heap, nil
 }
 
 // exactKeys are the keys of the current docs of the given layers (all when
