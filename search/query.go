@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -122,27 +121,16 @@ const maxBruteForce = 5000
 
 // run finds candidates and re-ranks them. mu is read-held.
 func (ix *Index) run(ctx context.Context, m *matcher, q Query, limit int, fuzzy bool) ([]Hit, error) {
-	keys, none, err := ix.candidates(ctx, m, q, limit, fuzzy)
-	if err != nil || none {
-		return nil, err
-	}
-	return ix.rank(m, q, limit, keys), nil
-}
-
-// candidates returns the keys of the candidates of one pass of the query
-// (duplicates allowed), and none when the pass has nothing to add. mu is
-// read-held.
-func (ix *Index) candidates(ctx context.Context, m *matcher, q Query, limit int, fuzzy bool) (keys []string, none bool, err error) {
 	if q.Center != nil && q.RadiusM > 0 {
 		keys, ok, err := ix.around(ctx, q)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if ok {
 			if fuzzy {
-				return nil, true, nil // the brute-force pass already tried everything
+				return nil, nil // the brute-force pass already tried everything
 			}
-			return keys, false, nil
+			return ix.rank(m, q, limit, keys), nil
 		}
 	}
 	var exactKeys []string
@@ -159,20 +147,20 @@ func (ix *Index) candidates(ctx context.Context, m *matcher, q Query, limit int,
 	tq, walk := ix.textQuery(ctx, r, m, fuzzy)
 	exactKeys = append(exactKeys, ix.lexKeys(m, q, n, fuzzy, walk)...)
 	if tq == nil {
-		return exactKeys, false, nil
+		return ix.rank(m, q, limit, exactKeys), nil
 	}
 	bq := ix.layerQuery(tq, q.Layers)
 	if q.Center != nil && q.RadiusM > 0 {
 		n = max(n, 2000) // filtered by distance afterwards
 	}
-	keys, err = ix.bleveTop(ctx, r, bq, n, exactKeys)
+	keys, err := ix.bleveTop(ctx, r, bq, n, exactKeys)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, ctx.Err()
 		}
-		return nil, false, fmt.Errorf("search: bleve: %w", err)
+		return nil, fmt.Errorf("search: bleve: %w", err)
 	}
-	return keys, false, nil
+	return ix.rank(m, q, limit, keys), nil
 }
 
 // layerQuery is tq restricted to the layers (tq itself for none).
@@ -289,104 +277,36 @@ func (ix *Index) around(ctx context.Context, q Query) ([]string, bool, error) {
 // rank scores the candidate documents (keys, duplicates allowed: the
 // first counts), applies the thresholds and the distance factor, and
 // returns the best limit hits. mu is read-held.
-//
-// It gives what scoring every candidate in full would give (rankOracle,
-// TestRankSame) with less work: every candidate first gets the cheap
-// tiers (matcher.scoreDirect, a lower bound of its score) and an upper
-// bound (matcher.upperScore); the edit distances and pair counts
-// (matcher.scoreRest) are then computed only for the candidates whose
-// upper bound reaches the cut, the largest of
-//   - MinScore (below it a candidate is dropped),
-//   - MinRelativeScore times the best lower bound (the best quality is at
-//     least that, so a candidate below is dropped by the relative
-//     threshold, and it cannot be the best itself),
-//   - the limit-th best final lower bound: limit candidates then have a
-//     final score and a quality above the candidate's quality (a final
-//     score is at most the quality), so they are kept whenever it is, and
-//     rank before it.
-//
-// A candidate below the cut is therefore not among the hits and changes
-// neither the best quality nor the order of the others. Both passes run
-// over two goroutines when there are many candidates.
 func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
-	ps := make([]rankCand, len(keys))
-	parallelRange(len(keys), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ps[i].d = ix.docs.byKey[keys[i]]
-		}
-		touchDocs(ps[lo:hi])
-		for i := lo; i < hi; i++ {
-			p := &ps[i]
-			d := p.d
-			if d == nil {
-				continue
-			}
-			p.score, p.how = m.scoreDirect(d)
-			p.upper = m.upperScore(d, p.score)
-			p.factor = 1
-			if q.Center != nil {
-				p.dist = geo.DistanceM(*q.Center, d.loc)
-				scale := ix.opts.DistanceScaleM
-				if q.RadiusM > 0 {
-					scale = q.RadiusM
-				}
-				p.factor = 1 - 0.15*math.Min(1, p.dist/scale)
-			}
-		}
-	})
-	// The first of a doc's keys counts; the radius drops the others.
-	seen := make(map[*doc]struct{}, len(keys))
-	lows := make([]float64, 0, len(keys))
-	bestLow := 0.0
-	for i := range ps {
-		p := &ps[i]
-		if p.d == nil {
-			continue
-		}
-		if _, dup := seen[p.d]; dup || q.Center != nil && q.RadiusM > 0 && p.dist > q.RadiusM {
-			p.d = nil
-			continue
-		}
-		seen[p.d] = struct{}{}
-		if p.score >= ix.opts.MinScore {
-			lows = append(lows, p.score*p.factor)
-			bestLow = max(bestLow, p.score)
-		}
-	}
-	cut := ix.opts.MinScore
-	if ix.opts.MinRelativeScore <= 1 {
-		cut = max(cut, bestLow*ix.opts.MinRelativeScore)
-	}
-	if limit > 0 && len(lows) >= limit {
-		slices.Sort(lows)
-		cut = max(cut, lows[len(lows)-limit])
-	}
-	parallelRange(len(ps), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			p := &ps[i]
-			if p.d == nil {
-				continue
-			}
-			if p.upper < cut {
-				p.d = nil // below the cut: not a hit (see above)
-				continue
-			}
-			p.score, p.how = m.scoreRest(p.d, p.score, p.how)
-		}
-	})
 	cs := make([]cand, 0, len(keys))
+	seen := make(map[*doc]struct{}, len(keys))
 	bestQ := 0.0
-	for i := range ps {
-		p := &ps[i]
-		if p.d == nil || p.score < ix.opts.MinScore {
+	for _, key := range keys {
+		d, ok := ix.docs.byKey[key]
+		if !ok {
 			continue
 		}
-		c := cand{d: p.d, quality: p.score, score: p.score, how: p.how}
-		if q.Center != nil {
-			c.dist = p.dist
-			c.score = p.score * p.factor
+		if _, dup := seen[d]; dup {
+			continue // a key's doc is the same for the whole query
 		}
-		bestQ = max(bestQ, p.score)
+		seen[d] = struct{}{}
+		s, how := m.score(d)
+		if s < ix.opts.MinScore {
+			continue
+		}
+		c := cand{d: d, quality: s, score: s, how: how}
+		if q.Center != nil {
+			c.dist = geo.DistanceM(*q.Center, d.loc)
+			if q.RadiusM > 0 && c.dist > q.RadiusM {
+				continue
+			}
+			scale := ix.opts.DistanceScaleM
+			if q.RadiusM > 0 {
+				scale = q.RadiusM
+			}
+			c.score = s * (1 - 0.15*math.Min(1, c.dist/scale))
+		}
+		bestQ = max(bestQ, s)
 		cs = append(cs, c)
 	}
 	// Relative threshold on quality, then the best limit by final score.
@@ -408,64 +328,6 @@ func (ix *Index) rank(m *matcher, q Query, limit int, keys []string) []Hit {
 		hits[i] = h
 	}
 	return hits
-}
-
-// rankCand is a candidate of rank between its passes: its score is the
-// lower bound of scoreDirect, then the full score.
-type rankCand struct {
-	d      *doc
-	score  float64
-	upper  float64
-	dist   float64
-	factor float64 // the distance factor (1 without a centre)
-	how    string
-}
-
-// touchDocs reads the first byte of every name and of the address of the
-// candidates' docs, one doc after another with nothing in between: the
-// docs lie scattered over the heap, and the processor fetches the lines of
-// several of them at once here, where the scoring loop, with a string
-// search between two docs, would wait for each in turn. It returns a
-// value only so that the reads are not left out.
-func touchDocs(ps []rankCand) byte {
-	var x byte
-	for i := range ps {
-		d := ps[i].d
-		if d == nil {
-			continue
-		}
-		for j := range d.names {
-			if t := d.names[j].text; t != "" {
-				x ^= t[0]
-			}
-		}
-		if d.addr != "" {
-			x ^= d.addr[0]
-		}
-	}
-	return x
-}
-
-// minParallel is the number of candidates from which rank splits a pass
-// between two goroutines.
-const minParallel = 64
-
-// parallelRange calls fn over [0, n), split in two halves run side by
-// side when n is at least minParallel and more than one CPU may run Go
-// code; it returns when both are done.
-func parallelRange(n int, fn func(lo, hi int)) {
-	if n < minParallel || runtime.GOMAXPROCS(0) < 2 {
-		fn(0, n)
-		return
-	}
-	mid := n / 2
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(mid, n)
-	}()
-	fn(0, mid)
-	<-done
 }
 
 // cand is a scored candidate of rank.

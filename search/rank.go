@@ -29,9 +29,6 @@ type matcher struct {
 	// pairs are the bigrams as rune pairs (first<<32 | second), for
 	// pairsIn; nil when there are more than 64.
 	pairs []uint64
-	// distinctBigrams: no bigram occurs twice in the query, so a name of
-	// n runes has at most n-1 of them (fuzzyUpper).
-	distinctBigrams bool
 }
 
 func newMatcher(q queryText) *matcher {
@@ -44,14 +41,6 @@ func newMatcher(q queryText) *matcher {
 		m.pairs = make([]uint64, len(m.bigrams))
 		for i := range m.pairs {
 			m.pairs[i] = runePair(m.qRunes[i], m.qRunes[i+1])
-		}
-	}
-	m.distinctBigrams = true
-	for i := range m.bigrams {
-		for j := i + 1; j < len(m.bigrams); j++ {
-			if m.bigrams[i] == m.bigrams[j] {
-				m.distinctBigrams = false
-			}
 		}
 	}
 	return m
@@ -108,38 +97,23 @@ func countPairs(bigrams []string, t string) int {
 // the best match. The tiers are ordered: exact > prefix > substring >
 // pinyin > fuzzy > partial > kind > address.
 func (m *matcher) score(d *doc) (float64, string) {
-	best, how := m.scoreDirect(d)
-	return m.scoreRest(d, best, how)
-}
-
-// scoreDirect is the first part of score: the cheap tiers (exact, prefix,
-// substring, pinyin) of every name. Its score is a lower bound of score's.
-func (m *matcher) scoreDirect(d *doc) (float64, string) {
 	best, how := 0.0, ""
-	for i := range d.names {
-		v := &d.names[i]
-		if s, h := m.directScore(v); s*v.weight > best {
-			best, how = s*v.weight, h
-		}
-		if m.q.latin != "" && v.short {
-			if s := m.pinyinScore(v) * v.weight; s > best {
-				best, how = s, MatchPinyin
-			}
-		}
-	}
-	return best, how
-}
-
-// scoreRest is the rest of score from scoreDirect's best and how: the
-// edit distances (only for the names that could still beat best), the
-// kind of place and the address.
-func (m *matcher) scoreRest(d *doc, best float64, how string) (float64, string) {
 	take := func(s float64, h string) {
 		if s > best {
 			best, how = s, h
 		}
 	}
 	q := m.q.compact
+	// Cheap tiers first (exact, prefix, substring, pinyin); the edit
+	// distances only for the names that could still beat them.
+	for i := range d.names {
+		v := &d.names[i]
+		s, h := m.directScore(v)
+		take(s*v.weight, h)
+		if m.q.latin != "" && v.short {
+			take(m.pinyinScore(v)*v.weight, MatchPinyin)
+		}
+	}
 	if m.q.hasHan && m.qLen >= 3 {
 		for i := range d.names {
 			v := &d.names[i]
@@ -168,68 +142,6 @@ func (m *matcher) scoreRest(d *doc, best float64, how string) (float64, string) 
 		}
 	}
 	return best, how
-}
-
-// upperScore is an upper bound of score(d) (never below it) from
-// scoreDirect's best, without the edit distances and character-pair
-// counts: each of scoreRest's tiers is bounded by what the lengths allow
-// (fuzzyUpper), the kind tier by its value when a kind equals the query,
-// the address tiers by their largest value. Every bound is the tier's own
-// formula with a quantity replaced by its bound, so rounding keeps the
-// order.
-func (m *matcher) upperScore(d *doc, best float64) float64 {
-	u := best
-	if m.q.hasHan && m.qLen >= 3 {
-		for i := range d.names {
-			v := &d.names[i]
-			u = max(u, m.fuzzyUpper(v)*v.weight)
-		}
-	}
-	for _, k := range d.kinds {
-		if k == m.q.compact {
-			u = max(u, 0.45)
-		}
-	}
-	if d.addr != "" && m.qLen >= 2 {
-		// strings.Contains: 0.36+0.08*ratio with ratio <= 1; the pairs
-		// tier: 0.2+0.1*c with c <= 1, less.
-		u = max(u, 0.36+0.08*ratio(1, 1), 0.2+0.1*1.0)
-	}
-	return u
-}
-
-// fuzzyUpper is an upper bound of fuzzyScore(v) from the lengths alone:
-// the edit distance is at least the length difference when editDistance
-// is the measure (substringDistance's is at least 0), and the name holds
-// at most all of the query's bigrams, or, when they are distinct, at most
-// one per pair of adjacent runes of the name.
-func (m *matcher) fuzzyUpper(v *nameVar) float64 {
-	maxD := 1
-	if m.qLen >= 8 {
-		maxD = 2
-	}
-	nb := len(m.bigrams)
-	tLen := runeLen(v.text)
-	pairsMax := nb
-	if m.distinctBigrams && tLen-1 < nb {
-		pairsMax = max(0, tLen-1)
-	}
-	best := 0.0
-	if pairsMax >= nb-2*maxD {
-		dmin := 0
-		if m.qLen <= 4 || tLen <= m.qLen+1 {
-			dmin = max(m.qLen-tLen, tLen-m.qLen)
-		}
-		if dmin <= maxD {
-			best = 0.72 - 0.12*float64(dmin) + 0.06*ratio(m.qLen, tLen)
-		}
-	}
-	if nb >= 2 {
-		if c := float64(pairsMax) / float64(nb); c >= 0.6 {
-			best = max(best, 0.3+0.25*c)
-		}
-	}
-	return best
 }
 
 func ratio(a, b int) float64 {
