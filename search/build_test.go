@@ -1,9 +1,6 @@
 package search
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 // TestOneSubmitterSame: an index whose large batches are submitted one
 // at a time (to bound the build's memory) answers every query exactly as
@@ -11,19 +8,7 @@ import (
 // sizes; the submitter rule picks one submitter only for large batches.
 func TestOneSubmitterSame(t *testing.T) {
 	f := newPersistFixture(t)
-	open := func(batch int) *Index {
-		t.Helper()
-		opts, err := withDemoRegion(Options{BatchSize: batch, Candidates: 50000})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ix, err := New(context.Background(), f.geo, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ix.Close() })
-		return ix
-	}
+	open := func(batch int) *Index { return f.openWith(t, Options{BatchSize: batch}) }
 	def := open(0) // the default 20,000 a batch: one batch for the fixture
 	n := def.Stats().Docs
 	if s := batchSize(n, def.opts.BatchSize); submitters(s, def.opts.BatchSize) != buildWorkers() {

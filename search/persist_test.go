@@ -103,12 +103,19 @@ func (f *persistFixture) write(t *testing.T, round int) []string {
 
 func (f *persistFixture) open(t *testing.T, p *Persist) *Index {
 	t.Helper()
-	// Every Bleve match re-ranked: with the default 200 candidates, which of
-	// many equally scored matches Bleve hands over depends on the order its
-	// segments were built in, which differs between two fresh builds too
-	// (parallel batches); with all of them the answers depend only on the
-	// index's content, which is what is compared here.
-	opts, err := withDemoRegion(Options{Persist: p, Candidates: 50000})
+	return f.openWith(t, Options{Persist: p})
+}
+
+// openWith builds an index of the fixture with o, the demo region and
+// every Bleve match re-ranked: with the default 200 candidates, which of
+// many equally scored matches Bleve hands over depends on the order its
+// segments were built in, which differs between two fresh builds too
+// (parallel batches); with all of them the answers depend only on the
+// index's content, which is what is compared here.
+func (f *persistFixture) openWith(t *testing.T, o Options) *Index {
+	t.Helper()
+	o.Candidates = 50000
+	opts, err := withDemoRegion(o)
 	if err != nil {
 		t.Fatal(err)
 	}
