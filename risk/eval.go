@@ -201,31 +201,24 @@ func reportDueBy(today int32) int32 {
 	return Day(time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC))
 }
 
+// classByRank is the classes in rank order, lowest first: classRank and
+// rankClass both read it (index 0: none).
+var classByRank = [...]geo.Risk{"", geo.RiskA, geo.RiskB, geo.RiskC, geo.RiskD}
+
+// classRank is c's place in classByRank (0 for none or an unknown class).
 func classRank(c geo.Risk) int {
-	switch c {
-	case geo.RiskA:
-		return 1
-	case geo.RiskB:
-		return 2
-	case geo.RiskC:
-		return 3
-	case geo.RiskD:
-		return 4
+	for r := 1; r < len(classByRank); r++ {
+		if classByRank[r] == c {
+			return r
+		}
 	}
 	return 0
 }
 
-// rankClass is the class of a classRank ("" for 0).
+// rankClass is the class of a classRank ("" for 0 or out of range).
 func rankClass(r uint8) geo.Risk {
-	switch r {
-	case 1:
-		return geo.RiskA
-	case 2:
-		return geo.RiskB
-	case 3:
-		return geo.RiskC
-	case 4:
-		return geo.RiskD
+	if int(r) < len(classByRank) {
+		return classByRank[r]
 	}
 	return ""
 }
